@@ -1,0 +1,94 @@
+/**
+ * The only file that loads the native addon. Everything else imports `binding` (possibly null) and
+ * `backend` from here. When no binary loads, `bindingError` holds one error that lists what was tried,
+ * and every op falls back to its pure-TypeScript twin.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export type SimdLevel = 'scalar' | 'avx2' | 'neon';
+
+export interface Capabilities {
+  /** Variants compiled into this binary (scalar is always there). */
+  compiled: SimdLevel[];
+  /** Variants this CPU can run. */
+  supported: SimdLevel[];
+  /** Variant in use now. */
+  active: SimdLevel;
+}
+
+export interface NativeDetections {
+  boxes: Float32Array;
+  scores: Float32Array;
+  labels: Int32Array;
+}
+
+/** Options as the addon reads them (all present, already validated in TS). */
+export interface NativePostprocessOptions {
+  softmax: boolean;
+  backgroundIndex: number;
+  scoreThresh: number;
+  nmsThresh: number;
+  topkCandidates: number;
+  detectionsPerImg: number;
+  weights: Float32Array; // [wx, wy, ww, wh]
+  orderYx: boolean;
+  bboxClip: number;
+  clipBoxes: boolean;
+}
+
+export interface Binding {
+  capabilities(): Capabilities;
+  setSimd(level: 'auto' | SimdLevel): SimdLevel;
+  /** levels: [L·6] (rows, cols, stepY, stepX, offset, numShapes) in input pixels; shapes: [S·2] (w, h) normalized, float64. */
+  defaultBoxes(inputH: number, inputW: number, clipMode: number, levels: Float64Array, shapes: Float64Array): Float32Array;
+  encodeBoxes(boxes: Float32Array, anchors: Float32Array, anchorCxcywh: boolean, weights: Float32Array, orderYx: boolean): Float32Array;
+  decodeBoxes(deltas: Float32Array, anchors: Float32Array, anchorCxcywh: boolean, weights: Float32Array, orderYx: boolean, bboxClip: number): Float32Array;
+  boxIou(a: Float32Array, b: Float32Array): Float32Array;
+  nms(boxes: Float32Array, scores: Float32Array, iouThreshold: number, scoreThreshold: number, topK: number, maxOutput: number): Int32Array;
+  batchedNms(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, scoreThreshold: number, maxOutput: number): Int32Array;
+  softNms(boxes: Float32Array, scores: Float32Array, sigma: number, iouThreshold: number, scoreThreshold: number, maxOutput: number): { indices: Int32Array; scores: Float32Array };
+  postprocess(boxRegression: Float32Array, classLogits: Float32Array, anchors: Float32Array, batchSize: number, numClasses: number, imageSizes: Float32Array, options: NativePostprocessOptions): NativeDetections[];
+  postprocessAsync(boxRegression: Float32Array, classLogits: Float32Array, anchors: Float32Array, batchSize: number, numClasses: number, imageSizes: Float32Array, options: NativePostprocessOptions, callback: (err: Error | null, result?: NativeDetections[]) => void): void;
+}
+
+const require = createRequire(import.meta.url);
+/** Package root: lib/ (tsx) and dist/ (compiled) both sit one level below it. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function load(): { binding: Binding | null; error: Error | null } {
+  if (process.env.SSD_EDGE_FORCE_TS === '1') {
+    return { binding: null, error: new Error('ssd-edge: native addon disabled by SSD_EDGE_FORCE_TS=1') };
+  }
+  const causes: string[] = [];
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => Binding;
+    return { binding: nodeGypBuild(packageRoot), error: null };
+  } catch (err) {
+    causes.push(`node-gyp-build (prebuilds/${process.platform}-${process.arch}, build/Release): ${(err as Error).message.split('\n')[0]}`);
+  }
+  const message = [
+    `ssd-edge: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}, N-API ${process.versions.napi}).`,
+    ...causes.map((c) => `  - ${c}`),
+    'Fixes: run `npm rebuild ssd-edge` (builds from source with node-gyp; needs python3, make, g++),',
+    '  or `npx cmake-js compile` in the package folder; SSD_EDGE_FORCE_TS=1 silences this and uses the TypeScript ops.',
+    'Until then every op runs in pure TypeScript (same results, slower).',
+  ].join('\n');
+  return { binding: null, error: new Error(message) };
+}
+
+const loaded = load();
+
+/** The native addon, or null when it could not be loaded (see `bindingError`). */
+export const binding: Binding | null = loaded.binding;
+/** Why the addon did not load (null when it did). */
+export const bindingError: Error | null = loaded.error;
+/** Which implementation the ops use. */
+export const backend: 'native' | 'typescript' = binding ? 'native' : 'typescript';
+
+/** Returns the addon or throws the single load error (for callers that need native, e.g. benchmarks). */
+export function requireBinding(): Binding {
+  if (!binding) throw bindingError!;
+  return binding;
+}

@@ -1,0 +1,221 @@
+// N-API registration and thin wrappers: convert arguments (convert.h), call the core, wrap results.
+// C++ exceptions are on (NAPI_CPP_EXCEPTIONS): core InvalidArgument → RangeError, anything else → Error.
+#include <napi.h>
+
+#include <cmath>
+
+#include "../core/box_coder.h"
+#include "../core/iou.h"
+#include "../core/nms.h"
+#include "../core/priors.h"
+#include "../simd/dispatch.h"
+#include "convert.h"
+#include "postprocess_job.h"
+#include "worker.h"
+
+namespace ssd::addon {
+namespace {
+
+constexpr size_t kMaxElements = size_t(1) << 31;  // typed-array results are capped at 2^31 elements
+
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const InvalidArgument& e) {
+    throw Napi::RangeError::New(info.Env(), e.what());
+  } catch (const std::bad_alloc&) {
+    throw Napi::RangeError::New(info.Env(), "ssd-edge: out of memory for this input size");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
+  auto a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), v[i]);
+  return a;
+}
+
+Napi::Value Capabilities(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("compiled", strings(info.Env(), compiled_levels()));
+  o.Set("supported", strings(info.Env(), supported_levels()));
+  o.Set("active", kernels().name);
+  return o;
+}
+
+Napi::Value SetSimd(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (!info[0].IsString()) type_error(info.Env(), "'auto' | 'scalar' | 'avx2' | 'neon'", "level", info[0]);
+    return Napi::String::New(info.Env(), set_level(info[0].As<Napi::String>().Utf8Value()));
+  });
+}
+
+Napi::Value DefaultBoxes(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const int h = static_cast<int>(count(info[0], "inputH", false));
+    const int w = static_cast<int>(count(info[1], "inputW", false));
+    const int clip = static_cast<int>(number(info[2], "clipMode", 0, 2, "0, 1 or 2"));
+    const auto levels_v = f64(info[3], "levels", 6, "6·L");
+    const auto shapes_v = f64(info[4], "shapes", 2, "2·S");
+    if (h < 1 || w < 1) range_error(info.Env(), "integer >= 1", "inputH/inputW", info[h < 1 ? 0 : 1]);
+    std::vector<PriorLevel> levels;
+    double total = 0;
+    for (size_t i = 0; i < levels_v.length; i += 6) {
+      const double* l = levels_v.data + i;
+      for (int k = 0; k < 6; ++k)
+        if (!std::isfinite(l[k]) || ((k < 2 || k == 5) && (l[k] < 0 || l[k] != std::floor(l[k]) || l[k] > 1e6)))
+          range_error(info.Env(), "finite level rows (rows, cols, stepY, stepX, offset, numShapes)", "levels", info[3]);
+      levels.push_back({static_cast<int>(l[0]), static_cast<int>(l[1]), l[2], l[3], l[4], static_cast<int>(l[5])});
+      total += l[0] * l[1] * l[5];
+    }
+    if (total * 4 >= static_cast<double>(kMaxElements)) range_error(info.Env(), "fewer than 2^29 boxes", "levels", info[3]);
+    auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(total) * 4);
+    default_boxes(h, w, levels, shapes_v.data, shapes_v.length / 2, static_cast<PriorClip>(clip), out.Data());
+    return out;
+  });
+}
+
+CoderParams coder_params(const Napi::CallbackInfo& info, size_t wi, size_t oi) {
+  CoderParams p;
+  const auto w = f32(info[wi], "weights");
+  if (w.length != 4) type_error(info.Env(), "Float32Array of length 4", "weights", info[wi]);
+  for (size_t i = 0; i < 4; ++i)
+    if (!(w.data[i] > 0.f && w.data[i] < 3.4e38f)) range_error(info.Env(), "positive finite weights", "weights", info[wi]);
+  p.wx = w.data[0], p.wy = w.data[1], p.ww = w.data[2], p.wh = w.data[3];
+  p.order_yx = boolean(info[oi], "orderYx");
+  return p;
+}
+
+Napi::Value EncodeBoxes(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const auto boxes = f32(info[0], "boxes", 4, "4·N");
+    const auto anchors = f32(info[1], "anchors", 4, "4·N");
+    if (anchors.length != boxes.length) type_error(info.Env(), "Float32Array of length " + std::to_string(boxes.length), "anchors", info[1]);
+    const bool cxcywh = boolean(info[2], "anchorCxcywh");
+    const CoderParams p = coder_params(info, 3, 4);
+    auto out = Napi::Float32Array::New(info.Env(), boxes.length);
+    encode_boxes(boxes.data, anchors.data, cxcywh, boxes.length / 4, p, out.Data());
+    return out;
+  });
+}
+
+Napi::Value DecodeBoxes(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const auto deltas = f32(info[0], "deltas", 4, "4·N");
+    const auto anchors = f32(info[1], "anchors", 4, "4·N");
+    if (anchors.length != deltas.length) type_error(info.Env(), "Float32Array of length " + std::to_string(deltas.length), "anchors", info[1]);
+    const bool cxcywh = boolean(info[2], "anchorCxcywh");
+    CoderParams p = coder_params(info, 3, 4);
+    p.bbox_clip = static_cast<float>(number(info[5], "bboxClip", -1e30, 1e30, "finite number"));
+    auto out = Napi::Float32Array::New(info.Env(), deltas.length);
+    std::vector<float> scratch(cxcywh ? 0 : deltas.length);
+    decode_boxes(deltas.data, anchors.data, cxcywh, deltas.length / 4, p, out.Data(), scratch.data());
+    return out;
+  });
+}
+
+Napi::Value BoxIou(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const auto a = f32(info[0], "a", 4, "4·N");
+    const auto b = f32(info[1], "b", 4, "4·M");
+    const size_t n = a.length / 4, m = b.length / 4;
+    if (m && n > (kMaxElements - 1) / m) range_error(info.Env(), "N·M < 2^31", "a", info[0]);
+    auto out = Napi::Float32Array::New(info.Env(), n * m);
+    box_iou(a.data, n, b.data, m, out.Data());
+    return out;
+  });
+}
+
+struct NmsArgs {
+  View<const float> boxes, scores;
+  double iou;
+  float score_thr;
+};
+
+NmsArgs nms_args(const Napi::CallbackInfo& info, size_t iou_at) {
+  NmsArgs a{f32(info[0], "boxes", 4, "4·N"), f32(info[1], "scores"), 0, 0};
+  if (a.scores.length != a.boxes.length / 4)
+    type_error(info.Env(), "Float32Array of length N = " + std::to_string(a.boxes.length / 4), "scores", info[1]);
+  a.iou = number(info[iou_at], "iouThreshold", 0, 1, "number in [0, 1]");
+  if (info[iou_at + 1].IsNumber() && std::isinf(info[iou_at + 1].As<Napi::Number>().DoubleValue()))
+    a.score_thr = -__builtin_inff();
+  else
+    a.score_thr = static_cast<float>(number(info[iou_at + 1], "scoreThreshold", -3.4e38, 3.4e38, "finite number or -Infinity"));
+  return a;
+}
+
+Napi::Value Nms(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const NmsArgs a = nms_args(info, 2);
+    const int64_t top_k = count(info[4], "topK", true), max_out = count(info[5], "maxOutput", true);
+    return new_i32(info.Env(), nms(a.boxes.data, a.scores.data, a.scores.length, a.iou, a.score_thr, top_k, max_out));
+  });
+}
+
+Napi::Value BatchedNms(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const auto ids = i32(info[2], "classIds");
+    const NmsArgs a = nms_args(info, 3);
+    if (ids.length != a.scores.length) type_error(info.Env(), "Int32Array of length N = " + std::to_string(a.scores.length), "classIds", info[2]);
+    const int64_t max_out = count(info[5], "maxOutput", true);
+    return new_i32(info.Env(), batched_nms(a.boxes.data, a.scores.data, ids.data, a.scores.length, a.iou, a.score_thr, max_out));
+  });
+}
+
+Napi::Value SoftNms(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const auto boxes = f32(info[0], "boxes", 4, "4·N");
+    const auto scores = f32(info[1], "scores");
+    if (scores.length != boxes.length / 4) type_error(info.Env(), "Float32Array of length N = " + std::to_string(boxes.length / 4), "scores", info[1]);
+    const double sigma = number(info[2], "sigma", 1e-30, 1e30, "positive number");
+    const double iou = number(info[3], "iouThreshold", -1, 1, "number in [0, 1] (or -1 to decay all)");
+    const double thr = number(info[4], "scoreThreshold", -3.4e38, 3.4e38, "finite number");
+    const int64_t max_out = count(info[5], "maxOutput", true);
+    std::vector<int32_t> idx;
+    std::vector<float> sc;
+    soft_nms(boxes.data, scores.data, scores.length, static_cast<float>(sigma), iou, static_cast<float>(thr), max_out, idx, sc);
+    auto o = Napi::Object::New(info.Env());
+    o.Set("indices", new_i32(info.Env(), idx));
+    o.Set("scores", new_f32(info.Env(), sc.data(), sc.size()));
+    return o;
+  });
+}
+
+Napi::Value Postprocess(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    PostprocessJob job;
+    job.parse(info);
+    job.run();
+    return job.to_js(info.Env());
+  });
+}
+
+Napi::Value PostprocessAsyncGuarded(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value { return PostprocessAsync(info); });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
+  exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
+  exports.Set("defaultBoxes", Napi::Function::New(env, DefaultBoxes, "defaultBoxes"));
+  exports.Set("encodeBoxes", Napi::Function::New(env, EncodeBoxes, "encodeBoxes"));
+  exports.Set("decodeBoxes", Napi::Function::New(env, DecodeBoxes, "decodeBoxes"));
+  exports.Set("boxIou", Napi::Function::New(env, BoxIou, "boxIou"));
+  exports.Set("nms", Napi::Function::New(env, Nms, "nms"));
+  exports.Set("batchedNms", Napi::Function::New(env, BatchedNms, "batchedNms"));
+  exports.Set("softNms", Napi::Function::New(env, SoftNms, "softNms"));
+  exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
+  exports.Set("postprocessAsync", Napi::Function::New(env, PostprocessAsyncGuarded, "postprocessAsync"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace ssd::addon
+
+static Napi::Object InitSsdEdge(Napi::Env env, Napi::Object exports) { return ssd::addon::Init(env, exports); }
+
+NODE_API_MODULE(ssd_edge, InitSsdEdge)

@@ -1,0 +1,34 @@
+// Non-maximum suppression with torchvision's semantics: greedy by decreasing score (ties → lower index),
+// drop a box when its float32 IoU with a kept box is > threshold (strict, compared in double).
+#pragma once
+#include <vector>
+#include "iou.h"
+#include "types.h"
+
+namespace ssd {
+
+struct NmsWorkspace {
+  BoxSoA kept;  // capacity grows as needed
+};
+
+// Greedy NMS over `order` (indices into boxes [*,4] xyxy, already in priority order). Appends kept indices
+// to `keep`, at most max_out of them. A box with a non-finite coordinate has IoU 0 with everything: it is
+// kept and suppresses nothing.
+void greedy_nms(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
+                std::vector<int32_t>& keep, NmsWorkspace& ws);
+
+// nms(): score filter (> score_threshold, NaN dropped), optional top_k before NMS (-1 = all), max_out (-1 = all).
+std::vector<int32_t> nms(const float* boxes, const float* scores, size_t n, double iou_threshold, float score_threshold,
+                         int64_t top_k, int64_t max_out);
+
+// Per-class NMS; result sorted by decreasing score, ties by ascending index; max_out (-1 = all).
+std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const int32_t* class_ids, size_t n,
+                                 double iou_threshold, float score_threshold, int64_t max_out);
+
+// Gaussian soft-NMS (Bodla et al. 2017): pick the highest current score (ties → lower index), multiply every
+// remaining score by exp(-IoU²/sigma), drop those <= score_threshold; with iou_threshold >= 0 only boxes with
+// IoU > iou_threshold are decayed. O(n²) in the worst case.
+void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+              float score_threshold, int64_t max_out, std::vector<int32_t>& indices, std::vector<float>& out_scores);
+
+}  // namespace ssd

@@ -1,0 +1,137 @@
+#include "postprocess.h"
+
+#include <algorithm>
+
+#include "../simd/dispatch.h"
+#include "sort.h"
+
+namespace ssd {
+namespace {
+
+constexpr size_t kSampleStride = 7;  // every 7th anchor (coprime with the 4 or 6 boxes per cell) estimates each class's k-th best
+
+// Per-class pre-filter cuts that keep the selection exact: collecting only scores > cut is enough when at
+// least k of them exist (then the k best are all above it); a class that ends with fewer is re-collected at
+// the threshold. The cut sits at about the ceil(1.5·k/stride)-th best score of a strided sample (found with a
+// 64-bucket histogram: any cut is correct, a good one is only faster), so roughly 1.5·k anchors pass.
+void estimate_cuts(const float* scores, size_t n, size_t C, int background, size_t k, float threshold,
+                   std::vector<float>& cuts, std::vector<float>& buf) {
+  const size_t m = (n + kSampleStride - 1) / kSampleStride;
+  buf.resize(m * C);
+  for (size_t i = 0, r = 0; i < n; i += kSampleStride, ++r)
+    for (size_t c = 0; c < C; ++c) buf[c * m + r] = scores[i * C + c];
+  const size_t rank = (3 * k + 2 * kSampleStride - 1) / (2 * kSampleStride);
+  for (size_t c = 0; c < C; ++c) {
+    if (static_cast<int>(c) == background) continue;
+    const float* b = buf.data() + c * m;
+    float lo = __builtin_inff(), hi = -__builtin_inff();
+    for (size_t r = 0; r < m; ++r) lo = std::min(lo, b[r]), hi = std::max(hi, b[r]);
+    lo = std::max(lo, threshold);
+    const float scale = 64.f / (hi - lo);
+    if (!(scale < 3.4e38f)) continue;
+    uint32_t hist[64] = {0};
+    for (size_t r = 0; r < m; ++r)
+      if (b[r] > lo) ++hist[std::min<size_t>(63, static_cast<size_t>((hi - b[r]) * scale))];
+    size_t bucket = 0, seen = 0;
+    while (bucket < 64 && (seen += hist[bucket]) < rank) ++bucket;
+    if (bucket >= 63) continue;  // the sample is too thin above the threshold
+    cuts[c] = std::max(threshold, hi - static_cast<float>(bucket + 1) / scale);
+  }
+}
+
+}  // namespace
+
+void postprocess(const float* reg, const float* logits, const float* anchors, size_t n, size_t num_classes,
+                 float image_h, float image_w, const PostprocessParams& p, Detections& out, PostprocessWorkspace& ws) {
+  const Kernels& k = kernels();
+  const size_t C = num_classes;
+  const size_t topk = p.topk < 0 ? n : static_cast<size_t>(std::min<int64_t>(p.topk, static_cast<int64_t>(n)));
+
+  // 1. Scores for every anchor and class.
+  ws.scores.resize(n * C);
+  if (p.softmax) k.softmax_rows(logits, ws.scores.data(), n, C);
+  else k.sigmoid(logits, ws.scores.data(), n * C);
+  const float* S = ws.scores.data();
+
+  // 2. Per class: scores > thresh, the top-k by score (ties → lower anchor). A sampled cut skips most of the
+  // losers when k is small next to n; a class that ends with fewer than k is re-collected at the threshold.
+  ws.topk.resize(C);
+  ws.cuts.assign(C, p.score_thresh);
+  if (p.background >= 0 && static_cast<size_t>(p.background) < C) ws.cuts[p.background] = __builtin_inff();
+  if (topk * 4 < n) estimate_cuts(S, n, C, p.background, topk, p.score_thresh, ws.cuts, ws.sample);
+  for (size_t c = 0; c < C; ++c) ws.topk[c].reset(ws.cuts[c]);
+  const float* cuts = ws.cuts.data();
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = S + i * C;
+    for (size_t c0 = 0; c0 < C; c0 += 64) {  // branch-free mask of the passing classes, then visit its bits
+      const size_t c1 = std::min(C, c0 + 64);
+      uint64_t mask = 0;
+      for (size_t c = c0; c < c1; ++c) mask |= static_cast<uint64_t>(row[c] > cuts[c]) << (c - c0);
+      for (; mask; mask &= mask - 1) {
+        const size_t c = c0 + static_cast<size_t>(__builtin_ctzll(mask));
+        ws.topk[c].push_passing(row[c], static_cast<int32_t>(i));
+      }
+    }
+  }
+  for (size_t c = 0; c < C; ++c) {
+    TopK& t = ws.topk[c];
+    if (t.size() < topk && ws.cuts[c] > p.score_thresh && static_cast<int>(c) != p.background) {
+      t.reset(p.score_thresh);
+      for (size_t i = 0; i < n; ++i) t.push(S[i * C + c], static_cast<int32_t>(i));
+    }
+  }
+
+  // 3. Gather the candidates class by class (class order, then rank), decode them in one kernel call.
+  size_t total = 0;
+  for (auto& t : ws.topk) {
+    t.select(topk);
+    total += t.items().size();
+  }
+  ws.cand_deltas.resize(4 * total);
+  ws.cand_anchors.resize(4 * total);
+  ws.cand_boxes.resize(4 * total);
+  ws.cand_scores.resize(total);
+  ws.cand_labels.resize(total);
+  size_t t = 0;
+  for (size_t c = 0; c < C; ++c)
+    for (const uint64_t key : ws.topk[c].items()) {
+      const size_t a = static_cast<size_t>(TopK::index_of(key));
+      std::copy_n(reg + 4 * a, 4, &ws.cand_deltas[4 * t]);
+      std::copy_n(anchors + 4 * a, 4, &ws.cand_anchors[4 * t]);
+      ws.cand_scores[t] = TopK::score_of(key);
+      ws.cand_labels[t] = static_cast<int32_t>(c);
+      ++t;
+    }
+  k.decode(ws.cand_deltas.data(), ws.cand_anchors.data(), ws.cand_boxes.data(), total, p.coder);
+  if (p.clip)
+    for (float& v : ws.cand_boxes) v = std::min(std::max(v, 0.f), 1.f);
+
+  // 4. NMS inside each class (candidates are already in rank order).
+  ws.keep.clear();
+  ws.order.resize(total);
+  for (size_t i = 0; i < total; ++i) ws.order[i] = static_cast<int32_t>(i);
+  for (size_t s = 0, c = 0; c < C; ++c) {
+    const size_t cnt = ws.topk[c].items().size();
+    greedy_nms(ws.cand_boxes.data(), ws.order.data() + s, cnt, p.nms_thresh, cnt, ws.keep, ws.nms);
+    s += cnt;
+  }
+
+  // 5-6. Best `detections` over all classes (ties → lower candidate index), scaled to the image.
+  sort_by_score_desc(ws.cand_scores.data(), ws.keep);
+  const size_t m = p.detections < 0 ? ws.keep.size() : std::min(ws.keep.size(), static_cast<size_t>(p.detections));
+  out.boxes.resize(4 * m);
+  out.scores.resize(m);
+  out.labels.resize(m);
+  for (size_t i = 0; i < m; ++i) {
+    const size_t j = static_cast<size_t>(ws.keep[i]);
+    const float* b = &ws.cand_boxes[4 * j];
+    out.boxes[4 * i] = b[0] * image_w;
+    out.boxes[4 * i + 1] = b[1] * image_h;
+    out.boxes[4 * i + 2] = b[2] * image_w;
+    out.boxes[4 * i + 3] = b[3] * image_h;
+    out.scores[i] = ws.cand_scores[j];
+    out.labels[i] = ws.cand_labels[j];
+  }
+}
+
+}  // namespace ssd

@@ -1,0 +1,66 @@
+// The hot loops, one table per instruction set. kernels_scalar.cc is the reference and always compiled;
+// kernels_avx2.cc (x86-64, AVX2+FMA via function attributes) and kernels_neon.cc (arm64) are optional.
+// Every variant must give bit-identical IoU/NMS decisions; decode and scores may differ from scalar by a
+// few ulp (vector exp).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include "../core/types.h"
+
+namespace ssd {
+
+// Kept boxes of a greedy NMS in structure-of-arrays form (padded, so kernels may read whole vectors).
+struct KeptBoxes {
+  float* x1;
+  float* y1;
+  float* x2;
+  float* y2;
+  float* area;
+  size_t count;
+};
+
+struct Kernels {
+  const char* name;
+  // out[r, :] = softmax(in[r, :]) over `cols` columns, for `rows` rows.
+  void (*softmax_rows)(const float* in, float* out, size_t rows, size_t cols);
+  // out[i] = 1 / (1 + exp(-in[i])).
+  void (*sigmoid)(const float* in, float* out, size_t n);
+  // Decode n boxes: deltas [n,4] in p's order, anchors [n,4] cxcywh → out [n,4] xyxy.
+  void (*decode)(const float* deltas, const float* anchors_cxcywh, float* out, size_t n, const CoderParams& p);
+  // True when IoU(box, kept[k]) > threshold for some k (float32 IoU; 0 when union <= 0 or NaN).
+  bool (*any_iou_above)(const float box[4], float box_area, const KeptBoxes& kept, double threshold);
+  // out[k] = IoU(box, b[k]) for k < n, b in structure-of-arrays form.
+  void (*iou_row)(const float box[4], float box_area, const KeptBoxes& b, float* out);
+};
+
+const Kernels& scalar_kernels();
+// Null when the variant is not compiled for this target.
+const Kernels* avx2_kernels();
+const Kernels* neon_kernels();
+
+// Scalar float32 IoU exactly as torchvision computes it, with the degenerate cases mapped to 0.
+// Shared by every variant for tails and by the non-vector ops.
+inline float iou_scalar(const float* a, float area_a, const float* b, float area_b) {
+  const float xx1 = a[0] > b[0] ? a[0] : b[0];
+  const float yy1 = a[1] > b[1] ? a[1] : b[1];
+  const float xx2 = a[2] < b[2] ? a[2] : b[2];
+  const float yy2 = a[3] < b[3] ? a[3] : b[3];
+  const float w = xx2 - xx1 > 0.f ? xx2 - xx1 : 0.f;
+  const float h = yy2 - yy1 > 0.f ? yy2 - yy1 : 0.f;
+  const float inter = w * h;
+  const float uni = (area_a + area_b) - inter;
+  const float r = inter / uni;
+  return (uni > 0.f && r >= 0.f) ? r : 0.f;  // zero/negative/NaN union or NaN ratio → 0
+}
+
+// The largest float <= t: for a float x, (double)x > t  <=>  x > float_floor(t). Lets vector code compare
+// float IoUs with a double threshold exactly as torchvision does.
+inline float float_floor(double t) {
+  float f = static_cast<float>(t);
+  if (static_cast<double>(f) > t) f = __builtin_nextafterf(f, -__builtin_inff());
+  return f;
+}
+
+inline float box_area(const float* b) { return (b[2] - b[0]) * (b[3] - b[1]); }
+
+}  // namespace ssd

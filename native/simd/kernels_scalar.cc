@@ -1,0 +1,61 @@
+// Scalar reference kernels: plain float32 arithmetic in torchvision's operation order (no FMA contraction:
+// the build passes -ffp-contract=off), libm expf.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels.h"
+
+namespace ssd {
+namespace {
+
+void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; ++r, in += cols, out += cols) {
+    float m = in[0];
+    for (size_t c = 1; c < cols; ++c) m = std::max(m, in[c]);
+    float sum = 0.f;
+    for (size_t c = 0; c < cols; ++c) sum += (out[c] = std::exp(in[c] - m));
+    const float inv = 1.f / sum;
+    for (size_t c = 0; c < cols; ++c) out[c] *= inv;
+  }
+}
+
+void sigmoid(const float* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = 1.f / (1.f + std::exp(-in[i]));
+}
+
+void decode(const float* d, const float* a, float* out, size_t n, const CoderParams& p) {
+  const int ix = p.order_yx ? 1 : 0, iy = p.order_yx ? 0 : 1, iw = p.order_yx ? 3 : 2, ih = p.order_yx ? 2 : 3;
+  for (size_t i = 0; i < n; ++i, d += 4, a += 4, out += 4) {
+    const float dx = d[ix] / p.wx, dy = d[iy] / p.wy;
+    const float dw = std::min(d[iw] / p.ww, p.bbox_clip), dh = std::min(d[ih] / p.wh, p.bbox_clip);
+    const float cx = dx * a[2] + a[0], cy = dy * a[3] + a[1];
+    const float w = std::exp(dw) * a[2], h = std::exp(dh) * a[3];
+    out[0] = cx - 0.5f * w;
+    out[1] = cy - 0.5f * h;
+    out[2] = cx + 0.5f * w;
+    out[3] = cy + 0.5f * h;
+  }
+}
+
+bool any_iou_above(const float box[4], float area, const KeptBoxes& k, double threshold) {
+  for (size_t j = 0; j < k.count; ++j) {
+    const float other[4] = {k.x1[j], k.y1[j], k.x2[j], k.y2[j]};
+    if (static_cast<double>(iou_scalar(other, k.area[j], box, area)) > threshold) return true;
+  }
+  return false;
+}
+
+void iou_row(const float box[4], float area, const KeptBoxes& b, float* out) {
+  for (size_t j = 0; j < b.count; ++j) {
+    const float other[4] = {b.x1[j], b.y1[j], b.x2[j], b.y2[j]};
+    out[j] = iou_scalar(box, area, other, b.area[j]);
+  }
+}
+
+const Kernels kScalar{"scalar", softmax_rows, sigmoid, decode, any_iou_above, iou_row};
+
+}  // namespace
+
+const Kernels& scalar_kernels() { return kScalar; }
+
+}  // namespace ssd
