@@ -26,7 +26,9 @@ export interface NativeDetections {
 
 /** Options as the addon reads them (all present, already validated in TS). */
 export interface NativePostprocessOptions {
-  softmax: boolean;
+  scoring: 'softmax' | 'sigmoid' | 'none';
+  /** boxRegression already holds normalized xyxy boxes (no decoding). */
+  boxesDecoded: boolean;
   backgroundIndex: number;
   scoreThresh: number;
   nmsThresh: number;

@@ -142,9 +142,9 @@ NmsArgs nms_args(const Napi::CallbackInfo& info, size_t iou_at) {
     type_error(info.Env(), "Float32Array of length N = " + std::to_string(a.boxes.length / 4), "scores", info[1]);
   a.iou = number(info[iou_at], "iouThreshold", 0, 1, "number in [0, 1]");
   if (info[iou_at + 1].IsNumber() && std::isinf(info[iou_at + 1].As<Napi::Number>().DoubleValue()))
-    a.score_thr = -__builtin_inff();
+    a.score_thr = static_cast<float>(info[iou_at + 1].As<Napi::Number>().DoubleValue());  // ±Infinity kept as is
   else
-    a.score_thr = static_cast<float>(number(info[iou_at + 1], "scoreThreshold", -3.4e38, 3.4e38, "finite number or -Infinity"));
+    a.score_thr = static_cast<float>(number(info[iou_at + 1], "scoreThreshold", -3.4e38, 3.4e38, "number (±Infinity allowed)"));
   return a;
 }
 

@@ -48,10 +48,13 @@ void postprocess(const float* reg, const float* logits, const float* anchors, si
   const size_t topk = p.topk < 0 ? n : static_cast<size_t>(std::min<int64_t>(p.topk, static_cast<int64_t>(n)));
 
   // 1. Scores for every anchor and class.
-  ws.scores.resize(n * C);
-  if (p.softmax) k.softmax_rows(logits, ws.scores.data(), n, C);
-  else k.sigmoid(logits, ws.scores.data(), n * C);
-  const float* S = ws.scores.data();
+  const float* S = logits;
+  if (p.scoring != Scoring::Identity) {
+    ws.scores.resize(n * C);
+    if (p.scoring == Scoring::Softmax) k.softmax_rows(logits, ws.scores.data(), n, C);
+    else k.sigmoid(logits, ws.scores.data(), n * C);
+    S = ws.scores.data();
+  }
 
   // 2. Per class: scores > thresh, the top-k by score (ties → lower anchor). A sampled cut skips most of the
   // losers when k is small next to n; a class that ends with fewer than k is re-collected at the threshold.
@@ -97,12 +100,13 @@ void postprocess(const float* reg, const float* logits, const float* anchors, si
     for (const uint64_t key : ws.topk[c].items()) {
       const size_t a = static_cast<size_t>(TopK::index_of(key));
       std::copy_n(reg + 4 * a, 4, &ws.cand_deltas[4 * t]);
-      std::copy_n(anchors + 4 * a, 4, &ws.cand_anchors[4 * t]);
+      if (!p.decoded) std::copy_n(anchors + 4 * a, 4, &ws.cand_anchors[4 * t]);
       ws.cand_scores[t] = TopK::score_of(key);
       ws.cand_labels[t] = static_cast<int32_t>(c);
       ++t;
     }
-  k.decode(ws.cand_deltas.data(), ws.cand_anchors.data(), ws.cand_boxes.data(), total, p.coder);
+  if (p.decoded) ws.cand_boxes.swap(ws.cand_deltas);
+  else k.decode(ws.cand_deltas.data(), ws.cand_anchors.data(), ws.cand_boxes.data(), total, p.coder);
   if (p.clip)
     for (float& v : ws.cand_boxes) v = std::min(std::max(v, 0.f), 1.f);
 

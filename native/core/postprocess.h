@@ -9,8 +9,11 @@
 
 namespace ssd {
 
+enum class Scoring { Softmax, Sigmoid, Identity };
+
 struct PostprocessParams {
-  bool softmax = true;        // softmax over all classes (background included); false = per-logit sigmoid
+  Scoring scoring = Scoring::Softmax;  // softmax over all classes (background included), per-logit sigmoid, or as given
+  bool decoded = false;       // `reg` already holds normalized xyxy boxes (pytorch-ssd exports): no decoding
   int background = 0;         // class left out of the output (-1 = none)
   float score_thresh = 0.01f; // keep scores > score_thresh
   double nms_thresh = 0.45;   // suppress IoU > nms_thresh
@@ -33,7 +36,7 @@ struct PostprocessWorkspace {
   NmsWorkspace nms;
 };
 
-// reg [n,4] deltas, logits [n,c], anchors [n,4] cxcywh normalized; image_h/w scale the normalized output.
+// reg [n,4] deltas (or xyxy boxes when p.decoded), logits [n,c] (or scores with Scoring::Identity), anchors [n,4] cxcywh normalized; image_h/w scale the normalized output.
 void postprocess(const float* reg, const float* logits, const float* anchors, size_t n, size_t num_classes,
                  float image_h, float image_w, const PostprocessParams& p, Detections& out, PostprocessWorkspace& ws);
 

@@ -63,4 +63,17 @@ inline float float_floor(double t) {
 
 inline float box_area(const float* b) { return (b[2] - b[0]) * (b[3] - b[1]); }
 
+// expf as torch computes it on CPU (SLEEF's expf_u10 algorithm: Cody-Waite reduction by ln 2, degree-5
+// polynomial with FMA, two-step ldexp; 0 below -104, +inf above 100). Every variant uses this exact
+// sequence of roundings, so scalar, AVX2, NEON, the TypeScript twin and torch agree bit for bit.
+namespace sleef {
+constexpr float kLog2e = 1.442695040888963407359924681001892137f;
+constexpr float kL2U = 0.693145751953125f;
+constexpr float kL2L = 1.428606765330187045e-06f;
+constexpr float kC0 = 0.000198527617612853646278381f, kC1 = 0.00139304355252534151077271f,
+                kC2 = 0.00833336077630519866943359f, kC3 = 0.0416664853692054748535156f,
+                kC4 = 0.166666671633720397949219f, kC5 = 0.5f;
+}  // namespace sleef
+float expf_sleef(float x);
+
 }  // namespace ssd

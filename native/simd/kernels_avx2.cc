@@ -15,23 +15,26 @@ SSD_AVX2 inline __m256i tail_mask(size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// expf for a vector (Cephes polynomial, ~1-2 ulp; NaN propagates, saturates at ±88.38).
-SSD_AVX2 inline __m256 exp256(__m256 x) {
-  x = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f), x);  // operand order keeps NaN
-  x = _mm256_max_ps(_mm256_set1_ps(-88.3762626647949f), x);
-  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
-  fx = _mm256_floor_ps(fx);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+// expf_sleef for 8 lanes (same roundings as the scalar version; NaN propagates).
+SSD_AVX2 inline __m256 exp256(__m256 d) {
+  using namespace sleef;
+  const __m256i qi = _mm256_cvtps_epi32(_mm256_mul_ps(d, _mm256_set1_ps(kLog2e)));  // nearest even
+  const __m256 q = _mm256_cvtepi32_ps(qi);
+  __m256 s = _mm256_fmadd_ps(q, _mm256_set1_ps(-kL2U), d);
+  s = _mm256_fmadd_ps(q, _mm256_set1_ps(-kL2L), s);
+  __m256 u = _mm256_set1_ps(kC0);
+  u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(kC1));
+  u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(kC2));
+  u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(kC3));
+  u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(kC4));
+  u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(kC5));
+  u = _mm256_add_ps(_mm256_set1_ps(1.f), _mm256_fmadd_ps(_mm256_mul_ps(s, s), u, s));
+  const __m256i h = _mm256_srai_epi32(qi, 1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, bias), 23)));
+  u = _mm256_mul_ps(u, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(qi, h), bias), 23)));
+  u = _mm256_andnot_ps(_mm256_cmp_ps(d, _mm256_set1_ps(-104.f), _CMP_LT_OQ), u);
+  return _mm256_blendv_ps(u, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(d, _mm256_set1_ps(100.f), _CMP_GT_OQ));
 }
 
 SSD_AVX2 inline float hmax(__m256 v) {

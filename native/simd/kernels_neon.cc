@@ -26,23 +26,28 @@ inline void store_n(float* p, float32x4_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = tmp[i];
 }
 
-// Same Cephes polynomial as the AVX2 variant. vminnmq/vmaxnmq would drop NaN, so select explicitly.
-inline float32x4_t exp4(float32x4_t x) {
-  const uint32x4_t is_nan = vmvnq_u32(vceqq_f32(x, x));
-  x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-88.3762626647949f)), vdupq_n_f32(88.3762626647949f));
-  float32x4_t fx = vrndmq_f32(vfmaq_f32(vdupq_n_f32(0.5f), x, vdupq_n_f32(1.44269504088896341f)));
-  x = vfmsq_f32(x, fx, vdupq_n_f32(0.693359375f));
-  x = vfmsq_f32(x, fx, vdupq_n_f32(-2.12194440e-4f));
-  float32x4_t y = vdupq_n_f32(1.9875691500E-4f);
-  y = vfmaq_f32(vdupq_n_f32(1.3981999507E-3f), y, x);
-  y = vfmaq_f32(vdupq_n_f32(8.3334519073E-3f), y, x);
-  y = vfmaq_f32(vdupq_n_f32(4.1665795894E-2f), y, x);
-  y = vfmaq_f32(vdupq_n_f32(1.6666665459E-1f), y, x);
-  y = vfmaq_f32(vdupq_n_f32(5.0000001201E-1f), y, x);
-  y = vfmaq_f32(vaddq_f32(x, vdupq_n_f32(1.f)), y, vmulq_f32(x, x));
-  const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(fx), vdupq_n_s32(127)), 23);
-  const float32x4_t r = vmulq_f32(y, vreinterpretq_f32_s32(e));
-  return vbslq_f32(is_nan, vdupq_n_f32(__builtin_nanf("")), r);
+// expf_sleef for 4 lanes (same roundings as the scalar version; NaN propagates).
+inline float32x4_t exp4(float32x4_t d) {
+  using namespace sleef;
+  const int32x4_t qi = vcvtnq_s32_f32(vmulq_f32(d, vdupq_n_f32(kLog2e)));  // nearest even
+  const float32x4_t q = vcvtq_f32_s32(qi);
+  float32x4_t s = vfmaq_f32(d, q, vdupq_n_f32(-kL2U));
+  s = vfmaq_f32(s, q, vdupq_n_f32(-kL2L));
+  float32x4_t u = vdupq_n_f32(kC0);
+  u = vfmaq_f32(vdupq_n_f32(kC1), u, s);
+  u = vfmaq_f32(vdupq_n_f32(kC2), u, s);
+  u = vfmaq_f32(vdupq_n_f32(kC3), u, s);
+  u = vfmaq_f32(vdupq_n_f32(kC4), u, s);
+  u = vfmaq_f32(vdupq_n_f32(kC5), u, s);
+  u = vaddq_f32(vdupq_n_f32(1.f), vfmaq_f32(s, vmulq_f32(s, s), u));
+  const int32x4_t h = vshrq_n_s32(qi, 1);
+  const int32x4_t bias = vdupq_n_s32(127);
+  u = vmulq_f32(u, vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(h, bias), 23)));
+  u = vmulq_f32(u, vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(qi, h), bias), 23)));
+  u = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(u), vcltq_f32(d, vdupq_n_f32(-104.f))));
+  u = vbslq_f32(vcgtq_f32(d, vdupq_n_f32(100.f)), vdupq_n_f32(__builtin_inff()), u);
+  const uint32x4_t is_nan = vmvnq_u32(vceqq_f32(d, d));
+  return vbslq_f32(is_nan, d, u);
 }
 
 void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
@@ -53,19 +58,18 @@ void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
     float m = vmaxvq_f32(vmax);
     for (size_t t = c; t < cols; ++t) m = in[t] > m || in[t] != in[t] ? in[t] : m;
     const float32x4_t vm = vdupq_n_f32(m);
-    float32x4_t vsum = vdupq_n_f32(0.f);
-    for (c = 0; c + 4 <= cols; c += 4) {
-      const float32x4_t e = exp4(vsubq_f32(vld1q_f32(in + c), vm));
-      vst1q_f32(out + c, e);
-      vsum = vaddq_f32(vsum, e);
+    // Lanes 0-3 and 4-7 of the 8-lane sum (element c → lane c mod 8), combined in the AVX2/torch order.
+    float32x4_t lo = vdupq_n_f32(0.f), hi = vdupq_n_f32(0.f);
+    for (c = 0; c < cols; c += 4) {
+      const size_t n = cols - c < 4 ? cols - c : 4;
+      float32x4_t e = exp4(vsubq_f32(n == 4 ? vld1q_f32(in + c) : load_n(in + c, n), vm));
+      e = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(e), tail_mask(n)));
+      if (n == 4) vst1q_f32(out + c, e); else store_n(out + c, e, n);
+      if ((c & 7) == 0) lo = vaddq_f32(lo, e); else hi = vaddq_f32(hi, e);
     }
-    if (c < cols) {
-      const uint32x4_t tm = tail_mask(cols - c);
-      const float32x4_t e = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(exp4(vsubq_f32(load_n(in + c, cols - c), vm))), tm));
-      store_n(out + c, e, cols - c);
-      vsum = vaddq_f32(vsum, e);
-    }
-    const float32x4_t inv = vdupq_n_f32(1.f / vaddvq_f32(vsum));
+    const float32x4_t p = vaddq_f32(lo, hi);  // (l0+l4, l1+l5, l2+l6, l3+l7)
+    const float sum = (vgetq_lane_f32(p, 0) + vgetq_lane_f32(p, 2)) + (vgetq_lane_f32(p, 1) + vgetq_lane_f32(p, 3));
+    const float32x4_t inv = vdupq_n_f32(1.f / sum);
     for (c = 0; c + 4 <= cols; c += 4) vst1q_f32(out + c, vmulq_f32(vld1q_f32(out + c), inv));
     if (c < cols) store_n(out + c, vmulq_f32(load_n(out + c, cols - c), inv), cols - c);
   }

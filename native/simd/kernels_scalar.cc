@@ -1,26 +1,49 @@
 // Scalar reference kernels: plain float32 arithmetic in torchvision's operation order (no FMA contraction:
-// the build passes -ffp-contract=off), libm expf.
+// the build passes -ffp-contract=off; explicit std::fma where torch's kernels fuse), torch's expf.
 #include <algorithm>
 #include <cmath>
 
 #include "kernels.h"
 
 namespace ssd {
+
+float expf_sleef(float d) {
+  using namespace sleef;
+  const float q = std::nearbyint(d * kLog2e);  // round half to even
+  float s = std::fma(q, -kL2U, d);
+  s = std::fma(q, -kL2L, s);
+  float u = kC0;
+  u = std::fma(u, s, kC1);
+  u = std::fma(u, s, kC2);
+  u = std::fma(u, s, kC3);
+  u = std::fma(u, s, kC4);
+  u = std::fma(u, s, kC5);
+  u = 1.f + std::fma(s * s, u, s);
+  const int qi = static_cast<int>(q);
+  const int h = qi >> 1;
+  u = u * std::ldexp(1.f, h) * std::ldexp(1.f, qi - h);
+  if (d < -104.f) return 0.f;
+  if (d > 100.f) return __builtin_inff();
+  return u;
+}
+
 namespace {
 
 void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
   for (size_t r = 0; r < rows; ++r, in += cols, out += cols) {
     float m = in[0];
     for (size_t c = 1; c < cols; ++c) m = std::max(m, in[c]);
-    float sum = 0.f;
-    for (size_t c = 0; c < cols; ++c) sum += (out[c] = std::exp(in[c] - m));
+    // Sum in 8 lanes (element c → lane c mod 8) combined pairwise, as the AVX2 kernel and torch do.
+    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t c = 0; c < cols; ++c) lane[c & 7] += (out[c] = expf_sleef(in[c] - m));
+    const float sum = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
     const float inv = 1.f / sum;
     for (size_t c = 0; c < cols; ++c) out[c] *= inv;
   }
 }
 
 void sigmoid(const float* in, float* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = 1.f / (1.f + std::exp(-in[i]));
+  for (size_t i = 0; i < n; ++i) out[i] = 1.f / (1.f + expf_sleef(-in[i]));
 }
 
 void decode(const float* d, const float* a, float* out, size_t n, const CoderParams& p) {
@@ -29,7 +52,7 @@ void decode(const float* d, const float* a, float* out, size_t n, const CoderPar
     const float dx = d[ix] / p.wx, dy = d[iy] / p.wy;
     const float dw = std::min(d[iw] / p.ww, p.bbox_clip), dh = std::min(d[ih] / p.wh, p.bbox_clip);
     const float cx = dx * a[2] + a[0], cy = dy * a[3] + a[1];
-    const float w = std::exp(dw) * a[2], h = std::exp(dh) * a[3];
+    const float w = expf_sleef(dw) * a[2], h = expf_sleef(dh) * a[3];
     out[0] = cx - 0.5f * w;
     out[1] = cy - 0.5f * h;
     out[2] = cx + 0.5f * w;

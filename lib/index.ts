@@ -1,0 +1,62 @@
+/**
+ * ssd-edge public API: SSD core ops (default boxes, box coder, IoU, NMS, postprocess), each backed by the
+ * native addon when it loads and by a pure-TypeScript twin otherwise (same results).
+ */
+import { backend, binding, bindingError, type Capabilities, type SimdLevel } from './binding.ts';
+import { assertOneOf } from './is.ts';
+
+export { backend, bindingError };
+export type { Capabilities, SimdLevel };
+
+export { boxConvert, boxIou, boxIouTs, type BoxFormat } from './ops/boxes.ts';
+export {
+  DEFAULT_BOX_PRESETS, defaultBoxes, defaultBoxesTs, expandDefaultBoxSpec,
+  type DefaultBoxPresetName, type DefaultBoxSpec, type ExpandedDefaultBoxSpec, type FeatureMapSpec,
+} from './ops/priors.ts';
+export {
+  BoxCoder, decodeBoxes, decodeBoxesTs, encodeBoxes, encodeBoxesTs,
+  type AnchorFormat, type BoxCoderOptions, type BoxCodingOptions, type DeltaOrder,
+} from './ops/box-coder.ts';
+export {
+  batchedNms, batchedNmsTs, nms, nmsTs, softNms, softNmsTs,
+  type BatchedNmsOptions, type NmsOptions, type SoftNmsOptions, type SoftNmsResult,
+} from './ops/nms.ts';
+export {
+  POSTPROCESS_PRESETS, postprocessDetections, postprocessDetectionsAsync, postprocessDetectionsTs,
+  type Detections, type PostprocessInput, type PostprocessOptions, type PostprocessOptionsInput,
+} from './ops/postprocess.ts';
+
+/** What runs the ops when the addon is not loaded. */
+export interface TypeScriptCapabilities {
+  compiled: ['typescript'];
+  supported: ['typescript'];
+  active: 'typescript';
+}
+
+/**
+ * The SIMD variants of the native addon: compiled into the binary, runnable on this CPU, and in use; or
+ * `{ compiled: ['typescript'], supported: ['typescript'], active: 'typescript' }` when the addon is not loaded
+ * (see `bindingError` for why).
+ *
+ * @example
+ * capabilities(); // { compiled: ['scalar', 'avx2'], supported: ['scalar', 'avx2'], active: 'avx2' }
+ */
+export function capabilities(): Capabilities | TypeScriptCapabilities {
+  return binding ? binding.capabilities() : { compiled: ['typescript'], supported: ['typescript'], active: 'typescript' };
+}
+
+/**
+ * Forces a SIMD variant of the native addon ('auto' = the best this CPU supports), e.g. to test every path.
+ *
+ * @param level 'auto' | 'scalar' | 'avx2' | 'neon'.
+ * @returns The variant now active.
+ * @throws {TypeError} Unknown level.
+ * @throws {Error} The addon is not loaded (the message includes why), or the variant is not compiled / supported.
+ * @example
+ * setSimd('scalar'); // 'scalar'
+ */
+export function setSimd(level: 'auto' | SimdLevel): SimdLevel {
+  assertOneOf('level', level, ['auto', 'scalar', 'avx2', 'neon']);
+  if (!binding) throw new Error(`ssd-edge: setSimd('${level}') needs the native addon, which is not loaded.\n${bindingError?.message}`);
+  return binding.setSimd(level);
+}
