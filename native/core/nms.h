@@ -17,6 +17,13 @@ struct NmsWorkspace {
 void greedy_nms(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
                 std::vector<int32_t>& keep, NmsWorkspace& ws);
 
+// The two strategies greedy_nms picks between (exposed for tests): every candidate against the kept boxes with
+// the SIMD kernel, or against the kept boxes sharing a grid cell (chosen from 16384 candidates on). Same result.
+void greedy_nms_linear(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
+                       std::vector<int32_t>& keep, NmsWorkspace& ws);
+void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
+                     std::vector<int32_t>& keep);
+
 // nms(): score filter (> score_threshold, NaN dropped), optional top_k before NMS (-1 = all), max_out (-1 = all).
 std::vector<int32_t> nms(const float* boxes, const float* scores, size_t n, double iou_threshold, float score_threshold,
                          int64_t top_k, int64_t max_out);

@@ -1,0 +1,186 @@
+// Plain C++ tests of the core (no Node): semantics on hand-made cases and every SIMD variant against the
+// scalar reference on random inputs, bit for bit. Built and run by scripts/native-tests.mjs (host, and
+// arm64 under qemu when a cross compiler is present). Exit code = number of failures.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../core/box_coder.h"
+#include "../core/iou.h"
+#include "../core/nms.h"
+#include "../core/postprocess.h"
+#include "../core/priors.h"
+#include "../simd/dispatch.h"
+
+namespace {
+
+int failures = 0;
+#define CHECK(cond, ...)                                        \
+  do {                                                          \
+    if (!(cond)) {                                              \
+      ++failures;                                               \
+      std::printf("FAIL %s:%d: %s — ", __FILE__, __LINE__, #cond); \
+      std::printf(__VA_ARGS__);                                 \
+      std::printf("\n");                                        \
+    }                                                           \
+  } while (0)
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+}
+
+std::vector<float> random_boxes(std::mt19937& rng, size_t n, float extent, float max_side) {
+  std::uniform_real_distribution<float> pos(0.f, extent), side(0.5f, max_side);
+  std::vector<float> b(4 * n);
+  for (size_t i = 0; i < n; ++i) {
+    const float x = pos(rng), y = pos(rng);
+    b[4 * i] = x, b[4 * i + 1] = y, b[4 * i + 2] = x + side(rng), b[4 * i + 3] = y + side(rng);
+  }
+  return b;
+}
+
+void test_semantics() {
+  ssd::set_level("scalar");
+  // Strict '>' at the threshold, float32 IoU: two 10x10 boxes overlapping by half → IoU exactly 1/3.
+  const float boxes[] = {0, 0, 10, 10, 5, 0, 15, 10};
+  const float scores[] = {0.9f, 0.8f};
+  CHECK(ssd::nms(boxes, scores, 2, 0.5, -INFINITY, -1, -1).size() == 2, "IoU 1/3 < 0.5 keeps both");
+  CHECK(ssd::nms(boxes, scores, 2, 0.3, -INFINITY, -1, -1).size() == 1, "IoU 1/3 > 0.3 suppresses");
+  // Ties: equal scores → ascending index.
+  const float same[] = {0.5f, 0.5f};
+  const auto keep = ssd::nms(boxes, same, 2, 0.3, -INFINITY, -1, -1);
+  CHECK(keep.size() == 1 && keep[0] == 0, "tie keeps the lower index");
+  // NaN score dropped, NaN box kept and never suppresses.
+  const float nanbox[] = {NAN, 0, 10, 10, 0, 0, 10, 10};
+  const float sc2[] = {0.9f, 0.8f};
+  CHECK(ssd::nms(nanbox, sc2, 2, 0.1, -INFINITY, -1, -1).size() == 2, "non-finite box has IoU 0");
+  const float nanscore[] = {NAN, 0.8f};
+  CHECK(ssd::nms(boxes, nanscore, 2, 0.1, -INFINITY, -1, -1).size() == 1, "NaN score ignored");
+  // Degenerate IoU → 0, never NaN.
+  const float zero[] = {1, 1, 1, 1};
+  float iou = -1;
+  ssd::box_iou(zero, 1, zero, 1, &iou);
+  CHECK(iou == 0.f, "two zero-area boxes give 0, got %g", iou);
+  // Empty inputs.
+  CHECK(ssd::nms(nullptr, nullptr, 0, 0.5, -INFINITY, -1, -1).empty(), "empty nms");
+  // Priors: torchvision SSD300 last level (0.87 scale, ratio 2, clip wh) → w clamped to 1.
+  std::vector<ssd::PriorLevel> lv{{1, 1, 300, 300, 0.5, 1}};
+  const double shape[] = {0.87 * std::sqrt(2.0), 0.87 / std::sqrt(2.0)};
+  float out[4];
+  ssd::default_boxes(300, 300, lv, shape, 1, ssd::PriorClip::WH, out);
+  CHECK(out[0] == 0.5f && out[2] == 1.f && std::fabs(out[3] - 0.6151829f) < 1e-6f, "clip wh: %g %g %g %g", out[0], out[1], out[2], out[3]);
+  // expf_sleef: exact at 0, saturation, NaN.
+  CHECK(ssd::expf_sleef(0.f) == 1.f, "exp(0)");
+  CHECK(ssd::expf_sleef(-200.f) == 0.f && std::isinf(ssd::expf_sleef(200.f)), "exp saturation");
+  CHECK(std::isnan(ssd::expf_sleef(NAN)), "exp(NaN)");
+  CHECK(std::fabs(ssd::expf_sleef(1.f) - 2.7182817f) < 1e-6f, "exp(1)");
+}
+
+// Every variant against scalar on random data: identical bits for softmax, sigmoid, decode, IoU and NMS.
+void test_variants() {
+  std::mt19937 rng(1234);
+  for (const std::string& level : ssd::supported_levels()) {
+    if (level == "scalar") continue;
+    for (int seed = 0; seed < 60; ++seed) {
+      rng.seed(seed);
+      std::normal_distribution<float> nd(0.f, 4.f);
+      const size_t rows = 1 + seed * 7, cols = 1 + seed % 23;
+      std::vector<float> logits(rows * cols);
+      for (auto& v : logits) v = nd(rng);
+      if (seed % 10 == 3) logits[0] = NAN, logits[rows * cols - 1] = 150.f;
+      std::vector<float> a(rows * cols), b(rows * cols), sa(rows * cols), sb(rows * cols);
+      ssd::set_level("scalar");
+      ssd::kernels().softmax_rows(logits.data(), a.data(), rows, cols);
+      ssd::kernels().sigmoid(logits.data(), sa.data(), rows * cols);
+      ssd::set_level(level);
+      ssd::kernels().softmax_rows(logits.data(), b.data(), rows, cols);
+      ssd::kernels().sigmoid(logits.data(), sb.data(), rows * cols);
+      bool ok = true;
+      for (size_t i = 0; i < a.size(); ++i) ok &= (a[i] == b[i]) || (std::isnan(a[i]) && std::isnan(b[i]));
+      CHECK(ok, "%s softmax differs (seed %d)", level.c_str(), seed);
+      ok = true;
+      for (size_t i = 0; i < sa.size(); ++i) ok &= (sa[i] == sb[i]) || (std::isnan(sa[i]) && std::isnan(sb[i]));
+      CHECK(ok, "%s sigmoid differs (seed %d)", level.c_str(), seed);
+
+      const size_t n = 1 + seed * 13;
+      std::vector<float> deltas(4 * n), anchors(4 * n);
+      std::uniform_real_distribution<float> u(0.05f, 1.f);
+      for (size_t i = 0; i < n; ++i) {
+        for (int k = 0; k < 4; ++k) deltas[4 * i + k] = nd(rng) * (seed % 5 == 0 ? 10.f : 1.f);
+        anchors[4 * i] = u(rng), anchors[4 * i + 1] = u(rng), anchors[4 * i + 2] = u(rng), anchors[4 * i + 3] = u(rng);
+      }
+      for (bool yx : {false, true}) {
+        ssd::CoderParams p;
+        p.order_yx = yx;
+        std::vector<float> da(4 * n), db(4 * n);
+        ssd::set_level("scalar");
+        ssd::kernels().decode(deltas.data(), anchors.data(), da.data(), n, p);
+        ssd::set_level(level);
+        ssd::kernels().decode(deltas.data(), anchors.data(), db.data(), n, p);
+        CHECK(same_bits(da, db), "%s decode differs (seed %d, yx %d)", level.c_str(), seed, yx);
+      }
+
+      const size_t nb = 3 + seed * 5;
+      auto boxes = random_boxes(rng, nb, 300.f, 80.f);
+      if (seed % 7 == 2) boxes[0] = NAN, boxes[5] = INFINITY, boxes[10] = boxes[8];  // non-finite and zero width
+      std::vector<float> scores(nb);
+      std::uniform_int_distribution<int> q(0, 20);
+      for (auto& s : scores) s = q(rng) / 20.f;  // many ties
+      std::vector<float> ia(nb * nb), ib(nb * nb);
+      ssd::set_level("scalar");
+      ssd::box_iou(boxes.data(), nb, boxes.data(), nb, ia.data());
+      const auto ka = ssd::nms(boxes.data(), scores.data(), nb, 0.3 + 0.01 * (seed % 40), -INFINITY, -1, -1);
+      ssd::set_level(level);
+      ssd::box_iou(boxes.data(), nb, boxes.data(), nb, ib.data());
+      const auto kb = ssd::nms(boxes.data(), scores.data(), nb, 0.3 + 0.01 * (seed % 40), -INFINITY, -1, -1);
+      CHECK(same_bits(ia, ib), "%s IoU differs (seed %d)", level.c_str(), seed);
+      CHECK(ka == kb, "%s NMS differs (seed %d)", level.c_str(), seed);
+    }
+    std::printf("variant %s: checked against scalar\n", level.c_str());
+  }
+  ssd::set_level("auto");
+}
+
+// The grid index used for large inputs decides exactly as the linear scan.
+void test_grid() {
+  std::mt19937 rng(99);
+  for (int seed = 0; seed < 6; ++seed) {
+    rng.seed(seed);
+    const size_t n = 3000 + 2000 * seed;
+    auto boxes = random_boxes(rng, n, seed % 2 ? 3000.f : 300.f, seed == 4 ? 900.f : 40.f);
+    if (seed == 5) boxes[7] = NAN;
+    std::vector<int32_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = static_cast<int32_t>((i * 7919) % n);
+    for (double thr : {0.0, 0.3, 0.7}) {
+      std::vector<int32_t> a, b;
+      ssd::NmsWorkspace ws;
+      ssd::greedy_nms_linear(boxes.data(), order.data(), n, thr, n, a, ws);
+      ssd::greedy_nms_grid(boxes.data(), order.data(), n, thr, n, b);
+      CHECK(a == b, "grid differs from linear (seed %d, thr %g): %zu vs %zu kept", seed, thr, a.size(), b.size());
+    }
+  }
+  // 10^6 small disjoint-ish boxes: all decided in near-linear time (this would be ~10^11 IoUs linearly).
+  std::vector<float> big = random_boxes(rng, 1000000, 100000.f, 20.f);
+  std::vector<float> scores(1000000);
+  for (size_t i = 0; i < scores.size(); ++i) scores[i] = static_cast<float>(i % 1000) / 1000.f;
+  const auto keep = ssd::nms(big.data(), scores.data(), scores.size(), 0.5, -INFINITY, -1, -1);
+  CHECK(keep.size() > 900000, "10^6 boxes: %zu kept", keep.size());
+}
+
+}  // namespace
+
+int main() {
+  std::printf("compiled:");
+  for (const auto& l : ssd::compiled_levels()) std::printf(" %s", l.c_str());
+  std::printf("; supported:");
+  for (const auto& l : ssd::supported_levels()) std::printf(" %s", l.c_str());
+  std::printf("\n");
+  test_semantics();
+  test_variants();
+  test_grid();
+  std::printf(failures ? "%d FAILED\n" : "all passed\n", failures);
+  return failures;
+}
