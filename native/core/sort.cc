@@ -5,6 +5,30 @@
 
 namespace ssd {
 
+namespace {
+
+// Stable LSD radix sort of packed items by their upper 32 bits (desc_key of the score), 8 bits per pass,
+// skipping passes where every item has the same digit. Items enter in ascending index order, so equal
+// scores stay in ascending index order — the same result as sorting the whole 64-bit items.
+void radix_sort_items(std::vector<uint64_t>& items, std::vector<uint64_t>& tmp) {
+  const size_t n = items.size();
+  if (n < 64) {
+    std::sort(items.begin(), items.end());
+    return;
+  }
+  tmp.resize(n);
+  for (int shift = 32; shift < 64; shift += 8) {
+    size_t count[257] = {0};
+    for (uint64_t v : items) ++count[((v >> shift) & 255) + 1];
+    if (count[((items[0] >> shift) & 255) + 1] == n) continue;
+    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (uint64_t v : items) tmp[count[(v >> shift) & 255]++] = v;
+    items.swap(tmp);
+  }
+}
+
+}  // namespace
+
 void TopK::select(size_t k) {
   const size_t n = scores_.size();
   auto pack = [this](size_t i) {
@@ -17,7 +41,7 @@ void TopK::select(size_t k) {
   const float scale = static_cast<float>(kBins) / (hi - lo);
   if (n <= k || !(scale < 3.4e38f)) {  // everything fits, or all scores equal / non-finite range
     for (size_t i = 0; i < n; ++i) items_.push_back(pack(i));
-    std::sort(items_.begin(), items_.end());
+    radix_sort_items(items_, tmp_);
     if (items_.size() > k) items_.resize(k);
     return;
   }
@@ -31,7 +55,7 @@ void TopK::select(size_t k) {
   for (size_t i = 0; i < n; ++i)
     if (bins_[i] <= boundary) items_.push_back(pack(i));
   // Winners (bins < boundary) plus the boundary bucket: sort and cut to k.
-  std::sort(items_.begin(), items_.end());
+  radix_sort_items(items_, tmp_);
   items_.resize(k);
 }
 

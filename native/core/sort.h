@@ -52,7 +52,7 @@ class TopK {
   std::vector<float> scores_;
   std::vector<uint16_t> bins_;
   std::vector<int32_t> index_;
-  std::vector<uint64_t> items_;
+  std::vector<uint64_t> items_, tmp_;
   std::vector<uint32_t> hist_;
 };
 

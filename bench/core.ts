@@ -1,0 +1,126 @@
+/**
+ * Native core benchmarks (issue: SSD300 postprocess ≤ 1 ms and ≥ 20× TS; NMS 8732 ≤ 5 ms; IoU, decode; tfjs NMS).
+ * Every ratio is against a baseline measured in this same run. Inputs are the torchvision reference files in
+ * test/fixtures. Returns a result object; bench/run.ts writes it to bench/results/core.json.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  backend, boxIou, capabilities, decodeBoxes, defaultBoxes, nms, postprocessDetections, setSimd, POSTPROCESS_PRESETS,
+} from '../lib/index.ts';
+import { boxIouTs } from '../lib/ops/boxes.ts';
+import { decodeBoxesTs } from '../lib/ops/box-coder.ts';
+import { nmsTs } from '../lib/ops/nms.ts';
+import { postprocessDetectionsTs } from '../lib/ops/postprocess.ts';
+import { fmt, measure, type Timing } from './measure.ts';
+
+const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test/fixtures');
+const f32 = (p: string) => {
+  const b = fs.readFileSync(path.join(fixtures, p));
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+function randomBoxes(n: number, seed: number, extent = 300, maxSide = 80): Float32Array {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const b = new Float32Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    const x = rnd() * extent, y = rnd() * extent;
+    b.set([x, y, x + 1 + rnd() * maxSide, y + 1 + rnd() * maxSide], 4 * i);
+  }
+  return b;
+}
+
+export async function benchCore(log: (line: string) => void = console.log) {
+  const caps = capabilities();
+  const levels = backend === 'native' ? caps.supported : [];
+  const out: Record<string, unknown> = { backend, capabilities: caps };
+
+  // SSD300 postprocess on the reference head outputs (8732 anchors × 21 classes, tamed torchvision model).
+  const input = {
+    boxRegression: f32('postprocess/ssd300_astronaut_bbox_regression.f32'),
+    classLogits: f32('postprocess/ssd300_astronaut_cls_logits.f32'),
+    anchors: defaultBoxes('torchvision-ssd300-vgg16'),
+    numClasses: 21,
+    imageSizes: [[512, 512]] as Array<[number, number]>,
+  };
+  const opts = POSTPROCESS_PRESETS.torchvision;
+  const pp: Record<string, Timing> = { typescript: measure(() => postprocessDetectionsTs(input, opts), { runs: 15, warmup: 3 }) };
+  for (const level of levels) {
+    setSimd(level);
+    pp[level] = measure(() => postprocessDetections(input, opts), { runs: 200, warmup: 20 });
+  }
+  // Batch of 8 through the AsyncWorker-free sync path: per-image cost.
+  out.postprocess = summarizeGroup('SSD300 postprocess 8732×21', pp, log, { target: 1 });
+
+  // NMS on the 8732-box reference case at 0.45 (torchvision.ops.nms: ~95 ms on this machine, see ENV.md).
+  const boxes = f32('nms/nms_8732_boxes.f32');
+  const scores = f32('nms/nms_8732_scores.f32');
+  const nm: Record<string, Timing> = { typescript: measure(() => nmsTs(boxes, scores, 0.45), { runs: 10, warmup: 2 }) };
+  for (const level of levels) {
+    setSimd(level);
+    nm[level] = measure(() => nms(boxes, scores, 0.45), { runs: 100, warmup: 10 });
+  }
+  nm['tfjs-cpu tf.image.nonMaxSuppression'] = await tfjsNms(boxes, scores);
+  out.nms = summarizeGroup('NMS 8732 boxes @0.45', nm, log, { target: 5 });
+
+  // IoU 1000×1000 and decode of 8732 boxes.
+  const a = randomBoxes(1000, 1), b = randomBoxes(1000, 2);
+  const iou: Record<string, Timing> = { typescript: measure(() => boxIouTs(a, b), { runs: 10, warmup: 2 }) };
+  for (const level of levels) {
+    setSimd(level);
+    iou[level] = measure(() => boxIou(a, b), { runs: 50, warmup: 5 });
+  }
+  out.iou = summarizeGroup('IoU 1000×1000', iou, log);
+
+  const anchors = input.anchors;
+  const dec: Record<string, Timing> = { typescript: measure(() => decodeBoxesTs(input.boxRegression, anchors, { anchorFormat: 'cxcywh' }), { runs: 20, warmup: 3 }) };
+  for (const level of levels) {
+    setSimd(level);
+    dec[level] = measure(() => decodeBoxes(input.boxRegression, anchors, { anchorFormat: 'cxcywh' }), { runs: 200, warmup: 20 });
+  }
+  out.decode = summarizeGroup('decode 8732 boxes', dec, log);
+  if (levels.length) setSimd('auto');
+  return out;
+}
+
+/** tfjs NMS on the same boxes (tfjs wants [y1, x1, y2, x2]); its cpu backend, the reference JS implementation. */
+async function tfjsNms(boxes: Float32Array, scores: Float32Array): Promise<Timing> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  const yx = new Float32Array(boxes.length);
+  for (let i = 0; i < boxes.length; i += 4) yx.set([boxes[i + 1], boxes[i], boxes[i + 3], boxes[i + 2]], i);
+  const tb = tf.tensor2d(yx, [scores.length, 4]);
+  const ts = tf.tensor1d(scores);
+  const run = () => {
+    const keep = tf.image.nonMaxSuppression(tb, ts, scores.length, 0.45, -Infinity);
+    keep.dataSync();
+    keep.dispose();
+  };
+  const t = measure(run, { runs: 10, warmup: 2 });
+  tb.dispose();
+  ts.dispose();
+  return t;
+}
+
+function summarizeGroup(title: string, t: Record<string, Timing>, log: (l: string) => void, { target }: { target?: number } = {}) {
+  const best = Object.entries(t).filter(([k]) => k !== 'typescript' && !k.startsWith('tfjs')).sort((x, y) => x[1].median - y[1].median)[0];
+  const base = t.typescript.median;
+  log(`${title}`);
+  for (const [k, v] of Object.entries(t)) {
+    log(`  ${k.padEnd(38)} ${fmt(v.median).padStart(10)}  (p10 ${fmt(v.p10)}, p90 ${fmt(v.p90)})  ${(base / v.median).toFixed(1)}× vs TS`);
+  }
+  const result: Record<string, unknown> = { timings: t };
+  if (best) {
+    result.best = best[0];
+    result.speedupVsTs = +(base / best[1].median).toFixed(1);
+    if (target !== undefined) {
+      result.targetMs = target;
+      result.meetsTarget = best[1].median <= target;
+      log(`  → best ${best[0]} ${fmt(best[1].median)}: target ≤ ${target} ms ${best[1].median <= target ? 'met' : 'NOT met'}`);
+    }
+  }
+  return result;
+}
