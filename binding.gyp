@@ -4,6 +4,7 @@
       "target_name": "ssd_edge",
       "sources": [
         "native/core/box_coder.cc",
+        "native/core/grid.cc",
         "native/core/iou.cc",
         "native/core/nms.cc",
         "native/core/postprocess.cc",

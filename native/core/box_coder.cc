@@ -24,8 +24,9 @@ void encode_boxes(const float* g, const float* a, bool anchors_cxcywh, size_t n,
     xyxy_to_cxcywh(g, gc, 1);
     out[ix] = p.wx * (gc[0] - ac[0]) / ac[2];
     out[iy] = p.wy * (gc[1] - ac[1]) / ac[3];
-    out[iw] = p.ww * std::log(gc[2] / ac[2]);
-    out[ih] = p.wh * std::log(gc[3] / ac[3]);
+    // log in double, rounded once to float: what torch returns (glibc logf is off by 1 ulp on some inputs).
+    out[iw] = p.ww * static_cast<float>(std::log(static_cast<double>(gc[2] / ac[2])));
+    out[ih] = p.wh * static_cast<float>(std::log(static_cast<double>(gc[3] / ac[3])));
   }
 }
 

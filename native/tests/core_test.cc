@@ -170,6 +170,59 @@ void test_grid() {
   CHECK(keep.size() > 900000, "10^6 boxes: %zu kept", keep.size());
 }
 
+// Soft-NMS (heap + grid) against the plain O(n²) loop written here.
+void reference_soft_nms(const std::vector<float>& boxes, const std::vector<float>& scores, float sigma, double iou_thr,
+                        float thr, std::vector<int32_t>& idx, std::vector<float>& out) {
+  const size_t n = scores.size();
+  std::vector<float> cur(scores);
+  std::vector<int32_t> alive;
+  for (size_t i = 0; i < n; ++i)
+    if (scores[i] > thr) alive.push_back(static_cast<int32_t>(i));
+  while (!alive.empty()) {
+    size_t best = 0;
+    for (size_t i = 1; i < alive.size(); ++i)
+      if (cur[alive[i]] > cur[alive[best]] || (cur[alive[i]] == cur[alive[best]] && alive[i] < alive[best])) best = i;
+    const int32_t m = alive[best];
+    idx.push_back(m), out.push_back(cur[m]);
+    alive.erase(alive.begin() + best);
+    std::vector<int32_t> next;
+    for (int32_t j : alive) {
+      const float* a = &boxes[4 * m];
+      const float* b = &boxes[4 * j];
+      const float iou = ssd::iou_scalar(a, ssd::box_area(a), b, ssd::box_area(b));
+      if (iou_thr < 0 || iou > iou_thr) cur[j] *= ssd::expf_sleef(-(iou * iou) / sigma);
+      if (cur[j] > thr) next.push_back(j);
+    }
+    alive.swap(next);
+  }
+}
+
+void test_soft_nms() {
+  std::mt19937 rng(7);
+  for (int seed = 0; seed < 20; ++seed) {
+    rng.seed(seed);
+    const size_t n = 5 + seed * 40;
+    auto boxes = random_boxes(rng, n, seed % 3 ? 300.f : 1000.f, 80.f);
+    std::vector<float> scores(n);
+    std::uniform_int_distribution<int> q(0, 50);
+    for (auto& s : scores) s = q(rng) / 50.f;
+    for (double iou_thr : {-1.0, 0.3}) {
+      std::vector<int32_t> ia, ib;
+      std::vector<float> sa, sb;
+      reference_soft_nms(boxes, scores, 0.5f, iou_thr, 0.001f, ia, sa);
+      ssd::soft_nms(boxes.data(), scores.data(), n, 0.5f, iou_thr, 0.001f, -1, ib, sb);
+      CHECK(ia == ib && same_bits(sa, sb), "soft-NMS differs from the O(n²) loop (seed %d, iou %g)", seed, iou_thr);
+    }
+  }
+  // 2·10^5 sparse boxes finish quickly.
+  auto big = random_boxes(rng, 200000, 100000.f, 20.f);
+  std::vector<float> scores(200000, 0.5f);
+  std::vector<int32_t> idx;
+  std::vector<float> sc;
+  ssd::soft_nms(big.data(), scores.data(), scores.size(), 0.5f, -1, 0.001f, -1, idx, sc);
+  CHECK(idx.size() == scores.size(), "sparse soft-NMS keeps every box: %zu", idx.size());
+}
+
 }  // namespace
 
 int main() {
@@ -181,6 +234,7 @@ int main() {
   test_semantics();
   test_variants();
   test_grid();
+  test_soft_nms();
   std::printf(failures ? "%d FAILED\n" : "all passed\n", failures);
   return failures;
 }
