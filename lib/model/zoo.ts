@@ -4,15 +4,15 @@
  *
  * Cache: `$SSD_EDGE_CACHE/models/<name>.onnx`, default `~/.cache/ssd-edge/models/<name>.onnx`
  * (SSD_EDGE_CACHE replaces the `~/.cache/ssd-edge` root). The file is ~22 MB (float32 weights).
- * A cached file is reused as is: after changing the converter, rebuild with
- * `node --import=tsx scripts/build-default-model.ts` or `ensureDefaultModel({ force: true })`.
+ * A cached file is rebuilt when its ssd-edge metadata is missing, invalid, of another schema version, or was
+ * written by another converter version (`spec.converter` ≠ `FACEAPI_CONVERTER`).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { writeOnnx } from './onnx.ts';
-import { faceApiModelDir, importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
+import { readModelSpec } from './metadata.ts';
+import { readOnnx, writeOnnx } from './onnx.ts';
+import { FACEAPI_CONVERTER, faceApiModelDir, importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
 
 export const DEFAULT_MODEL_NAME = 'ssd-mobilenetv1-face';
 
@@ -27,71 +27,75 @@ export function modelCachePath(name: string = DEFAULT_MODEL_NAME): string {
   return path.join(cacheRoot(), 'models', `${name}.onnx`);
 }
 
-function faceApiVersion(): string {
-  const require = createRequire(import.meta.url);
-  return (require('@vladmandic/face-api/package.json') as { version: string }).version;
-}
-
 /**
- * Provisional provenance metadata for the default model. The project's metadata schema is defined
- * elsewhere; replace this when it exists (pass `metadata` to buildDefaultModel / ensureDefaultModel).
+ * Writes bytes to `file` atomically (temp file in the same folder + rename), so concurrent writers never
+ * leave a half-written model. Creates the folder.
  */
-export function defaultModelProvenance(): Record<string, string> {
-  return {
-    'ssd_edge.model_name': DEFAULT_MODEL_NAME,
-    'ssd_edge.source': `@vladmandic/face-api@${faceApiVersion()} model/ssd_mobilenetv1_model.bin`,
-  };
+export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await fs.promises.writeFile(tmp, bytes);
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 export interface BuildDefaultModelOptions {
   /** Output file (default: modelCachePath()). */
   outPath?: string;
-  /** metadata_props to store (default: defaultModelProvenance()). */
+  /** Extra metadata_props to store next to the spec. */
   metadata?: Record<string, string>;
   /** face-api model folder (default: the installed package's model/). */
   modelDir?: string;
 }
 
 /**
- * Convert face-api's SSD MobileNetV1 weights to ONNX and write the file (atomically: temp file + rename,
- * so concurrent builders never leave a half-written model). Returns the path, size and anchors.
+ * Converts face-api's SSD MobileNetV1 weights to an ssd-edge ONNX model (spec in the metadata) and writes the
+ * file atomically. Returns the path, size and face-api's stored anchors.
+ *
+ * @example
+ * const { path } = await buildDefaultModel({ outPath: 'face.onnx' });
  */
 export async function buildDefaultModel(
   options: BuildDefaultModelOptions = {},
 ): Promise<{ path: string; bytes: number; anchors: Float32Array }> {
   const outPath = path.resolve(options.outPath ?? modelCachePath());
-  const { model, anchors } = importFaceApiSsdMobilenetv1({
-    modelDir: options.modelDir ?? faceApiModelDir(),
-    metadata: options.metadata ?? defaultModelProvenance(),
-  });
+  const { model, anchors } = importFaceApiSsdMobilenetv1({ modelDir: options.modelDir ?? faceApiModelDir(), metadata: options.metadata });
   const bytes = writeOnnx(model);
-  await fs.promises.mkdir(path.dirname(outPath), { recursive: true });
-  const tmp = `${outPath}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await fs.promises.writeFile(tmp, bytes);
-    await fs.promises.rename(tmp, outPath);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(outPath, bytes);
   return { path: outPath, bytes: bytes.byteLength, anchors };
 }
 
+/** Is the cached file a current default model (readable spec written by this converter version)? */
+async function isCurrent(file: string): Promise<boolean> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    return readModelSpec(readOnnx(bytes)).converter === FACEAPI_CONVERTER;
+  } catch {
+    return false; // not ONNX, no/old/invalid metadata: rebuild
+  }
+}
+
 /**
- * Path of the default model, building it into the cache first if it is not there (or if `force`).
- * Never downloads anything.
+ * Path of the default model, building it into the cache first if it is not there, if its metadata is
+ * missing or from another converter version, or if `force`. Never downloads anything.
+ *
+ * @example
+ * const file = await ensureDefaultModel(); // ~/.cache/ssd-edge/models/ssd-mobilenetv1-face.onnx
  */
 export async function ensureDefaultModel(
   options: { force?: boolean; metadata?: Record<string, string> } = {},
 ): Promise<string> {
   const p = modelCachePath(DEFAULT_MODEL_NAME);
-  if (!options.force) {
-    try {
-      const st = await fs.promises.stat(p);
-      if (st.isFile() && st.size > 0) return p;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
+  if (!options.force && (await isCurrent(p))) return p;
   return (await buildDefaultModel({ outPath: p, metadata: options.metadata })).path;
 }

@@ -22,7 +22,7 @@ import { FACEAPI_NUM_ANCHORS, importFaceApiSsdMobilenetv1 } from '../../lib/mode
 import { loadModelFile, readModelSpec, resolveAnchors, serializeModelSpec } from '../../lib/model/metadata.ts';
 import { getMetadata, readOnnx, setMetadata, writeOnnx } from '../../lib/model/onnx.ts';
 import { ensureDefaultModel, modelCachePath } from '../../lib/model/zoo.ts';
-import { POSTPROCESS_PRESETS } from '../../lib/ops/postprocess.ts';
+import { POSTPROCESS_PRESETS, postprocessDetections } from '../../lib/ops/postprocess.ts';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const N = FACEAPI_NUM_ANCHORS;
@@ -158,6 +158,20 @@ test('onnxruntime-node reproduces face-api raw outputs on astronaut.png', async 
   const s = compare(scores, readF32('faceapi/astronaut_scores.f32'));
   t.log(`scores: max abs ${s.maxAbs.toExponential(2)}`);
   t.true(s.maxAbs <= 1e-5, `score diff ${s.maxAbs}`);
+
+  // Whole chain with the spec's defaults (sigmoid per column, background 0, anchors from the preset): the best
+  // detection is face-api's best anchor, its box = face-api's decoded box (ymin,xmin,ymax,xmax → xyxy pixels).
+  const [det] = postprocessDetections(
+    { boxRegression: box, classLogits: logits, anchors: resolveAnchors(built.spec), numClasses: 2, imageSizes: [[height, width]] },
+    built.spec.postprocess);
+  const refScores = readF32('faceapi/astronaut_scores.f32');
+  const best = refScores.indexOf(Math.max(...refScores));
+  const [y1, x1, y2, x2] = readF32('faceapi/astronaut_boxes_yxyx.f32').subarray(4 * best, 4 * best + 4);
+  t.is(det.labels[0], 1);
+  t.true(Math.abs(det.scores[0] - refScores[best]) <= 1e-5);
+  const boxDiff = Math.max(...[x1 * width, y1 * height, x2 * width, y2 * height].map((v, k) => Math.abs(v - det.boxes[k])));
+  t.log(`face: ${det.labels.length} detection(s) ≥ ${built.spec.postprocess.scoreThresh}, best score ${det.scores[0].toFixed(4)}, box diff ${boxDiff.toExponential(2)} px`);
+  t.true(boxDiff <= 0.01, `box diff ${boxDiff}`);
 
   // The batch dimension is symbolic: a batch of two identical images gives the same rows twice.
   const one = toNchw(rgb, width, height);

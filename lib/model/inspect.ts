@@ -1,0 +1,120 @@
+/**
+ * What is inside a model file: the ONNX interface (inputs, outputs, opset) and the ssd-edge spec, gathered as
+ * data (`inspectModel`) and printed separately (`formatModelInfo`).
+ */
+import fs from 'node:fs';
+import { DataType, getMetadata, readOnnx, type ModelProto, type ValueInfoProto } from './onnx.ts';
+import { METADATA_KEY, readModelSpec, resolveAnchors, valueDims, type ModelSpec } from './metadata.ts';
+
+/** A graph input or output. */
+export interface OnnxValueInfo {
+  name: string;
+  /** Element type, e.g. 'float32'. */
+  type: string;
+  /** Dims; symbolic ones as their names. */
+  dims: Array<number | string>;
+}
+
+/** The ONNX-level interface of a model. */
+export interface OnnxInfo {
+  irVersion: number;
+  /** Version of the default ('ai.onnx') operator set. */
+  opset: number | null;
+  producer: string;
+  /** Graph inputs that are not initializers. */
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+  nodes: number;
+  initializers: number;
+}
+
+export interface ModelInfo {
+  /** Size of the serialized model in bytes. */
+  bytes: number;
+  onnx: OnnxInfo;
+  /** The ssd-edge spec, or null when the model has no `ssd_edge` metadata. */
+  spec: ModelSpec | null;
+  /** Anchor count (null for decoded-output models or without a spec). */
+  anchors: number | null;
+}
+
+const TYPE_NAMES = new Map<number, string>(Object.entries(DataType).map(([k, v]) => [v, k === 'FLOAT' ? 'float32' : k.toLowerCase()]));
+
+function valueInfo(v: ValueInfoProto): OnnxValueInfo {
+  const t = v.type?.tensor_type?.elem_type;
+  return { name: v.name, type: t === undefined ? '?' : TYPE_NAMES.get(t) ?? `type ${t}`, dims: valueDims(v) };
+}
+
+/** Inputs (initializers excluded), outputs, opset and sizes of an ONNX model. */
+export function describeOnnx(model: ModelProto): OnnxInfo {
+  const inits = new Set((model.graph.initializer ?? []).map((i) => i.name));
+  const opset = model.opset_import.find((o) => !o.domain || o.domain === 'ai.onnx');
+  return {
+    irVersion: model.ir_version,
+    opset: opset ? opset.version : null,
+    producer: [model.producer_name, model.producer_version].filter(Boolean).join(' '),
+    inputs: model.graph.input.filter((i) => !inits.has(i.name)).map(valueInfo),
+    outputs: model.graph.output.map(valueInfo),
+    nodes: model.graph.node.length,
+    initializers: inits.size,
+  };
+}
+
+/**
+ * Gathers what {@link formatModelInfo} prints. A model without ssd-edge metadata gives `spec: null`.
+ *
+ * @throws {TypeError|RangeError} The model has ssd-edge metadata that is invalid.
+ */
+export function inspectModel(model: ModelProto, bytes: number): ModelInfo {
+  const spec = getMetadata(model)[METADATA_KEY] === undefined ? null : readModelSpec(model);
+  return { bytes, onnx: describeOnnx(model), spec, anchors: spec?.anchors ? resolveAnchors(spec).length / 4 : null };
+}
+
+/**
+ * Reads a model file and gathers its {@link ModelInfo}.
+ *
+ * @throws {Error} Unreadable file or not ONNX. @throws {TypeError|RangeError} Invalid ssd-edge metadata.
+ * @example
+ * console.log(formatModelInfo(await inspectModelFile('face.onnx')));
+ */
+export async function inspectModelFile(file: string): Promise<ModelInfo> {
+  const bytes = await fs.promises.readFile(file);
+  return inspectModel(readOnnx(bytes), bytes.byteLength);
+}
+
+const fmtValue = (v: OnnxValueInfo) => `${v.name} ${v.type} [${v.dims.join(', ')}]`;
+const fmtNum = (n: number) => (Number.isFinite(n) ? String(n) : 'all');
+
+/** Human-readable, multi-line text of a {@link ModelInfo} (no trailing newline). */
+export function formatModelInfo(info: ModelInfo, maxLabels = 8): string {
+  const { onnx, spec } = info;
+  const lines: string[] = [];
+  if (spec) {
+    const i = spec.input;
+    const p = spec.postprocess;
+    lines.push(
+      `name          ${spec.name}`,
+      `architecture  ${spec.architecture}`,
+      ...(spec.source ? [`source        ${spec.source}`] : []),
+      ...(spec.converter ? [`converter     ${spec.converter}`] : []),
+      `input         ${i.name} ${i.layout} ${i.colorOrder} ${i.width}x${i.height}, resize ${i.resize}` +
+        `${i.interpolation ? ` (${i.interpolation})` : ''}, mean [${i.mean.join(', ')}] std [${i.std.join(', ')}], ` +
+        `batch ${i.dynamicBatch ? 'dynamic' : 'fixed'}`,
+      `outputs       ${spec.output.kind}: boxes ${spec.output.boxes}, scores ${spec.output.scores}`,
+      `anchors       ${info.anchors === null ? 'none' : `${info.anchors}${spec.anchors && 'preset' in spec.anchors ? ` (preset ${spec.anchors.preset})` : ''}`}`,
+      `labels        ${spec.labels.length}: ${spec.labels.slice(0, maxLabels).join(', ')}${spec.labels.length > maxLabels ? ', …' : ''}`,
+      `postprocess   scoring ${p.scoring}, boxes ${p.boxEncoding}, background ${p.backgroundIndex}, score > ${p.scoreThresh}, ` +
+        `nms ${p.nmsThresh}, top-k ${fmtNum(p.topkCandidates)}, max ${fmtNum(p.detectionsPerImg)}, ` +
+        `coder [${p.boxCoder.weights.join(', ')}] ${p.boxCoder.order}, clip ${p.clipBoxes}`,
+    );
+  } else {
+    lines.push(`ssd-edge spec none (no '${METADATA_KEY}' metadata) — import it first with \`ssd-edge model import\``);
+  }
+  lines.push(
+    `onnx          opset ${onnx.opset ?? '?'}, IR ${onnx.irVersion}, ${onnx.nodes} nodes, ${onnx.initializers} initializers, ` +
+      `${(info.bytes / 1e6).toFixed(1)} MB${onnx.producer ? `, producer ${onnx.producer}` : ''}`,
+    ...onnx.inputs.map((v) => `  input       ${fmtValue(v)}`),
+    ...onnx.outputs.map((v) => `  output      ${fmtValue(v)}`),
+  );
+  return lines.join('\n');
+}

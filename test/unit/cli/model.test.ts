@@ -1,0 +1,71 @@
+/** `ssd-edge model inspect|import`: the commander wiring over lib/model (tiny stand-in models). */
+import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { modelCommand } from '../../../lib/cli/commands/model.ts';
+import { writeOnnx } from '../../../lib/model/onnx.ts';
+import { tinyPytorchSsd, tinyTorchvision } from '../../helpers/tiny-models.ts';
+
+/** Runs `ssd-edge model …args`, returning what it printed; commander errors throw instead of exiting. */
+async function run(...args: string[]): Promise<string> {
+  let printed = '';
+  const cmd = modelCommand({ out: (s) => (printed += s) });
+  const program = new Command('ssd-edge').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }).addCommand(cmd);
+  for (const c of [cmd, ...cmd.commands]) c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  await program.parseAsync(['model', ...args], { from: 'user' });
+  return printed;
+}
+
+function fixture(t: { teardown(fn: () => void): void }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const src = path.join(dir, 'ssdlite.onnx');
+  fs.writeFileSync(src, writeOnnx(tinyTorchvision(3234, 91, 320)));
+  return { dir, src };
+}
+
+test('import torchvision then inspect (text and --json)', async (t) => {
+  const { dir, src } = fixture(t);
+  const out = path.join(dir, 'm.onnx');
+  t.regex(await run('import', 'torchvision', src, '--out', out, '--name', 'lite'), /^wrote .*m\.onnx \(0\.0 MB\): lite, ssdlite320-mobilenetv3-large, 91 labels\n$/);
+  const text = await run('inspect', out);
+  t.regex(text, /^name {10}lite$/m);
+  t.regex(text, /^anchors {7}3234 \(preset torchvision-ssdlite320\)$/m);
+  t.regex(text, /^labels {8}91: __background__, person, bicycle, car, motorcycle, airplane, bus, train, …$/m);
+  t.regex(text, /^postprocess {3}scoring softmax, boxes deltas, background 0, score > 0\.001, nms 0\.55, top-k 300, max 300/m);
+  t.regex(text, /^ {2}input {7}images float32 \[1, 3, 320, 320\]$/m);
+  t.regex(text, /^onnx {10}opset 13, /m);
+  const json = JSON.parse(await run('inspect', out, '--json'));
+  t.is(json.spec.name, 'lite');
+  t.is(json.anchors, 3234);
+  t.deepEqual(json.onnx.outputs.map((o: { name: string }) => o.name), ['bbox_regression', 'cls_logits']);
+});
+
+test('inspect of a model without metadata prints the ONNX interface and the import hint', async (t) => {
+  const { src } = fixture(t);
+  const text = await run('inspect', src);
+  t.regex(text, /^ssd-edge spec none \(no 'ssd_edge' metadata\) — import it first with `ssd-edge model import`$/m);
+  t.regex(text, /output {6}cls_logits float32 \[1, 3234, 91\]/);
+  t.is(JSON.parse(await run('inspect', src, '--json')).spec, null);
+});
+
+test('import pytorch-ssd with --labels and --preprocess', async (t) => {
+  const { dir } = fixture(t);
+  const src = path.join(dir, 'mb1.onnx');
+  fs.writeFileSync(src, writeOnnx(tinyPytorchSsd(3000, 3)));
+  fs.writeFileSync(path.join(dir, 'labels.txt'), 'BACKGROUND\na\nb\n');
+  const out = path.join(dir, 'p.onnx');
+  await run('import', 'pytorch-ssd', src, '-o', out, '--labels', path.join(dir, 'labels.txt'), '--preprocess', 'jetson');
+  t.regex(await run('inspect', out), /mean \[127\.5, 127\.5, 127\.5\] std \[127\.5, 127\.5, 127\.5\]/);
+});
+
+test('errors are thrown with readable messages', async (t) => {
+  const { dir, src } = fixture(t);
+  await t.throwsAsync(run('import', 'torchvision', src), { message: "error: required option '-o, --out <file>' not specified" });
+  await t.throwsAsync(run('import', 'caffe', src, '--out', 'x'), { message: /^error: command-argument value 'caffe' is invalid for argument 'format'/ });
+  await t.throwsAsync(run('import', 'torchvision', src, '--out', path.join(dir, 'x.onnx'), '--preprocess', 'vgg16'), { message: '--preprocess applies to pytorch-ssd imports only, not torchvision' });
+  await t.throwsAsync(run('import', 'pytorch-ssd', src, '--out', path.join(dir, 'x.onnx')), { message: /^Expected pytorch-ssd export with input 'input_0'/ });
+  await t.throwsAsync(run('inspect', path.join(dir, 'missing.onnx')), { code: 'ENOENT' });
+});
