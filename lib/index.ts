@@ -60,3 +60,18 @@ export function setSimd(level: 'auto' | SimdLevel): SimdLevel {
   if (!binding) throw new Error(`ssd-edge: setSimd('${level}') needs the native addon, which is not loaded.\n${bindingError?.message}`);
   return binding.setSimd(level);
 }
+
+// --- Detector, images, runtime -------------------------------------------------------------------
+export {
+  Detector,
+  type Detection, type DetectOptions, type DetectorOptions, type DetectTimings, type ModelSource,
+} from './detector.ts';
+export {
+  decodeImage, ImageDecodeError, sniffImageFormat,
+  type DecodedImage, type ImageFormat, type ImageInput, type RawImage,
+} from './image/decode.ts';
+export { applyOrientation, readJpegOrientation, type Orientation } from './image/exif.ts';
+export { boxToSource, inputGeometry, preprocess, type InputTransform, type PreprocessOptions, type PreprocessSpec } from './image/preprocess.ts';
+export { draw, type DrawableDetection, type DrawOptions } from './image/draw.ts';
+export { listProviders, type Device, type Provider, type ProviderError, type ProviderInfo } from './runtime/providers.ts';
+export { defaultThreadOptions, Session, type SessionOptions, type ThreadOptions } from './runtime/session.ts';

@@ -1,0 +1,252 @@
+/**
+ * Detector benchmark: per-image stage times of `Detector.detect` with the default face model (decode, preprocess,
+ * forward, postprocess), and face-api (@vladmandic/face-api 1.7.15, its SSD MobileNetV1 on tfjs-backend-wasm) end to
+ * end on the same images in the same process, runs interleaved; detections compared.
+ *
+ *   node --import=tsx bench/detector.ts [--runs 20]     → bench/results/detector.json
+ *   npm run bench -- detector                           (same, through bench/run.ts)
+ *
+ * face-api setup (bench only, never in the library): its `face-api.node-wasm.js` bundle requires the `@tensorflow/tfjs`
+ * umbrella, which this project does not install (it pulls webgl/converter/data); the require is pointed at
+ * `@tensorflow/tfjs-core` instead, and the chained Tensor methods the umbrella would register (`t.as3D()`, …) are
+ * added from the core ops. The wasm backend then loads its SIMD binary from @tensorflow/tfjs-backend-wasm/dist
+ * (no threads in Node). Both sides decode with the same decoder (@napi-rs/canvas via `decodeImage`); face-api gets
+ * the RGB pixels as an int32 [H, W, 3] tensor, as face-api's reference run did.
+ */
+import fs from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createCanvas, loadImage } from '@napi-rs/canvas';
+import { Detector, type Detection } from '../lib/detector.ts';
+import { decodeImage, type DecodedImage } from '../lib/image/decode.ts';
+import { machine, summarize, type Timing } from './measure.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const require = createRequire(import.meta.url);
+
+// --- face-api on tfjs-backend-wasm -------------------------------------------------------------------------
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+interface FaceApi {
+  tf: any;
+  nets: { ssdMobilenetv1: { loadFromDisk(dir: string): Promise<void> } };
+  SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
+  detectAllFaces(input: unknown, options: unknown): Promise<Array<{ score: number; box: { x: number; y: number; width: number; height: number } }>>;
+  version: string;
+}
+
+/** Loads face-api's node-wasm bundle over tfjs-core + tfjs-backend-wasm (see the header) with its SSD weights. */
+export async function loadFaceApiWasm(): Promise<FaceApi> {
+  const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+  const resolve = M._resolveFilename;
+  M._resolveFilename = function (request: string, ...rest: unknown[]) {
+    return resolve.call(this, request === '@tensorflow/tfjs' ? '@tensorflow/tfjs-core' : request, ...rest);
+  };
+  let faceapi: FaceApi;
+  try {
+    faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
+  } finally {
+    M._resolveFilename = resolve;
+  }
+  const tf = faceapi.tf;
+  registerChainedOps(tf);
+  require('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const modelDir = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+  await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
+  return faceapi;
+}
+
+/** The Tensor methods `@tensorflow/tfjs` registers (public/chained_ops) that face-api calls, built from core ops. */
+function registerChainedOps(tf: any): void {
+  const proto = tf.Tensor.prototype;
+  const reshapeTo = (shape: (t: any, ...a: number[]) => number[]) => function (this: any, ...a: number[]) {
+    this.throwIfDisposed();
+    return tf.reshape(this, shape(this, ...a));
+  };
+  const special: Record<string, (this: any, ...a: any[]) => unknown> = {
+    as1D: reshapeTo((t) => [t.size]),
+    as2D: reshapeTo((_, r, c) => [r, c]),
+    as3D: reshapeTo((_, r, c, d) => [r, c, d]),
+    as4D: reshapeTo((_, r, c, d, e) => [r, c, d, e]),
+    asScalar: reshapeTo(() => []),
+    asType(dtype: string) { return tf.cast(this, dtype); },
+    toFloat() { return tf.cast(this, 'float32'); },
+    toInt() { return tf.cast(this, 'int32'); },
+    toBool() { return tf.cast(this, 'bool'); },
+    resizeBilinear(...a: unknown[]) { return tf.image.resizeBilinear(this, ...a); },
+  };
+  for (const [k, f] of Object.entries(special)) if (!(k in proto)) proto[k] = f;
+  const plain = ['abs', 'add', 'all', 'any', 'argMax', 'argMin', 'avgPool', 'cast', 'clipByValue', 'concat', 'conv2d', 'depthwiseConv2d',
+    'div', 'exp', 'expandDims', 'floor', 'gather', 'greater', 'less', 'log', 'matMul', 'max', 'maxPool', 'maximum', 'mean', 'min',
+    'minimum', 'mul', 'neg', 'pad', 'relu', 'reshape', 'reverse', 'round', 'separableConv2d', 'sigmoid', 'slice', 'softmax', 'split',
+    'sqrt', 'square', 'squeeze', 'stack', 'sub', 'sum', 'tile', 'transpose', 'unstack', 'where'];
+  for (const k of plain) {
+    if (!(k in proto) && typeof tf[k] === 'function') {
+      proto[k] = function (this: any, ...a: unknown[]) {
+        this.throwIfDisposed();
+        return tf[k](this, ...a);
+      };
+    }
+  }
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+function rgbInt32(img: DecodedImage): Int32Array {
+  const n = img.width * img.height;
+  const out = new Int32Array(3 * n);
+  for (let p = 0, s = 0; p < n; p++, s += img.channels) {
+    out[3 * p] = img.data[s];
+    out[3 * p + 1] = img.data[s + 1];
+    out[3 * p + 2] = img.data[s + 2];
+  }
+  return out;
+}
+
+// --- images ------------------------------------------------------------------------------------------------
+
+interface BenchImage { name: string; bytes: Buffer }
+
+/** astronaut.png as is, the example JPEG, and a 1280×720 JPEG (astronaut scaled ×1.2 into a dark 16:9 frame) that needs a resize. */
+async function benchImages(): Promise<BenchImage[]> {
+  const png = fs.readFileSync(path.join(root, 'test', 'fixtures', 'images', 'astronaut.png'));
+  const img = await loadImage(png);
+  const canvas = createCanvas(1280, 720);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#202020';
+  ctx.fillRect(0, 0, 1280, 720);
+  ctx.drawImage(img, 300, 40, 614, 614);
+  return [
+    { name: 'astronaut.png 512×512 PNG', bytes: png },
+    { name: 'examples/astronaut.jpg 512×512 JPEG', bytes: fs.readFileSync(path.join(root, 'examples', 'astronaut.jpg')) },
+    { name: 'astronaut in 1280×720 JPEG (pad + resize)', bytes: canvas.encodeSync('jpeg', 90) },
+  ];
+}
+
+// --- the benchmark -----------------------------------------------------------------------------------------
+
+export interface ImageBench {
+  image: string;
+  ssdEdge: { decode: Timing; preprocess: Timing; forward: Timing; postprocess: Timing; total: Timing };
+  faceApiWasm: { decode: Timing; detectAllFaces: Timing; total: Timing };
+  /** face-api total / ssd-edge total (medians): how many times faster ssd-edge is end to end. */
+  speedup: number;
+  detections: { ssdEdge: number; faceApi: number; maxBoxDiffPx: number; maxScoreDiff: number };
+}
+
+export interface DetectorBench {
+  runs: number;
+  model: string;
+  provider: string;
+  threads: { intraOpNumThreads: number; spinning: boolean };
+  faceApi: string;
+  images: ImageBench[];
+}
+
+/** Greedy one-to-one matching by box distance; max |Δ| over matched pairs (Infinity when counts differ). */
+function compareDetections(ours: Detection[], theirs: Awaited<ReturnType<FaceApi['detectAllFaces']>>) {
+  let maxBox = ours.length === theirs.length ? 0 : Infinity;
+  let maxScore = maxBox;
+  const free = new Set(ours.map((_, k) => k));
+  for (const f of theirs) {
+    const box = [f.box.x, f.box.y, f.box.x + f.box.width, f.box.y + f.box.height];
+    let best = -1;
+    let bestD = Infinity;
+    for (const k of free) {
+      const o = ours[k].box;
+      const d = Math.max(Math.abs(o.x1 - box[0]), Math.abs(o.y1 - box[1]), Math.abs(o.x2 - box[2]), Math.abs(o.y2 - box[3]));
+      if (d < bestD) { bestD = d; best = k; }
+    }
+    if (best < 0) continue;
+    free.delete(best);
+    maxBox = Math.max(maxBox, bestD);
+    maxScore = Math.max(maxScore, Math.abs(ours[best].score - f.score));
+  }
+  return { ssdEdge: ours.length, faceApi: theirs.length, maxBoxDiffPx: maxBox, maxScoreDiff: maxScore };
+}
+
+/**
+ * Runs the benchmark: for each image, `runs` rounds (after 3 warm-up rounds) of one ssd-edge `detect` from the
+ * encoded bytes and one face-api decode + `detectAllFaces`, interleaved. Default threshold 0.5 on both sides.
+ */
+export async function benchDetector({ runs = 20 }: { runs?: number } = {}): Promise<DetectorBench> {
+  const detector = await Detector.load(undefined, { device: 'cpu' });
+  const faceapi = await loadFaceApiWasm();
+  const tf = faceapi.tf;
+  const options = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 });
+  const images: ImageBench[] = [];
+  for (const { name, bytes } of await benchImages()) {
+    const ours = { decode: [] as number[], preprocess: [] as number[], forward: [] as number[], postprocess: [] as number[], total: [] as number[] };
+    const theirs = { decode: [] as number[], detectAllFaces: [] as number[], total: [] as number[] };
+    let lastOurs: Detection[] = [];
+    let lastTheirs: Awaited<ReturnType<FaceApi['detectAllFaces']>> = [];
+    for (let r = -3; r < runs; r++) {
+      const t0 = performance.now();
+      lastOurs = await detector.detect(bytes);
+      const total = performance.now() - t0;
+      const tm = detector.timings!;
+      let t = performance.now();
+      const decoded = await decodeImage(bytes);
+      const input = tf.tensor3d(rgbInt32(decoded), [decoded.height, decoded.width, 3], 'int32');
+      const decodeMs = performance.now() - t;
+      t = performance.now();
+      lastTheirs = await faceapi.detectAllFaces(input, options);
+      const detectMs = performance.now() - t;
+      input.dispose();
+      if (r < 0) continue;
+      ours.decode.push(tm.decode);
+      ours.preprocess.push(tm.preprocess);
+      ours.forward.push(tm.forward);
+      ours.postprocess.push(tm.postprocess);
+      ours.total.push(total);
+      theirs.decode.push(decodeMs);
+      theirs.detectAllFaces.push(detectMs);
+      theirs.total.push(decodeMs + detectMs);
+    }
+    const s = <K extends string>(o: Record<K, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, summarize(v as number[])])) as Record<K, Timing>;
+    const ssdEdge = s(ours);
+    const faceApiWasm = s(theirs);
+    images.push({
+      image: name, ssdEdge, faceApiWasm,
+      speedup: faceApiWasm.total.median / ssdEdge.total.median,
+      detections: compareDetections(lastOurs, lastTheirs),
+    });
+  }
+  const result: DetectorBench = {
+    runs, model: detector.spec.name, provider: detector.provider, threads: detector.threads,
+    faceApi: `@vladmandic/face-api ${faceapi.version} on tfjs-backend-wasm ${tf.version_core} (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`,
+    images,
+  };
+  await detector.dispose();
+  return result;
+}
+
+/** Printable summary. */
+export function formatDetectorBench(b: DetectorBench): string {
+  const ms = (t: Timing) => t.median.toFixed(1).padStart(6);
+  const lines = [`model ${b.model} on ${b.provider} (intra-op ${b.threads.intraOpNumThreads}, spinning ${b.threads.spinning}), ${b.runs} runs; ${b.faceApi}`];
+  for (const i of b.images) {
+    const o = i.ssdEdge;
+    const f = i.faceApiWasm;
+    lines.push(
+      `${i.image}`,
+      `  ssd-edge   decode ${ms(o.decode)}  preprocess ${ms(o.preprocess)}  forward ${ms(o.forward)}  postprocess ${ms(o.postprocess)}  total ${ms(o.total)} ms`,
+      `  face-api   decode ${ms(f.decode)}  detectAllFaces ${ms(f.detectAllFaces)}  total ${ms(f.total)} ms   → ssd-edge ${i.speedup.toFixed(1)}× faster`,
+      `  detections ${i.detections.ssdEdge} vs ${i.detections.faceApi}, max |Δbox| ${i.detections.maxBoxDiffPx.toExponential(1)} px, max |Δscore| ${i.detections.maxScoreDiff.toExponential(1)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const i = process.argv.indexOf('--runs');
+  const results = await benchDetector({ runs: i > 0 ? Number(process.argv[i + 1]) : 20 });
+  console.log(formatDetectorBench(results));
+  const out = path.join(here, 'results', 'detector.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), results }, null, 2) + '\n');
+  console.log(`→ ${path.relative(process.cwd(), out)}`);
+}

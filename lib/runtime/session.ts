@@ -1,0 +1,193 @@
+/**
+ * A thin wrapper over an onnxruntime-node InferenceSession: provider selection with fallback (and the reasons
+ * each provider was not used), thread settings for small devices, a warm-up run, dispose.
+ */
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { assertInteger, assertOneOf, invalidParameterError } from '../is.ts';
+import {
+  AUTO_ORDER, DEVICES, executionProvidersFor, providerUnavailableReason,
+  type Device, type Provider, type ProviderError,
+} from './providers.ts';
+
+export type { Device, Provider, ProviderError };
+
+export interface SessionOptions {
+  /** 'auto' (default): TensorRT → CUDA → CPU, the first whose session can be created. */
+  device?: Device;
+  /** GPU index for cuda/tensorrt (the only provider option onnxruntime-node passes on). Default 0. */
+  deviceId?: number;
+  /**
+   * Intra-op threads: a count, or 'auto' (default) for {@link defaultThreadOptions} of this machine.
+   * With an explicit count, spinning stays on (ONNX Runtime's default) unless `spinning: false`.
+   */
+  threads?: number | 'auto';
+  /** Let idle intra-op threads spin (busy-wait) between ops: lower latency, CPU burnt while waiting. */
+  spinning?: boolean;
+  /** Graph optimization level (default 'all'). */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Run the model once at creation on these feeds (the first run allocates and is several times slower). */
+  warmup?: Record<string, ort.Tensor>;
+}
+
+export interface ThreadOptions {
+  intraOpNumThreads: number;
+  spinning: boolean;
+}
+
+/**
+ * The thread settings used by default for a machine with `cores` logical CPUs.
+ *
+ * Measured with the face model (SSD MobileNetV1, 1×3×512×512) on a 2-core x86-64 VM, onnxruntime-node 1.30, each
+ * configuration in its own process (bench/session-threads.ts → bench/results/session-threads.json), median wall ms
+ * per forward over 90 runs:
+ *
+ * | intra-op threads            | quiet machine | other processes busy |
+ * |-----------------------------|---------------|----------------------|
+ * | 1                           | 36.1          | 36.8                 |
+ * | 2, spinning (ORT default)   | 18.1          | 54.8 (p90 71)        |
+ * | 2, spinning off             | 18.9          | 22.2 (p90 43)        |
+ *
+ * Two threads halve the forward; spinning buys < 1 ms when the cores are free and costs 2.5× when they are not
+ * (a spinning thread busy-waits on a core another process needs), which is the normal case on a device where
+ * decoding and the app share the cores. So: one thread per core, spinning off. Above 2 cores this is not measured
+ * here; the count is capped at 4 (MobileNet-sized convolutions scale poorly beyond), spinning off for the same reason.
+ */
+export function defaultThreadOptions(cores: number = os.availableParallelism?.() ?? os.cpus().length): ThreadOptions {
+  if (cores <= 1) return { intraOpNumThreads: 1, spinning: false };
+  return { intraOpNumThreads: Math.min(cores, 4), spinning: false };
+}
+
+/** The onnxruntime SessionOptions for a provider and thread settings. */
+export function sessionOptionsFor(provider: Provider, threads: ThreadOptions, options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: executionProvidersFor(provider, options.deviceId ?? 0),
+    intraOpNumThreads: threads.intraOpNumThreads,
+    interOpNumThreads: 1, // sequential execution: no inter-op pool needed
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    extra: { session: { intra_op: { allow_spinning: threads.spinning ? '1' : '0' } } },
+  };
+}
+
+function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+}
+
+/**
+ * An ONNX Runtime session on the first provider that works.
+ *
+ * @example
+ * const s = await Session.create('model.onnx', { device: 'auto' });
+ * s.provider;        // 'cpu' here
+ * s.providerErrors;  // [{ provider: 'tensorrt', message: '…not installed…', skipped: true }, { provider: 'cuda', … }]
+ * const out = await s.run({ image: new ort.Tensor('float32', data, [1, 3, 512, 512]) });
+ * await s.dispose();
+ */
+export class Session {
+  /** The provider the session runs on. */
+  readonly provider: Provider;
+  /** Providers tried before it and why each was not used (empty when the first choice worked). */
+  readonly providerErrors: ProviderError[];
+  readonly threads: ThreadOptions;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  #session: ort.InferenceSession | null;
+
+  private constructor(session: ort.InferenceSession, provider: Provider, providerErrors: ProviderError[], threads: ThreadOptions) {
+    this.#session = session;
+    this.provider = provider;
+    this.providerErrors = providerErrors;
+    this.threads = threads;
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
+  }
+
+  /**
+   * Creates a session. `device: 'auto'` tries TensorRT, CUDA, then CPU: a GPU provider whose library is not
+   * installed is skipped without trying (recorded with `skipped: true`), one that fails to load or initialise is
+   * recorded with ONNX Runtime's message. An explicit device is tried alone and its failure is thrown (also without
+   * trying when its library is not installed).
+   *
+   * @param model Path of an .onnx file or its bytes.
+   * @param options {@link SessionOptions}.
+   * @throws {TypeError|RangeError} Invalid options.
+   * @throws {Error} The model cannot be loaded (message from ONNX Runtime), or the requested device fails
+   *   (message starts with `Cannot use device '<device>'`).
+   */
+  static async create(model: string | Uint8Array, options: SessionOptions = {}): Promise<Session> {
+    const device = options.device ?? 'auto';
+    assertOneOf('device', device, DEVICES);
+    if (options.deviceId !== undefined) assertInteger('deviceId', options.deviceId, 0);
+    const threads = resolveThreads(options);
+    const candidates: readonly Provider[] = device === 'auto' ? AUTO_ORDER : [device];
+    const errors: ProviderError[] = [];
+    for (const provider of candidates) {
+      // A provider library that is not installed: skip without trying (ONNX Runtime would log the failed load).
+      const reason = providerUnavailableReason(provider);
+      if (reason) {
+        if (device !== 'auto') throw new Error(`Cannot use device '${device}': ${reason}. Use device 'auto' or 'cpu' to fall back to the CPU.`);
+        errors.push({ provider, message: reason, skipped: true });
+        continue;
+      }
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(model as string, sessionOptionsFor(provider, threads, options));
+      } catch (err) {
+        // A CPU failure is the model's fault (or the runtime's): nothing left to fall back to.
+        if (provider === 'cpu') throw err;
+        if (device !== 'auto') {
+          throw new Error(`Cannot use device '${device}': ${oneLine(err)}. Use device 'auto' or 'cpu' to fall back to the CPU.`, { cause: err });
+        }
+        errors.push({ provider, message: oneLine(err), skipped: false });
+        continue;
+      }
+      const s = new Session(session, provider, errors, threads);
+      if (options.warmup) await s.run(options.warmup);
+      return s;
+    }
+    /* c8 ignore next */
+    throw new Error('unreachable: cpu is always the last candidate');
+  }
+
+  /** The wrapped onnxruntime session (throws after dispose). */
+  get ortSession(): ort.InferenceSession {
+    if (!this.#session) throw new Error('Session is disposed');
+    return this.#session;
+  }
+
+  /** Input/output metadata as onnxruntime reports it (names, types, shapes with symbolic dims as strings). */
+  get inputMetadata() { return this.ortSession.inputMetadata; }
+  get outputMetadata() { return this.ortSession.outputMetadata; }
+
+  /**
+   * Runs the model. onnxruntime-node runs it synchronously on the main thread (after a setImmediate), so the event
+   * loop is blocked for the duration of the forward pass.
+   */
+  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    return this.ortSession.run(feeds) as Promise<Record<string, ort.Tensor>>;
+  }
+
+  /** Releases the native session. Idempotent; later calls to `run` throw. */
+  async dispose(): Promise<void> {
+    const s = this.#session;
+    this.#session = null;
+    if (s) await s.release();
+  }
+
+  /** Whether `dispose` was called. */
+  get disposed(): boolean {
+    return this.#session === null;
+  }
+}
+
+function resolveThreads(options: SessionOptions): ThreadOptions {
+  const t = options.threads ?? 'auto';
+  if (t === 'auto') {
+    const d = defaultThreadOptions();
+    return options.spinning === undefined ? d : { ...d, spinning: options.spinning };
+  }
+  if (typeof t !== 'number') throw invalidParameterError('threads', "integer ≥ 1 or 'auto'", t);
+  assertInteger('threads', t, 1);
+  return { intraOpNumThreads: t, spinning: options.spinning ?? true };
+}
