@@ -7,6 +7,7 @@
         "native/core/grid.cc",
         "native/core/iou.cc",
         "native/core/nms.cc",
+        "native/core/pixels.cc",
         "native/core/postprocess.cc",
         "native/core/priors.cc",
         "native/core/sort.cc",

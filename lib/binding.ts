@@ -40,7 +40,27 @@ export interface NativePostprocessOptions {
   clipBoxes: boolean;
 }
 
+/** Output placement for `preprocessPixels`. */
+export interface NativePixelLayout {
+  width: number;
+  height: number;
+  offset: number;
+  nchw: boolean;
+  bgr: boolean;
+  /** Per source channel R, G, B: x' = x·scale + bias. */
+  scale: Float32Array;
+  bias: Float32Array;
+}
+
+/** Bilinear tap tables per axis (x: output width entries, y: output height entries). */
+export interface NativeTaps {
+  xi0: Int32Array; xi1: Int32Array; xw0: Float32Array; xw1: Float32Array; xpad: Float32Array;
+  yi0: Int32Array; yi1: Int32Array; yw0: Float32Array; yw1: Float32Array; ypad: Float32Array;
+}
+
 export interface Binding {
+  /** Packed 8-bit RGB(A) pixels → normalized float tensor data (resized through `taps` when given). */
+  preprocessPixels(src: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: number, out: Float32Array, layout: NativePixelLayout, taps: NativeTaps | null, padValue: number): void;
   capabilities(): Capabilities;
   setSimd(level: 'auto' | SimdLevel): SimdLevel;
   /** levels: [L·6] (rows, cols, stepY, stepX, offset, numShapes) in input pixels; shapes: [S·2] (w, h) normalized, float64. */

@@ -7,6 +7,7 @@
 #include "../core/box_coder.h"
 #include "../core/iou.h"
 #include "../core/nms.h"
+#include "../core/pixels.h"
 #include "../core/priors.h"
 #include "../simd/dispatch.h"
 #include "convert.h"
@@ -198,7 +199,78 @@ Napi::Value PostprocessAsyncGuarded(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value { return PostprocessAsync(info); });
 }
 
+View<const uint8_t> bytes(const Napi::Value& v, const char* name) {
+  if (v.IsTypedArray()) {
+    const auto t = v.As<Napi::TypedArray>().TypedArrayType();
+    if (t == napi_uint8_array || t == napi_uint8_clamped_array) {
+      auto ta = v.As<Napi::TypedArray>();
+      auto* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data());
+      return {base ? base + ta.ByteOffset() : nullptr, ta.ElementLength()};
+    }
+  }
+  type_error(v.Env(), "Uint8Array or Uint8ClampedArray", name, v);
+}
+
+// One axis of tap tables: indices checked against the source size so a bad table can never read out of bounds.
+AxisTaps taps(const Napi::Object& t, const char* axis, size_t out_n, int src_n) {
+  const std::string p = std::string("taps.") + axis;
+  auto idx = [&](const char* k) {
+    const auto v = i32(t.Get(p.substr(5) + k), (p + k).c_str());
+    if (v.length != out_n) type_error(t.Env(), "Int32Array of length " + std::to_string(out_n), (p + k).c_str(), t.Get(p.substr(5) + k));
+    for (size_t i = 0; i < v.length; ++i)
+      if (v.data[i] < 0 || v.data[i] >= src_n) range_error(t.Env(), "indices in [0, " + std::to_string(src_n) + ")", (p + k).c_str(), t.Get(p.substr(5) + k));
+    return v.data;
+  };
+  auto wts = [&](const char* k) {
+    const auto v = f32(t.Get(p.substr(5) + k), (p + k).c_str());
+    if (v.length != out_n) type_error(t.Env(), "Float32Array of length " + std::to_string(out_n), (p + k).c_str(), t.Get(p.substr(5) + k));
+    return v.data;
+  };
+  return {idx("i0"), idx("i1"), wts("w0"), wts("w1"), wts("pad")};
+}
+
+// preprocessPixels(src, width, height, channels, out, layout, taps | null, padValue)
+Napi::Value PreprocessPixels(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const Napi::Env env = info.Env();
+    const auto src = bytes(info[0], "src");
+    const int w = static_cast<int>(count(info[1], "width", false)), h = static_cast<int>(count(info[2], "height", false));
+    const int ch = static_cast<int>(count(info[3], "channels", false));
+    if (ch != 3 && ch != 4) range_error(env, "3 or 4", "channels", info[3]);
+    if (w < 1 || h < 1) range_error(env, "a positive width and height", w < 1 ? "width" : "height", info[w < 1 ? 1 : 2]);
+    if (src.length < static_cast<size_t>(w) * h * ch)
+      type_error(env, "pixel data of length ≥ " + std::to_string(static_cast<size_t>(w) * h * ch), "src", info[0]);
+    const auto out = typed<float, napi_float32_array>(info[4], "out", 1, "Float32Array", "");
+    if (!info[5].IsObject()) type_error(env, "object", "layout", info[5]);
+    const auto o = info[5].As<Napi::Object>();
+    PixelLayout l{};
+    l.out_w = static_cast<int>(count(o.Get("width"), "layout.width", false));
+    l.out_h = static_cast<int>(count(o.Get("height"), "layout.height", false));
+    l.offset = static_cast<size_t>(count(o.Get("offset"), "layout.offset", false));
+    const bool nchw = boolean(o.Get("nchw"), "layout.nchw"), bgr = boolean(o.Get("bgr"), "layout.bgr");
+    const size_t plane = static_cast<size_t>(l.out_w) * l.out_h;
+    if (out.length < l.offset + 3 * plane) type_error(env, "Float32Array of length ≥ offset + 3·w·h = " + std::to_string(l.offset + 3 * plane), "out", info[4]);
+    l.c_stride = nchw ? plane : 1, l.p_stride = nchw ? 1 : 3;
+    l.dst_r = bgr ? 2 : 0, l.dst_g = 1, l.dst_b = bgr ? 0 : 2;
+    const auto sc = f32(o.Get("scale"), "layout.scale"), bi = f32(o.Get("bias"), "layout.bias");
+    if (sc.length != 3 || bi.length != 3) type_error(env, "Float32Array of length 3", sc.length != 3 ? "layout.scale" : "layout.bias", sc.length != 3 ? o.Get("scale") : o.Get("bias"));
+    for (int k = 0; k < 3; ++k) l.scale[k] = sc.data[k], l.bias[k] = bi.data[k];
+    if (info[6].IsNull() || info[6].IsUndefined()) {
+      if (l.out_w != w || l.out_h != h) range_error(env, "taps when the output size differs from the image", "taps", info[6]);
+      pixels_to_tensor(src.data, ch, l, out.data);
+      return env.Undefined();
+    }
+    if (!info[6].IsObject()) type_error(env, "object or null", "taps", info[6]);
+    const auto t = info[6].As<Napi::Object>();
+    const AxisTaps tx = taps(t, "x", static_cast<size_t>(l.out_w), w), ty = taps(t, "y", static_cast<size_t>(l.out_h), h);
+    const float pad = static_cast<float>(number(info[7], "padValue", -1e30, 1e30, "finite number"));
+    pixels_resize_to_tensor(src.data, w, ch, tx, ty, pad, l, out.data);
+    return env.Undefined();
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("preprocessPixels", Napi::Function::New(env, PreprocessPixels, "preprocessPixels"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd, "setSimd"));
   exports.Set("defaultBoxes", Napi::Function::New(env, DefaultBoxes, "defaultBoxes"));
