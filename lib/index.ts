@@ -75,3 +75,6 @@ export { boxToSource, inputGeometry, preprocess, type InputTransform, type Prepr
 export { draw, type DrawableDetection, type DrawOptions } from './image/draw.ts';
 export { listProviders, type Device, type Provider, type ProviderError, type ProviderInfo } from './runtime/providers.ts';
 export { defaultThreadOptions, Session, type SessionOptions, type ThreadOptions } from './runtime/session.ts';
+
+// --- Models: format, importers, builders, the default model ---------------------------------------
+export * from './model/index.ts';
