@@ -15,7 +15,8 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-native-'));
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const flags = ['-std=c++17', '-O2', '-ffp-contract=off', '-Wall', '-Wextra'];
 
-const targets = [{ name: os.arch(), cxx: 'g++', run: [] }];
+// Host build runs under AddressSanitizer + UndefinedBehaviorSanitizer (any report fails the run).
+const targets = [{ name: `${os.arch()} (ASan+UBSan)`, cxx: 'g++', run: [], extra: ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'] }];
 const qemu = ['qemu-aarch64-static', 'qemu-aarch64'].find(has);
 if (os.arch() === 'x64' && has('aarch64-linux-gnu-g++') && qemu) {
   targets.push({ name: 'arm64 (qemu)', cxx: 'aarch64-linux-gnu-g++', run: [qemu, '-L', '/usr/aarch64-linux-gnu'], static: true });
@@ -26,7 +27,7 @@ if (os.arch() === 'x64' && has('aarch64-linux-gnu-g++') && qemu) {
 let failed = 0;
 for (const t of targets) {
   const exe = path.join(out, `core_test_${t.cxx}`);
-  execFileSync(t.cxx, [...flags, ...(t.static ? ['-static'] : []), path.join(root, 'native/tests/core_test.cc'), ...sources, '-o', exe], { stdio: 'inherit' });
+  execFileSync(t.cxx, [...flags, ...(t.extra ?? []), ...(t.static ? ['-static'] : []), path.join(root, 'native/tests/core_test.cc'), ...sources, '-o', exe], { stdio: 'inherit' });
   const [cmd, ...args] = t.run.length ? [...t.run, exe] : [exe];
   console.log(`# ${t.name}`);
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
