@@ -13,6 +13,7 @@ import { boxIouTs } from '../lib/ops/boxes.ts';
 import { decodeBoxesTs } from '../lib/ops/box-coder.ts';
 import { nmsTs } from '../lib/ops/nms.ts';
 import { postprocessDetectionsTs } from '../lib/ops/postprocess.ts';
+import type { SimdLevel } from '../lib/binding.ts';
 import { fmt, measure, type Timing } from './measure.ts';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test/fixtures');
@@ -34,7 +35,7 @@ function randomBoxes(n: number, seed: number, extent = 300, maxSide = 80): Float
 
 export async function benchCore(log: (line: string) => void = console.log) {
   const caps = capabilities();
-  const levels = backend === 'native' ? caps.supported : [];
+  const levels = backend === 'native' ? (caps.supported as SimdLevel[]) : [];
   const out: Record<string, unknown> = { backend, capabilities: caps };
 
   // SSD300 postprocess on the reference head outputs (8732 anchors × 21 classes, tamed torchvision model).

@@ -3,6 +3,13 @@
  * forward, postprocess), and face-api (@vladmandic/face-api 1.7.15, its SSD MobileNetV1 on tfjs-backend-wasm) end to
  * end on the same images in the same process, runs interleaved; detections compared.
  *
+ * Then the same stage times for torchvision's SSD300-VGG16 and SSDLite320-MobileNetV3 graphs, when their raw-head
+ * exports are in the cache ($SSD_EDGE_CACHE/torchvision/, made by `/usr/bin/python3 scripts/export-torchvision-ssd.py
+ * --ssdlite`; skipped with that hint otherwise): each imported with the torchvision importer into a temp dir and run
+ * by `Detector.load(path)` with torchvision's own postprocess defaults (score > 0.01 / 0.001), so the native
+ * postprocess does its full work (the tamed SSD300 keeps ~8700 candidates per class before top-k; random weights,
+ * the detections mean nothing).
+ *
  *   node --import=tsx bench/detector.ts [--runs 20]     → bench/results/detector.json
  *   npm run bench -- detector                           (same, through bench/run.ts)
  *
@@ -15,11 +22,15 @@
  */
 import fs from 'node:fs';
 import Module, { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { Detector, type Detection } from '../lib/detector.ts';
 import { decodeImage, type DecodedImage } from '../lib/image/decode.ts';
+import { importModelFile } from '../lib/model/import.ts';
+import { resolveAnchors } from '../lib/model/metadata.ts';
+import { cacheRoot } from '../lib/model/zoo.ts';
 import { machine, summarize, type Timing } from './measure.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -128,13 +139,49 @@ async function benchImages(): Promise<BenchImage[]> {
 
 // --- the benchmark -----------------------------------------------------------------------------------------
 
+export interface StageTimings { decode: Timing; preprocess: Timing; forward: Timing; postprocess: Timing; total: Timing }
+
+/** Overhead beyond the forward pass, from the medians: (preprocess + postprocess) / forward, and with decode. */
+export interface Overhead { prePost: number; decodePrePost: number }
+
+function overhead(t: StageTimings): Overhead {
+  const f = t.forward.median;
+  return { prePost: (t.preprocess.median + t.postprocess.median) / f, decodePrePost: (t.decode.median + t.preprocess.median + t.postprocess.median) / f };
+}
+
 export interface ImageBench {
   image: string;
-  ssdEdge: { decode: Timing; preprocess: Timing; forward: Timing; postprocess: Timing; total: Timing };
+  ssdEdge: StageTimings;
+  overhead: Overhead;
   faceApiWasm: { decode: Timing; detectAllFaces: Timing; total: Timing };
   /** face-api total / ssd-edge total (medians): how many times faster ssd-edge is end to end. */
   speedup: number;
   detections: { ssdEdge: number; faceApi: number; maxBoxDiffPx: number; maxScoreDiff: number };
+}
+
+/** One image through a torchvision-imported model (no face-api counterpart). */
+export interface ModelImageBench {
+  image: string;
+  ssdEdge: StageTimings;
+  overhead: Overhead;
+  /** Detections returned by the last run. */
+  detections: number;
+}
+
+export interface ModelBench {
+  model: string;
+  /** The raw-head export imported (file name in the cache's torchvision folder). */
+  source: string;
+  provider: string;
+  threads: { intraOpNumThreads: number; spinning: boolean };
+  /** Score threshold used (the model's torchvision default), IoU threshold, detections kept at most. */
+  scoreThreshold: number;
+  iouThreshold: number;
+  maxDetections: number;
+  /** Anchors × classes of the raw head (what the postprocess scores). */
+  anchors: number;
+  classes: number;
+  images: ModelImageBench[];
 }
 
 export interface DetectorBench {
@@ -144,6 +191,8 @@ export interface DetectorBench {
   threads: { intraOpNumThreads: number; spinning: boolean };
   faceApi: string;
   images: ImageBench[];
+  /** SSD300 / SSDLite320 rows (torchvision exports from the cache); `skipped` says which exports were missing. */
+  torchvision: { models: ModelBench[]; skipped?: string };
 }
 
 /** Greedy one-to-one matching by box distance; max |Δ| over matched pairs (Infinity when counts differ). */
@@ -168,9 +217,71 @@ function compareDetections(ours: Detection[], theirs: Awaited<ReturnType<FaceApi
   return { ssdEdge: ours.length, faceApi: theirs.length, maxBoxDiffPx: maxBox, maxScoreDiff: maxScore };
 }
 
+const summarizeAll = <K extends string>(o: Record<K, number[]>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, summarize(v as number[])])) as Record<K, Timing>;
+
+/** The torchvision raw-head exports `scripts/export-torchvision-ssd.py --ssdlite` writes. */
+const TORCHVISION_EXPORTS = ['ssd300_vgg16_tamed.onnx', 'ssdlite320_mobilenet_v3_large.onnx'];
+
+/**
+ * SSD300 / SSDLite320 rows: each export in the cache imported (torchvision importer) into a temp dir, loaded with
+ * `Detector.load` (CPU, default threads), then per image 3 warm-up + `runs` `detect` calls from the encoded bytes.
+ */
+async function benchTorchvision(images: BenchImage[], runs: number): Promise<DetectorBench['torchvision']> {
+  const dir = path.join(cacheRoot(), 'torchvision');
+  const present = TORCHVISION_EXPORTS.filter((f) => fs.existsSync(path.join(dir, f)));
+  const missing = TORCHVISION_EXPORTS.filter((f) => !present.includes(f));
+  const skipped = missing.length
+    ? `${missing.map((f) => path.join(dir, f)).join(', ')} missing: make with /usr/bin/python3 scripts/export-torchvision-ssd.py --ssdlite`
+    : undefined;
+  if (skipped) console.log(`SSD300/SSDLite rows skipped: ${skipped}`);
+  const models: ModelBench[] = [];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-bench-'));
+  try {
+    for (const file of present) {
+      const { path: modelPath, spec } = await importModelFile('torchvision', path.join(dir, file), { out: path.join(tmp, file) });
+      const detector = await Detector.load(modelPath, { device: 'cpu' });
+      try {
+        const pp = detector.spec.postprocess;
+        const rows: ModelImageBench[] = [];
+        for (const { name, bytes } of images) {
+          const t = { decode: [] as number[], preprocess: [] as number[], forward: [] as number[], postprocess: [] as number[], total: [] as number[] };
+          let last: Detection[] = [];
+          for (let r = -3; r < runs; r++) {
+            const t0 = performance.now();
+            last = await detector.detect(bytes);
+            const total = performance.now() - t0;
+            if (r < 0) continue;
+            const tm = detector.timings!;
+            t.decode.push(tm.decode);
+            t.preprocess.push(tm.preprocess);
+            t.forward.push(tm.forward);
+            t.postprocess.push(tm.postprocess);
+            t.total.push(total);
+          }
+          const ssdEdge = summarizeAll(t);
+          rows.push({ image: name, ssdEdge, overhead: overhead(ssdEdge), detections: last.length });
+        }
+        models.push({
+          model: spec.name, source: file, provider: detector.provider, threads: detector.threads,
+          scoreThreshold: pp.scoreThresh, iouThreshold: pp.nmsThresh, maxDetections: pp.detectionsPerImg,
+          anchors: resolveAnchors(spec).length / 4, classes: spec.labels.length,
+          images: rows,
+        });
+      } finally {
+        await detector.dispose();
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return skipped ? { models, skipped } : { models };
+}
+
 /**
  * Runs the benchmark: for each image, `runs` rounds (after 3 warm-up rounds) of one ssd-edge `detect` from the
  * encoded bytes and one face-api decode + `detectAllFaces`, interleaved. Default threshold 0.5 on both sides.
+ * Then the SSD300 / SSDLite320 rows (see `benchTorchvision`) on astronaut.png and the 1280×720 JPEG.
  */
 export async function benchDetector({ runs = 20 }: { runs?: number } = {}): Promise<DetectorBench> {
   const detector = await Detector.load(undefined, { device: 'cpu' });
@@ -178,7 +289,8 @@ export async function benchDetector({ runs = 20 }: { runs?: number } = {}): Prom
   const tf = faceapi.tf;
   const options = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 });
   const images: ImageBench[] = [];
-  for (const { name, bytes } of await benchImages()) {
+  const bench = await benchImages();
+  for (const { name, bytes } of bench) {
     const ours = { decode: [] as number[], preprocess: [] as number[], forward: [] as number[], postprocess: [] as number[], total: [] as number[] };
     const theirs = { decode: [] as number[], detectAllFaces: [] as number[], total: [] as number[] };
     let lastOurs: Detection[] = [];
@@ -206,11 +318,10 @@ export async function benchDetector({ runs = 20 }: { runs?: number } = {}): Prom
       theirs.detectAllFaces.push(detectMs);
       theirs.total.push(decodeMs + detectMs);
     }
-    const s = <K extends string>(o: Record<K, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, summarize(v as number[])])) as Record<K, Timing>;
-    const ssdEdge = s(ours);
-    const faceApiWasm = s(theirs);
+    const ssdEdge = summarizeAll(ours);
+    const faceApiWasm = summarizeAll(theirs);
     images.push({
-      image: name, ssdEdge, faceApiWasm,
+      image: name, ssdEdge, overhead: overhead(ssdEdge), faceApiWasm,
       speedup: faceApiWasm.total.median / ssdEdge.total.median,
       detections: compareDetections(lastOurs, lastTheirs),
     });
@@ -219,24 +330,34 @@ export async function benchDetector({ runs = 20 }: { runs?: number } = {}): Prom
     runs, model: detector.spec.name, provider: detector.provider, threads: detector.threads,
     faceApi: `@vladmandic/face-api ${faceapi.version} on tfjs-backend-wasm ${tf.version_core} (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`,
     images,
+    torchvision: { models: [] },
   };
   await detector.dispose();
+  result.torchvision = await benchTorchvision([bench[0], bench[2]], runs);
   return result;
 }
 
 /** Printable summary. */
 export function formatDetectorBench(b: DetectorBench): string {
   const ms = (t: Timing) => t.median.toFixed(1).padStart(6);
+  const pct = (o: Overhead) => `overhead (pre+post)/fwd ${(100 * o.prePost).toFixed(1)}%, (dec+pre+post)/fwd ${(100 * o.decodePrePost).toFixed(1)}%`;
+  const stages = (o: StageTimings) =>
+    `decode ${ms(o.decode)}  preprocess ${ms(o.preprocess)}  forward ${ms(o.forward)}  postprocess ${ms(o.postprocess)}  total ${ms(o.total)} ms`;
   const lines = [`model ${b.model} on ${b.provider} (intra-op ${b.threads.intraOpNumThreads}, spinning ${b.threads.spinning}), ${b.runs} runs; ${b.faceApi}`];
   for (const i of b.images) {
     const o = i.ssdEdge;
     const f = i.faceApiWasm;
     lines.push(
       `${i.image}`,
-      `  ssd-edge   decode ${ms(o.decode)}  preprocess ${ms(o.preprocess)}  forward ${ms(o.forward)}  postprocess ${ms(o.postprocess)}  total ${ms(o.total)} ms`,
+      `  ssd-edge   ${stages(o)}   ${pct(i.overhead)}`,
       `  face-api   decode ${ms(f.decode)}  detectAllFaces ${ms(f.detectAllFaces)}  total ${ms(f.total)} ms   → ssd-edge ${i.speedup.toFixed(1)}× faster`,
       `  detections ${i.detections.ssdEdge} vs ${i.detections.faceApi}, max |Δbox| ${i.detections.maxBoxDiffPx.toExponential(1)} px, max |Δscore| ${i.detections.maxScoreDiff.toExponential(1)}`,
     );
+  }
+  for (const m of b.torchvision.models) {
+    lines.push(`model ${m.model} (${m.source}, ${m.anchors}×${m.classes}) on ${m.provider} (intra-op ${m.threads.intraOpNumThreads}, spinning ${m.threads.spinning}), `
+      + `score > ${m.scoreThreshold}, IoU ${m.iouThreshold}, ≤ ${m.maxDetections} detections, ${b.runs} runs`);
+    for (const i of m.images) lines.push(`  ${i.image.padEnd(42)} ${stages(i.ssdEdge)}   ${pct(i.overhead)}   ${i.detections} detections`);
   }
   return lines.join('\n');
 }

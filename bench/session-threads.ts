@@ -41,7 +41,7 @@ export interface ThreadResult {
 /** One configuration in this process: [wall ms, cpu ms] per timed forward. */
 async function runOne(file: string, options: ort.InferenceSession.SessionOptions, runs: number): Promise<Array<[number, number]>> {
   const session = await ort.InferenceSession.create(file, { interOpNumThreads: 1, ...options });
-  const meta = session.inputMetadata[0] as { name: string; shape: Array<number | string> };
+  const meta = session.inputMetadata[0] as { name: string; shape: ReadonlyArray<number | string> };
   const dims = meta.shape.map((d) => (typeof d === 'number' ? d : 1));
   const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 256; // deterministic, image-like range

@@ -50,6 +50,7 @@ if (!binding) {
     t.true(out.subarray(192, 384).every((v) => v >= 0 && v <= 255));
   });
 
+  const native = binding;
   const layout = { width: 2, height: 2, offset: 0, nchw: true, bgr: false, scale: new Float32Array([1, 1, 1]), bias: new Float32Array(3) };
   const src = new Uint8Array(4 * 4 * 3);
   const taps = () => ({
@@ -57,14 +58,14 @@ if (!binding) {
     yi0: new Int32Array([0, 1]), yi1: new Int32Array([1, 2]), yw0: new Float32Array(2), yw1: new Float32Array(2), ypad: new Float32Array(2),
   });
   const bad: Array<[string, () => void, RegExp]> = [
-    ['tap index past the image', () => binding.preprocessPixels(src, 4, 4, 3, new Float32Array(12), layout, { ...taps(), xi1: new Int32Array([1, 4]) }, 0), /indices in \[0, 4\) for taps\.xi1/],
-    ['negative tap index', () => binding.preprocessPixels(src, 4, 4, 3, new Float32Array(12), layout, { ...taps(), yi0: new Int32Array([-1, 0]) }, 0), /taps\.yi0/],
-    ['short tap table', () => binding.preprocessPixels(src, 4, 4, 3, new Float32Array(12), layout, { ...taps(), xw0: new Float32Array(1) }, 0), /length 2 for taps\.xw0/],
-    ['pixels shorter than w·h·channels', () => binding.preprocessPixels(new Uint8Array(10), 4, 4, 3, new Float32Array(12), layout, taps(), 0), /length ≥ 48 for src/],
-    ['output too short', () => binding.preprocessPixels(src, 4, 4, 3, new Float32Array(11), layout, taps(), 0), /for out/],
-    ['channels 2', () => binding.preprocessPixels(src, 4, 4, 2, new Float32Array(12), layout, taps(), 0), /3 or 4 for channels/],
-    ['pixels as Float32Array', () => binding.preprocessPixels(new Float32Array(48) as unknown as Uint8Array, 4, 4, 3, new Float32Array(12), layout, taps(), 0), /Uint8Array or Uint8ClampedArray for src/],
-    ['resize without taps', () => binding.preprocessPixels(src, 4, 4, 3, new Float32Array(12), layout, null, 0), /taps when the output size differs/],
+    ['tap index past the image', () => native.preprocessPixels(src, 4, 4, 3, new Float32Array(12), layout, { ...taps(), xi1: new Int32Array([1, 4]) }, 0), /indices in \[0, 4\) for taps\.xi1/],
+    ['negative tap index', () => native.preprocessPixels(src, 4, 4, 3, new Float32Array(12), layout, { ...taps(), yi0: new Int32Array([-1, 0]) }, 0), /taps\.yi0/],
+    ['short tap table', () => native.preprocessPixels(src, 4, 4, 3, new Float32Array(12), layout, { ...taps(), xw0: new Float32Array(1) }, 0), /length 2 for taps\.xw0/],
+    ['pixels shorter than w·h·channels', () => native.preprocessPixels(new Uint8Array(10), 4, 4, 3, new Float32Array(12), layout, taps(), 0), /length ≥ 48 for src/],
+    ['output too short', () => native.preprocessPixels(src, 4, 4, 3, new Float32Array(11), layout, taps(), 0), /for out/],
+    ['channels 2', () => native.preprocessPixels(src, 4, 4, 2, new Float32Array(12), layout, taps(), 0), /3 or 4 for channels/],
+    ['pixels as Float32Array', () => native.preprocessPixels(new Float32Array(48) as unknown as Uint8Array, 4, 4, 3, new Float32Array(12), layout, taps(), 0), /Uint8Array or Uint8ClampedArray for src/],
+    ['resize without taps', () => native.preprocessPixels(src, 4, 4, 3, new Float32Array(12), layout, null, 0), /taps when the output size differs/],
   ];
   for (const [what, fn, message] of bad) {
     test(`native preprocessPixels rejects ${what}`, (t) => {
