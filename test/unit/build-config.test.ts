@@ -46,7 +46,13 @@ test('both builds define the same N-API version and fp-contract setting', (t) =>
   t.deepEqual(pkg.binary.napi_versions, [8]);
 });
 
-test('a linux-x64 prebuild is committed', (t) => {
-  const dir = path.join(root, 'prebuilds', 'linux-x64');
-  t.true(fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.node')));
-});
+// ELF e_machine: 62 = x86-64, 183 = AArch64 (little-endian 16-bit at offset 18).
+for (const [dir, machine] of [['linux-x64', 62], ['linux-arm64', 183]] as const) {
+  test(`a ${dir} prebuild is committed and is an ELF shared object for that CPU`, (t) => {
+    const file = path.join(root, 'prebuilds', dir, 'ssd-edge.node');
+    t.true(fs.existsSync(file), `${file} is missing: npm run prebuild${dir === 'linux-arm64' ? ':arm64' : ''}`);
+    const head = fs.readFileSync(file).subarray(0, 20);
+    t.deepEqual([...head.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
+    t.is(head.readUInt16LE(18), machine);
+  });
+}
