@@ -3,7 +3,7 @@
  * outputs on astronaut.png (fixtures captured from @vladmandic/face-api 1.7.15 / tfjs-backend-cpu, see
  * test/fixtures/README.md and the reference README's faceapi/ section).
  *
- * Fixtures (copied from the reference data; the test never reads ../shared):
+ * Fixtures (copied from the reference data; the test never reads the shared reference folder):
  *   test/fixtures/images/astronaut.png                    512×512 RGB
  *   test/fixtures/faceapi/astronaut_box_encodings.f32     [5118,4] ty,tx,th,tw
  *   test/fixtures/faceapi/astronaut_class_logits.f32      [5118,3] (the model keeps columns 0..1)

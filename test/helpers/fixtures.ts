@@ -1,6 +1,6 @@
 /**
  * Loaders for test/fixtures/ (written by scripts/make-fixtures.mjs from the oracle data).
- * Tests read fixtures only through these helpers, never ../shared.
+ * Tests read fixtures only through these helpers, never the shared reference folder.
  */
 import fs from 'node:fs';
 import path from 'node:path';
