@@ -100,9 +100,7 @@ export class Detector {
       maxDetections: options.maxDetections ?? pp.detectionsPerImg,
       classes: options.classes,
     };
-    const batchDim = session.inputMetadata.find((m) => m.name === spec.input.name) as { shape?: Array<number | string> } | undefined;
-    const b = batchDim?.shape?.[0];
-    this.#fixedBatch = spec.input.dynamicBatch || typeof b !== 'number' ? null : b;
+    this.#fixedBatch = fixedBatch(session, spec);
     this.#maxBatch = options.maxBatch ?? 8;
   }
 
@@ -135,16 +133,17 @@ export class Detector {
       throw err;
     }
     const { spec } = loaded;
+    // The first run allocates and plans (several times slower); it runs inside Session.create so that a GPU provider
+    // whose first run fails falls back like one that fails to load. A fixed batch needs a full batch.
+    const warmup = (s: Session) => {
+      const dims = inputDims(spec, fixedBatch(s, spec) ?? 1);
+      return { [spec.input.name]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims) };
+    };
     const session = await Session.create(loaded.bytes, {
       device: options.device, deviceId: options.deviceId, threads: options.threads, spinning: options.spinning,
+      warmup: options.warmup !== false ? warmup : undefined,
     });
-    const detector = new Detector(session, spec, file, loaded.anchors, options);
-    if (options.warmup !== false) {
-      // The first run allocates and plans (several times slower). A fixed batch needs a full batch.
-      const dims = inputDims(spec, detector.#fixedBatch ?? 1);
-      await session.run({ [spec.input.name]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims) });
-    }
-    return detector;
+    return new Detector(session, spec, file, loaded.anchors, options);
   }
 
   /** The provider the session runs on ('tensorrt' | 'cuda' | 'cpu'). */
@@ -309,10 +308,19 @@ export class Detector {
       if (classFilter && !classFilter.has(classId)) continue;
       // Normalized input box: face-api clips to [0, 1] before mapping back; boxToSource clips to the image.
       const [x1, y1, x2, y2] = boxToSource(d.boxes.subarray(4 * k, 4 * k + 4), transform);
+      // A model that emits NaN/Inf deltas gets NaN boxes (kept by NMS, IoU 0): not a detection anyone can use.
+      if (!Number.isFinite(x1 + y1 + x2 + y2)) continue;
       out.push({ label: this.spec.labels[classId] ?? String(classId), classId, score: d.scores[k], box: { x1, y1, x2, y2 } });
     }
     return out;
   }
+}
+
+/** The model's batch size when its input has a fixed batch dimension, else null (any batch). */
+function fixedBatch(session: Session, spec: ModelSpec): number | null {
+  const input = session.inputMetadata.find((m) => m.name === spec.input.name) as { shape?: ReadonlyArray<number | string> } | undefined;
+  const b = input?.shape?.[0];
+  return spec.input.dynamicBatch || typeof b !== 'number' ? null : b;
 }
 
 /** Score elements (B·N·C) up to which the postprocess runs on the calling thread (≈ 0.3 ms of native work). */

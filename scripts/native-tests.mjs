@@ -16,7 +16,7 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const flags = ['-std=c++17', '-O2', '-ffp-contract=off', '-Wall', '-Wextra'];
 
 // Host build runs under AddressSanitizer + UndefinedBehaviorSanitizer (any report fails the run).
-const targets = [{ name: `${os.arch()} (ASan+UBSan)`, cxx: 'g++', run: [], extra: ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'] }];
+const targets = [{ name: `${os.arch()} (ASan+UBSan)`, cxx: 'g++', run: [], extra: ['-fsanitize=address,undefined,float-cast-overflow', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'] }];
 const qemu = ['qemu-aarch64-static', 'qemu-aarch64'].find(has);
 if (os.arch() === 'x64' && has('aarch64-linux-gnu-g++') && qemu) {
   targets.push({ name: 'arm64 (qemu)', cxx: 'aarch64-linux-gnu-g++', run: [qemu, '-L', '/usr/aarch64-linux-gnu'], static: true });

@@ -14,6 +14,11 @@ const hasGlob = (p: string) => /[*?[{]/.test(p);
 
 /** Regular expression for one glob pattern (path separators '/'). */
 export function globToRegExp(pattern: string): RegExp {
+  return new RegExp(`^${globBody(pattern)}$`);
+}
+
+/** The regular-expression source of a glob (no anchors); `{a,b}` alternatives are globs themselves. */
+function globBody(pattern: string): string {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
@@ -37,12 +42,12 @@ export function globToRegExp(pattern: string): RegExp {
       const end = pattern.indexOf('}', i + 1);
       if (end < 0) re += '\\{';
       else {
-        re += `(?:${pattern.slice(i + 1, end).split(',').map((alt) => alt.replace(/[.+^$()|\\]/g, '\\$&')).join('|')})`;
+        re += `(?:${pattern.slice(i + 1, end).split(',').map(globBody).join('|')})`;
         i = end;
       }
     } else re += c.replace(/[.+^$()|\\\]}]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  return re;
 }
 
 async function walk(dir: string, recursive: boolean, out: string[]): Promise<void> {

@@ -10,7 +10,7 @@ import { importPytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch
 import { importTorchvisionSsd } from './importers/torchvision.ts';
 import { readLabelsFile } from './labels.ts';
 import { checkModelSpec, resolveAnchors, type ModelSpec } from './metadata.ts';
-import { readOnnx, writeOnnx, type ModelProto } from './onnx.ts';
+import { readOnnxFrom, writeOnnx, type ModelProto } from './onnx.ts';
 import { writeFileAtomic } from './zoo.ts';
 
 /** Source formats `importModelFile` understands. */
@@ -41,11 +41,7 @@ export interface ImportModelFileResult {
 function readSourceOnnx(file: string | undefined, format: string): ModelProto {
   if (!file) throw new TypeError(`Expected a source ONNX file for ${format} import but received none`);
   const bytes = fs.readFileSync(file); // ENOENT etc. propagate with the path in the message
-  try {
-    return readOnnx(bytes);
-  } catch (err) {
-    throw new TypeError(`Expected ONNX model for ${file} but received a file that does not parse (${(err as Error).message})`);
-  }
+  return readOnnxFrom(bytes, file);
 }
 
 /**

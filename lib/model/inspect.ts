@@ -3,7 +3,7 @@
  * data (`inspectModel`) and printed separately (`formatModelInfo`).
  */
 import fs from 'node:fs';
-import { DataType, getMetadata, readOnnx, type ModelProto, type ValueInfoProto } from './onnx.ts';
+import { DataType, getMetadata, readOnnxFrom, type ModelProto, type ValueInfoProto } from './onnx.ts';
 import { METADATA_KEY, readModelSpec, resolveAnchors, valueDims, type ModelSpec } from './metadata.ts';
 
 /** A graph input or output. */
@@ -79,7 +79,7 @@ export function inspectModel(model: ModelProto, bytes: number): ModelInfo {
  */
 export async function inspectModelFile(file: string): Promise<ModelInfo> {
   const bytes = await fs.promises.readFile(file);
-  return inspectModel(readOnnx(bytes), bytes.byteLength);
+  return inspectModel(readOnnxFrom(bytes, file), bytes.byteLength);
 }
 
 const fmtValue = (v: OnnxValueInfo) => `${v.name} ${v.type} [${v.dims.join(', ')}]`;

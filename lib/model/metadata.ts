@@ -13,7 +13,7 @@ import { assertArray, assertBoolean, assertInRange, assertInteger, assertObject,
 import { resolveBoxCoderOptions } from '../ops/box-coder.ts';
 import { DEFAULT_BOX_PRESETS, defaultBoxes, expandDefaultBoxSpec, type DefaultBoxPresetName, type DefaultBoxSpec } from '../ops/priors.ts';
 import type { PostprocessOptions } from '../ops/postprocess.ts';
-import { getMetadata, readOnnx, setMetadata, type ModelProto, type ValueInfoProto } from './onnx.ts';
+import { getMetadata, readOnnxFrom, setMetadata, type ModelProto, type ValueInfoProto } from './onnx.ts';
 
 export const METADATA_KEY = 'ssd_edge';
 export const METADATA_VERSION_KEY = 'ssd_edge.version';
@@ -391,12 +391,7 @@ export interface LoadedModel {
  */
 export async function loadModelFile(file: string): Promise<LoadedModel> {
   const bytes = new Uint8Array(await fs.promises.readFile(file));
-  let model: ModelProto;
-  try {
-    model = readOnnx(bytes);
-  } catch (err) {
-    throw new TypeError(`Expected ONNX model for ${file} but received a file that does not parse (${(err as Error).message})`);
-  }
+  const model = readOnnxFrom(bytes, file);
   const spec = readModelSpec(model, file);
   const anchors = spec.anchors ? resolveAnchors(spec) : null;
   checkModelSpec(model, spec, anchors, file);

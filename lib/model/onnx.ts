@@ -171,6 +171,18 @@ export function readOnnx(bytes: Uint8Array): ModelProto {
   return model;
 }
 
+/**
+ * {@link readOnnx} for bytes read from `file`: a parse failure becomes one TypeError naming the file
+ * ("Expected ONNX model for FILE but received a file that does not parse (…)").
+ */
+export function readOnnxFrom(bytes: Uint8Array, file: string): ModelProto {
+  try {
+    return readOnnx(bytes);
+  } catch (err) {
+    throw new TypeError(`Expected ONNX model for ${file} but received a file that does not parse (${(err as Error).message})`);
+  }
+}
+
 /** Serialize a model to ONNX protobuf bytes. */
 export function writeOnnx(model: ModelProto): Uint8Array {
   const type = getModelType();

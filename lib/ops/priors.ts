@@ -5,7 +5,7 @@
 import { binding } from '../binding.ts';
 import {
   assertArray, assertBoolean, assertFiniteNumber, assertInteger, assertPositive, assertObject, assertOneOf,
-  invalidParameterError, object,
+  invalidParameterError, object, outOfRangeError,
 } from '../is.ts';
 
 /** One feature map (pyramid level). */
@@ -126,6 +126,15 @@ function pair(name: string, value: unknown, check: (name: string, v: unknown) =>
   return [value as number, value as number];
 }
 
+/** Limits shared with the addon: a map side ≤ 10^6 cells, < 2^29 boxes (the result is one typed array). */
+const MAX_MAP_SIDE = 1_000_000;
+const MAX_BOXES = 2 ** 29 - 1;
+
+function mapSide(name: string, value: unknown): asserts value is number {
+  positiveInteger(name, value);
+  if ((value as number) > MAX_MAP_SIDE) throw outOfRangeError(name, `integer in [1, ${MAX_MAP_SIDE}]`, value);
+}
+
 function positive(name: string, value: unknown): asserts value is number {
   assertPositive(name, value, true);
 }
@@ -183,17 +192,20 @@ export function expandDefaultBoxSpec(spec: DefaultBoxSpec): ExpandedDefaultBoxSp
   assertArray('featureMaps', spec.featureMaps);
   const levels = new Float64Array(6 * spec.featureMaps.length);
   const shapes: number[] = [];
+  let total = 0;
   spec.featureMaps.forEach((map: unknown, k) => {
     const name = `featureMaps[${k}]`;
     assertObject(name, map);
-    const [rows, cols] = pair(`${name}.size`, map.size, positiveInteger);
+    const [rows, cols] = pair(`${name}.size`, map.size, mapSide);
     const [stepY, stepX] = map.step === undefined ? [inputH / rows, inputW / cols] : pair(`${name}.step`, map.step, positive);
     const offset = map.offset ?? 0.5;
     assertFiniteNumber(`${name}.offset`, offset);
     const mine = mapShapes(name, map);
     levels.set([rows, cols, stepY, stepX, offset, mine.length / 2], 6 * k);
     shapes.push(...mine);
+    total += rows * cols * (mine.length / 2);
   });
+  if (total > MAX_BOXES) throw outOfRangeError('featureMaps', `feature maps with at most ${MAX_BOXES} boxes in all (rows·cols·shapes)`, total);
   return { inputH, inputW, clipMode: CLIP_MODES.indexOf(clip) as 0 | 1 | 2, levels, shapes: Float64Array.from(shapes) };
 }
 

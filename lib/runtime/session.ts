@@ -26,8 +26,12 @@ export interface SessionOptions {
   spinning?: boolean;
   /** Graph optimization level (default 'all'). */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Run the model once at creation on these feeds (the first run allocates and is several times slower). */
-  warmup?: Record<string, ort.Tensor>;
+  /**
+   * Run the model once at creation on these feeds, or on the feeds this function builds from the new session (the
+   * first run allocates and is several times slower). With device 'auto' a GPU provider whose first run fails is
+   * released and recorded, and the next provider is tried.
+   */
+  warmup?: Record<string, ort.Tensor> | ((session: Session) => Record<string, ort.Tensor>);
 }
 
 export interface ThreadOptions {
@@ -143,7 +147,19 @@ export class Session {
         continue;
       }
       const s = new Session(session, provider, errors, threads);
-      if (options.warmup) await s.run(options.warmup);
+      if (options.warmup) {
+        try {
+          await s.run(typeof options.warmup === 'function' ? options.warmup(s) : options.warmup);
+        } catch (err) {
+          await s.dispose();
+          if (provider === 'cpu') throw err;
+          if (device !== 'auto') {
+            throw new Error(`Cannot use device '${device}': its first run failed: ${oneLine(err)}. Use device 'auto' or 'cpu' to fall back to the CPU.`, { cause: err });
+          }
+          errors.push({ provider, message: `first run failed: ${oneLine(err)}`, skipped: false });
+          continue;
+        }
+      }
       return s;
     }
     /* c8 ignore next */

@@ -142,10 +142,8 @@ NmsArgs nms_args(const Napi::CallbackInfo& info, size_t iou_at) {
   if (a.scores.length != a.boxes.length / 4)
     type_error(info.Env(), "Float32Array of length N = " + std::to_string(a.boxes.length / 4), "scores", info[1]);
   a.iou = number(info[iou_at], "iouThreshold", 0, 1, "number in [0, 1]");
-  if (info[iou_at + 1].IsNumber() && std::isinf(info[iou_at + 1].As<Napi::Number>().DoubleValue()))
-    a.score_thr = static_cast<float>(info[iou_at + 1].As<Napi::Number>().DoubleValue());  // ±Infinity kept as is
-  else
-    a.score_thr = static_cast<float>(number(info[iou_at + 1], "scoreThreshold", -3.4e38, 3.4e38, "number (±Infinity allowed)"));
+  // Any number but NaN; beyond the float range it becomes ±Infinity, as the TypeScript twin compares it.
+  a.score_thr = to_float(number(info[iou_at + 1], "scoreThreshold", -INFINITY, INFINITY, "number (not NaN)"));
   return a;
 }
 
@@ -202,37 +200,54 @@ Napi::Value PostprocessAsyncGuarded(const Napi::CallbackInfo& info) {
 View<const uint8_t> bytes(const Napi::Value& v, const char* name) {
   if (v.IsTypedArray()) {
     const auto t = v.As<Napi::TypedArray>().TypedArrayType();
-    if (t == napi_uint8_array || t == napi_uint8_clamped_array) {
-      auto ta = v.As<Napi::TypedArray>();
-      auto* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data());
-      return {base ? base + ta.ByteOffset() : nullptr, ta.ElementLength()};
-    }
+    if (t == napi_uint8_array || t == napi_uint8_clamped_array)
+      return {static_cast<const uint8_t*>(data_of(v)), v.As<Napi::TypedArray>().ElementLength()};
   }
   type_error(v.Env(), "Uint8Array or Uint8ClampedArray", name, v);
 }
 
-// One axis of tap tables: indices checked against the source size so a bad table can never read out of bounds.
-AxisTaps taps(const Napi::Object& t, const char* axis, size_t out_n, int src_n) {
+// One axis of tap tables (values already read from the object): indices checked against the source size so a bad
+// table can never read out of bounds.
+AxisTaps taps(const Napi::Value* v, const char* axis, size_t out_n, int src_n) {
   const std::string p = std::string("taps.") + axis;
-  auto idx = [&](const char* k) {
-    const auto v = i32(t.Get(p.substr(5) + k), (p + k).c_str());
-    if (v.length != out_n) type_error(t.Env(), "Int32Array of length " + std::to_string(out_n), (p + k).c_str(), t.Get(p.substr(5) + k));
-    for (size_t i = 0; i < v.length; ++i)
-      if (v.data[i] < 0 || v.data[i] >= src_n) range_error(t.Env(), "indices in [0, " + std::to_string(src_n) + ")", (p + k).c_str(), t.Get(p.substr(5) + k));
-    return v.data;
-  };
-  auto wts = [&](const char* k) {
-    const auto v = f32(t.Get(p.substr(5) + k), (p + k).c_str());
-    if (v.length != out_n) type_error(t.Env(), "Float32Array of length " + std::to_string(out_n), (p + k).c_str(), t.Get(p.substr(5) + k));
-    return v.data;
-  };
-  return {idx("i0"), idx("i1"), wts("w0"), wts("w1"), wts("pad")};
+  const int32_t* idx[2];
+  for (int k = 0; k < 2; ++k) {
+    const std::string name = p + (k ? "i1" : "i0");
+    const auto a = i32(v[k], name.c_str());
+    if (a.length != out_n) type_error(v[k].Env(), "Int32Array of length " + std::to_string(out_n), name.c_str(), v[k]);
+    for (size_t i = 0; i < a.length; ++i)
+      if (a.data[i] < 0 || a.data[i] >= src_n) range_error(v[k].Env(), "indices in [0, " + std::to_string(src_n) + ")", name.c_str(), v[k]);
+    idx[k] = a.data;
+  }
+  const float* w[3];
+  static const char* names[] = {"w0", "w1", "pad"};
+  for (int k = 0; k < 3; ++k) {
+    const std::string name = p + names[k];
+    const auto a = f32(v[2 + k], name.c_str());
+    if (a.length != out_n) type_error(v[2 + k].Env(), "Float32Array of length " + std::to_string(out_n), name.c_str(), v[2 + k]);
+    w[k] = a.data;
+  }
+  return {idx[0], idx[1], w[0], w[1], w[2]};
 }
 
 // preprocessPixels(src, width, height, channels, out, layout, taps | null, padValue)
+// Every object property is read (running any getter) before the first pointer into an array is taken, so JS code
+// cannot detach a buffer between the checks and the use.
 Napi::Value PreprocessPixels(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const Napi::Env env = info.Env();
+    if (!info[5].IsObject()) type_error(env, "object", "layout", info[5]);
+    const auto o = info[5].As<Napi::Object>();
+    const Napi::Value lw = o.Get("width"), lh = o.Get("height"), loff = o.Get("offset"), lnchw = o.Get("nchw"),
+                      lbgr = o.Get("bgr"), lscale = o.Get("scale"), lbias = o.Get("bias");
+    const bool resize = !(info[6].IsNull() || info[6].IsUndefined());
+    if (resize && !info[6].IsObject()) type_error(env, "object or null", "taps", info[6]);
+    Napi::Value tv[10];
+    static const char* keys[] = {"xi0", "xi1", "xw0", "xw1", "xpad", "yi0", "yi1", "yw0", "yw1", "ypad"};
+    if (resize)
+      for (int k = 0; k < 10; ++k) tv[k] = info[6].As<Napi::Object>().Get(keys[k]);
+    const float pad = resize ? static_cast<float>(number(info[7], "padValue", -1e30, 1e30, "finite number")) : 0.f;
+    // From here on no JS runs.
     const auto src = bytes(info[0], "src");
     const int w = static_cast<int>(count(info[1], "width", false)), h = static_cast<int>(count(info[2], "height", false));
     const int ch = static_cast<int>(count(info[3], "channels", false));
@@ -241,29 +256,24 @@ Napi::Value PreprocessPixels(const Napi::CallbackInfo& info) {
     if (src.length < static_cast<size_t>(w) * h * ch)
       type_error(env, "pixel data of length ≥ " + std::to_string(static_cast<size_t>(w) * h * ch), "src", info[0]);
     const auto out = typed<float, napi_float32_array>(info[4], "out", 1, "Float32Array", "");
-    if (!info[5].IsObject()) type_error(env, "object", "layout", info[5]);
-    const auto o = info[5].As<Napi::Object>();
     PixelLayout l{};
-    l.out_w = static_cast<int>(count(o.Get("width"), "layout.width", false));
-    l.out_h = static_cast<int>(count(o.Get("height"), "layout.height", false));
-    l.offset = static_cast<size_t>(count(o.Get("offset"), "layout.offset", false));
-    const bool nchw = boolean(o.Get("nchw"), "layout.nchw"), bgr = boolean(o.Get("bgr"), "layout.bgr");
+    l.out_w = static_cast<int>(count(lw, "layout.width", false));
+    l.out_h = static_cast<int>(count(lh, "layout.height", false));
+    l.offset = static_cast<size_t>(count(loff, "layout.offset", false));
+    const bool nchw = boolean(lnchw, "layout.nchw"), bgr = boolean(lbgr, "layout.bgr");
     const size_t plane = static_cast<size_t>(l.out_w) * l.out_h;
     if (out.length < l.offset + 3 * plane) type_error(env, "Float32Array of length ≥ offset + 3·w·h = " + std::to_string(l.offset + 3 * plane), "out", info[4]);
     l.c_stride = nchw ? plane : 1, l.p_stride = nchw ? 1 : 3;
     l.dst_r = bgr ? 2 : 0, l.dst_g = 1, l.dst_b = bgr ? 0 : 2;
-    const auto sc = f32(o.Get("scale"), "layout.scale"), bi = f32(o.Get("bias"), "layout.bias");
-    if (sc.length != 3 || bi.length != 3) type_error(env, "Float32Array of length 3", sc.length != 3 ? "layout.scale" : "layout.bias", sc.length != 3 ? o.Get("scale") : o.Get("bias"));
+    const auto sc = f32(lscale, "layout.scale"), bi = f32(lbias, "layout.bias");
+    if (sc.length != 3 || bi.length != 3) type_error(env, "Float32Array of length 3", sc.length != 3 ? "layout.scale" : "layout.bias", sc.length != 3 ? lscale : lbias);
     for (int k = 0; k < 3; ++k) l.scale[k] = sc.data[k], l.bias[k] = bi.data[k];
-    if (info[6].IsNull() || info[6].IsUndefined()) {
+    if (!resize) {
       if (l.out_w != w || l.out_h != h) range_error(env, "taps when the output size differs from the image", "taps", info[6]);
       pixels_to_tensor(src.data, ch, l, out.data);
       return env.Undefined();
     }
-    if (!info[6].IsObject()) type_error(env, "object or null", "taps", info[6]);
-    const auto t = info[6].As<Napi::Object>();
-    const AxisTaps tx = taps(t, "x", static_cast<size_t>(l.out_w), w), ty = taps(t, "y", static_cast<size_t>(l.out_h), h);
-    const float pad = static_cast<float>(number(info[7], "padValue", -1e30, 1e30, "finite number"));
+    const AxisTaps tx = taps(tv, "x", static_cast<size_t>(l.out_w), w), ty = taps(tv + 5, "y", static_cast<size_t>(l.out_h), h);
     pixels_resize_to_tensor(src.data, w, ch, tx, ty, pad, l, out.data);
     return env.Undefined();
   });

@@ -46,15 +46,32 @@ inline std::string describe(const Napi::Value& v) {
   throw Napi::RangeError::New(env, "Expected " + expected + " for " + name + " but received " + describe(v));
 }
 
+// Start of a typed array's elements (byte offset applied). napi_get_typedarray_info also works for arrays on a
+// SharedArrayBuffer, where TypedArray::ArrayBuffer() throws.
+inline void* data_of(const Napi::Value& v) {
+  void* data = nullptr;
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  napi_value buffer;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, &buffer, &offset) != napi_ok)
+    throw Napi::Error::New(v.Env(), "ssd-edge: cannot read the typed array");
+  return data;
+}
+
+// double → float without undefined behaviour: values beyond the float range become ±Infinity.
+inline float to_float(double d) {
+  if (d > 3.4028234663852886e38) return __builtin_inff();
+  if (d < -3.4028234663852886e38) return -__builtin_inff();
+  return static_cast<float>(d);
+}
+
 template <typename T, napi_typedarray_type Type>
 View<T> typed(const Napi::Value& v, const char* name, size_t multiple, const char* type_name, const char* unit) {
   const std::string expected = std::string(type_name) + (multiple > 1 ? std::string(" of length ") + unit : "");
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != Type) type_error(v.Env(), expected, name, v);
-  auto ta = v.As<Napi::TypedArray>();
-  const size_t len = ta.ElementLength();
+  const size_t len = v.As<Napi::TypedArray>().ElementLength();
   if (multiple > 1 && len % multiple != 0) type_error(v.Env(), expected, name, v);
-  auto* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data());
-  return {reinterpret_cast<T*>(base ? base + ta.ByteOffset() : nullptr), len};
+  return {static_cast<T*>(data_of(v)), len};
 }
 
 inline View<const float> f32(const Napi::Value& v, const char* name, size_t multiple = 1, const char* unit = "") {

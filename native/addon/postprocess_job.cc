@@ -52,6 +52,13 @@ void PostprocessJob::parse(const Napi::CallbackInfo& info) {
 
 }
 
+void PostprocessJob::own_inputs() {
+  owned_reg.assign(reg, reg + 4 * batch * num_anchors);
+  owned_logits.assign(logits, logits + batch * num_anchors * num_classes);
+  if (!params.decoded) owned_anchors.assign(anchors, anchors + 4 * num_anchors);
+  reg = owned_reg.data(), logits = owned_logits.data(), anchors = owned_anchors.data();
+}
+
 void PostprocessJob::run() {
   results.resize(batch);
   thread_local PostprocessWorkspace ws;  // reused across calls on the same thread

@@ -6,12 +6,8 @@
 
 namespace ssd::addon {
 
-PostprocessWorker::PostprocessWorker(Napi::Function callback, PostprocessJob job, const Napi::CallbackInfo& info)
-    : Napi::AsyncWorker(callback, "ssd-edge:postprocess"), job_(std::move(job)) {
-  auto keep = Napi::Object::New(info.Env());
-  for (uint32_t i = 0; i < 3; ++i) keep.Set(i, info[i]);
-  inputs_ = Napi::Persistent(keep);
-}
+PostprocessWorker::PostprocessWorker(Napi::Function callback, PostprocessJob job)
+    : Napi::AsyncWorker(callback, "ssd-edge:postprocess"), job_(std::move(job)) {}
 
 void PostprocessWorker::Execute() {
   try {
@@ -27,7 +23,8 @@ Napi::Value PostprocessAsync(const Napi::CallbackInfo& info) {
   if (!info[7].IsFunction()) type_error(info.Env(), "function", "callback", info[7]);
   PostprocessJob job;
   job.parse(info);
-  auto* worker = new PostprocessWorker(info[7].As<Napi::Function>(), std::move(job), info);
+  job.own_inputs();
+  auto* worker = new PostprocessWorker(info[7].As<Napi::Function>(), std::move(job));
   worker->Queue();
   return info.Env().Undefined();
 }

@@ -8,14 +8,13 @@ namespace ssd::addon {
 
 class PostprocessWorker : public Napi::AsyncWorker {
  public:
-  // Keeps the input arrays alive (and their memory pinned) until the callback runs.
-  PostprocessWorker(Napi::Function callback, PostprocessJob job, const Napi::CallbackInfo& info);
+  // Takes a job that owns copies of its inputs (PostprocessJob::own_inputs).
+  PostprocessWorker(Napi::Function callback, PostprocessJob job);
   void Execute() override;
   void OnOK() override;
 
  private:
   PostprocessJob job_;
-  Napi::ObjectReference inputs_;
 };
 
 Napi::Value PostprocessAsync(const Napi::CallbackInfo& info);

@@ -11,24 +11,28 @@ inline bool finite_box(const float* b) {
 }  // namespace
 
 BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n) : boxes_(boxes) {
+  // Extent over both corners (a box may be inverted, x2 < x1), median of the positive sides.
   float lo_x = INFINITY, lo_y = INFINITY, hi_x = -INFINITY, hi_y = -INFINITY;
   std::vector<float> sides;
   for (size_t i = 0; i < n; ++i) {
     const float* b = boxes + 4 * static_cast<size_t>(order[i]);
     if (!finite_box(b)) continue;
-    lo_x = std::min(lo_x, b[0]), lo_y = std::min(lo_y, b[1]), hi_x = std::max(hi_x, b[2]), hi_y = std::max(hi_y, b[3]);
-    if (sides.size() < 4096) sides.push_back(std::max(b[2] - b[0], b[3] - b[1]));
+    lo_x = std::min({lo_x, b[0], b[2]}), hi_x = std::max({hi_x, b[0], b[2]});
+    lo_y = std::min({lo_y, b[1], b[3]}), hi_y = std::max({hi_y, b[1], b[3]});
+    const float side = std::max(b[2] - b[0], b[3] - b[1]);
+    if (side > 0 && sides.size() < 4096) sides.push_back(side);
   }
   if (!sides.empty()) {
     std::nth_element(sides.begin(), sides.begin() + sides.size() / 2, sides.end());
     cell_ = std::max<double>(sides[sides.size() / 2], 1e-30);
   }
-  const double span = std::max<double>(hi_x - lo_x, hi_y - lo_y);
-  if (std::isfinite(span)) {
+  const double span_x = static_cast<double>(hi_x) - lo_x, span_y = static_cast<double>(hi_y) - lo_y;
+  if (std::isfinite(span_x) && std::isfinite(span_y) && span_x >= 0 && span_y >= 0) {
+    const double span = std::max(span_x, span_y);
     if (span / cell_ > kMaxSide) cell_ = span / kMaxSide;
     lo_x_ = lo_x, lo_y_ = lo_y;
-    w_ = std::min(kMaxSide, static_cast<int>((hi_x - lo_x) / cell_) + 1);
-    h_ = std::min(kMaxSide, static_cast<int>((hi_y - lo_y) / cell_) + 1);
+    w_ = static_cast<int>(std::clamp(span_x / cell_ + 1.0, 1.0, static_cast<double>(kMaxSide)));
+    h_ = static_cast<int>(std::clamp(span_y / cell_ + 1.0, 1.0, static_cast<double>(kMaxSide)));
   }
   cells_.resize(static_cast<size_t>(w_) * h_);
 }

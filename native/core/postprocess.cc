@@ -28,7 +28,7 @@ void estimate_cuts(const float* scores, size_t n, size_t C, int background, size
     for (size_t r = 0; r < m; ++r) lo = std::min(lo, b[r]), hi = std::max(hi, b[r]);
     lo = std::max(lo, threshold);
     const float scale = 64.f / (hi - lo);
-    if (!(scale < 3.4e38f)) continue;
+    if (!(scale < 3.4e38f) || !(scale > 0.f)) continue;  // equal or infinite scores: no useful cut
     uint32_t hist[64] = {0};
     for (size_t r = 0; r < m; ++r)
       if (b[r] > lo) ++hist[std::min<size_t>(63, static_cast<size_t>((hi - b[r]) * scale))];

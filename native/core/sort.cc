@@ -39,7 +39,7 @@ void TopK::select(size_t k) {
   size_t kBins = 64;  // about n/2 buckets, so the boundary bucket stays small
   while (kBins < 4096 && kBins < n / 2) kBins *= 2;
   const float scale = static_cast<float>(kBins) / (hi - lo);
-  if (n <= k || !(scale < 3.4e38f)) {  // everything fits, or all scores equal / non-finite range
+  if (n <= k || !(scale < 3.4e38f) || !(scale > 0.f)) {  // everything fits, or all equal / infinite range
     for (size_t i = 0; i < n; ++i) items_.push_back(pack(i));
     radix_sort_items(items_, tmp_);
     if (items_.size() > k) items_.resize(k);

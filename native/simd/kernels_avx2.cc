@@ -71,7 +71,14 @@ SSD_AVX2 void softmax_rows(const float* in, float* out, size_t rows, size_t cols
       _mm256_maskstore_ps(out + c, tm, e);
       vsum = _mm256_add_ps(vsum, e);
     }
-    const __m256 inv = _mm256_set1_ps(1.f / hsum(vsum));
+    float sum;
+    if (cols < 8) {  // below one vector torch sums in order
+      sum = 0.f;
+      for (size_t t = 0; t < cols; ++t) sum += out[t];
+    } else {
+      sum = hsum(vsum);
+    }
+    const __m256 inv = _mm256_set1_ps(1.f / sum);
     for (c = 0; c + 8 <= cols; c += 8) _mm256_storeu_ps(out + c, _mm256_mul_ps(_mm256_loadu_ps(out + c), inv));
     if (c < cols) _mm256_maskstore_ps(out + c, tm, _mm256_mul_ps(_mm256_maskload_ps(out + c, tm), inv));
   }
@@ -96,7 +103,7 @@ SSD_AVX2 inline __m256 decode2(__m256 d, __m256 a, __m256 weights, __m256 clip, 
   const __m256 awh = _mm256_permute_ps(a, _MM_SHUFFLE(3, 2, 3, 2));  // [aw ah aw ah]
   const __m256 acxy = _mm256_permute_ps(a, _MM_SHUFFLE(1, 0, 1, 0)); // [acx acy acx acy]
   const __m256 ctr = _mm256_add_ps(_mm256_mul_ps(q, awh), acxy);    // lanes 0,1: cx, cy
-  const __m256 wh = _mm256_mul_ps(exp256(_mm256_min_ps(q, clip)), awh);  // lanes 2,3: w, h
+  const __m256 wh = _mm256_mul_ps(exp256(_mm256_min_ps(clip, q)), awh);  // lanes 2,3: w, h (NaN q stays NaN)
   const __m256 half = _mm256_permute_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), wh), _MM_SHUFFLE(3, 2, 3, 2));
   const __m256 c2 = _mm256_permute_ps(ctr, _MM_SHUFFLE(1, 0, 1, 0));
   return _mm256_blend_ps(_mm256_sub_ps(c2, half), _mm256_add_ps(c2, half), 0xCC);

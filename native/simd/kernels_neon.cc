@@ -68,7 +68,11 @@ void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
       if ((c & 7) == 0) lo = vaddq_f32(lo, e); else hi = vaddq_f32(hi, e);
     }
     const float32x4_t p = vaddq_f32(lo, hi);  // (l0+l4, l1+l5, l2+l6, l3+l7)
-    const float sum = (vgetq_lane_f32(p, 0) + vgetq_lane_f32(p, 2)) + (vgetq_lane_f32(p, 1) + vgetq_lane_f32(p, 3));
+    float sum = (vgetq_lane_f32(p, 0) + vgetq_lane_f32(p, 2)) + (vgetq_lane_f32(p, 1) + vgetq_lane_f32(p, 3));
+    if (cols < 8) {  // below one 8-lane vector torch sums in order
+      sum = 0.f;
+      for (size_t t = 0; t < cols; ++t) sum += out[t];
+    }
     const float32x4_t inv = vdupq_n_f32(1.f / sum);
     for (c = 0; c + 4 <= cols; c += 4) vst1q_f32(out + c, vmulq_f32(vld1q_f32(out + c), inv));
     if (c < cols) store_n(out + c, vmulq_f32(load_n(out + c, cols - c), inv), cols - c);

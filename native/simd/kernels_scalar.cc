@@ -9,6 +9,9 @@ namespace ssd {
 
 float expf_sleef(float d) {
   using namespace sleef;
+  if (d < -104.f) return 0.f;  // (checked before any float→int conversion)
+  if (d > 100.f) return __builtin_inff();
+  if (d != d) return d;
   const float q = std::nearbyint(d * kLog2e);  // round half to even
   float s = std::fma(q, -kL2U, d);
   s = std::fma(q, -kL2L, s);
@@ -21,10 +24,7 @@ float expf_sleef(float d) {
   u = 1.f + std::fma(s * s, u, s);
   const int qi = static_cast<int>(q);
   const int h = qi >> 1;
-  u = u * std::ldexp(1.f, h) * std::ldexp(1.f, qi - h);
-  if (d < -104.f) return 0.f;
-  if (d > 100.f) return __builtin_inff();
-  return u;
+  return u * std::ldexp(1.f, h) * std::ldexp(1.f, qi - h);
 }
 
 namespace {
@@ -34,9 +34,14 @@ void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
     float m = in[0];
     for (size_t c = 1; c < cols; ++c) m = std::max(m, in[c]);
     // Sum in 8 lanes (element c → lane c mod 8) combined pairwise, as the AVX2 kernel and torch do.
+    // Below 8 columns torch sums in order (no full vector).
     float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (size_t c = 0; c < cols; ++c) lane[c & 7] += (out[c] = expf_sleef(in[c] - m));
-    const float sum = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+    float sum = 0.f;
+    if (cols < 8)
+      for (size_t c = 0; c < cols; ++c) sum += out[c];
+    else
+      sum = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
     const float inv = 1.f / sum;
     for (size_t c = 0; c < cols; ++c) out[c] *= inv;
   }
