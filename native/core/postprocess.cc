@@ -1,6 +1,8 @@
 #include "postprocess.h"
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 
 #include "../simd/dispatch.h"
 #include "sort.h"
@@ -36,6 +38,60 @@ void estimate_cuts(const float* scores, size_t n, size_t C, int background, size
     while (bucket < 64 && (seen += hist[bucket]) < rank) ++bucket;
     if (bucket >= 63) continue;  // the sample is too thin above the threshold
     cuts[c] = std::max(threshold, hi - static_cast<float>(bucket + 1) / scale);
+  }
+}
+
+// Up to this many detections per image the NMS walks all classes' candidates in one merged score order and stops
+// once enough are kept; beyond it (or for "all") every class is suppressed in full (with the grid for large ones).
+constexpr size_t kMergedNmsMax = 16384;
+
+inline bool finite4(const float* b) {
+  return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
+}
+
+// Per-class greedy NMS visited in the global output order — decreasing score, ties by lower candidate index, the
+// order a full per-class NMS followed by the final sort produces — stopping after `limit` kept. A candidate's fate
+// depends only on the better candidates of its own class, all visited before it, so the first `limit` kept are
+// exactly those of the full computation, while the candidates after them are never looked at.
+void merged_nms(PostprocessWorkspace& ws, size_t C, double threshold, size_t limit) {
+  const Kernels& k = kernels();
+  const size_t total = ws.cand_scores.size();
+  BoxSoA& kept = ws.nms.kept;
+  if (kept.x1.size() < total)
+    for (auto* v : {&kept.x1, &kept.y1, &kept.x2, &kept.y2, &kept.area}) v->resize(total);
+  // Class c's candidates are [start[c], end[c]); its kept boxes fill the SoA from start[c] on.
+  ws.class_start.assign(C + 1, 0);
+  for (size_t c = 0; c < C; ++c) ws.class_start[c + 1] = ws.class_start[c] + ws.topk[c].items().size();
+  ws.class_next.assign(ws.class_start.begin(), ws.class_start.end() - 1);
+  ws.class_kept.assign(C, 0);
+  auto item = [&](size_t i) { return (static_cast<uint64_t>(desc_key(ws.cand_scores[i])) << 32) | static_cast<uint32_t>(i); };
+  std::vector<uint64_t>& heap = ws.merge_heap;
+  heap.clear();
+  for (size_t c = 0; c < C; ++c)
+    if (ws.class_next[c] < ws.class_start[c + 1]) heap.push_back(item(ws.class_next[c]++));
+  std::make_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+  while (!heap.empty() && ws.keep.size() < limit) {
+    std::pop_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+    const size_t i = static_cast<uint32_t>(heap.back());
+    const size_t c = static_cast<size_t>(ws.cand_labels[i]);
+    if (ws.class_next[c] < ws.class_start[c + 1]) {
+      heap.back() = item(ws.class_next[c]++);
+      std::push_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+    } else {
+      heap.pop_back();
+    }
+    const float* b = &ws.cand_boxes[4 * i];
+    if (!finite4(b)) {  // IoU 0 with everything: kept, suppresses nothing
+      ws.keep.push_back(static_cast<int32_t>(i));
+      continue;
+    }
+    const size_t base = ws.class_start[c];
+    const KeptBoxes view{&kept.x1[base], &kept.y1[base], &kept.x2[base], &kept.y2[base], &kept.area[base], ws.class_kept[c]};
+    const float area = box_area(b);
+    if (k.any_iou_above(b, area, view, threshold)) continue;
+    const size_t slot = base + ws.class_kept[c]++;
+    kept.x1[slot] = b[0], kept.y1[slot] = b[1], kept.x2[slot] = b[2], kept.y2[slot] = b[3], kept.area[slot] = area;
+    ws.keep.push_back(static_cast<int32_t>(i));
   }
 }
 
@@ -110,18 +166,22 @@ void postprocess(const float* reg, const float* logits, const float* anchors, si
   if (p.clip)
     for (float& v : ws.cand_boxes) v = std::min(std::max(v, 0.f), 1.f);
 
-  // 4. NMS inside each class (candidates are already in rank order).
+  // 4-5. NMS inside each class, best `detections` over all classes (ties → lower candidate index).
   ws.keep.clear();
-  ws.order.resize(total);
-  for (size_t i = 0; i < total; ++i) ws.order[i] = static_cast<int32_t>(i);
-  for (size_t s = 0, c = 0; c < C; ++c) {
-    const size_t cnt = ws.topk[c].items().size();
-    greedy_nms(ws.cand_boxes.data(), ws.order.data() + s, cnt, p.nms_thresh, cnt, ws.keep, ws.nms);
-    s += cnt;
+  if (p.detections >= 0 && static_cast<size_t>(p.detections) <= kMergedNmsMax)
+    merged_nms(ws, C, p.nms_thresh, static_cast<size_t>(p.detections));
+  else {
+    ws.order.resize(total);
+    for (size_t i = 0; i < total; ++i) ws.order[i] = static_cast<int32_t>(i);
+    for (size_t s = 0, c = 0; c < C; ++c) {
+      const size_t cnt = ws.topk[c].items().size();
+      greedy_nms(ws.cand_boxes.data(), ws.order.data() + s, cnt, p.nms_thresh, cnt, ws.keep, ws.nms);
+      s += cnt;
+    }
+    sort_by_score_desc(ws.cand_scores.data(), ws.keep);
   }
 
-  // 5-6. Best `detections` over all classes (ties → lower candidate index), scaled to the image.
-  sort_by_score_desc(ws.cand_scores.data(), ws.keep);
+  // 6. Scaled to the image.
   const size_t m = p.detections < 0 ? ws.keep.size() : std::min(ws.keep.size(), static_cast<size_t>(p.detections));
   out.boxes.resize(4 * m);
   out.scores.resize(m);

@@ -32,6 +32,8 @@ struct Detections {
 struct PostprocessWorkspace {
   std::vector<float> scores, cuts, sample, cand_deltas, cand_anchors, cand_boxes, cand_scores;
   std::vector<int32_t> cand_labels, order, keep;
+  std::vector<size_t> class_start, class_next, class_kept;
+  std::vector<uint64_t> merge_heap;
   std::vector<TopK> topk;
   NmsWorkspace nms;
 };

@@ -241,6 +241,43 @@ void test_soft_nms() {
   CHECK(idx.size() == scores.size(), "sparse soft-NMS keeps every box: %zu", idx.size());
 }
 
+// The early-stopping merged NMS (detections ≤ 16384) keeps exactly the first `detections` of the full per-class
+// NMS followed by the final sort (detections = all).
+void test_postprocess_merged() {
+  std::mt19937 rng(5);
+  for (int seed = 0; seed < 40; ++seed) {
+    rng.seed(seed);
+    const size_t n = 50 + seed * 37, C = 1 + seed % 12;
+    std::normal_distribution<float> nd(0.f, seed % 3 ? 2.f : 0.05f);
+    std::uniform_real_distribution<float> u(0.05f, 0.9f);
+    std::vector<float> logits(n * C), reg(4 * n), anchors(4 * n);
+    for (auto& v : logits) v = nd(rng);
+    for (auto& v : reg) v = nd(rng) * 0.3f;
+    for (size_t i = 0; i < n; ++i) anchors[4 * i] = u(rng), anchors[4 * i + 1] = u(rng), anchors[4 * i + 2] = u(rng) * 0.4f, anchors[4 * i + 3] = u(rng) * 0.4f;
+    if (seed % 5 == 4) reg[8] = NAN;
+    ssd::PostprocessParams p;
+    p.scoring = seed % 2 ? ssd::Scoring::Softmax : ssd::Scoring::Sigmoid;
+    p.background = C > 1 ? 0 : -1;
+    p.score_thresh = 0.01f;
+    p.nms_thresh = 0.3 + 0.05 * (seed % 8);
+    p.topk = 5 + seed * 3;
+    ssd::PostprocessWorkspace ws;
+    ssd::Detections all, some;
+    p.detections = -1;
+    ssd::postprocess(reg.data(), logits.data(), anchors.data(), n, C, 100.f, 200.f, p, all, ws);
+    p.detections = static_cast<int64_t>(1 + seed % 17);
+    ssd::postprocess(reg.data(), logits.data(), anchors.data(), n, C, 100.f, 200.f, p, some, ws);
+    const size_t m = std::min(all.scores.size(), static_cast<size_t>(p.detections));
+    bool same = some.scores.size() == m;
+    for (size_t i = 0; same && i < m; ++i) {
+      same = some.scores[i] == all.scores[i] && some.labels[i] == all.labels[i];
+      for (int k = 0; same && k < 4; ++k)
+        same = some.boxes[4 * i + k] == all.boxes[4 * i + k] || (std::isnan(some.boxes[4 * i + k]) && std::isnan(all.boxes[4 * i + k]));
+    }
+    CHECK(same, "merged NMS differs from full NMS + cut (seed %d: %zu vs %zu)", seed, some.scores.size(), m);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -253,6 +290,7 @@ int main() {
   test_variants();
   test_grid();
   test_soft_nms();
+  test_postprocess_merged();
   std::printf(failures ? "%d FAILED\n" : "all passed\n", failures);
   return failures;
 }
