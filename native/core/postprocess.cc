@@ -15,7 +15,8 @@ constexpr size_t kSampleStride = 7;  // every 7th anchor (coprime with the 4 or 
 // Per-class pre-filter cuts that keep the selection exact: collecting only scores > cut is enough when at
 // least k of them exist (then the k best are all above it); a class that ends with fewer is re-collected at
 // the threshold. The cut sits at about the ceil(1.5·k/stride)-th best score of a strided sample (found with a
-// 64-bucket histogram: any cut is correct, a good one is only faster), so roughly 1.5·k anchors pass.
+// 256-bucket histogram over the scores' order keys: any cut is correct, a good one is only faster), so roughly
+// 1.5·k anchors pass.
 void estimate_cuts(const float* scores, size_t n, size_t C, int background, size_t k, float threshold,
                    std::vector<float>& cuts, std::vector<float>& buf) {
   const size_t m = (n + kSampleStride - 1) / kSampleStride;
@@ -27,17 +28,17 @@ void estimate_cuts(const float* scores, size_t n, size_t C, int background, size
     if (static_cast<int>(c) == background) continue;
     const float* b = buf.data() + c * m;
     float lo = __builtin_inff(), hi = -__builtin_inff();
-    for (size_t r = 0; r < m; ++r) lo = std::min(lo, b[r]), hi = std::max(hi, b[r]);
-    lo = std::max(lo, threshold);
-    const float scale = 64.f / (hi - lo);
-    if (!(scale < 3.4e38f) || !(scale > 0.f)) continue;  // equal or infinite scores: no useful cut
-    uint32_t hist[64] = {0};
+    size_t above = 0;
     for (size_t r = 0; r < m; ++r)
-      if (b[r] > lo) ++hist[std::min<size_t>(63, static_cast<size_t>((hi - b[r]) * scale))];
-    size_t bucket = 0, seen = 0;
-    while (bucket < 64 && (seen += hist[bucket]) < rank) ++bucket;
-    if (bucket >= 63) continue;  // the sample is too thin above the threshold
-    cuts[c] = std::max(threshold, hi - static_cast<float>(bucket + 1) / scale);
+      if (b[r] > threshold) lo = std::min(lo, b[r]), hi = std::max(hi, b[r]), ++above;
+    if (above <= rank) continue;  // the sample is too thin above the threshold
+    const ScoreBuckets bucket_of(lo, hi, 256);
+    uint32_t hist[256] = {0};
+    for (size_t r = 0; r < m; ++r)
+      if (b[r] > threshold) ++hist[bucket_of(b[r])];
+    size_t bucket = 0, seen = hist[0];
+    while (seen < rank) seen += hist[++bucket];
+    cuts[c] = std::max(threshold, bucket_of.below(bucket));
   }
 }
 

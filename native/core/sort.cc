@@ -35,18 +35,18 @@ void TopK::select(size_t k) {
     return (static_cast<uint64_t>(desc_key(scores_[i])) << 32) | static_cast<uint32_t>(index_[i]);
   };
   items_.clear();
-  const float lo = lo_, hi = hi_;
-  size_t kBins = 64;  // about n/2 buckets, so the boundary bucket stays small
-  while (kBins < 4096 && kBins < n / 2) kBins *= 2;
-  const float scale = static_cast<float>(kBins) / (hi - lo);
-  if (n <= k || !(scale < 3.4e38f) || !(scale > 0.f)) {  // everything fits, or all equal / infinite range
-    for (size_t i = 0; i < n; ++i) items_.push_back(pack(i));
-    radix_sort_items(items_, tmp_);
-    if (items_.size() > k) items_.resize(k);
+  if (lo_ == hi_) {  // all scores equal: the first k pushed (ascending index) are the k best
+    for (size_t i = 0; i < std::min(n, k); ++i) items_.push_back(pack(i));
     return;
   }
-  // bin(s) is non-increasing in s (monotone rounding), so a lower bin holds strictly better scores.
-  auto bin = [&](float v) { return std::min(kBins - 1, static_cast<size_t>((hi - v) * scale)); };
+  if (n <= k) {  // everything fits
+    for (size_t i = 0; i < n; ++i) items_.push_back(pack(i));
+    radix_sort_items(items_, tmp_);
+    return;
+  }
+  size_t kBins = 64;  // about n/2 buckets, so the boundary bucket stays small
+  while (kBins < 4096 && kBins < n / 2) kBins *= 2;
+  const ScoreBuckets bin(lo_, hi_, kBins);
   hist_.assign(kBins, 0);
   bins_.resize(n);
   for (size_t i = 0; i < n; ++i) ++hist_[bins_[i] = static_cast<uint16_t>(bin(scores_[i]))];

@@ -17,6 +17,29 @@ inline uint32_t desc_key(float f) {
   return ~asc;
 }
 
+// The float whose desc_key is `key` (inverse of desc_key).
+inline float float_of_desc_key(uint32_t key) {
+  const uint32_t asc = ~key;
+  const uint32_t u = (asc & 0x80000000u) ? (asc & 0x7fffffffu) : ~asc;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Buckets of scores in [lo, hi] by their desc_key: bucket 0 holds hi, buckets are monotone (a lower bucket holds
+// strictly better scores) and nearly logarithmic in the score, so a few outliers do not crowd the rest into one
+// bucket; pure integer arithmetic, any float (±Inf included).
+struct ScoreBuckets {
+  uint32_t top;  // desc_key(hi)
+  int shift;
+  ScoreBuckets(float lo, float hi, size_t buckets) : top(desc_key(hi)), shift(0) {
+    const uint32_t range = desc_key(lo) - top;
+    while ((range >> shift) >= buckets) ++shift;
+  }
+  size_t operator()(float v) const { return (desc_key(v) - top) >> shift; }
+  // Scores > this fall in buckets <= b.
+  float below(size_t b) const { return float_of_desc_key(static_cast<uint32_t>(top + ((static_cast<uint64_t>(b) + 1) << shift))); }
+};
 // Per-class candidate collection and exact top-k: push every (score, index) with score > threshold in
 // ascending index order, then select() the k best by decreasing score, ties by ascending index. Selection
 // is O(n + k log k): a histogram over [min, max] finds the boundary bucket, only it and the winners are sorted.
@@ -39,13 +62,7 @@ class TopK {
   void select(size_t k);
   const std::vector<uint64_t>& items() const { return items_; }
   static int32_t index_of(uint64_t item) { return static_cast<int32_t>(static_cast<uint32_t>(item)); }
-  static float score_of(uint64_t item) {
-    const uint32_t asc = ~static_cast<uint32_t>(item >> 32);  // undo desc_key
-    const uint32_t u = (asc & 0x80000000u) ? (asc & 0x7fffffffu) : ~asc;
-    float f;
-    std::memcpy(&f, &u, 4);
-    return f;
-  }
+  static float score_of(uint64_t item) { return float_of_desc_key(static_cast<uint32_t>(item >> 32)); }
 
  private:
   float threshold_ = 0.f, lo_ = 0.f, hi_ = 0.f;

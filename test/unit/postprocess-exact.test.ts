@@ -35,6 +35,25 @@ if (backend !== 'native') {
     });
   }
 
+  test('all-equal logits (an untrained SSDLite: every score 1/91) keep the lowest anchors per class, as the TS twin', (t) => {
+    const N = 700, C = 91;
+    const input = {
+      boxRegression: Float32Array.from({ length: 4 * N }, (_, i) => Math.sin(i) * 0.3),
+      classLogits: new Float32Array(N * C).fill(0.25),
+      anchors: Float32Array.from({ length: 4 * N }, (_, i) => (i % 4 < 2 ? ((i * 0.618) % 1) : 0.1 + ((i * 0.31) % 0.3))),
+      numClasses: C,
+    };
+    const options = { scoreThresh: 0.001, nmsThresh: 0.55, topkCandidates: 300, detectionsPerImg: 300 };
+    const ts = postprocessDetectionsTs(input, options)[0];
+    for (const level of levels) {
+      setSimd(level);
+      const nat = postprocessDetections(input, options)[0];
+      t.is(nat.scores.length, 300);
+      t.deepEqual([...nat.labels], [...ts.labels], level);
+      t.deepEqual([...nat.boxes], [...ts.boxes], level);
+    }
+  });
+
   test('NaN dw/dh decode to NaN boxes on every level, as in the TS twin (not the clamp value)', (t) => {
     const deltas = new Float32Array([0, 0, NaN, 0, 0, 0, 0, NaN, 1, 1, NaN, NaN]);
     const anchors = new Float32Array([0.5, 0.5, 0.2, 0.2, 0.3, 0.3, 0.1, 0.1, 0.5, 0.5, 0.1, 0.1]);
