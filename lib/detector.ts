@@ -291,8 +291,9 @@ export class Detector {
       batchSize: batch,
       numClasses,
     };
-    // Small outputs (the face model: 5118×2, ~20 µs) run inline: a thread hop would cost more than the work.
-    // Large ones (SSD300: 8732×91 per image) go to the AsyncWorker so the event loop stays free.
+    // Outputs up to 2^19 scores (face model 5118×2 ≈ 20 µs, SSD300 8732×21 ≈ 0.4 ms, SSDLite 3234×91 ≈ 1 ms) run
+    // inline: the thread hop and input copy cost more than they save next to a forward pass that onnxruntime-node
+    // runs on this thread anyway. Larger ones (batches, many classes) go to the AsyncWorker.
     const dets: Detections[] = scores.data.length <= SYNC_POSTPROCESS_MAX
       ? postprocessDetections(input, options)
       : await postprocessDetectionsAsync(input, options);
@@ -323,8 +324,8 @@ function fixedBatch(session: Session, spec: ModelSpec): number | null {
   return spec.input.dynamicBatch || typeof b !== 'number' ? null : b;
 }
 
-/** Score elements (B·N·C) up to which the postprocess runs on the calling thread (≈ 0.3 ms of native work). */
-const SYNC_POSTPROCESS_MAX = 65536;
+/** Score elements (B·N·C) up to which the postprocess runs on the calling thread (≈ 1 ms of native work at most). */
+const SYNC_POSTPROCESS_MAX = 1 << 19;
 
 /** [B, 3, H, W] or [B, H, W, 3]. */
 function inputDims(spec: ModelSpec, batch: number): number[] {
