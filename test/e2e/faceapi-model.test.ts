@@ -23,6 +23,7 @@ import { loadModelFile, readModelSpec, resolveAnchors, serializeModelSpec } from
 import { getMetadata, readOnnx, setMetadata, writeOnnx } from '../../lib/model/onnx.ts';
 import { ensureDefaultModel, modelCachePath } from '../../lib/model/zoo.ts';
 import { POSTPROCESS_PRESETS, postprocessDetections } from '../../lib/ops/postprocess.ts';
+import { diffOfRange } from '../helpers/compare.ts';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const N = FACEAPI_NUM_ANCHORS;
@@ -70,17 +71,6 @@ function columns(m: Float32Array, width: number, cols: number): Float32Array {
   return out;
 }
 
-function compare(actual: Float32Array, expected: Float32Array) {
-  let maxAbs = 0;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < expected.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(actual[i] - expected[i]));
-    lo = Math.min(lo, expected[i]);
-    hi = Math.max(hi, expected[i]);
-  }
-  return { maxAbs, range: hi - lo, relOfRange: maxAbs / (hi - lo) };
-}
 
 // Build once for the whole file (in memory; ~0.2 s).
 const metadata = { 'test.key': 'value', 'test.other': 'ünïcode ✓' };
@@ -145,17 +135,17 @@ test('onnxruntime-node reproduces face-api raw outputs on astronaut.png', async 
   const logits = out.class_logits.data as Float32Array;
 
   // Target: max |diff| ≤ 1e-4 of the reference's value range (measured: ~1.6e-6 and ~1.1e-6).
-  const b = compare(box, readF32('faceapi/astronaut_box_encodings.f32'));
-  const c = compare(logits, columns(readF32('faceapi/astronaut_class_logits.f32'), 3, 2));
-  t.log(`box_encodings: max abs ${b.maxAbs.toExponential(2)}, range ${b.range.toFixed(2)}, rel ${b.relOfRange.toExponential(2)}`);
-  t.log(`class_logits:  max abs ${c.maxAbs.toExponential(2)}, range ${c.range.toFixed(2)}, rel ${c.relOfRange.toExponential(2)}`);
-  t.true(b.relOfRange <= 1e-4, `box_encodings rel diff ${b.relOfRange}`);
-  t.true(c.relOfRange <= 1e-4, `class_logits rel diff ${c.relOfRange}`);
+  const b = diffOfRange(box, readF32('faceapi/astronaut_box_encodings.f32'));
+  const c = diffOfRange(logits, columns(readF32('faceapi/astronaut_class_logits.f32'), 3, 2));
+  t.log(`box_encodings: max abs ${b.maxAbs.toExponential(2)}, range ${b.range.toFixed(2)}, rel ${b.rel.toExponential(2)}`);
+  t.log(`class_logits:  max abs ${c.maxAbs.toExponential(2)}, range ${c.range.toFixed(2)}, rel ${c.rel.toExponential(2)}`);
+  t.true(b.rel <= 1e-4, `box_encodings rel diff ${b.rel}`);
+  t.true(c.rel <= 1e-4, `class_logits rel diff ${c.rel}`);
 
   // face-api's score = sigmoid(logit[:, 1]) (columns 0 and 2 are unused).
   const scores = new Float32Array(N);
   for (let i = 0; i < N; i++) scores[i] = 1 / (1 + Math.exp(-logits[2 * i + 1]));
-  const s = compare(scores, readF32('faceapi/astronaut_scores.f32'));
+  const s = diffOfRange(scores, readF32('faceapi/astronaut_scores.f32'));
   t.log(`scores: max abs ${s.maxAbs.toExponential(2)}`);
   t.true(s.maxAbs <= 1e-5, `score diff ${s.maxAbs}`);
 
@@ -181,8 +171,8 @@ test('onnxruntime-node reproduces face-api raw outputs on astronaut.png', async 
   const out2 = await session.run({ image: new ort.Tensor('float32', two, [2, 3, 512, 512]) });
   t.deepEqual(out2.class_logits.dims, [2, N, 2]);
   const l2 = out2.class_logits.data as Float32Array;
-  t.true(compare(l2.subarray(0, 2 * N), logits).maxAbs <= 1e-4);
-  t.true(compare(l2.subarray(2 * N), logits).maxAbs <= 1e-4);
+  t.true(diffOfRange(l2.subarray(0, 2 * N), logits).maxAbs <= 1e-4);
+  t.true(diffOfRange(l2.subarray(2 * N), logits).maxAbs <= 1e-4);
 });
 
 test('ensureDefaultModel builds into $SSD_EDGE_CACHE once, reuses it, rebuilds files without current metadata', async (t) => {

@@ -28,24 +28,13 @@ import { cacheRoot } from '../../lib/model/zoo.ts';
 import { postprocessDetections } from '../../lib/ops/postprocess.ts';
 import { f32, fixturesDir, readF32, readJson } from '../helpers/fixtures.ts';
 import { mulberry32 } from '../helpers/random.ts';
+import { diffOfRange } from '../helpers/compare.ts';
 
 const exportPath = path.join(cacheRoot(), 'torchvision', 'ssd300_vgg16_tamed.onnx');
 const have = fs.existsSync(exportPath);
 const maybe = have ? test : test.skip;
 if (!have) console.warn(`ssd300-builder: ${exportPath} missing — make it with /usr/bin/python3 scripts/export-torchvision-ssd.py`);
 
-/** max |a − b| relative to the value range of `ref`. */
-function relDiff(actual: Float32Array, ref: Float32Array): { maxAbs: number; range: number; rel: number } {
-  let maxAbs = 0;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < ref.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(actual[i] - ref[i]));
-    lo = Math.min(lo, ref[i]);
-    hi = Math.max(hi, ref[i]);
-  }
-  return { maxAbs, range: hi - lo, rel: maxAbs / (hi - lo) };
-}
 
 /**
  * torchvision's SSD300 preprocessing of a uint8 RGB image: x/255, (x − mean)/std (float32), then bilinear resize to
@@ -119,7 +108,7 @@ maybe('builder graph = torchvision export on a random input (≤ 1e-4 of the ran
   const [a, b] = [await exported.run(feeds), await built.run(feeds)];
   for (const k of ['bbox_regression', 'cls_logits']) {
     t.deepEqual(b[k].dims, a[k].dims);
-    const d = relDiff(b[k].data as Float32Array, a[k].data as Float32Array);
+    const d = diffOfRange(b[k].data as Float32Array, a[k].data as Float32Array);
     t.log(`${k}: max abs ${d.maxAbs.toExponential(2)}, range ${d.range.toFixed(2)}, rel ${d.rel.toExponential(2)}`);
     t.true(d.rel <= 1e-4, `${k} rel ${d.rel}`);
   }
@@ -135,7 +124,7 @@ maybe('builder graph on astronaut.png reproduces torchvision\'s stored head outp
   const reg = out.bbox_regression.data as Float32Array;
   const logits = out.cls_logits.data as Float32Array;
   for (const [k, got] of [['bbox_regression', reg], ['cls_logits', logits]] as const) {
-    const d = relDiff(got, readF32(`postprocess/ssd300_astronaut_${k}.f32`));
+    const d = diffOfRange(got, readF32(`postprocess/ssd300_astronaut_${k}.f32`));
     t.log(`${k} vs torchvision: max abs ${d.maxAbs.toExponential(2)}, range ${d.range.toFixed(2)}, rel ${d.rel.toExponential(2)}`);
     t.true(d.rel <= 1e-4, `${k} rel ${d.rel}`);
   }
@@ -182,6 +171,6 @@ maybe('the built graph has a dynamic batch: two images in one call give the sing
   const single = await built.run({ images: new ort.Tensor('float32', one, [1, 3, 300, 300]) });
   const pair = await built.run({ images: new ort.Tensor('float32', two, [2, 3, 300, 300]) });
   t.deepEqual(pair.cls_logits.dims, [2, 8732, 21]);
-  const d = relDiff((pair.cls_logits.data as Float32Array).subarray(0, 8732 * 21), single.cls_logits.data as Float32Array);
+  const d = diffOfRange((pair.cls_logits.data as Float32Array).subarray(0, 8732 * 21), single.cls_logits.data as Float32Array);
   t.true(d.rel <= 1e-5, `rel ${d.rel}`);
 });

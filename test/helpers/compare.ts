@@ -102,3 +102,16 @@ export function rows4(a: Num): number[][] {
   for (let i = 0; i + 3 < a.length; i += 4) out.push([a[i], a[i + 1], a[i + 2], a[i + 3]]);
   return out;
 }
+
+/** max |actual − expected| and its ratio to the value range of `expected` (for network outputs of any scale). */
+export function diffOfRange(actual: Num, expected: Num): { maxAbs: number; range: number; rel: number } {
+  let maxAbs = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < expected.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(actual[i] - expected[i]));
+    lo = Math.min(lo, expected[i]);
+    hi = Math.max(hi, expected[i]);
+  }
+  return { maxAbs, range: hi - lo, rel: maxAbs / (hi - lo) };
+}
