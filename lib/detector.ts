@@ -3,7 +3,7 @@
  * postprocess → boxes in source pixels.
  */
 import * as ort from 'onnxruntime-node';
-import { assertArray, assertInRange, assertInteger, assertObject, invalidParameterError } from './is.ts';
+import { assertArray, assertBoolean, assertInRange, assertInteger, assertObject, invalidParameterError } from './is.ts';
 import { loadModelFile, type ModelSpec } from './model/metadata.ts';
 import { ensureDefaultModel } from './model/zoo.ts';
 import { postprocessDetections, postprocessDetectionsAsync, type Detections, type PostprocessOptionsInput } from './ops/postprocess.ts';
@@ -49,6 +49,11 @@ export interface DetectorOptions extends DetectOptions {
   warmup?: boolean;
   /** Images per forward pass in `detectBatch` when the model has a dynamic batch (default 8). */
   maxBatch?: number;
+  /**
+   * Run ONNX Runtime in a worker thread so `detect` never blocks the event loop (default false: in-process, where
+   * onnxruntime-node blocks it for the whole forward pass). For servers and camera apps that must stay responsive.
+   */
+  worker?: boolean;
 }
 
 /** Milliseconds spent in each stage of the last `detect` / `detectBatch` call (summed over its images). */
@@ -120,6 +125,7 @@ export class Detector {
     assertObject('options', options as unknown);
     validateDetectOptions(options);
     if (options.maxBatch !== undefined) assertInteger('maxBatch', options.maxBatch, 1);
+    if (options.worker !== undefined) assertBoolean('worker', options.worker);
     const file = model ?? (await ensureDefaultModel());
     let loaded;
     try {
@@ -141,13 +147,15 @@ export class Detector {
     };
     const session = await Session.create(loaded.bytes, {
       device: options.device, deviceId: options.deviceId, threads: options.threads, spinning: options.spinning,
-      warmup: options.warmup !== false ? warmup : undefined,
+      worker: options.worker, warmup: options.warmup !== false ? warmup : undefined,
     });
     return new Detector(session, spec, file, loaded.anchors, options);
   }
 
   /** The provider the session runs on ('tensorrt' | 'cuda' | 'cpu'). */
   get provider(): Provider { return this.#session.provider; }
+  /** Whether ONNX Runtime runs in a worker thread (`worker: true`). */
+  get inWorker(): boolean { return this.#session.inWorker; }
   /** Providers tried before `provider` and why each was not used. */
   get providerErrors(): readonly ProviderError[] { return this.#session.providerErrors; }
   /** Thread settings of the session. */
