@@ -6,6 +6,8 @@
         "native/core/box_coder.cc",
         "native/core/grid.cc",
         "native/core/iou.cc",
+        "native/core/loss.cc",
+        "native/core/matcher.cc",
         "native/core/nms.cc",
         "native/core/pixels.cc",
         "native/core/postprocess.cc",

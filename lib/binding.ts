@@ -40,6 +40,19 @@ export interface NativePostprocessOptions {
   clipBoxes: boolean;
 }
 
+/** One image's SSD loss parts as the addon returns them (see `SsdLossParts` in ops/loss.ts). */
+export interface NativeSsdLossParts {
+  matchedIdxs: Int32Array;
+  foregroundIdxs: Int32Array;
+  encodedTargets: Float32Array;
+  clsLossPerAnchor: Float32Array;
+  smoothL1Sum: number;
+  positiveClsSum: number;
+  hardNegativeIdxs: Int32Array;
+  hardNegativeClsSum: number;
+  numPositive: number;
+}
+
 /** Output placement for `preprocessPixels`. */
 export interface NativePixelLayout {
   width: number;
@@ -71,6 +84,10 @@ export interface Binding {
   nms(boxes: Float32Array, scores: Float32Array, iouThreshold: number, scoreThreshold: number, topK: number, maxOutput: number): Int32Array;
   batchedNms(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, scoreThreshold: number, maxOutput: number): Int32Array;
   softNms(boxes: Float32Array, scores: Float32Array, sigma: number, iouThreshold: number, scoreThreshold: number, maxOutput: number): { indices: Int32Array; scores: Float32Array };
+  matchAnchors(gtBoxes: Float32Array, anchors: Float32Array, anchorCxcywh: boolean, iouThreshold: number, allowLowQuality: boolean): Int32Array;
+  /** positives: Uint8Array mask (≠ 0 = positive) or Int32Array matched indices (≥ 0 = positive). */
+  hardNegativeMining(clsLoss: Float32Array, positives: Uint8Array | Int32Array, negPosRatio: number): Int32Array;
+  ssdLossParts(classLogits: Float32Array, boxRegression: Float32Array, anchors: Float32Array, anchorCxcywh: boolean, gtBoxes: Float32Array, gtLabels: Int32Array, numClasses: number, iouThreshold: number, negPosRatio: number, weights: Float32Array, orderYx: boolean): NativeSsdLossParts;
   postprocess(boxRegression: Float32Array, classLogits: Float32Array, anchors: Float32Array, batchSize: number, numClasses: number, imageSizes: Float32Array, options: NativePostprocessOptions): NativeDetections[];
   postprocessAsync(boxRegression: Float32Array, classLogits: Float32Array, anchors: Float32Array, batchSize: number, numClasses: number, imageSizes: Float32Array, options: NativePostprocessOptions, callback: (err: Error | null, result?: NativeDetections[]) => void): void;
 }

@@ -78,3 +78,10 @@ export { defaultThreadOptions, Session, type SessionOptions, type ThreadOptions 
 
 // --- Models: format, importers, builders, the default model ---------------------------------------
 export * from './model/index.ts';
+
+// --- Training-time ops: anchor matching and the SSD loss parts (torchvision SSDMatcher / compute_loss) ------
+export { BELOW_THRESHOLD, matchAnchors, matchAnchorsTs, type MatchAnchorsOptions } from './ops/matcher.ts';
+export {
+  hardNegativeMining, hardNegativeMiningTs, ssdLoss, ssdLossParts, ssdLossPartsTs,
+  type SsdLoss, type SsdLossImage, type SsdLossOptions, type SsdLossParts,
+} from './ops/loss.ts';

@@ -74,6 +74,21 @@ for (const name of ['ssd300_astronaut', 'ssdlite320_astronaut']) {
   ]));
 }
 
+// ---- SSD loss (torchvision SSD.compute_loss on [astronaut, coffee]) ------------------------------------------
+// The astronaut halves of the [2, 8732, ·] head outputs are byte for byte the postprocess/ssd300_astronaut_* files
+// (checked here); only the coffee halves are written, to stay inside the size limits.
+for (const [name, perImage] of [['bbox_regression', 8732 * 4 * 4], ['cls_logits', 8732 * 21 * 4]]) {
+  const both = fs.readFileSync(path.join(refDir, `loss/${name}.f32`));
+  const astronaut = fs.readFileSync(path.join(refDir, `postprocess/ssd300_astronaut_${name}.f32`));
+  if (both.length !== 2 * perImage || !both.subarray(0, perImage).equals(astronaut)) {
+    console.error(`make-fixtures: loss/${name}.f32 image 0 is not postprocess/ssd300_astronaut_${name}.f32`);
+    process.exit(1);
+  }
+  fs.writeFileSync(out(`loss/coffee_${name}.f32`), both.subarray(perImage));
+}
+copy('loss/cls_loss_per_anchor.f32');
+writeJson('loss/loss_reference.json', readJson('loss/loss_reference.json'));
+
 // ---- face-api: raw box encodings (ty, tx, th, tw) and face-api's own decode of them ----------------------
 copy('faceapi/astronaut_box_encodings.f32');
 copy('faceapi/astronaut_boxes_yxyx.f32');
@@ -83,7 +98,7 @@ fs.writeFileSync(out('README.md'), `# Test fixtures (generated — do not edit)
 
 Written by \`node scripts/make-fixtures.mjs [REFERENCE_DIR]\` from the project's oracle data
 (see that folder's README.md for how each file was produced). Sources: torchvision 0.14.1 / torch 1.13.1
-(default boxes, box coder, IoU, NMS, SSD postprocess) and @vladmandic/face-api 1.7.15 (anchors, raw box
+(default boxes, box coder, IoU, NMS, SSD postprocess, SSD loss) and @vladmandic/face-api 1.7.15 (anchors, raw box
 encodings and face-api's decode). \`.f32\` = raw little-endian float32, C order, no header. JSON floats are exact
 float32 decimals; non-finite values are the strings "NaN", "Infinity", "-Infinity".
 
@@ -101,6 +116,9 @@ float32 decimals; non-finite values are the strings "NaN", "Infinity", "-Infinit
 | postprocess/{ssd300,ssdlite320}_astronaut_bbox_regression.f32 | [N,4] raw head output (N = 8732 / 3234) |
 | postprocess/{ssd300,ssdlite320}_astronaut_cls_logits.f32 | [N,C] raw logits (C = 21 / 91) |
 | postprocess/{ssd300,ssdlite320}_astronaut.json | params and torchvision detections (input and original frame) |
+| loss/coffee_bbox_regression.f32, loss/coffee_cls_logits.f32 | [8732,4], [8732,21]: image 1 (coffee) of the loss batch; image 0 (astronaut) is postprocess/ssd300_astronaut_*.f32 (identical bytes) |
+| loss/cls_loss_per_anchor.f32 | [2,8732] torchvision cross-entropy of every anchor vs its target, case all_targets |
+| loss/loss_reference.json | torchvision SSD.compute_loss: targets, matched_idxs, encoded targets, mined negatives, per-image sums, losses (cases all_targets, last_image_without_boxes) |
 | faceapi/astronaut_box_encodings.f32 | [5118,4] face-api raw box predictor output (ty, tx, th, tw) |
 | faceapi/astronaut_boxes_yxyx.f32 | [5118,4] face-api's decode of those encodings (ymin,xmin,ymax,xmax normalized) |
 `);

@@ -1,6 +1,7 @@
 // Plain C++ tests of the core (no Node): semantics on hand-made cases and every SIMD variant against the
 // scalar reference on random inputs, bit for bit. Built and run by scripts/native-tests.mjs (host, and
 // arm64 under qemu when a cross compiler is present). Exit code = number of failures.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,8 @@
 
 #include "../core/box_coder.h"
 #include "../core/iou.h"
+#include "../core/loss.h"
+#include "../core/matcher.h"
 #include "../core/nms.h"
 #include "../core/postprocess.h"
 #include "../core/priors.h"
@@ -278,6 +281,103 @@ void test_postprocess_merged() {
   }
 }
 
+// Matcher: a hand-made case, and every variant against a brute-force reference on the full IoU matrix.
+std::vector<int32_t> reference_match(const std::vector<float>& gt, const std::vector<float>& anchors, float thr, bool low) {
+  const size_t m = gt.size() / 4, n = anchors.size() / 4;
+  std::vector<float> iou(m * n);
+  ssd::box_iou(gt.data(), m, anchors.data(), n, iou.data());
+  std::vector<int32_t> out(n, -1);
+  if (m == 0) return out;
+  for (size_t i = 0; i < n; ++i) {
+    size_t best = 0;
+    for (size_t j = 1; j < m; ++j)
+      if (iou[j * n + i] > iou[best * n + i]) best = j;
+    if (iou[best * n + i] >= thr) out[i] = static_cast<int32_t>(best);
+  }
+  if (low && n > 0)
+    for (size_t j = 0; j < m; ++j) out[std::max_element(iou.begin() + j * n, iou.begin() + (j + 1) * n) - (iou.begin() + j * n)] = static_cast<int32_t>(j);
+  return out;
+}
+
+void test_matcher_and_loss() {
+  const float gt[] = {0, 0, 10, 10, 20, 20, 30, 30, 0, 0, 10, 10, 100, 100, 101, 101};
+  const float an[] = {0, 0, 10, 10, 0, 0, 10, 20, 20, 20, 30, 30, 22, 20, 32, 30, 50, 50, 60, 60, 100, 100, 110, 110};
+  std::vector<int32_t> out(6);
+  ssd::match_anchors(gt, 4, an, 6, false, 0.5f, true, out.data());
+  CHECK((out == std::vector<int32_t>{2, 0, 1, 1, -1, 3}), "hand-made match: %d %d %d %d %d %d", out[0], out[1], out[2], out[3], out[4], out[5]);
+  ssd::match_anchors(gt, 4, an, 6, false, 0.5f, false, out.data());
+  CHECK((out == std::vector<int32_t>{0, 0, 1, 1, -1, -1}), "hand-made match without forcing");
+  ssd::match_anchors(gt, 0, an, 6, false, 0.5f, true, out.data());
+  CHECK((out == std::vector<int32_t>(6, -1)), "no gt → all -1");
+  float cx[24];
+  for (int i = 0; i < 6; ++i) {
+    const float* b = an + 4 * i;
+    cx[4 * i] = 0.5f * (b[0] + b[2]), cx[4 * i + 1] = 0.5f * (b[1] + b[3]), cx[4 * i + 2] = b[2] - b[0], cx[4 * i + 3] = b[3] - b[1];
+  }
+  ssd::match_anchors(gt, 4, cx, 6, true, 0.5f, true, out.data());
+  CHECK((out == std::vector<int32_t>{2, 0, 1, 1, -1, 3}), "cxcywh anchors");
+
+  std::mt19937 rng(99);
+  for (const std::string& level : ssd::supported_levels()) {
+    ssd::set_level(level);
+    for (int seed = 0; seed < 80; ++seed) {
+      rng.seed(seed);
+      auto anchors = random_boxes(rng, 1 + seed * 3, seed % 2 ? 100.f : 300.f, 60.f);
+      auto gtb = random_boxes(rng, seed % 9, seed % 2 ? 100.f : 300.f, 90.f);
+      if (seed % 3 == 0)
+        for (auto& v : anchors) v = std::round(v);  // exact IoU ties
+      if (seed % 4 == 1 && gtb.size() >= 8) gtb.insert(gtb.end(), gtb.begin(), gtb.begin() + 8);  // shared best anchors
+      if (seed % 7 == 2) anchors[1] = NAN, anchors[6] = INFINITY;
+      const float thr = 0.1f * static_cast<float>(seed % 11);
+      for (bool low : {true, false}) {
+        std::vector<int32_t> got(anchors.size() / 4);
+        ssd::match_anchors(gtb.data(), gtb.size() / 4, anchors.data(), anchors.size() / 4, false, thr, low, got.data());
+        CHECK(got == reference_match(gtb, anchors, thr, low), "%s matcher differs from the reference (seed %d, low %d)", level.c_str(), seed, low);
+      }
+    }
+  }
+  ssd::set_level("auto");
+
+  // Hard negatives: equal losses → lower index, NaN first, capped, none without positives.
+  const float loss[] = {0.1f, 2, 0.5f, 3, 0.7f, 2};
+  const uint8_t pos[] = {0, 0, 0, 1, 0, 0};
+  CHECK((ssd::hard_negatives(loss, pos, 6, 1.0) == std::vector<int32_t>{1}), "tie → lower index");
+  CHECK((ssd::hard_negatives(loss, pos, 6, 2.0) == std::vector<int32_t>{1, 5}), "k = 2");
+  CHECK((ssd::hard_negatives(loss, pos, 6, 1.5) == std::vector<int32_t>{1, 5}), "k = ceil(1.5)");
+  CHECK((ssd::hard_negatives(loss, pos, 6, INFINITY) == std::vector<int32_t>{0, 1, 2, 4, 5}), "k capped");
+  const uint8_t none[6] = {};
+  CHECK(ssd::hard_negatives(loss, none, 6, 3.0).empty(), "no positive → no negative");
+  const float nan_loss[] = {1, NAN, 5, 0};
+  const uint8_t pos4[] = {0, 0, 0, 1};
+  CHECK((ssd::hard_negatives(nan_loss, pos4, 4, 1.0) == std::vector<int32_t>{1}), "NaN ranks first");
+
+  // Cross-entropy and the per-image parts on a tiny image.
+  const float logits[] = {1, 2, 3, 0, 0, 0};
+  const int32_t targets[] = {2, 0};
+  float ce[2];
+  ssd::softmax_cross_entropy(logits, targets, 2, 3, ce);
+  const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+  CHECK(std::fabs(ce[0] - (lse - 3)) < 1e-6 && std::fabs(ce[1] - std::log(3.0)) < 1e-6, "cross-entropy %g %g", ce[0], ce[1]);
+  const int32_t bad[] = {3};
+  bool threw = false;
+  try {
+    ssd::softmax_cross_entropy(logits, bad, 1, 3, ce);
+  } catch (const ssd::InvalidArgument&) {
+    threw = true;
+  }
+  CHECK(threw, "target outside [0, c) throws");
+  const float anchors3[] = {0, 0, 10, 10, 20, 20, 30, 30, 40, 40, 50, 50};
+  const float reg[12] = {0.5f, -2, 0, 0};
+  const float logits3[] = {2, 0, 0, 0, 1, 0, 0, 0, 3};
+  const float gt2[] = {0, 0, 10, 10, 40, 40, 50, 50};
+  const int32_t labels[] = {0, 2};
+  const ssd::LossImage img{logits3, reg, anchors3, false, 3, 3, gt2, labels, 2};
+  const ssd::LossParts r = ssd::ssd_loss_parts(img, ssd::LossParams{});
+  CHECK((r.matched == std::vector<int32_t>{0, -1, 1}) && (r.foreground == std::vector<int32_t>{0, 2}), "parts: matches");
+  CHECK(r.num_positive == 1 && (r.hard_negatives == std::vector<int32_t>{0, 1}), "parts: a label-0 match is no positive and may be mined");
+  CHECK(r.smooth_l1_sum == 0.125 + 1.5 && r.encoded.size() == 8, "parts: smooth-L1 %g", r.smooth_l1_sum);
+}
+
 }  // namespace
 
 int main() {
@@ -291,6 +391,7 @@ int main() {
   test_grid();
   test_soft_nms();
   test_postprocess_merged();
+  test_matcher_and_loss();
   std::printf(failures ? "%d FAILED\n" : "all passed\n", failures);
   return failures;
 }

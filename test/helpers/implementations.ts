@@ -4,8 +4,11 @@
  * check it too. Invalid-input tests use the public ops only (the twins do not validate).
  */
 import {
-  backend, batchedNms, boxIou, decodeBoxes, defaultBoxes, encodeBoxes, nms, postprocessDetections, softNms,
+  backend, batchedNms, boxIou, decodeBoxes, defaultBoxes, encodeBoxes, hardNegativeMining, matchAnchors, nms,
+  postprocessDetections, softNms, ssdLossParts,
 } from '../../lib/index.ts';
+import { matchAnchorsTs } from '../../lib/ops/matcher.ts';
+import { hardNegativeMiningTs, ssdLossPartsTs } from '../../lib/ops/loss.ts';
 import { batchedNmsTs, nmsTs, softNmsTs } from '../../lib/ops/nms.ts';
 import { boxIouTs } from '../../lib/ops/boxes.ts';
 import { defaultBoxesTs } from '../../lib/ops/priors.ts';
@@ -38,4 +41,14 @@ export const nmsImpls = [
 export const postprocessImpls = [
   { name: publicName, postprocessDetections },
   { name: twinName, postprocessDetections: postprocessDetectionsTs },
+] as const;
+
+export const matcherImpls = [
+  { name: publicName, matchAnchors },
+  { name: twinName, matchAnchors: matchAnchorsTs },
+] as const;
+
+export const lossImpls = [
+  { name: publicName, ssdLossParts, hardNegativeMining },
+  { name: twinName, ssdLossParts: ssdLossPartsTs, hardNegativeMining: hardNegativeMiningTs },
 ] as const;

@@ -44,6 +44,20 @@ const calls: Call[] = [
   ['postprocess: options missing', (b) => b.postprocess(box, Float32Array.from([0, 0]), Float32Array.from([0.5, 0.5, 0.1, 0.1]), 1, 2, hw, undefined as never), 'TypeError', ''],
   ['postprocess: nmsThresh NaN', (b) => b.postprocess(box, Float32Array.from([0, 0]), Float32Array.from([0.5, 0.5, 0.1, 0.1]), 1, 2, hw, { ...opts, nmsThresh: NaN }), 'RangeError', 'nmsThresh'],
   ['setSimd: unknown level', (b) => b.setSimd('sse9' as never), 'RangeError', ''],
+  ['matchAnchors: gtBoxes of length 3', (b) => b.matchAnchors(new Float32Array(3), box, false, 0.5, true), 'TypeError', 'gtBoxes'],
+  ['matchAnchors: anchors as Float64Array', (b) => b.matchAnchors(box, new Float64Array(4) as never, false, 0.5, true), 'TypeError', 'anchors'],
+  ['matchAnchors: iouThreshold NaN', (b) => b.matchAnchors(box, box, false, NaN, true), 'RangeError', 'iouThreshold'],
+  ['matchAnchors: allowLowQuality not boolean', (b) => b.matchAnchors(box, box, false, 0.5, 1 as never), 'TypeError', 'allowLowQuality'],
+  ['hardNegativeMining: positives too short', (b) => b.hardNegativeMining(one, new Uint8Array(0), 3), 'TypeError', 'positives'],
+  ['hardNegativeMining: positives as Float32Array', (b) => b.hardNegativeMining(one, one as never, 3), 'TypeError', 'positives'],
+  ['hardNegativeMining: negPosRatio -1', (b) => b.hardNegativeMining(one, new Uint8Array(1), -1), 'RangeError', 'negPosRatio'],
+  ['ssdLossParts: classLogits too short', (b) => b.ssdLossParts(new Float32Array(1), box, box, false, box, Int32Array.from([1]), 2, 0.5, 3, w, false), 'TypeError', 'classLogits'],
+  ['ssdLossParts: boxRegression too short', (b) => b.ssdLossParts(new Float32Array(2), one, box, false, box, Int32Array.from([1]), 2, 0.5, 3, w, false), 'TypeError', 'boxRegression'],
+  ['ssdLossParts: numClasses 0', (b) => b.ssdLossParts(new Float32Array(0), box, box, false, box, Int32Array.from([1]), 0, 0.5, 3, w, false), 'RangeError', 'numClasses'],
+  ['ssdLossParts: label out of range', (b) => b.ssdLossParts(new Float32Array(2), box, box, false, box, Int32Array.from([2]), 2, 0.5, 3, w, false), 'RangeError', 'gtLabels'],
+  ['ssdLossParts: gtLabels too long', (b) => b.ssdLossParts(new Float32Array(2), box, box, false, box, new Int32Array(2), 2, 0.5, 3, w, false), 'TypeError', 'gtLabels'],
+  ['ssdLossParts: negPosRatio NaN', (b) => b.ssdLossParts(new Float32Array(2), box, box, false, box, Int32Array.from([1]), 2, 0.5, NaN, w, false), 'RangeError', 'negPosRatio'],
+  ['ssdLossParts: weights of length 3', (b) => b.ssdLossParts(new Float32Array(2), box, box, false, box, Int32Array.from([1]), 2, 0.5, 3, new Float32Array(3), false), 'TypeError', 'weights'],
 ];
 
 if (!binding) {

@@ -49,6 +49,14 @@ const calls = {
     const layout = { width: pick([ow, num()]), height: pick([oh, num()]), offset: pick([0, num()]), nchw: pick([true, false]), bgr: pick([true, false]), scale: pick([f32(3), arg()]), bias: pick([f32(3), arg()]) };
     binding.preprocessPixels(pick([new Uint8Array(w * h * 4), new Uint8Array(w * h * 3), arg()]), pick([w, num()]), pick([h, num()]), pick([3, 4, num()]), pick([new Float32Array(3 * ow * oh), f32(len())]), pick([layout, arg()]), pick([t, null, arg()]), num());
   },
+  matchAnchors: () => { const m = Math.floor(rnd() * 8), n = Math.floor(rnd() * 300); binding.matchAnchors(pick([f32(4 * m), arg()]), pick([f32(4 * n), arg()]), pick([true, false, 1]), num(), pick([true, false, arg()])); },
+  hardNegativeMining: () => { const n = Math.floor(rnd() * 300); binding.hardNegativeMining(pick([f32(n), arg()]), pick([new Uint8Array(n).map(() => rnd() < 0.2), i32(n), arg()]), num()); },
+  ssdLossParts: () => {
+    const N = Math.floor(rnd() * 80), C = pick([1, 2, 3, 21]), M = Math.floor(rnd() * 5);
+    const args = [f32(N * C), f32(4 * N), f32(4 * N), pick([true, false]), f32(4 * M), pick([i32(M), new Int32Array(M)]), pick([C, num()]), num(), num(), pick([f32(4), new Float32Array([10, 10, 5, 5])]), pick([true, false])];
+    if (rnd() < 0.3) args[pick([0, 1, 2, 4, 5, 9])] = arg();
+    binding.ssdLossParts(...args);
+  },
   setSimd: () => { try { binding.setSimd(pick(['auto', 'scalar', 'avx2', 'neon', 'x', 3])); } finally { binding.setSimd('auto'); } },
 };
 let errors = 0, ok = 0;
