@@ -12,23 +12,15 @@
 namespace ssd {
 
 void softmax_cross_entropy(const float* logits, const int32_t* targets, size_t n, size_t c, float* out) {
-  for (size_t r = 0; r < n; ++r, logits += c) {
-    const int32_t t = targets[r];
-    if (t < 0 || static_cast<size_t>(t) >= c)
-      throw InvalidArgument("target class " + std::to_string(t) + " outside [0, " + std::to_string(c) + ")");
-    float m = logits[0];
-    for (size_t k = 1; k < c; ++k) m = (logits[k] > m || std::isnan(logits[k])) && !std::isnan(m) ? logits[k] : m;
-    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    float in_order = 0.f;
-    for (size_t k = 0; k < c; ++k) {
-      const float e = expf_sleef(logits[k] - m);
-      lane[k & 7] += e;
-      in_order += e;
-    }
-    const float sum = c < 8 ? in_order
-                            : ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
-    const float log_sum = static_cast<float>(std::log(static_cast<double>(sum)));
-    out[r] = -((logits[t] - m) - log_sum);
+  for (size_t r = 0; r < n; ++r)
+    if (targets[r] < 0 || static_cast<size_t>(targets[r]) >= c)
+      throw InvalidArgument("target class " + std::to_string(targets[r]) + " outside [0, " + std::to_string(c) + ")");
+  // Row max and Σ exp(x − max) from the SIMD kernel (same sums as the softmax), then CE = −((x_t − max) − log Σ).
+  std::vector<float> maxes(n), sums(n);
+  kernels().exp_sums(logits, maxes.data(), sums.data(), n, c);
+  for (size_t r = 0; r < n; ++r) {
+    const float log_sum = static_cast<float>(std::log(static_cast<double>(sums[r])));
+    out[r] = -((logits[r * c + static_cast<size_t>(targets[r])] - maxes[r]) - log_sum);
   }
 }
 

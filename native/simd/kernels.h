@@ -23,6 +23,9 @@ struct Kernels {
   const char* name;
   // out[r, :] = softmax(in[r, :]) over `cols` columns, for `rows` rows.
   void (*softmax_rows)(const float* in, float* out, size_t rows, size_t cols);
+  // Per row: max_out[r] = max of the row, sum_out[r] = Σ exp(x − max) summed as softmax_rows sums it (the pieces
+  // of log-softmax and cross-entropy: log p_c = (x_c − max) − log(sum)).
+  void (*exp_sums)(const float* in, float* max_out, float* sum_out, size_t rows, size_t cols);
   // out[i] = 1 / (1 + exp(-in[i])).
   void (*sigmoid)(const float* in, float* out, size_t n);
   // Decode n boxes: deltas [n,4] in p's order, anchors [n,4] cxcywh → out [n,4] xyxy.

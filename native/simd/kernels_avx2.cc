@@ -51,37 +51,56 @@ SSD_AVX2 inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-SSD_AVX2 void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
+// Max and Σ exp(x − max) of one row (lane c mod 8, combined as torch does; in order below 8 columns); stores the
+// exps into `out` when given.
+SSD_AVX2 inline void row_exp_sum(const float* in, float* out, size_t cols, float& max_out, float& sum_out) {
   const __m256 neg_inf = _mm256_set1_ps(-__builtin_inff());
-  for (size_t r = 0; r < rows; ++r, in += cols, out += cols) {
-    __m256 vmax = neg_inf;
-    size_t c = 0;
-    for (; c + 8 <= cols; c += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(in + c));
-    const __m256i tm = tail_mask(cols - c);
-    if (c < cols) vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(in + c, tm), _mm256_castsi256_ps(tm)));
-    const __m256 m = _mm256_set1_ps(hmax(vmax));
-    __m256 vsum = _mm256_setzero_ps();
-    for (c = 0; c + 8 <= cols; c += 8) {
-      const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(in + c), m));
-      _mm256_storeu_ps(out + c, e);
-      vsum = _mm256_add_ps(vsum, e);
-    }
-    if (c < cols) {
-      const __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(in + c, tm), m)), _mm256_castsi256_ps(tm));
-      _mm256_maskstore_ps(out + c, tm, e);
-      vsum = _mm256_add_ps(vsum, e);
-    }
-    float sum;
-    if (cols < 8) {  // below one vector torch sums in order
-      sum = 0.f;
-      for (size_t t = 0; t < cols; ++t) sum += out[t];
-    } else {
-      sum = hsum(vsum);
-    }
-    const __m256 inv = _mm256_set1_ps(1.f / sum);
-    for (c = 0; c + 8 <= cols; c += 8) _mm256_storeu_ps(out + c, _mm256_mul_ps(_mm256_loadu_ps(out + c), inv));
-    if (c < cols) _mm256_maskstore_ps(out + c, tm, _mm256_mul_ps(_mm256_maskload_ps(out + c, tm), inv));
+  __m256 vmax = neg_inf;
+  size_t c = 0;
+  for (; c + 8 <= cols; c += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(in + c));
+  const __m256i tm = tail_mask(cols - c);
+  if (c < cols) vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(in + c, tm), _mm256_castsi256_ps(tm)));
+  const float mf = hmax(vmax);
+  const __m256 m = _mm256_set1_ps(mf);
+  __m256 vsum = _mm256_setzero_ps();
+  alignas(32) float tail[8];
+  for (c = 0; c + 8 <= cols; c += 8) {
+    const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(in + c), m));
+    if (out) _mm256_storeu_ps(out + c, e);
+    vsum = _mm256_add_ps(vsum, e);
   }
+  if (c < cols) {
+    const __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(in + c, tm), m)), _mm256_castsi256_ps(tm));
+    if (out) _mm256_maskstore_ps(out + c, tm, e);
+    vsum = _mm256_add_ps(vsum, e);
+    _mm256_store_ps(tail, e);
+  }
+  float sum;
+  if (cols < 8) {  // below one vector torch sums in order
+    sum = 0.f;
+    for (size_t t = 0; t < cols; ++t) sum += tail[t];
+  } else {
+    sum = hsum(vsum);
+  }
+  max_out = mf, sum_out = sum;
+}
+
+SSD_AVX2 void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; ++r, in += cols, out += cols) {
+    float m, sum;
+    row_exp_sum(in, out, cols, m, sum);
+    const __m256 inv = _mm256_set1_ps(1.f / sum);
+    size_t c = 0;
+    for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(out + c, _mm256_mul_ps(_mm256_loadu_ps(out + c), inv));
+    if (c < cols) {
+      const __m256i tm = tail_mask(cols - c);
+      _mm256_maskstore_ps(out + c, tm, _mm256_mul_ps(_mm256_maskload_ps(out + c, tm), inv));
+    }
+  }
+}
+
+SSD_AVX2 void exp_sums(const float* in, float* max_out, float* sum_out, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; ++r, in += cols) row_exp_sum(in, nullptr, cols, max_out[r], sum_out[r]);
 }
 
 SSD_AVX2 void sigmoid(const float* in, float* out, size_t n) {
@@ -171,7 +190,7 @@ SSD_AVX2 void iou_row(const float box[4], float area, const KeptBoxes& k, float*
   }
 }
 
-const Kernels kAvx2{"avx2", softmax_rows, sigmoid, decode, any_iou_above, iou_row};
+const Kernels kAvx2{"avx2", softmax_rows, exp_sums, sigmoid, decode, any_iou_above, iou_row};
 
 }  // namespace
 

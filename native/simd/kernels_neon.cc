@@ -50,33 +50,49 @@ inline float32x4_t exp4(float32x4_t d) {
   return vbslq_f32(is_nan, d, u);
 }
 
+// Max and Σ exp(x − max) of one row in the AVX2/torch order (element c → lane c mod 8: lanes 0-3 and 4-7 kept in
+// two vectors; in order below 8 columns); stores the exps into `out` when given.
+inline void row_exp_sum(const float* in, float* out, size_t cols, float& max_out, float& sum_out) {
+  float32x4_t vmax = vdupq_n_f32(-__builtin_inff());
+  size_t c = 0;
+  for (; c + 4 <= cols; c += 4) vmax = vmaxq_f32(vmax, vld1q_f32(in + c));
+  float m = vmaxvq_f32(vmax);
+  for (size_t t = c; t < cols; ++t) m = in[t] > m || in[t] != in[t] ? in[t] : m;
+  const float32x4_t vm = vdupq_n_f32(m);
+  float32x4_t lo = vdupq_n_f32(0.f), hi = vdupq_n_f32(0.f);
+  float in_order = 0.f;
+  for (c = 0; c < cols; c += 4) {
+    const size_t n = cols - c < 4 ? cols - c : 4;
+    float32x4_t e = exp4(vsubq_f32(n == 4 ? vld1q_f32(in + c) : load_n(in + c, n), vm));
+    e = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(e), tail_mask(n)));
+    if (out) {
+      if (n == 4) vst1q_f32(out + c, e); else store_n(out + c, e, n);
+    }
+    if (cols < 8) {
+      float tmp[4];
+      vst1q_f32(tmp, e);
+      for (size_t t = 0; t < n; ++t) in_order += tmp[t];
+    }
+    if ((c & 7) == 0) lo = vaddq_f32(lo, e); else hi = vaddq_f32(hi, e);
+  }
+  const float32x4_t p = vaddq_f32(lo, hi);  // (l0+l4, l1+l5, l2+l6, l3+l7)
+  max_out = m;
+  sum_out = cols < 8 ? in_order : (vgetq_lane_f32(p, 0) + vgetq_lane_f32(p, 2)) + (vgetq_lane_f32(p, 1) + vgetq_lane_f32(p, 3));
+}
+
 void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
   for (size_t r = 0; r < rows; ++r, in += cols, out += cols) {
-    float32x4_t vmax = vdupq_n_f32(-__builtin_inff());
-    size_t c = 0;
-    for (; c + 4 <= cols; c += 4) vmax = vmaxq_f32(vmax, vld1q_f32(in + c));
-    float m = vmaxvq_f32(vmax);
-    for (size_t t = c; t < cols; ++t) m = in[t] > m || in[t] != in[t] ? in[t] : m;
-    const float32x4_t vm = vdupq_n_f32(m);
-    // Lanes 0-3 and 4-7 of the 8-lane sum (element c → lane c mod 8), combined in the AVX2/torch order.
-    float32x4_t lo = vdupq_n_f32(0.f), hi = vdupq_n_f32(0.f);
-    for (c = 0; c < cols; c += 4) {
-      const size_t n = cols - c < 4 ? cols - c : 4;
-      float32x4_t e = exp4(vsubq_f32(n == 4 ? vld1q_f32(in + c) : load_n(in + c, n), vm));
-      e = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(e), tail_mask(n)));
-      if (n == 4) vst1q_f32(out + c, e); else store_n(out + c, e, n);
-      if ((c & 7) == 0) lo = vaddq_f32(lo, e); else hi = vaddq_f32(hi, e);
-    }
-    const float32x4_t p = vaddq_f32(lo, hi);  // (l0+l4, l1+l5, l2+l6, l3+l7)
-    float sum = (vgetq_lane_f32(p, 0) + vgetq_lane_f32(p, 2)) + (vgetq_lane_f32(p, 1) + vgetq_lane_f32(p, 3));
-    if (cols < 8) {  // below one 8-lane vector torch sums in order
-      sum = 0.f;
-      for (size_t t = 0; t < cols; ++t) sum += out[t];
-    }
+    float m, sum;
+    row_exp_sum(in, out, cols, m, sum);
     const float32x4_t inv = vdupq_n_f32(1.f / sum);
-    for (c = 0; c + 4 <= cols; c += 4) vst1q_f32(out + c, vmulq_f32(vld1q_f32(out + c), inv));
+    size_t c = 0;
+    for (; c + 4 <= cols; c += 4) vst1q_f32(out + c, vmulq_f32(vld1q_f32(out + c), inv));
     if (c < cols) store_n(out + c, vmulq_f32(load_n(out + c, cols - c), inv), cols - c);
   }
+}
+
+void exp_sums(const float* in, float* max_out, float* sum_out, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; ++r, in += cols) row_exp_sum(in, nullptr, cols, max_out[r], sum_out[r]);
 }
 
 void sigmoid(const float* in, float* out, size_t n) {
@@ -144,7 +160,7 @@ void iou_row(const float box[4], float area, const KeptBoxes& k, float* out) {
   }
 }
 
-const Kernels kNeon{"neon", softmax_rows, sigmoid, decode, any_iou_above, iou_row};
+const Kernels kNeon{"neon", softmax_rows, exp_sums, sigmoid, decode, any_iou_above, iou_row};
 
 }  // namespace
 

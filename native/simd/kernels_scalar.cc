@@ -47,6 +47,21 @@ void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
   }
 }
 
+void exp_sums(const float* in, float* max_out, float* sum_out, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; ++r, in += cols) {
+    float m = in[0];
+    for (size_t c = 1; c < cols; ++c) m = std::max(m, in[c]);
+    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, in_order = 0.f;
+    for (size_t c = 0; c < cols; ++c) {
+      const float e = expf_sleef(in[c] - m);
+      lane[c & 7] += e;
+      in_order += e;
+    }
+    max_out[r] = m;
+    sum_out[r] = cols < 8 ? in_order : ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+  }
+}
+
 void sigmoid(const float* in, float* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = 1.f / (1.f + expf_sleef(-in[i]));
 }
@@ -80,7 +95,7 @@ void iou_row(const float box[4], float area, const KeptBoxes& b, float* out) {
   }
 }
 
-const Kernels kScalar{"scalar", softmax_rows, sigmoid, decode, any_iou_above, iou_row};
+const Kernels kScalar{"scalar", softmax_rows, exp_sums, sigmoid, decode, any_iou_above, iou_row};
 
 }  // namespace
 

@@ -107,6 +107,14 @@ void test_variants() {
       ok = true;
       for (size_t i = 0; i < sa.size(); ++i) ok &= (sa[i] == sb[i]) || (std::isnan(sa[i]) && std::isnan(sb[i]));
       CHECK(ok, "%s sigmoid differs (seed %d)", level.c_str(), seed);
+      std::vector<float> ma(rows), sa2(rows), mb(rows), sb2(rows);
+      ssd::set_level("scalar");
+      ssd::kernels().exp_sums(logits.data(), ma.data(), sa2.data(), rows, cols);
+      ssd::set_level(level);
+      ssd::kernels().exp_sums(logits.data(), mb.data(), sb2.data(), rows, cols);
+      ok = true;
+      for (size_t i = 0; i < rows; ++i) ok &= (sa2[i] == sb2[i]) || (std::isnan(sa2[i]) && std::isnan(sb2[i]));
+      CHECK(ok, "%s exp_sums differs (seed %d)", level.c_str(), seed);
 
       const size_t n = 1 + seed * 13;
       std::vector<float> deltas(4 * n), anchors(4 * n);
