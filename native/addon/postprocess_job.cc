@@ -65,6 +65,7 @@ void PostprocessJob::run() {
   for (size_t b = 0; b < batch; ++b)
     postprocess(reg + b * num_anchors * 4, logits + b * num_anchors * num_classes, anchors, num_anchors, num_classes,
                 image_hw[2 * b], image_hw[2 * b + 1], params, results[b], ws);
+  ws.trim();
 }
 
 Napi::Array PostprocessJob::to_js(Napi::Env env) const {

@@ -98,6 +98,18 @@ void merged_nms(PostprocessWorkspace& ws, size_t C, double threshold, size_t lim
 
 }  // namespace
 
+void PostprocessWorkspace::trim(size_t max_bytes) {
+  auto fits = [&](const auto& v) { return v.capacity() * sizeof(v[0]) <= max_bytes; };
+  if (!fits(scores)) std::vector<float>().swap(scores);
+  if (!fits(sample)) std::vector<float>().swap(sample);
+  if (!fits(cand_boxes) || !fits(cand_deltas) || !fits(cand_anchors)) {
+    std::vector<float>().swap(cand_boxes), std::vector<float>().swap(cand_deltas), std::vector<float>().swap(cand_anchors);
+  }
+  for (auto& t : topk)
+    if (t.capacity_bytes() > max_bytes) t = TopK();
+  if (!fits(nms.kept.x1)) nms.kept = BoxSoA();
+}
+
 void postprocess(const float* reg, const float* logits, const float* anchors, size_t n, size_t num_classes,
                  float image_h, float image_w, const PostprocessParams& p, Detections& out, PostprocessWorkspace& ws) {
   const Kernels& k = kernels();

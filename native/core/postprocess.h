@@ -36,6 +36,10 @@ struct PostprocessWorkspace {
   std::vector<uint64_t> merge_heap;
   std::vector<TopK> topk;
   NmsWorkspace nms;
+
+  // Frees buffers grown past `max_bytes` by an unusually large input, so a long-lived (thread_local) workspace
+  // keeps only what typical calls need.
+  void trim(size_t max_bytes = size_t(64) << 20);
 };
 
 // reg [n,4] deltas (or xyxy boxes when p.decoded), logits [n,c] (or scores with Scoring::Identity), anchors [n,4] cxcywh normalized; image_h/w scale the normalized output.

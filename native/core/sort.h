@@ -58,6 +58,9 @@ class TopK {
     lo_ = score < lo_ ? score : lo_, hi_ = score > hi_ ? score : hi_;
   }
   size_t size() const { return scores_.size(); }
+  size_t capacity_bytes() const {
+    return scores_.capacity() * 4 + index_.capacity() * 4 + items_.capacity() * 8 + tmp_.capacity() * 8 + bins_.capacity() * 2;
+  }
   // Fills items() with the k best, best first, packed as desc_key(score) << 32 | index.
   void select(size_t k);
   const std::vector<uint64_t>& items() const { return items_; }
