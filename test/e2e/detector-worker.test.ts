@@ -27,7 +27,7 @@ test('worker and in-process sessions give identical detections; batches too', as
   }
 });
 
-test('the event loop runs while a worker detector is busy', async (t) => {
+test('the event loop keeps turning while a worker detect is pending', async (t) => {
   const d = await Detector.load(undefined, { worker: true });
   try {
     let turns = 0;

@@ -44,6 +44,7 @@ if (!binding) {
     t.is(r.status, 0, r.stderr.slice(-2000));
     const { growthMiB } = JSON.parse(r.stdout.trim().split('\n').pop()!);
     t.log(`RSS growth after warm-up: ${growthMiB.toFixed(1)} MiB`);
-    t.true(growthMiB < 24, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
+    // Allocator and V8 heap noise is ~10 MiB here; a per-call leak of any native buffer would be hundreds of MiB.
+    t.true(growthMiB < 48, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
   });
 }
