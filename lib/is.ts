@@ -107,7 +107,11 @@ export function assertInteger(name: string, value: unknown, min = 0, allowInfini
   if (!(value >= min) || !(Number.isInteger(value) || (allowInfinity && value === Infinity))) {
     throw outOfRangeError(name, expected, value);
   }
+  // Counts cross into the addon as int32.
+  if (value !== Infinity && value > MAX_INT32) throw outOfRangeError(name, `integer in [${min}, ${MAX_INT32}]${allowInfinity ? ' or Infinity (all)' : ''}`, value);
 }
+
+const MAX_INT32 = 2147483647;
 
 /** true or false. */
 export function assertBoolean(name: string, value: unknown): asserts value is boolean {

@@ -31,7 +31,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
 let session = null;
 const meta = (m) => m.map((v) => ({ ...v, shape: v.shape ? [...v.shape] : undefined }));
-parentPort.on('message', async (msg) => {
+async function handle(msg) {
   try {
     if (msg.type === 'create') {
       session = await ort.InferenceSession.create(msg.model, msg.options);
@@ -56,7 +56,11 @@ parentPort.on('message', async (msg) => {
   } catch (err) {
     parentPort.postMessage({ id: msg.id, ok: false, message: err && err.message ? err.message : String(err) });
   }
-});
+}
+// One request at a time, in arrival order: a release waits for the runs queued before it, so the main thread
+// terminates the worker only when it is idle (terminating it inside an onnxruntime-node run aborts the process).
+let queue = Promise.resolve();
+parentPort.on('message', (msg) => { queue = queue.then(() => handle(msg)); });
 `;
 
 export class WorkerOrtSession implements OrtSessionLike {
@@ -65,9 +69,11 @@ export class WorkerOrtSession implements OrtSessionLike {
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   readonly #worker: Worker;
+  readonly #channel: Channel;
 
-  private constructor(worker: Worker, info: Pick<OrtSessionLike, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>) {
+  private constructor(worker: Worker, channel: Channel, info: Pick<OrtSessionLike, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>) {
     this.#worker = worker;
+    this.#channel = channel;
     this.inputNames = info.inputNames;
     this.outputNames = info.outputNames;
     this.inputMetadata = info.inputMetadata;
@@ -82,31 +88,33 @@ export class WorkerOrtSession implements OrtSessionLike {
     const channel = new Channel(worker);
     try {
       const info = await channel.call({ type: 'create', model, options }) as Pick<OrtSessionLike, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
-      const s = new WorkerOrtSession(worker, info);
-      s.#call = channel.call.bind(channel);
-      return s;
+      return new WorkerOrtSession(worker, channel, info);
     } catch (err) {
       await worker.terminate();
       throw err;
     }
   }
 
-  #call: (msg: Record<string, unknown>) => Promise<unknown> = () => Promise.reject(new Error('not started'));
-
   async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
     const wire: Record<string, WireTensor> = {};
     for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, data: t.data, dims: t.dims };
-    const out = await this.#call({ type: 'run', feeds: wire }) as Record<string, WireTensor>;
+    const out = await this.#channel.call({ type: 'run', feeds: wire }) as Record<string, WireTensor>;
     const result: Record<string, ort.Tensor> = {};
     for (const [k, t] of Object.entries(out)) result[k] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
     return result;
   }
 
-  /** Releases the session and stops the worker. */
+  /**
+   * Releases the session after the runs already queued, then stops the (now idle) worker: it is never terminated
+   * mid-run, which would abort the process inside onnxruntime-node. Await it before `process.exit()` while a run
+   * may be in flight.
+   */
   async release(): Promise<void> {
+    if (this.#channel.dead) return;
     try {
-      await this.#call({ type: 'release' });
+      await this.#channel.call({ type: 'release' });
     } finally {
+      this.#channel.dead ??= new Error('session released');
       await this.#worker.terminate();
     }
   }
@@ -119,17 +127,19 @@ export class WorkerOrtSession implements OrtSessionLike {
 class Channel {
   #next = 0;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Set once the worker has exited or failed: later calls reject at once. */
+  dead: Error | null = null;
 
   constructor(private readonly worker: Worker) {
     worker.on('message', (m: { id: number; ok: boolean; value?: unknown; message?: string }) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
-      this.#pending.delete(m.id);
-      if (this.#pending.size === 0) this.worker.unref();
+      this.#settled(m.id);
       if (m.ok) p.resolve(m.value);
       else p.reject(new Error(m.message));
     });
     const fail = (err: Error) => {
+      this.dead ??= err;
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
       this.worker.unref();
@@ -139,11 +149,22 @@ class Channel {
   }
 
   call(msg: Record<string, unknown>): Promise<unknown> {
+    if (this.dead) return Promise.reject(new Error(`ONNX Runtime worker is gone: ${this.dead.message}`));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.worker.ref();
       this.#pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...msg, id });
+      try {
+        this.worker.postMessage({ ...msg, id });
+      } catch (err) {  // e.g. DataCloneError: a detached or uncloneable input
+        this.#settled(id);
+        reject(err as Error);
+      }
     });
+  }
+
+  #settled(id: number): void {
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.worker.unref();
   }
 }

@@ -100,7 +100,7 @@ inline int64_t count(const Napi::Value& v, const char* name, bool allow_all) {
   if (!v.IsNumber()) type_error(v.Env(), "integer", name, v);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d == std::floor(d)) || d < (allow_all ? -1 : 0) || d > 2147483647.0)
-    range_error(v.Env(), allow_all ? "integer >= 0 (or -1 for all)" : "integer >= 0", name, v);
+    range_error(v.Env(), allow_all ? "integer in [0, 2147483647] (or -1 for all)" : "integer in [0, 2147483647]", name, v);
   return static_cast<int64_t>(d);
 }
 

@@ -2,6 +2,8 @@
 
 #include "convert.h"
 
+#include <cmath>
+
 namespace ssd::addon {
 
 void PostprocessJob::parse(const Napi::CallbackInfo& info) {
@@ -16,6 +18,7 @@ void PostprocessJob::parse(const Napi::CallbackInfo& info) {
   else type_error(env, "'softmax' | 'sigmoid' | 'none'", "options.scoring", scoring);
   params.decoded = boolean(o.Get("boxesDecoded"), "options.boxesDecoded");
   const double bg = number(o.Get("backgroundIndex"), "options.backgroundIndex", -1, 2147483647.0, "integer >= -1");
+  if (bg != std::floor(bg)) range_error(env, "integer >= -1", "options.backgroundIndex", o.Get("backgroundIndex"));
   params.background = static_cast<int>(bg);
   params.score_thresh = static_cast<float>(number(o.Get("scoreThresh"), "options.scoreThresh", -1e30, 1e30, "finite number"));
   params.nms_thresh = number(o.Get("nmsThresh"), "options.nmsThresh", 0, 1, "number in [0, 1]");

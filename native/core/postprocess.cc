@@ -42,8 +42,9 @@ void estimate_cuts(const float* scores, size_t n, size_t C, int background, size
   }
 }
 
-// Up to this many detections per image the NMS walks all classes' candidates in one merged score order and stops
-// once enough are kept; beyond it (or for "all") every class is suppressed in full (with the grid for large ones).
+// Up to this many detections per image, and while no class has this many candidates, the NMS walks all classes'
+// candidates in one merged score order and stops once enough are kept (a linear scan of the kept boxes per
+// candidate); otherwise every class is suppressed in full, with the exact grid index for large classes.
 constexpr size_t kMergedNmsMax = 16384;
 
 inline bool finite4(const float* b) {
@@ -99,15 +100,13 @@ void merged_nms(PostprocessWorkspace& ws, size_t C, double threshold, size_t lim
 }  // namespace
 
 void PostprocessWorkspace::trim(size_t max_bytes) {
-  auto fits = [&](const auto& v) { return v.capacity() * sizeof(v[0]) <= max_bytes; };
-  if (!fits(scores)) std::vector<float>().swap(scores);
-  if (!fits(sample)) std::vector<float>().swap(sample);
-  if (!fits(cand_boxes) || !fits(cand_deltas) || !fits(cand_anchors)) {
-    std::vector<float>().swap(cand_boxes), std::vector<float>().swap(cand_deltas), std::vector<float>().swap(cand_anchors);
-  }
-  for (auto& t : topk)
-    if (t.capacity_bytes() > max_bytes) t = TopK();
-  if (!fits(nms.kept.x1)) nms.kept = BoxSoA();
+  size_t bytes = 0;
+  auto add = [&](const auto& v) { bytes += v.capacity() * sizeof(v[0]); };
+  add(scores), add(cuts), add(sample), add(cand_deltas), add(cand_anchors), add(cand_boxes), add(cand_scores);
+  add(cand_labels), add(order), add(keep), add(class_start), add(class_next), add(class_kept), add(merge_heap);
+  for (const auto* v : {&nms.kept.x1, &nms.kept.y1, &nms.kept.x2, &nms.kept.y2, &nms.kept.area}) add(*v);
+  for (const auto& t : topk) bytes += t.capacity_bytes();
+  if (bytes > max_bytes) *this = PostprocessWorkspace{};
 }
 
 void postprocess(const float* reg, const float* logits, const float* anchors, size_t n, size_t num_classes,
@@ -177,11 +176,13 @@ void postprocess(const float* reg, const float* logits, const float* anchors, si
   if (p.decoded) ws.cand_boxes.swap(ws.cand_deltas);
   else k.decode(ws.cand_deltas.data(), ws.cand_anchors.data(), ws.cand_boxes.data(), total, p.coder);
   if (p.clip)
-    for (float& v : ws.cand_boxes) v = std::min(std::max(v, 0.f), 1.f);
+    for (float& v : ws.cand_boxes) v = !(v > 0.f) && v == v ? 0.f : (v > 1.f ? 1.f : v);  // NaN kept, −0 → +0 (as Math.max)
 
   // 4-5. NMS inside each class, best `detections` over all classes (ties → lower candidate index).
   ws.keep.clear();
-  if (p.detections >= 0 && static_cast<size_t>(p.detections) <= kMergedNmsMax)
+  size_t largest_class = 0;
+  for (const auto& t : ws.topk) largest_class = std::max(largest_class, t.items().size());
+  if (p.detections >= 0 && static_cast<size_t>(p.detections) <= kMergedNmsMax && largest_class < kMergedNmsMax)
     merged_nms(ws, C, p.nms_thresh, static_cast<size_t>(p.detections));
   else {
     ws.order.resize(total);

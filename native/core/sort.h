@@ -59,7 +59,8 @@ class TopK {
   }
   size_t size() const { return scores_.size(); }
   size_t capacity_bytes() const {
-    return scores_.capacity() * 4 + index_.capacity() * 4 + items_.capacity() * 8 + tmp_.capacity() * 8 + bins_.capacity() * 2;
+    return scores_.capacity() * 4 + index_.capacity() * 4 + items_.capacity() * 8 + tmp_.capacity() * 8 + bins_.capacity() * 2 +
+           hist_.capacity() * 4;
   }
   // Fills items() with the k best, best first, packed as desc_key(score) << 32 | index.
   void select(size_t k);

@@ -59,3 +59,38 @@ test('worker option is validated', async (t) => {
   const err = await t.throwsAsync(Detector.load(undefined, { worker: 'yes' as unknown as boolean }));
   t.regex(err!.message, /boolean for worker/);
 });
+
+test('dispose while detects are in flight: each settles (done, or "Session is disposed" if not yet sent), the process never aborts', (t) => {
+  const script = `import { Detector } from './lib/index.ts';
+    let done = 0, failed = 0;
+    for (let round = 0; round < 4; round++) {
+      const d = await Detector.load(undefined, { worker: true, warmup: false });
+      const pending = [1, 2, 3].map(() => d.detect('${image}').then(() => done++, (e) => { if (!/Session is disposed/.test(e.message)) throw e; failed++; }));
+      await new Promise((r) => setTimeout(r, 30 + 10 * round));  // the first detect has been sent by then
+      await d.dispose();
+      await Promise.all(pending);
+    }
+    console.log(JSON.stringify({ done, failed }));`;
+  const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  t.is(r.signal, null, r.stderr);
+  t.is(r.status, 0, r.stderr);
+  const { done, failed } = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  t.is(done + failed, 12);
+  t.true(done >= 4, 'runs already sent to the worker complete');
+});
+
+test('an input that cannot be sent to the worker rejects the run and does not keep the process alive', (t) => {
+  const script = `import { Session } from './lib/runtime/session.ts';
+    import { ensureDefaultModel } from './lib/model/zoo.ts';
+    import * as ort from 'onnxruntime-node';
+    const s = await Session.create(await ensureDefaultModel(), { worker: true });
+    const data = new Float32Array(3 * 512 * 512);
+    const tensor = new ort.Tensor('float32', data, [1, 3, 512, 512]);
+    structuredClone(data.buffer, { transfer: [data.buffer] });
+    let message = '';
+    try { await s.run({ image: tensor }); } catch (e) { message = e.name; }
+    console.log(JSON.stringify({ message }));`;
+  const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  t.is(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr}`);
+  t.regex(JSON.parse(r.stdout.trim().split('\n').pop()!).message, /Error/);
+});

@@ -81,3 +81,21 @@ if (!binding) {
     t.true(Math.abs(out.iou - 0.81) < 1e-6);
   });
 }
+
+if (binding) {
+  test('clipping maps −0 to +0 and keeps NaN, in native as in the TS twin', async (t) => {
+    const { postprocessDetections } = await import('../../lib/index.ts');
+    const { postprocessDetectionsTs } = await import('../../lib/ops/postprocess.ts');
+    const input = { boxRegression: new Float32Array([-0, -0, 0.5, 0.5, NaN, 0.2, 0.3, 1.5]), classLogits: new Float32Array([0.9, 0.8]), anchors: new Float32Array(0), numClasses: 1, imageSizes: [[10, 10]] as Array<[number, number]> };
+    const options = { scoring: 'none', boxEncoding: 'xyxy', backgroundIndex: -1, scoreThresh: 0, clipBoxes: true } as const;
+    const a = postprocessDetections(input, options)[0].boxes, b = postprocessDetectionsTs(input, options)[0].boxes;
+    t.deepEqual([...a].map((v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v)), [...b].map((v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v)));
+    t.true(Object.is(a[0], 0));
+  });
+
+  test('counts beyond int32 are refused by the facade with the limit in the message', async (t) => {
+    const { postprocessDetections } = await import('../../lib/index.ts');
+    const err = t.throws(() => postprocessDetections({ boxRegression: new Float32Array(0), classLogits: new Float32Array(0), anchors: new Float32Array(0), numClasses: 2 ** 31 }));
+    t.is(err!.message, 'Expected integer in [1, 2147483647] for numClasses but received 2147483648');
+  });
+}
