@@ -14,6 +14,14 @@ void xyxy_to_cxcywh(const float* in, float* out, size_t n) {
   }
 }
 
+void cxcywh_to_xyxy(const float* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i, in += 4, out += 4) {
+    const float hw = 0.5f * in[2], hh = 0.5f * in[3];
+    const float cx = in[0], cy = in[1];
+    out[0] = cx - hw, out[1] = cy - hh, out[2] = cx + hw, out[3] = cy + hh;
+  }
+}
+
 void encode_boxes(const float* g, const float* a, bool anchors_cxcywh, size_t n, const CoderParams& p, float* out) {
   const int ix = p.order_yx ? 1 : 0, iy = p.order_yx ? 0 : 1, iw = p.order_yx ? 3 : 2, ih = p.order_yx ? 2 : 3;
   for (size_t i = 0; i < n; ++i, g += 4, a += 4, out += 4) {

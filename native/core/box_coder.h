@@ -12,5 +12,7 @@ void decode_boxes(const float* deltas, const float* anchors, bool anchors_cxcywh
                   float* boxes_out, float* scratch);
 // xyxy → cxcywh the way torchvision's coder does it: w = x2 − x1, cx = x1 + 0.5·w (float32).
 void xyxy_to_cxcywh(const float* in, float* out, size_t n);
+// cxcywh → xyxy: x1 = cx − 0.5·w, x2 = cx + 0.5·w (float32, torchvision's order).
+void cxcywh_to_xyxy(const float* in, float* out, size_t n);
 
 }  // namespace ssd

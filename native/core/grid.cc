@@ -1,13 +1,12 @@
 #include "grid.h"
 
+#include "../simd/kernels.h"
+
 #include <algorithm>
 #include <cmath>
 
 namespace ssd {
 namespace {
-inline bool finite_box(const float* b) {
-  return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
-}
 }  // namespace
 
 BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n) : boxes_(boxes) {

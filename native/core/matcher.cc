@@ -4,17 +4,10 @@
 #include <vector>
 
 #include "../simd/dispatch.h"
+#include "box_coder.h"
 #include "iou.h"
 
 namespace ssd {
-
-void cxcywh_to_xyxy(const float* in, float* out, size_t n) {
-  for (size_t i = 0; i < n; ++i, in += 4, out += 4) {
-    const float hw = 0.5f * in[2], hh = 0.5f * in[3];
-    const float cx = in[0], cy = in[1];
-    out[0] = cx - hw, out[1] = cy - hh, out[2] = cx + hw, out[3] = cy + hh;
-  }
-}
 
 void match_anchors(const float* gt, size_t m, const float* anchors, size_t n, bool anchors_cxcywh, float iou_threshold,
                    bool allow_low_quality, int32_t* out) {

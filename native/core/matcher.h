@@ -18,7 +18,4 @@ constexpr int32_t kBelowThreshold = -1;
 void match_anchors(const float* gt, size_t m, const float* anchors, size_t n, bool anchors_cxcywh, float iou_threshold,
                    bool allow_low_quality, int32_t* out);
 
-// cxcywh → xyxy as the matcher converts anchors: (cx − 0.5·w, cy − 0.5·h, cx + 0.5·w, cy + 0.5·h), float32.
-void cxcywh_to_xyxy(const float* in, float* out, size_t n);
-
 }  // namespace ssd

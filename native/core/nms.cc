@@ -11,9 +11,6 @@
 namespace ssd {
 namespace {
 
-inline bool finite_box(const float* b) {
-  return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
-}
 
 size_t limit(int64_t v, size_t n) { return v < 0 ? n : std::min(static_cast<size_t>(v), n); }
 

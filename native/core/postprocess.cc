@@ -47,9 +47,6 @@ void estimate_cuts(const float* scores, size_t n, size_t C, int background, size
 // candidate); otherwise every class is suppressed in full, with the exact grid index for large classes.
 constexpr size_t kMergedNmsMax = 16384;
 
-inline bool finite4(const float* b) {
-  return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
-}
 
 // Per-class greedy NMS visited in the global output order — decreasing score, ties by lower candidate index, the
 // order a full per-class NMS followed by the final sort produces — stopping after `limit` kept. A candidate's fate
@@ -83,7 +80,7 @@ void merged_nms(PostprocessWorkspace& ws, size_t C, double threshold, size_t lim
       heap.pop_back();
     }
     const float* b = &ws.cand_boxes[4 * i];
-    if (!finite4(b)) {  // IoU 0 with everything: kept, suppresses nothing
+    if (!finite_box(b)) {  // IoU 0 with everything: kept, suppresses nothing
       ws.keep.push_back(static_cast<int32_t>(i));
       continue;
     }

@@ -4,6 +4,7 @@
 // few ulp (vector exp).
 #pragma once
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
 #include "../core/types.h"
 
@@ -65,6 +66,11 @@ inline float float_floor(double t) {
 }
 
 inline float box_area(const float* b) { return (b[2] - b[0]) * (b[3] - b[1]); }
+
+// All four coordinates finite. NMS, soft-NMS and the grid give a box that is not IoU 0 with everything.
+inline bool finite_box(const float* b) {
+  return std::isfinite(b[0]) && std::isfinite(b[1]) && std::isfinite(b[2]) && std::isfinite(b[3]);
+}
 
 // expf as torch computes it on CPU (SLEEF's expf_u10 algorithm: Cody-Waite reduction by ln 2, degree-5
 // polynomial with FMA, two-step ldexp; 0 below -104, +inf above 100). Every variant uses this exact
