@@ -145,3 +145,19 @@ export function withDefaults<T extends object>(defaults: T, options: Partial<T> 
   }
   return merged;
 }
+
+/**
+ * Rejects keys of an options object that are not in `valid`, so a misspelt option (`threshold` for
+ * `scoreThreshold`) fails instead of silently doing nothing. Undefined/null `options` pass.
+ *
+ * @example assertKnownKeys('options', { threshold: 0.1 }, ['scoreThreshold', 'iouThreshold'])
+ * // TypeError: Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold'
+ */
+export function assertKnownKeys(name: string, options: unknown, valid: readonly string[]): void {
+  if (options === undefined || options === null || typeof options !== 'object') return;
+  for (const key of Object.keys(options)) {
+    if (!valid.includes(key)) {
+      throw new TypeError(`Unknown key '${key}' in ${name}: expected one of ${valid.map((k) => `'${k}'`).join(', ')}`);
+    }
+  }
+}
