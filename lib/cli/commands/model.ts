@@ -1,6 +1,6 @@
 /**
  * `ssd-edge model`: inspect and import model files. Actions only parse options and call lib/model; errors are
- * thrown (the CLI's handleError prints them as one line and sets the exit code).
+ * thrown (the CLI's handleError prints them as one line and sets the exit code: 2 for usage errors).
  *
  *   ssd-edge model inspect FILE [--json]
  *   ssd-edge model import <torchvision|pytorch-ssd|face-api> [FILE] --out FILE [--labels FILE] [--name NAME]
@@ -11,6 +11,7 @@ import { IMPORT_FORMATS, importModelFile, type ImportFormat } from '../../model/
 import { PYTORCH_SSD_PREPROCESS, type PytorchSsdPreprocess } from '../../model/importers/pytorch-ssd.ts';
 import { formatModelInfo, inspectModelFile } from '../../model/inspect.ts';
 import { serializeModelSpec } from '../../model/metadata.ts';
+import { UsageError } from '../handle-error.ts';
 
 /** Where the command writes its results (stdout by default; tests pass their own). */
 export interface ModelCommandIo {
@@ -54,8 +55,8 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
       .choices(Object.keys(PYTORCH_SSD_PREPROCESS)))
     .option('--rebuild', 'torchvision SSD300-VGG16: rebuild the graph from its weights with a dynamic batch')
     .action(async (format: ImportFormat, file: string | undefined, opts: ImportOpts) => {
-      if (opts.preprocess && format !== 'pytorch-ssd') throw new Error(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
-      if (opts.rebuild && format !== 'torchvision') throw new Error(`--rebuild applies to torchvision imports only, not ${format}`);
+      if (opts.preprocess && format !== 'pytorch-ssd') throw new UsageError(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
+      if (opts.rebuild && format !== 'torchvision') throw new UsageError(`--rebuild applies to torchvision imports only, not ${format}`);
       const r = await importModelFile(format, file, opts);
       io.out(`wrote ${r.path} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.spec.name}, ${r.spec.architecture}, ${r.spec.labels.length} labels\n`);
     });
