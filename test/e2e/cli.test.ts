@@ -107,6 +107,15 @@ test('a missing file: exit 1 and one line', async (t) => {
   t.is(r.stdout, '');
 });
 
+test('--out naming a file: exit 1 and one line before any work', async (t) => {
+  const file = path.join(tmp, 'not-a-dir');
+  fs.writeFileSync(file, 'x');
+  const r = await cli('detect', ASTRONAUT, '--out', file);
+  t.is(r.code, 1);
+  t.is(oneLine(t, r), `ssd-edge: Cannot create output directory ${file}: a file of that name is in the way`);
+  t.is(fs.readFileSync(file, 'utf8'), 'x');
+});
+
 test('an undecodable image: exit 1 and one line', async (t) => {
   const bad = path.join(tmp, 'bad.jpg');
   fs.writeFileSync(bad, 'not really a jpeg');
