@@ -9,22 +9,53 @@ import * as ort from 'onnxruntime-node';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { modelCommand } from './commands/model.ts';
-import { EXIT_USAGE } from './handle-error.ts';
+import { UsageError } from './handle-error.ts';
 
 const require = createRequire(import.meta.url);
 
 /**
- * Commander's own errors (unknown option, missing argument, invalid value) as one line `ssd-edge: …` and exit
- * code 2, on a command and all its subcommands (addCommand does not pass settings down by itself).
+ * Commander's own errors (unknown option, missing argument, invalid value) are thrown instead of printed, on a
+ * command and all its subcommands (addCommand does not pass settings down by itself), so that they end in the one
+ * handleError (lib/cli/index.ts): one line `ssd-edge: …`, exit code 2. Help and --version still print and exit 0.
  */
 function oneLineErrors(cmd: Command): Command {
   cmd
-    .configureOutput({ outputError: (str, write) => write(`ssd-edge: ${str.replace(/^error:\s*/, '').split('\n').filter(Boolean)[0]}\n`) })
+    .configureOutput({ outputError: () => {} })
     .exitOverride((err) => {
-      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+      throw err;
     });
   cmd.commands.forEach(oneLineErrors);
   return cmd;
+}
+
+/**
+ * Rejects an unknown command before commander sees it: commander treats `ssd-edge train --help` as a request for
+ * the top-level help (exit 0) and never reports `train`. Walks the command path of `args` (options skipped: the
+ * commands with subcommands take no option values) down to the first command without subcommands.
+ *
+ * @throws {UsageError} `unknown command 'train' (commands: detect, doctor, model)`.
+ */
+export function assertKnownCommands(program: Command, args: readonly string[]): void {
+  let cmd = program;
+  let rest = args;
+  while (cmd.commands.length > 0) {
+    const i = rest.findIndex((a) => a === '--' || !a.startsWith('-'));
+    if (i < 0 || rest[i] === '--') return;
+    let name = rest[i];
+    rest = rest.slice(i + 1);
+    if (name === 'help') {
+      // `help [command…]`: the named path must exist too
+      if (rest.length === 0 || rest[0].startsWith('-')) return;
+      name = rest[0];
+      rest = rest.slice(1);
+    }
+    const sub = cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
+    if (!sub) {
+      const where = cmd === program ? '' : ` for '${cmd.name()}'`;
+      throw new UsageError(`unknown command '${name}'${where} (commands: ${cmd.commands.map((c) => c.name()).join(', ')})`);
+    }
+    cmd = sub;
+  }
 }
 
 /** The program with every command registered (exported for tests and embedding). */
@@ -43,5 +74,7 @@ export function createProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   // ONNX Runtime logs failed provider loads on stderr itself; the CLI reports errors as one line of its own.
   if (!process.env.SSD_EDGE_DEBUG) ort.env.logLevel = 'fatal';
-  await createProgram().parseAsync(argv);
+  const program = createProgram();
+  assertKnownCommands(program, argv.slice(2));
+  await program.parseAsync(argv);
 }

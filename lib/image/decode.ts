@@ -29,7 +29,10 @@ export interface DecodedImage extends RawImage {
   orientation: Orientation;
 }
 
-/** Error for an input that cannot be read or decoded; `code` is 'ERR_SSD_EDGE_IMAGE' (or the fs code, e.g. 'ENOENT'). */
+/**
+ * Error for an input that cannot be read or decoded; `code` is 'ERR_SSD_EDGE_IMAGE', 'ERR_SSD_EDGE_IMAGE_TOO_LARGE'
+ * (over {@link MAX_DECODE_PIXELS}) or the fs code (e.g. 'ENOENT').
+ */
 export class ImageDecodeError extends Error {
   code: string;
   constructor(message: string, code = 'ERR_SSD_EDGE_IMAGE', options?: { cause?: unknown }) {
@@ -48,6 +51,72 @@ export function sniffImageFormat(bytes: Uint8Array): Exclude<ImageFormat, 'raw'>
   if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'gif';
   if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return 'bmp';
   return null;
+}
+
+/**
+ * The most pixels the decoder can return: @napi-rs/canvas hands decoded pixels over as one RGBA buffer of at most
+ * 4 294 967 295 bytes (2³² − 1, its "maximum size"), so width·height ≤ 1 073 741 823 (e.g. 32767×32767 decodes,
+ * 32768×32768 does not). Files over it are refused from their header, before any decoding.
+ */
+export const MAX_DECODE_PIXELS = Math.floor(0xffffffff / 4);
+
+/**
+ * Width and height as an encoded image's header states them (PNG IHDR, JPEG SOFn, GIF logical screen, BMP DIB
+ * header, WebP VP8/VP8L/VP8X), without decoding; null for another format or a header too short to tell.
+ *
+ * @example
+ * readImageSize(fs.readFileSync('photo.jpg')) // { width: 4032, height: 3024 } (as stored, before EXIF rotation)
+ */
+export function readImageSize(bytes: Uint8Array): { width: number; height: number } | null {
+  const b = bytes;
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const size = (width: number, height: number) => (width > 0 && height > 0 ? { width, height } : null);
+  switch (sniffImageFormat(b)) {
+    case 'png':
+      return b.length >= 24 && ascii(b, 12, 4) === 'IHDR' ? size(view.getUint32(16), view.getUint32(20)) : null;
+    case 'gif':
+      return b.length >= 10 ? size(view.getUint16(6, true), view.getUint16(8, true)) : null;
+    case 'bmp': {
+      if (b.length < 26) return null;
+      if (view.getUint32(14, true) === 12) return size(view.getUint16(18, true), view.getUint16(20, true)); // OS/2 core header
+      return size(Math.abs(view.getInt32(18, true)), Math.abs(view.getInt32(22, true))); // negative height = top-down
+    }
+    case 'webp': {
+      const chunk = b.length >= 16 ? ascii(b, 12, 4) : '';
+      if (chunk === 'VP8X' && b.length >= 30) return size(1 + (view.getUint32(24, true) & 0xffffff), 1 + (view.getUint32(27, true) & 0xffffff));
+      if (chunk === 'VP8L' && b.length >= 25) {
+        const bits = view.getUint32(21, true);
+        return size(1 + (bits & 0x3fff), 1 + ((bits >>> 14) & 0x3fff));
+      }
+      if (chunk === 'VP8 ' && b.length >= 30) return size(view.getUint16(26, true) & 0x3fff, view.getUint16(28, true) & 0x3fff);
+      return null;
+    }
+    case 'jpeg': {
+      // markers from after SOI: each 0xFF xx [length…]; SOF0–SOF15 (not DHT C4, JPG C8, DAC CC) hold the size
+      let i = 2;
+      while (i + 3 < b.length) {
+        if (b[i] !== 0xff) return null;
+        const marker = b[i + 1];
+        if (marker === 0xff) {
+          i++; // fill byte
+          continue;
+        }
+        if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+          i += 2; // no length
+          continue;
+        }
+        if (marker === 0xd9 || marker === 0xda) return null; // end of image / start of scan before any SOF
+        const length = view.getUint16(i + 2);
+        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+          return i + 9 <= b.length ? size(view.getUint16(i + 7), view.getUint16(i + 5)) : null;
+        }
+        i += 2 + length;
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
 }
 
 function ascii(b: Uint8Array, start: number, length: number): string {
@@ -140,7 +209,8 @@ async function decodeToRgba(bytes: Uint8Array): Promise<{ data: Uint8ClampedArra
  * @returns {@link DecodedImage}.
  * @throws {TypeError} Input of another type, raw pixels with a wrong length / size / channel count.
  * @throws {ImageDecodeError} Unreadable file (code = the fs code, e.g. 'ENOENT'), unknown format or corrupt data
- *   (code 'ERR_SSD_EDGE_IMAGE'); the message names the file.
+ *   (code 'ERR_SSD_EDGE_IMAGE'), more than {@link MAX_DECODE_PIXELS} pixels by the header (code
+ *   'ERR_SSD_EDGE_IMAGE_TOO_LARGE', message with the size and the limit); the message names the file.
  * @example
  * const img = await decodeImage('photo.jpg'); // { data: Uint8ClampedArray [w·h·4], width, height, channels: 4, format: 'jpeg', orientation }
  */
@@ -166,6 +236,15 @@ async function decodeBytes(bytes: Uint8Array, label: string): Promise<DecodedIma
   if (!format) {
     const what = bytes.length === 0 ? 'empty data' : `not a JPEG, PNG, WebP, GIF or BMP image (starts with ${hexHead(bytes)})`;
     throw new ImageDecodeError(`Cannot decode ${label}: ${what}`);
+  }
+  const stated = readImageSize(bytes);
+  if (stated && stated.width * stated.height > MAX_DECODE_PIXELS) {
+    const { width, height } = stated;
+    throw new ImageDecodeError(
+      `Cannot decode ${label}: the ${format.toUpperCase()} is ${width}×${height} (${width * height} pixels), over the decoder's limit of ` +
+        `${MAX_DECODE_PIXELS} pixels (@napi-rs/canvas returns RGBA in one buffer of at most 4294967295 bytes); scale it down first`,
+      'ERR_SSD_EDGE_IMAGE_TOO_LARGE',
+    );
   }
   let decoded: { data: Uint8ClampedArray; width: number; height: number };
   try {

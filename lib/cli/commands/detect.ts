@@ -1,70 +1,92 @@
 /**
  * `ssd-edge detect <images | dirs | globs…>`: detections per image as a table, JSON or JSON lines; annotated
- * copies with --out. Gathering (`detectFiles`) is separate from printing (`formatTable`, JSON).
+ * copies with --out. Gathering (`detectFiles`) is separate from printing (lib/cli/output.ts).
+ *
+ * Nothing is lost: an annotated copy never replaces an input (same-named copies in the input's own folder get
+ * `.annotated` before the extension) nor an existing file (unless --overwrite), is written to a temporary name and
+ * renamed, and a file that cannot be read or written is reported on its own line while the others go on; every
+ * result computed is printed and the exit code is 1 when anything failed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { Detector, type Detection } from '../../detector.ts';
 import { decodeImage } from '../../image/decode.ts';
-import { DEVICES, type Device } from '../../runtime/providers.ts';
-import { errorLine, handleError, UsageError } from '../handle-error.ts';
+import { errorLine } from '../handle-error.ts';
+import { fileId, fileIds, type FileId, writeFileAtomic } from '../files.ts';
 import { expandInputs } from '../inputs.ts';
+import {
+  addOptions, formatOptions, modelOptions, outOptions, outputFormat, resolveThresholds, thresholdOptions,
+  type ModelCliOptions, type ThresholdCliOptions, type Thresholds,
+} from '../options.ts';
+import { type CliIo, formatTable, processIo, ResultPrinter } from '../output.ts';
 
-export interface DetectCliOptions {
-  model?: string;
-  device: Device;
-  threads?: number;
-  threshold?: number;
-  iou?: number;
-  max?: number;
-  classes?: string[];
+export interface DetectCliOptions extends ModelCliOptions, ThresholdCliOptions {
   json?: boolean;
   jsonl?: boolean;
   out?: string;
+  overwrite?: boolean;
   recursive?: boolean;
 }
 
-/** One image's result, as --json prints it. */
+/** One detection as --json/--jsonl print it: the API's `Detection`, numbers at full precision. */
+export interface JsonDetection {
+  label: string;
+  classId: number;
+  score: number;
+  box: { x1: number; y1: number; x2: number; y2: number };
+}
+
+/** One image's result, as --json prints it (README, "CLI JSON schema"). */
 export interface FileResult {
   file: string;
   width: number;
   height: number;
-  detections: Array<{ label: string; classId: number; score: number; box: [number, number, number, number] }>;
-  /** Where --out wrote the annotated image. */
+  detections: JsonDetection[];
+  /** Where --out wrote the annotated image (absent when it was not written: see stderr). */
   annotated?: string;
 }
 
-/** A file that could not be processed. */
+/** A file that could not be processed (or whose annotated copy could not be written: `result` then holds its detections). */
 export interface FileFailure {
   file: string;
   error: string;
+  result?: FileResult;
 }
 
-const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
-
-/** Detection → the CLI's JSON shape (box as [x1, y1, x2, y2], pixels rounded to 0.01, score to 1e-4). */
-export function toJsonDetection(d: Detection): FileResult['detections'][number] {
-  return { label: d.label, classId: d.classId, score: round(d.score, 4), box: [d.box.x1, d.box.y1, d.box.x2, d.box.y2].map((v) => round(v, 2)) as [number, number, number, number] };
-}
-
-/** Output name under --out: the input's base name (annotated as .jpg for JPEG inputs, else .png), made unique. */
-function outputName(file: string, used: Set<string>): string {
-  const ext = /\.jpe?g$/i.test(file) ? '.jpg' : '.png';
-  const stem = path.basename(file).replace(/\.[^.]+$/, '');
-  let name = `${stem}${ext}`;
-  for (let k = 1; used.has(name); k++) name = `${stem}-${k}${ext}`;
-  used.add(name);
-  return name;
+/** Detection → the CLI's JSON shape: the same fields and box object as the API, nothing rounded. */
+export function toJsonDetection(d: Detection): JsonDetection {
+  return { label: d.label, classId: d.classId, score: d.score, box: { x1: d.box.x1, y1: d.box.y1, x2: d.box.x2, y2: d.box.y2 } };
 }
 
 /**
- * Runs the detector over files, yielding each result (or failure) as it completes, in input order.
- * A file that cannot be decoded is yielded as a {@link FileFailure}; the others go on.
+ * Where --out puts the annotated copy of `file`: the input's base name (.jpg for JPEG inputs, else .png); when that
+ * is an input itself (e.g. `--out` is the input's folder) `<stem>.annotated.<ext>`; `-1`, `-2`… when two inputs of
+ * the same name meet in one run.
  */
-export async function* detectFiles(detector: Detector, files: readonly string[], options: Pick<DetectCliOptions, 'threshold' | 'iou' | 'max' | 'classes' | 'out'>): AsyncGenerator<FileResult | FileFailure> {
+export async function outputPath(outDir: string, file: string, used: Set<string>, inputs: ReadonlySet<FileId>): Promise<string> {
+  const ext = /\.jpe?g$/i.test(file) ? '.jpg' : '.png';
+  let stem = path.basename(file).replace(/\.[^.]+$/, '');
+  const id = await fileId(path.join(outDir, `${stem}${ext}`)).catch(() => null);
+  if (id && inputs.has(id)) stem += '.annotated';
+  let name = `${stem}${ext}`;
+  for (let k = 1; used.has(name); k++) name = `${stem}-${k}${ext}`;
+  used.add(name);
+  return path.join(outDir, name);
+}
+
+/**
+ * Runs the detector over files, yielding each result (or failure) as it completes, in input order. A file that
+ * cannot be decoded, or whose annotated copy cannot be written, is yielded as a {@link FileFailure} (with its
+ * detections in `result` for the latter); the others go on.
+ */
+export async function* detectFiles(
+  detector: Detector,
+  files: readonly string[],
+  options: Thresholds & { out?: string; overwrite?: boolean },
+): AsyncGenerator<FileResult | FileFailure> {
   const used = new Set<string>();
-  if (options.out) await fs.promises.mkdir(options.out, { recursive: true });
+  const inputs = options.out ? await fileIds(files) : new Set<FileId>();
   for (const file of files) {
     let image;
     try {
@@ -73,92 +95,76 @@ export async function* detectFiles(detector: Detector, files: readonly string[],
       yield { file, error: errorLine(err) };
       continue;
     }
-    const dets = await detector.detect(image, {
-      scoreThreshold: options.threshold, iouThreshold: options.iou, maxDetections: options.max, classes: options.classes,
-    });
+    const { scoreThreshold, iouThreshold, maxDetections, classes } = options;
+    const dets = await detector.detect(image, { scoreThreshold, iouThreshold, maxDetections, classes });
     const result: FileResult = { file, width: image.width, height: image.height, detections: dets.map(toJsonDetection) };
     if (options.out) {
-      const target = path.join(options.out, outputName(file, used));
-      const bytes = await detector.draw(image, dets, { format: target.endsWith('.jpg') ? 'jpeg' : 'png' });
-      await fs.promises.writeFile(target, bytes);
-      result.annotated = target;
+      let target: string | undefined;
+      try {
+        target = await outputPath(options.out, file, used, inputs);
+        const bytes = await detector.draw(image, dets, { format: target.endsWith('.jpg') ? 'jpeg' : 'png' });
+        await writeFileAtomic(target, bytes, { overwrite: options.overwrite, protect: inputs });
+        result.annotated = target;
+      } catch (err) {
+        const why = errorLine(err);
+        yield { file, error: target && why.includes(target) ? why : `Cannot annotate ${file}: ${why}`, result };
+        continue;
+      }
     }
     yield result;
   }
 }
 
-/** Plain-text table: one row per detection (files without detections get one row with '-'). */
-export function formatTable(results: readonly FileResult[]): string {
+/** Plain-text table: one row per detection (files without detections get one row with '-'); boxes to 0.1 px. */
+export function detectionTable(results: readonly FileResult[]): string {
   const rows: string[][] = [['FILE', 'SIZE', 'LABEL', 'SCORE', 'X1', 'Y1', 'X2', 'Y2']];
   for (const r of results) {
     const size = `${r.width}x${r.height}`;
     if (r.detections.length === 0) rows.push([r.file, size, '-', '', '', '', '', '']);
-    for (const d of r.detections) rows.push([r.file, size, d.label, d.score.toFixed(3), ...d.box.map((v) => v.toFixed(1))]);
+    for (const d of r.detections) {
+      const { x1, y1, x2, y2 } = d.box;
+      rows.push([r.file, size, d.label, d.score.toFixed(3), ...[x1, y1, x2, y2].map((v) => v.toFixed(1))]);
+    }
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const numeric = new Set([3, 4, 5, 6, 7]);
-  return rows.map((row) => row.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+  return formatTable(rows, new Set([3, 4, 5, 6, 7]));
 }
 
-/** Terminal width (a TTY may report 0 columns, e.g. under `script`). */
-const columns = () => Math.max(20, process.stderr.columns || 80);
-
-/** A progress bar on stderr (only when stderr is a terminal). */
-class Progress {
-  #done = 0;
-  readonly #enabled: boolean;
-  constructor(readonly total: number) {
-    this.#enabled = Boolean(process.stderr.isTTY) && total > 1;
-  }
-  tick(label: string): void {
-    this.#done++;
-    if (!this.#enabled) return;
-    const width = 24;
-    const filled = Math.round((width * this.#done) / this.total);
-    const cols = columns();
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.#done}/${this.total} ${label}`;
-    process.stderr.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
-  }
-  /** Erases the bar (before printing a line on stderr, and at the end). */
-  clear(): void {
-    if (this.#enabled) process.stderr.write(`\r${' '.repeat(columns() - 1)}\r`);
+/** Creates --out (and its parents) before any work, so a bad path fails at once. */
+async function prepareOutDir(dir: string): Promise<void> {
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a file of that name is in the way' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new Error(`Cannot create output directory ${dir}: ${why}`, { cause: err });
   }
 }
 
-const parseNumber = (name: string, min: number, max: number, integer = false) => (value: string): number => {
-  const v = Number(value);
-  if (value.trim() === '' || Number.isNaN(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
-  }
-  return v;
-};
-
-/** Runs the command; resolves to the exit code. */
-export async function runDetect(inputs: string[], options: DetectCliOptions): Promise<number> {
-  if (options.json && options.jsonl) throw new UsageError('--json and --jsonl are exclusive');
+/**
+ * Runs the command; resolves to the exit code (0, or 1 when any file failed). Every result computed is printed,
+ * also when a later file fails.
+ */
+export async function runDetect(inputs: string[], options: DetectCliOptions, io: CliIo = processIo): Promise<number> {
+  const format = outputFormat(options);
+  const thresholds = resolveThresholds(options);
   const files = await expandInputs(inputs, { recursive: options.recursive });
+  if (options.out) await prepareOutDir(options.out);
   const detector = await Detector.load(options.model, { device: options.device, threads: options.threads });
-  const progress = new Progress(files.length);
-  const results: FileResult[] = [];
+  const printer = new ResultPrinter<FileResult>(format, detectionTable, files.length, io);
   let failures = 0;
   try {
-    for await (const r of detectFiles(detector, files, options)) {
+    for await (const r of detectFiles(detector, files, { ...thresholds, out: options.out, overwrite: options.overwrite })) {
       if ('error' in r) {
         failures++;
-        progress.clear();
-        process.stderr.write(`ssd-edge: ${r.error}\n`);
-      } else if (options.jsonl) {
-        progress.clear();
-        process.stdout.write(`${JSON.stringify(r)}\n`);
-      } else results.push(r);
-      progress.tick(r.file);
+        printer.error(r.error);
+        if (r.result) printer.add(r.result, r.file);
+        else printer.skip(r.file);
+      } else printer.add(r, r.file);
     }
   } finally {
-    progress.clear();
+    printer.end(); // also when a file stops the run: what was computed is printed
     await detector.dispose();
   }
-  if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-  else if (!options.jsonl && results.length > 0) process.stdout.write(`${formatTable(results)}\n`);
   return failures > 0 ? 1 : 0;
 }
 
@@ -167,28 +173,16 @@ export async function runDetect(inputs: string[], options: DetectCliOptions): Pr
  *
  * @example
  * ssd-edge detect examples/astronaut.jpg
- * ssd-edge detect photos/ --model ssd300.onnx --threshold 0.4 --classes person,dog --json
+ * ssd-edge detect photos/ --model ssd300.onnx --score-threshold 0.4 --classes person,dog --json
  */
 export function detectCommand(): Command {
-  return new Command('detect')
+  const cmd = new Command('detect')
     .description('detect objects in images (default model: faces)')
-    .argument('<images...>', 'image files, directories or glob patterns')
-    .option('-m, --model <file>', 'ssd-edge .onnx model (default: the built-in face model)')
-    .addOption(new Option('-d, --device <device>', 'execution provider').choices(DEVICES as string[]).default('auto'))
-    .option('--threads <n>', 'intra-op threads (default: chosen for this machine)', parseNumber('--threads', 1, 1024, true))
-    .option('-t, --threshold <score>', 'minimum score, 0..1 (default: the model\'s)', parseNumber('--threshold', 0, 1))
-    .option('--iou <iou>', 'NMS IoU threshold, 0..1 (default: the model\'s)', parseNumber('--iou', 0, 1))
-    .option('--max <n>', 'at most n detections per image', parseNumber('--max', 0, Number.MAX_SAFE_INTEGER, true))
-    .option('-c, --classes <labels>', 'only these classes, comma-separated', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .option('-r, --recursive', 'include images in subdirectories of directory arguments')
-    .option('--json', 'print one JSON array of { file, width, height, detections }')
-    .option('--jsonl', 'print one JSON object per image as it completes')
-    .option('-o, --out <dir>', 'write annotated images into this directory')
-    .action(async (images: string[], options: DetectCliOptions) => {
-      try {
-        process.exitCode = await runDetect(images, options);
-      } catch (err) {
-        handleError(err);
-      }
-    });
+    .argument('<images...>', 'image files, directories or glob patterns');
+  addOptions(cmd, [...modelOptions(), ...thresholdOptions()]);
+  cmd.option('-r, --recursive', 'include images in subdirectories of directory arguments');
+  addOptions(cmd, [...formatOptions(), ...outOptions('annotated images')]);
+  return cmd.action(async (images: string[], options: DetectCliOptions) => {
+    process.exitCode = await runDetect(images, options);
+  });
 }

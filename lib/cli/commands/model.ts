@@ -1,23 +1,37 @@
 /**
  * `ssd-edge model`: inspect and import model files. Actions only parse options and call lib/model; errors are
- * thrown (the CLI's handleError prints them as one line and sets the exit code).
+ * thrown (the CLI's handleError prints them as one line and sets the exit code: 2 for usage errors).
  *
  *   ssd-edge model inspect FILE [--json]
  *   ssd-edge model import <torchvision|pytorch-ssd|face-api> [FILE] --out FILE [--labels FILE] [--name NAME]
- *                         [--preprocess mobilenet|jetson|vgg16] [--rebuild]
+ *                         [--preprocess mobilenet|jetson|vgg16] [--rebuild] [--overwrite]
  */
 import { Argument, Command, Option } from 'commander';
 import { IMPORT_FORMATS, importModelFile, type ImportFormat } from '../../model/import.ts';
 import { PYTORCH_SSD_PREPROCESS, type PytorchSsdPreprocess } from '../../model/importers/pytorch-ssd.ts';
 import { formatModelInfo, inspectModelFile } from '../../model/inspect.ts';
 import { serializeModelSpec } from '../../model/metadata.ts';
+import { fileId } from '../files.ts';
+import { UsageError } from '../handle-error.ts';
 
 /** Where the command writes its results (stdout by default; tests pass their own). */
 export interface ModelCommandIo {
   out(text: string): void;
 }
 
-interface ImportOpts { out: string; labels?: string; name?: string; preprocess?: PytorchSsdPreprocess; rebuild?: boolean }
+interface ImportOpts { out: string; labels?: string; name?: string; preprocess?: PytorchSsdPreprocess; rebuild?: boolean; overwrite?: boolean }
+
+/**
+ * --out must not be the source model (whatever path reaches it) nor, without --overwrite, an existing file.
+ *
+ * @throws {Error} Naming --out and why.
+ */
+async function checkImportTarget(out: string, source: string | undefined, overwrite: boolean | undefined): Promise<void> {
+  const target = await fileId(out).catch(() => null);
+  if (!target) return;
+  if (source && target === (await fileId(source).catch(() => null))) throw new Error(`Not writing ${out}: it is the source model`);
+  if (!overwrite) throw new Error(`Not writing ${out}: the file exists (--overwrite replaces it)`);
+}
 
 const stdout: ModelCommandIo = { out: (text) => void process.stdout.write(text) };
 
@@ -53,10 +67,13 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
     .addOption(new Option('--preprocess <preset>', 'pytorch-ssd input normalization (default: vgg16 for 8732 anchors, else mobilenet)')
       .choices(Object.keys(PYTORCH_SSD_PREPROCESS)))
     .option('--rebuild', 'torchvision SSD300-VGG16: rebuild the graph from its weights with a dynamic batch')
+    .option('--overwrite', 'replace an existing --out file (never the source model)')
     .action(async (format: ImportFormat, file: string | undefined, opts: ImportOpts) => {
-      if (opts.preprocess && format !== 'pytorch-ssd') throw new Error(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
-      if (opts.rebuild && format !== 'torchvision') throw new Error(`--rebuild applies to torchvision imports only, not ${format}`);
-      const r = await importModelFile(format, file, opts);
+      if (opts.preprocess && format !== 'pytorch-ssd') throw new UsageError(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
+      if (opts.rebuild && format !== 'torchvision') throw new UsageError(`--rebuild applies to torchvision imports only, not ${format}`);
+      await checkImportTarget(opts.out, file, opts.overwrite);
+      const { out, labels, name, preprocess, rebuild } = opts;
+      const r = await importModelFile(format, file, { out, labels, name, preprocess, rebuild });
       io.out(`wrote ${r.path} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.spec.name}, ${r.spec.architecture}, ${r.spec.labels.length} labels\n`);
     });
 

@@ -69,3 +69,19 @@ test('errors are thrown with readable messages', async (t) => {
   await t.throwsAsync(run('import', 'pytorch-ssd', src, '--out', path.join(dir, 'x.onnx')), { message: /^Expected pytorch-ssd export with input 'input_0'/ });
   await t.throwsAsync(run('inspect', path.join(dir, 'missing.onnx')), { code: 'ENOENT' });
 });
+
+test('import never writes over its source model, nor over an existing file without --overwrite', async (t) => {
+  const { dir, src } = fixture(t);
+  const original = fs.readFileSync(src);
+  await t.throwsAsync(run('import', 'torchvision', src, '--out', src, '--overwrite'), { message: `Not writing ${src}: it is the source model` });
+  const link = path.join(dir, 'link.onnx');
+  fs.symlinkSync(src, link);
+  await t.throwsAsync(run('import', 'torchvision', src, '--out', link, '--overwrite'), { message: `Not writing ${link}: it is the source model` });
+  t.true(fs.readFileSync(src).equals(original));
+  const out = path.join(dir, 'm.onnx');
+  fs.writeFileSync(out, 'keep me');
+  await t.throwsAsync(run('import', 'torchvision', src, '--out', out), { message: `Not writing ${out}: the file exists (--overwrite replaces it)` });
+  t.is(fs.readFileSync(out, 'utf8'), 'keep me');
+  t.regex(await run('import', 'torchvision', src, '--out', out, '--overwrite'), /^wrote .*m\.onnx/);
+  t.regex(await run('inspect', out), /^anchors {7}3234 /m);
+});
