@@ -102,7 +102,8 @@ function centreForm(boxes: Float32Array, i: number, cxcywh: boolean): [number, n
  * @param anchors Float32Array [N·4] in `anchorFormat`, same units as `boxes`.
  * @param options `{ weights = [10, 10, 5, 5], order = 'xywh', anchorFormat = 'xyxy' }` (`clip` is unused here).
  * @returns Float32Array [N·4] deltas in `order`. Degenerate boxes give ±Infinity / NaN deltas (never throws).
- * @throws {TypeError} Wrong array type/length, unknown order or anchor format, weights not 4 numbers.
+ * @throws {TypeError} Wrong array type/length (a Proxy or a detached array included), unknown order or anchor format,
+ *   weights not 4 numbers, an option key other than weights / order / clip / anchorFormat.
  * @throws {RangeError} A weight is not a finite number > 0, or clip is NaN.
  * @example
  * encodeBoxes(new Float32Array([0, 0, 20, 20]), new Float32Array([0, 0, 10, 10])); // [5, 5, 3.4657, 3.4657]
@@ -145,7 +146,8 @@ export function encodeResolved(boxes: Float32Array, anchors: Float32Array, { wei
  * @param anchors Float32Array [N·4] in `anchorFormat` ('cxcywh' for the output of `defaultBoxes`).
  * @param options `{ weights = [10, 10, 5, 5], order = 'xywh', clip = Math.log(1000 / 16), anchorFormat = 'xyxy' }`.
  * @returns Float32Array [N·4], xyxy, one box per anchor in anchor order. NaN deltas give NaN boxes (never throws).
- * @throws {TypeError} Wrong array type/length, unknown order or anchor format, weights not 4 numbers.
+ * @throws {TypeError} Wrong array type/length (a Proxy or a detached array included), unknown order or anchor format,
+ *   weights not 4 numbers, an option key other than weights / order / clip / anchorFormat.
  * @throws {RangeError} A weight is not a finite number > 0, or clip is NaN.
  * @example
  * decodeBoxes(new Float32Array([0, 0, 0, 0]), new Float32Array([0.5, 0.5, 0.2, 0.4]), { anchorFormat: 'cxcywh' });
@@ -186,7 +188,8 @@ export function decodeResolved(deltas: Float32Array, anchors: Float32Array, { we
 /**
  * Holds box-coder options; `encode` / `decode` are {@link encodeBoxes} / {@link decodeBoxes} with them.
  *
- * @throws {TypeError|RangeError} From the constructor when the options are invalid.
+ * @throws {TypeError|RangeError} From the constructor when the options are invalid or have a key other than weights /
+ *   order / clip.
  * @example
  * const coder = new BoxCoder({ weights: [10, 10, 5, 5], order: 'yxhw' });
  * const boxes = coder.decode(deltas, defaultBoxes('tf-ssd-mobilenetv1-512'), 'cxcywh'); // xyxy normalized

@@ -203,7 +203,8 @@ function resolveLoss(image: SsdLossImage, options: SsdLossOptions | undefined): 
  * @param image `{ classLogits [N·C], boxRegression [N·4], anchors [N·4], numClasses, gtBoxes [M·4] xyxy, gtLabels Int32Array [M] }`.
  * @param options `{ iouThreshold = 0.5, negPosRatio = 3, anchorFormat = 'xyxy', boxCoder = { weights: [10, 10, 5, 5], order: 'xywh' } }`.
  * @returns {@link SsdLossParts}.
- * @throws {TypeError} Wrong array types or lengths, options not an object, unknown anchorFormat / coder order.
+ * @throws {TypeError} Wrong array types or lengths, options not an object, unknown anchorFormat / coder order, an
+ *   option key other than iouThreshold / negPosRatio / anchorFormat / boxCoder (or weights / order / clip in boxCoder).
  * @throws {RangeError} numClasses not an integer ≥ 1, a label outside [0, C), iouThreshold outside [0, 1],
  *   negPosRatio NaN or negative, a coder weight not a finite number > 0.
  * @example

@@ -52,7 +52,8 @@ export function resolveMatchOptions(options: MatchAnchorsOptions | undefined): R
  * @param anchors Float32Array [N·4] in `anchorFormat`, same units as gtBoxes (torchvision: pixels of the input).
  * @param options `{ iouThreshold = 0.5, allowLowQuality = true, anchorFormat = 'xyxy' }`.
  * @returns Int32Array [N]: the matched gt index of each anchor, or −1 ({@link BELOW_THRESHOLD}).
- * @throws {TypeError} gtBoxes / anchors not a Float32Array of length 4·N, options not an object, allowLowQuality
+ * @throws {TypeError} gtBoxes / anchors not a Float32Array of length 4·N, options not an object or with a key other
+ *   than iouThreshold / allowLowQuality / anchorFormat, allowLowQuality
  *   not a boolean, unknown anchorFormat.
  * @throws {RangeError} iouThreshold NaN or outside [0, 1].
  * @example

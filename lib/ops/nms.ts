@@ -146,7 +146,8 @@ function resolveSoftNms(boxes: unknown, scores: unknown, options: SoftNmsOptions
  * @param iouThreshold Number in [0, 1].
  * @param options `{ scoreThreshold = −Infinity, topK = Infinity, maxOutput = Infinity }`.
  * @returns Int32Array of kept indices in greedy order (decreasing score, ties by ascending index). Empty for N = 0.
- * @throws {TypeError} `boxes` not a Float32Array [4·N], `scores` not a Float32Array [N], options not an object.
+ * @throws {TypeError} `boxes` not a Float32Array [4·N], `scores` not a Float32Array [N] (a Proxy or a detached array
+ *   never is), options not an object or with a key other than scoreThreshold / topK / maxOutput.
  * @throws {RangeError} iouThreshold NaN or outside [0, 1], scoreThreshold NaN, topK/maxOutput not an integer ≥ 0 or Infinity.
  * @example
  * const boxes = new Float32Array([0, 0, 10, 10, 1, 1, 10, 10, 20, 20, 30, 30]);
@@ -179,7 +180,8 @@ function nmsResolved(boxes: Float32Array, scores: Float32Array, iouThreshold: nu
  * @param iouThreshold Number in [0, 1].
  * @param options `{ scoreThreshold = −Infinity, maxOutput = Infinity }`.
  * @returns Int32Array of all kept indices sorted by decreasing score, ties by ascending index, cut to maxOutput.
- * @throws {TypeError} Wrong array types/lengths (`classIds` must be an Int32Array [N]), options not an object.
+ * @throws {TypeError} Wrong array types/lengths (`classIds` must be an Int32Array [N]), options not an object or with
+ *   a key other than scoreThreshold / maxOutput.
  * @throws {RangeError} iouThreshold NaN or outside [0, 1], scoreThreshold NaN, maxOutput not an integer ≥ 0 or Infinity.
  * @example
  * const boxes = new Float32Array([0, 0, 10, 10, 1, 1, 10, 10]);
@@ -214,7 +216,8 @@ function batchedNmsResolved(
  * @param scores Float32Array [N] (not modified).
  * @param options `{ sigma = 0.5, scoreThreshold = 0.001, maxOutput = Infinity, iouThreshold? }`.
  * @returns `{ indices: Int32Array, scores: Float32Array }` in pick order; scores as decayed when picked.
- * @throws {TypeError} Wrong array types/lengths, options not an object.
+ * @throws {TypeError} Wrong array types/lengths, options not an object or with a key other than sigma /
+ *   scoreThreshold / maxOutput / iouThreshold.
  * @throws {RangeError} sigma not a finite number > 0, scoreThreshold not finite, iouThreshold outside [0, 1],
  *   maxOutput not an integer ≥ 0 or Infinity.
  * @example

@@ -183,7 +183,8 @@ function nativeOptions({ options: o }: Resolved) {
  * @param options {@link PostprocessOptions}; missing fields (and missing boxCoder fields) come from
  *   `POSTPROCESS_PRESETS.torchvision`. Infinity for topkCandidates / detectionsPerImg means all.
  * @returns One {@link Detections} per image, in batch order.
- * @throws {TypeError} Arrays of the wrong type or length (lengths follow from anchors, batchSize and numClasses),
+ * @throws {TypeError} A key of `input`, `options` or `options.boxCoder` that they do not define (`threshold` for
+ *   `scoreThresh`), arrays of the wrong type or length (lengths follow from anchors, batchSize and numClasses),
  *   imageSizes not B pairs, unknown scoring or coder order, non-boolean clipBoxes.
  * @throws {RangeError} Counts not integers (≥ 1 for batchSize/numClasses, ≥ −1 for backgroundIndex, ≥ 0 or
  *   Infinity for topkCandidates/detectionsPerImg), thresholds NaN or outside [0, 1], sizes/weights not finite > 0.
