@@ -7,7 +7,7 @@ import {
   assertBoolean, assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertInteger, assertKnownKeys, assertObject,
   assertOneOf, assertPositive, invalidParameterError, typedArrayOf, withDefaults,
 } from '../is.ts';
-import { decodeResolved, nativeClip, resolveBoxCoderOptions, type DeltaOrder } from './box-coder.ts';
+import { BOX_CODER_KEYS, decodeResolved, nativeClip, resolveBoxCoderOptions, type DeltaOrder } from './box-coder.ts';
 import { sigmoid32, softmax32 } from './float32.ts';
 import { greedyNms, rankByScore } from './nms.ts';
 
@@ -121,6 +121,7 @@ function resolve(input: PostprocessInput, options: PostprocessOptionsInput | und
   assertInteger('numClasses', numClasses, 1);
   if (options !== undefined) assertObject('options', options);
   assertKnownKeys('options', options, POSTPROCESS_OPTION_KEYS);
+  assertKnownKeys('boxCoder', options?.boxCoder, BOX_CODER_KEYS);
   const o = withDefaults(TORCHVISION, options as Partial<PostprocessOptions>);
   assertOneOf('boxEncoding', o.boxEncoding, ['deltas', 'xyxy']);
   assertFloat32Array('anchors', anchors, 4);
@@ -148,7 +149,7 @@ function resolve(input: PostprocessInput, options: PostprocessOptionsInput | und
   assertInteger('topkCandidates', o.topkCandidates, 0, true);
   assertInteger('detectionsPerImg', o.detectionsPerImg, 0, true);
   assertBoolean('clipBoxes', o.clipBoxes);
-  const boxCoder = resolveBoxCoderOptions(options?.boxCoder, 'boxCoder.', true); // its defaults are torchvision's
+  const boxCoder = resolveBoxCoderOptions(options?.boxCoder, 'boxCoder.'); // its defaults are torchvision's
   return { options: { ...o, boxCoder }, batchSize, numClasses, numAnchors, imageSizes: sizes };
 }
 
