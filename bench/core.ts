@@ -9,10 +9,7 @@ import { fileURLToPath } from 'node:url';
 import {
   backend, boxIou, capabilities, decodeBoxes, defaultBoxes, nms, postprocessDetections, setSimd, POSTPROCESS_PRESETS,
 } from '../lib/index.ts';
-import { boxIouTs } from '../lib/ops/boxes.ts';
-import { decodeBoxesTs } from '../lib/ops/box-coder.ts';
-import { nmsTs } from '../lib/ops/nms.ts';
-import { postprocessDetectionsTs } from '../lib/ops/postprocess.ts';
+import { boxIouTs, decodeBoxesTs, nmsTs, postprocessDetectionsTs } from '../lib/reference.ts';
 import type { SimdLevel } from '../lib/binding.ts';
 import { fmt, measure, type Timing } from './measure.ts';
 

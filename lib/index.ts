@@ -1,6 +1,9 @@
 /**
- * ssd-edge public API: SSD core ops (default boxes, box coder, IoU, NMS, postprocess), each backed by the
- * native addon when it loads and by a pure-TypeScript twin otherwise (same results).
+ * ssd-edge public API (`ssd-edge`): the Detector, images, the runtime, models, and the SSD inference ops (default
+ * boxes, box coder, IoU, NMS, postprocess), each backed by the native addon when it loads and by a pure-TypeScript
+ * twin otherwise (same results). Other entries: `ssd-edge/reference` (the twins themselves, as test references),
+ * `ssd-edge/train` (training-time ops: anchor matching, the SSD loss), `ssd-edge/stream` (reserved). Nothing here
+ * loads tfjs.
  */
 import { backend, binding, bindingError, type Capabilities, type SimdLevel } from './binding.ts';
 import { assertOneOf } from './is.ts';
@@ -8,21 +11,22 @@ import { assertOneOf } from './is.ts';
 export { backend, bindingError };
 export type { Capabilities, SimdLevel };
 
-export { boxConvert, boxIou, boxIouTs, type BoxFormat } from './ops/boxes.ts';
+export { boxConvert, type BoxFormat } from './ops/box-convert.ts';
+export { boxIou } from './ops/iou.ts';
 export {
-  DEFAULT_BOX_PRESETS, defaultBoxes, defaultBoxesTs, expandDefaultBoxSpec,
+  DEFAULT_BOX_PRESETS, defaultBoxes, expandDefaultBoxSpec,
   type DefaultBoxPresetName, type DefaultBoxSpec, type ExpandedDefaultBoxSpec, type FeatureMapSpec,
-} from './ops/priors.ts';
+} from './ops/default-boxes.ts';
 export {
-  BoxCoder, decodeBoxes, decodeBoxesTs, encodeBoxes, encodeBoxesTs,
+  BoxCoder, decodeBoxes, encodeBoxes,
   type AnchorFormat, type BoxCoderOptions, type BoxCodingOptions, type DeltaOrder,
 } from './ops/box-coder.ts';
 export {
-  batchedNms, batchedNmsTs, nms, nmsTs, softNms, softNmsTs,
+  batchedNms, nms, softNms,
   type BatchedNmsOptions, type NmsOptions, type SoftNmsOptions, type SoftNmsResult,
 } from './ops/nms.ts';
 export {
-  POSTPROCESS_PRESETS, postprocessDetections, postprocessDetectionsAsync, postprocessDetectionsTs,
+  POSTPROCESS_PRESETS, postprocessDetections, postprocessDetectionsAsync,
   type Detections, type PostprocessInput, type PostprocessOptions, type PostprocessOptionsInput,
 } from './ops/postprocess.ts';
 
@@ -79,9 +83,3 @@ export { defaultThreadOptions, Session, type SessionOptions, type ThreadOptions 
 // --- Models: format, importers, builders, the default model ---------------------------------------
 export * from './model/index.ts';
 
-// --- Training-time ops: anchor matching and the SSD loss parts (torchvision SSDMatcher / compute_loss) ------
-export { BELOW_THRESHOLD, matchAnchors, matchAnchorsTs, type MatchAnchorsOptions } from './ops/matcher.ts';
-export {
-  hardNegativeMining, hardNegativeMiningTs, ssdLoss, ssdLossParts, ssdLossPartsTs,
-  type SsdLoss, type SsdLossImage, type SsdLossOptions, type SsdLossParts,
-} from './ops/loss.ts';

@@ -3,12 +3,10 @@
  * Every assertion throws an error whose message reads
  * `Expected <what> for <name> but received <description of the value>`:
  * a TypeError for a value of the wrong type or shape, a RangeError for a number out of range (NaN included).
+ * Typed arrays are checked through their internal slots, so a Proxy or a detached array gets the same message as any
+ * other wrong value (`Expected Float32Array … for boxes but received detached Float32Array`).
  */
-
-/** The typed arrays the ops exchange. */
-type TypedArray =
-  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+import { types } from 'node:util';
 
 /** Is this value a number (NaN and ±Infinity included)? */
 export const number = (value: unknown): value is number => typeof value === 'number';
@@ -17,15 +15,62 @@ export const number = (value: unknown): value is number => typeof value === 'num
 export const object = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value);
 
-/** Describes a received value for an error message: `NaN`, `undefined`, `"abc"`, `Float32Array of length 7`, … */
+// The intrinsic getters of %TypedArray%.prototype read a typed array's internal slots: they never run Proxy traps or
+// user getters, and they work on typed arrays of any realm.
+const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Int8Array.prototype) as object;
+const intrinsicGetter = (key: PropertyKey) => Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)!.get! as (this: unknown) => unknown;
+const typedArrayTag = intrinsicGetter(Symbol.toStringTag);
+const typedArrayLength = intrinsicGetter('length');
+const typedArrayBuffer = intrinsicGetter('buffer');
+const isProxy = (value: unknown): boolean => types.isProxy(value);
+
+/**
+ * The kind of a real typed array (`'Float32Array'`, `'Int32Array'`, …; a subclass such as Buffer gives its base kind),
+ * or undefined for anything else — a Proxy around a typed array included (`instanceof` says true for such a Proxy,
+ * but the addon and every typed-array method reject it with V8's "incompatible receiver").
+ */
+export function typedArrayKind(value: unknown): string | undefined {
+  return typedArrayTag.call(value) as string | undefined;
+}
+
+/**
+ * Is this real typed array's buffer detached (transferred to a worker, `structuredClone(…, { transfer })`)? Such an
+ * array reads as length 0 and any copy of it throws "Cannot perform Construct on a detached ArrayBuffer".
+ * `ArrayBuffer.prototype.detached` does not exist on Node 20, so a length-0 array is probed with an empty view.
+ */
+export function detached(value: ArrayBufferView): boolean {
+  if (typedArrayLength.call(value) !== 0) return false;
+  try {
+    new Uint8Array(typedArrayBuffer.call(value) as ArrayBuffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Is this value a usable typed array of the given kind: a real one (not a Proxy), of this realm or another, whose
+ * buffer is not detached?
+ */
+export function typedArrayOf<T extends ArrayBufferView>(value: unknown, kind: new (n: number) => T): value is T {
+  return typedArrayKind(value) === kind.name && !detached(value as T);
+}
+
+/**
+ * Describes a received value for an error message: `NaN`, `undefined`, `"abc"`, `Float32Array of length 7`,
+ * `detached Float32Array`, `Proxy`, … (never runs a Proxy trap).
+ */
 export function describe(value: unknown): string {
   if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'function') return 'function';
   if (typeof value === 'symbol') return value.toString();
-  if (Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView))) {
-    return `${value.constructor.name} of length ${(value as unknown[] | TypedArray).length}`;
+  if (isProxy(value)) return typeof value === 'function' ? 'Proxy (function)' : 'Proxy';
+  if (typeof value === 'function') return 'function';
+  const kind = typedArrayKind(value);
+  if (kind !== undefined && detached(value as ArrayBufferView)) return `detached ${kind}`;
+  if (Array.isArray(value) || kind !== undefined) {
+    return `${value.constructor?.name ?? kind} of length ${kind !== undefined ? typedArrayLength.call(value) : (value as unknown[]).length}`;
   }
   const name = Object.getPrototypeOf(value)?.constructor?.name;
   return name && name !== 'Object' ? `${name} object` : 'object';
@@ -51,7 +96,7 @@ export function outOfRangeError(name: string, expected: string, actual: unknown)
 
 /** `Float32Array`, or `Float32Array of length m·N` when the length must be a multiple of m (> 1). */
 export function assertFloat32Array(name: string, value: unknown, multipleOf = 1): asserts value is Float32Array {
-  if (!(value instanceof Float32Array) || value.length % multipleOf !== 0) {
+  if (!typedArrayOf(value, Float32Array) || value.length % multipleOf !== 0) {
     throw invalidParameterError(name, multipleOf > 1 ? `Float32Array of length ${multipleOf}·N` : 'Float32Array', value);
   }
 }
@@ -60,7 +105,7 @@ export function assertFloat32Array(name: string, value: unknown, multipleOf = 1)
 function assertTypedArrayLength<T extends Float32Array | Int32Array>(
   name: string, value: unknown, type: new (n: number) => T, length: number, why: string,
 ): asserts value is T {
-  if (!(value instanceof type) || value.length !== length) {
+  if (!typedArrayOf(value, type) || value.length !== length) {
     throw invalidParameterError(name, `${type.name} of length ${length} (${why})`, value);
   }
 }

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import { assertArray, assertBoolean, assertInRange, assertInteger, assertObject, assertOneOf, assertPositive, describe, invalidParameterError, outOfRangeError } from '../is.ts';
 import { resolveBoxCoderOptions } from '../ops/box-coder.ts';
-import { DEFAULT_BOX_PRESETS, defaultBoxes, expandDefaultBoxSpec, type DefaultBoxPresetName, type DefaultBoxSpec } from '../ops/priors.ts';
+import { DEFAULT_BOX_PRESETS, defaultBoxes, expandDefaultBoxSpec, type DefaultBoxPresetName, type DefaultBoxSpec } from '../ops/default-boxes.ts';
 import type { PostprocessOptions } from '../ops/postprocess.ts';
 import { getMetadata, readOnnxFrom, setMetadata, type ModelProto, type ValueInfoProto } from './onnx.ts';
 

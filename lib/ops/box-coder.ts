@@ -4,8 +4,10 @@
  */
 import { binding } from '../binding.ts';
 import {
-  assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertObject, assertPositive, assertOneOf, invalidParameterError, withDefaults,
+  assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertKnownKeys, assertObject, assertPositive, assertOneOf,
+  invalidParameterError, withDefaults,
 } from '../is.ts';
+import { expf32, f32 } from './float32.ts';
 
 /** Delta order: 'xywh' = torchvision [dx, dy, dw, dh]; 'yxhw' = TF [ty, tx, th, tw]. */
 export type DeltaOrder = 'xywh' | 'yxhw';
@@ -29,35 +31,18 @@ export interface BoxCodingOptions extends BoxCoderOptions {
 /** Coder options with every field present and checked. */
 export type ResolvedBoxCoderOptions = Required<BoxCoderOptions>;
 
+/** Encode / decode options with every field present and checked. */
+export type ResolvedBoxCodingOptions = Required<BoxCodingOptions>;
+
+/** The keys of {@link BoxCoderOptions} (any other key is rejected). */
+export const BOX_CODER_KEYS: readonly (keyof BoxCoderOptions)[] = ['weights', 'order', 'clip'];
+const BOX_CODING_KEYS: readonly (keyof BoxCodingOptions)[] = [...BOX_CODER_KEYS, 'anchorFormat'];
+
 const BOX_CODER_DEFAULTS: Readonly<ResolvedBoxCoderOptions> = Object.freeze({
   weights: [10, 10, 5, 5] as [number, number, number, number],
   order: 'xywh',
   clip: Math.log(1000 / 16),
 });
-
-const f32 = Math.fround;
-
-/** float32 a·b + c with one rounding (a·b of two float32 values is exact in float64). */
-const fma32 = (a: number, b: number, c: number) => f32(a * b + c);
-
-/**
- * float32 exp(x) computed like SLEEF's `expf_u10` (≤ 1 ulp; FMA emulated in float64), the vector exp of torch's
- * CPU kernels: with it decode and softmax reproduce torchvision bit for bit (with a correctly rounded exp,
- * decoded boxes differ by up to 4 ulp).
- * Used for every float32 exp of the TS ops (decode, softmax, sigmoid, soft-NMS).
- */
-export function expf32(x: number): number {
-  if (x < -104) return 0;
-  if (x > 100) return Infinity;
-  const t = f32(x * f32(Math.LOG2E));
-  const q = Math.abs(t % 1) === 0.5 ? 2 * Math.round(t / 2) : Math.round(t); // round half to even
-  const s = fma32(q, f32(-1.428606765330187045e-6), fma32(q, f32(-0.693145751953125), x));
-  let u = f32(0.000198527617612853646278381);
-  for (const c of [0.00139304355252534151077271, 0.00833336077630519866943359, 0.0416664853692054748535156, 0.166666671633720397949219, 0.5]) {
-    u = fma32(u, s, f32(c));
-  }
-  return f32(f32(1 + fma32(f32(s * s), u, s)) * 2 ** q);
-}
 
 /** The clip as the addon takes it: a finite number (±1e30 gives the same boxes as ±Infinity). */
 export const nativeClip = (clip: number) => Math.min(Math.max(clip, -1e30), 1e30);
@@ -65,9 +50,13 @@ export const nativeClip = (clip: number) => Math.min(Math.max(clip, -1e30), 1e30
 /**
  * Merges coder options over the defaults and validates them. Parameter names are `weights`, `order`, `clip`
  * behind `prefix` (e.g. `boxCoder.`); the options object itself is called `prefix` without its dot, or `options`.
+ * With `rejectUnknownKeys` (every op does) a key other than weights / order / clip is a TypeError; the model
+ * spec's validator calls it without, as its own rules decide about extra fields.
  */
-export function resolveBoxCoderOptions(options: BoxCoderOptions | undefined, prefix = ''): ResolvedBoxCoderOptions {
-  if (options !== undefined) assertObject(prefix ? prefix.slice(0, -1) : 'options', options);
+export function resolveBoxCoderOptions(options: BoxCoderOptions | undefined, prefix = '', rejectUnknownKeys = false): ResolvedBoxCoderOptions {
+  const name = prefix ? prefix.slice(0, -1) : 'options';
+  if (options !== undefined) assertObject(name, options);
+  if (rejectUnknownKeys) assertKnownKeys(name, options, BOX_CODER_KEYS);
   const o = withDefaults(BOX_CODER_DEFAULTS as ResolvedBoxCoderOptions, options);
   if (!Array.isArray(o.weights) || o.weights.length !== 4) throw invalidParameterError(`${prefix}weights`, 'Array of 4 numbers', o.weights);
   o.weights.forEach((w, k) => assertPositive(`${prefix}weights[${k}]`, w, true));
@@ -76,9 +65,13 @@ export function resolveBoxCoderOptions(options: BoxCoderOptions | undefined, pre
   return { weights: [...o.weights], order: o.order, clip: o.clip };
 }
 
-/** Validates the arguments of encodeBoxes / decodeBoxes; returns the resolved coder options and anchor format. */
-function resolveCoding(name: string, values: Float32Array, anchors: Float32Array, options: BoxCodingOptions | undefined) {
+/**
+ * The argument checks of encodeBoxes / decodeBoxes and their twins (`name` is 'boxes' or 'deltas'); returns the
+ * resolved coder options and anchor format.
+ */
+function resolveCoding(name: string, values: unknown, anchors: unknown, options: BoxCodingOptions | undefined): ResolvedBoxCodingOptions {
   if (options !== undefined) assertObject('options', options);
+  assertKnownKeys('options', options, BOX_CODING_KEYS);
   const { anchorFormat = 'xyxy', ...coder } = options ?? {};
   assertFloat32Array(name, values, 4);
   assertFloat32ArrayLength('anchors', anchors, values.length, `same as ${name}`);
@@ -109,7 +102,8 @@ function centreForm(boxes: Float32Array, i: number, cxcywh: boolean): [number, n
  * @param anchors Float32Array [N·4] in `anchorFormat`, same units as `boxes`.
  * @param options `{ weights = [10, 10, 5, 5], order = 'xywh', anchorFormat = 'xyxy' }` (`clip` is unused here).
  * @returns Float32Array [N·4] deltas in `order`. Degenerate boxes give ±Infinity / NaN deltas (never throws).
- * @throws {TypeError} Wrong array type/length, unknown order or anchor format, weights not 4 numbers.
+ * @throws {TypeError} Wrong array type/length (a Proxy or a detached array included), unknown order or anchor format,
+ *   weights not 4 numbers, an option key other than weights / order / clip / anchorFormat.
  * @throws {RangeError} A weight is not a finite number > 0, or clip is NaN.
  * @example
  * encodeBoxes(new Float32Array([0, 0, 20, 20]), new Float32Array([0, 0, 10, 10])); // [5, 5, 3.4657, 3.4657]
@@ -118,12 +112,16 @@ export function encodeBoxes(boxes: Float32Array, anchors: Float32Array, options:
   const o = resolveCoding('boxes', boxes, anchors, options);
   return binding
     ? binding.encodeBoxes(boxes, anchors, o.anchorFormat === 'cxcywh', Float32Array.from(o.weights), o.order === 'yxhw')
-    : encodeBoxesTs(boxes, anchors, o);
+    : encodeResolved(boxes, anchors, o);
 }
 
-/** Pure-TypeScript twin of {@link encodeBoxes} (no argument checks): same float32 results. */
+/** Pure-TypeScript twin of {@link encodeBoxes}: same checks and messages, same float32 results. */
 export function encodeBoxesTs(boxes: Float32Array, anchors: Float32Array, options: BoxCodingOptions = {}): Float32Array {
-  const { weights, order, anchorFormat } = withDefaults({ ...BOX_CODER_DEFAULTS, anchorFormat: 'xyxy' as AnchorFormat }, options);
+  return encodeResolved(boxes, anchors, resolveCoding('boxes', boxes, anchors, options));
+}
+
+/** The twin's encode with checked arguments (the loss twin calls it directly). */
+export function encodeResolved(boxes: Float32Array, anchors: Float32Array, { weights, order, anchorFormat }: ResolvedBoxCodingOptions): Float32Array {
   const [wx, wy, ww, wh] = weights.map(f32);
   const [ix, iy, iw, ih] = deltaSlots(order);
   const out = new Float32Array(boxes.length);
@@ -148,7 +146,8 @@ export function encodeBoxesTs(boxes: Float32Array, anchors: Float32Array, option
  * @param anchors Float32Array [N·4] in `anchorFormat` ('cxcywh' for the output of `defaultBoxes`).
  * @param options `{ weights = [10, 10, 5, 5], order = 'xywh', clip = Math.log(1000 / 16), anchorFormat = 'xyxy' }`.
  * @returns Float32Array [N·4], xyxy, one box per anchor in anchor order. NaN deltas give NaN boxes (never throws).
- * @throws {TypeError} Wrong array type/length, unknown order or anchor format, weights not 4 numbers.
+ * @throws {TypeError} Wrong array type/length (a Proxy or a detached array included), unknown order or anchor format,
+ *   weights not 4 numbers, an option key other than weights / order / clip / anchorFormat.
  * @throws {RangeError} A weight is not a finite number > 0, or clip is NaN.
  * @example
  * decodeBoxes(new Float32Array([0, 0, 0, 0]), new Float32Array([0.5, 0.5, 0.2, 0.4]), { anchorFormat: 'cxcywh' });
@@ -158,12 +157,16 @@ export function decodeBoxes(deltas: Float32Array, anchors: Float32Array, options
   const o = resolveCoding('deltas', deltas, anchors, options);
   return binding
     ? binding.decodeBoxes(deltas, anchors, o.anchorFormat === 'cxcywh', Float32Array.from(o.weights), o.order === 'yxhw', nativeClip(o.clip))
-    : decodeBoxesTs(deltas, anchors, o);
+    : decodeResolved(deltas, anchors, o);
 }
 
-/** Pure-TypeScript twin of {@link decodeBoxes} (no argument checks): same float32 results. */
+/** Pure-TypeScript twin of {@link decodeBoxes}: same checks and messages, same float32 results. */
 export function decodeBoxesTs(deltas: Float32Array, anchors: Float32Array, options: BoxCodingOptions = {}): Float32Array {
-  const { weights, order, clip, anchorFormat } = withDefaults({ ...BOX_CODER_DEFAULTS, anchorFormat: 'xyxy' as AnchorFormat }, options);
+  return decodeResolved(deltas, anchors, resolveCoding('deltas', deltas, anchors, options));
+}
+
+/** The twin's decode with checked arguments (the postprocess twin calls it directly). */
+export function decodeResolved(deltas: Float32Array, anchors: Float32Array, { weights, order, clip, anchorFormat }: ResolvedBoxCodingOptions): Float32Array {
   const [wx, wy, ww, wh] = weights.map(f32);
   const [ix, iy, iw, ih] = deltaSlots(order);
   const clip32 = f32(clip);
@@ -185,7 +188,8 @@ export function decodeBoxesTs(deltas: Float32Array, anchors: Float32Array, optio
 /**
  * Holds box-coder options; `encode` / `decode` are {@link encodeBoxes} / {@link decodeBoxes} with them.
  *
- * @throws {TypeError|RangeError} From the constructor when the options are invalid.
+ * @throws {TypeError|RangeError} From the constructor when the options are invalid or have a key other than weights /
+ *   order / clip.
  * @example
  * const coder = new BoxCoder({ weights: [10, 10, 5, 5], order: 'yxhw' });
  * const boxes = coder.decode(deltas, defaultBoxes('tf-ssd-mobilenetv1-512'), 'cxcywh'); // xyxy normalized
@@ -194,7 +198,7 @@ export class BoxCoder {
   readonly options: Readonly<ResolvedBoxCoderOptions>;
 
   constructor(options: BoxCoderOptions = {}) {
-    this.options = Object.freeze(resolveBoxCoderOptions(options));
+    this.options = Object.freeze(resolveBoxCoderOptions(options, '', true));
   }
 
   /** Boxes xyxy [N·4] → deltas [N·4] against anchors [N·4]; see {@link encodeBoxes}. */

@@ -5,13 +5,12 @@
  */
 import { binding, type NativeSsdLossParts } from '../binding.ts';
 import {
-  assertArray, assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertInt32Array, assertInteger, assertObject,
-  invalidParameterError, outOfRangeError,
+  assertArray, assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertInt32Array, assertInteger, assertKnownKeys,
+  assertObject, invalidParameterError, outOfRangeError, typedArrayKind, typedArrayOf,
 } from '../is.ts';
-import { encodeBoxesTs, expf32, resolveBoxCoderOptions, type AnchorFormat, type BoxCoderOptions } from './box-coder.ts';
-import { matchAnchorsTs, resolveMatchOptions } from './matcher.ts';
-
-const f32 = Math.fround;
+import { encodeResolved, resolveBoxCoderOptions, type AnchorFormat, type BoxCoderOptions } from './box-coder.ts';
+import { expSum8, f32 } from './float32.ts';
+import { matchResolved, resolveMatchOptions } from './matcher.ts';
 
 /** One image of a training batch: head outputs, anchors and ground truth. */
 export interface SsdLossImage {
@@ -39,6 +38,9 @@ export interface SsdLossOptions {
   /** Coder of the regression targets; default weights [10, 10, 5, 5], order 'xywh' (`clip` is unused). */
   boxCoder?: BoxCoderOptions;
 }
+
+/** The keys of {@link SsdLossOptions} (any other key is rejected). */
+const LOSS_OPTION_KEYS: readonly (keyof SsdLossOptions)[] = ['iouThreshold', 'negPosRatio', 'anchorFormat', 'boxCoder'];
 
 /** Everything torchvision's `compute_loss` computes for one image before the batch reduction. */
 export interface SsdLossParts extends NativeSsdLossParts {
@@ -78,14 +80,14 @@ function negativeCount(numPositive: number, numBackground: number, negPosRatio: 
 
 /** `positives` must be a Uint8Array or an Int32Array with one element per anchor. */
 function assertPositives(positives: unknown, n: number): asserts positives is Uint8Array | Int32Array {
-  if (!((positives instanceof Uint8Array || positives instanceof Int32Array) && positives.length === n)) {
+  if (!((typedArrayOf(positives, Uint8Array) || typedArrayOf(positives, Int32Array)) && positives.length === n)) {
     throw invalidParameterError('positives', `Uint8Array or Int32Array of length ${n} (one per anchor)`, positives);
   }
 }
 
 /** 0/1 mask of a Uint8Array mask (≠ 0) or of matched indices (≥ 0). */
 function positiveMask(positives: Uint8Array | Int32Array): Uint8Array {
-  return positives instanceof Int32Array ? Uint8Array.from(positives, (v) => (v >= 0 ? 1 : 0)) : positives;
+  return typedArrayKind(positives) === 'Int32Array' ? Uint8Array.from(positives, (v) => (v >= 0 ? 1 : 0)) : (positives as Uint8Array);
 }
 
 /**
@@ -108,14 +110,24 @@ function positiveMask(positives: Uint8Array | Int32Array): Uint8Array {
  * hardNegativeMining(new Float32Array([0.1, 2, 0.5, 3, 0.7]), new Uint8Array([0, 0, 0, 1, 0]), 2); // Int32Array [1, 4]
  */
 export function hardNegativeMining(clsLoss: Float32Array, positives: Uint8Array | Int32Array, negPosRatio = 3): Int32Array {
+  checkHardNegativeMining(clsLoss, positives, negPosRatio);
+  return binding ? binding.hardNegativeMining(clsLoss, positives, negPosRatio) : mineHardNegatives(clsLoss, positives, negPosRatio);
+}
+
+/** Pure-TypeScript twin of {@link hardNegativeMining}: same checks and messages, the same indices. */
+export function hardNegativeMiningTs(clsLoss: Float32Array, positives: Uint8Array | Int32Array, negPosRatio = 3): Int32Array {
+  checkHardNegativeMining(clsLoss, positives, negPosRatio);
+  return mineHardNegatives(clsLoss, positives, negPosRatio);
+}
+
+/** The argument checks of {@link hardNegativeMining} and its twin. */
+function checkHardNegativeMining(clsLoss: unknown, positives: unknown, negPosRatio: unknown): void {
   assertFloat32Array('clsLoss', clsLoss);
   assertPositives(positives, clsLoss.length);
   assertInRange('negPosRatio', negPosRatio, 0, Infinity);
-  return binding ? binding.hardNegativeMining(clsLoss, positives, negPosRatio) : hardNegativeMiningTs(clsLoss, positives, negPosRatio);
 }
 
-/** Pure-TypeScript twin of {@link hardNegativeMining} (no argument checks): the same indices. */
-export function hardNegativeMiningTs(clsLoss: Float32Array, positives: Uint8Array | Int32Array, negPosRatio = 3): Int32Array {
+function mineHardNegatives(clsLoss: Float32Array, positives: Uint8Array | Int32Array, negPosRatio: number): Int32Array {
   const mask = positiveMask(positives);
   const background: number[] = [];
   for (let i = 0; i < mask.length; i++) if (!mask[i]) background.push(i);
@@ -132,24 +144,15 @@ export function hardNegativeMiningTs(clsLoss: Float32Array, positives: Uint8Arra
 
 /**
  * float32 cross-entropy −log_softmax(x)[t] of one row, torch's order: m = max (NaN when a logit is NaN),
- * s = Σ exp(x − m) in 8 lanes (c mod 8) combined ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)) (in order
- * below 8 columns), log s in float64 rounded once, −((x_t − m) − log s).
+ * s = Σ exp(x − m) in torch's 8-lane order ({@link expSum8}), log s in float64 rounded once, −((x_t − m) − log s).
  */
-function crossEntropyRow(logits: Float32Array, o: number, c: number, target: number, lanes: Float32Array): number {
+function crossEntropyRow(logits: Float32Array, o: number, c: number, target: number): number {
   let m = logits[o];
   for (let k = 1; k < c; k++) {
     const v = logits[o + k];
     if (!Number.isNaN(m) && (v > m || Number.isNaN(v))) m = v;
   }
-  lanes.fill(0);
-  let inOrder = 0;
-  for (let k = 0; k < c; k++) {
-    const e = expf32(f32(logits[o + k] - m));
-    lanes[k & 7] += e;
-    inOrder = f32(inOrder + e);
-  }
-  const [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
-  const sum = c < 8 ? inOrder : f32(f32(f32(l0 + l4) + f32(l2 + l6)) + f32(f32(l1 + l5) + f32(l3 + l7)));
+  const sum = expSum8(logits, o, c, m);
   return -f32(f32(logits[o + target] - m) - f32(Math.log(sum)));
 }
 
@@ -178,10 +181,11 @@ function resolveLoss(image: SsdLossImage, options: SsdLossOptions | undefined): 
     if (!(label >= 0 && label < numClasses)) throw outOfRangeError('gtLabels', `labels in [0, ${numClasses - 1}]`, label);
   }
   if (options !== undefined) assertObject('options', options);
+  assertKnownKeys('options', options, LOSS_OPTION_KEYS);
   const { boxCoder, negPosRatio = 3, ...match }: SsdLossOptions = options ?? {};
   const { iouThreshold, anchorFormat } = resolveMatchOptions(match);
   assertInRange('negPosRatio', negPosRatio, 0, Infinity);
-  return { n, m, iouThreshold, negPosRatio, anchorFormat, coder: resolveBoxCoderOptions(boxCoder, 'boxCoder.') };
+  return { n, m, iouThreshold, negPosRatio, anchorFormat, coder: resolveBoxCoderOptions(boxCoder, 'boxCoder.', true) };
 }
 
 /**
@@ -199,7 +203,8 @@ function resolveLoss(image: SsdLossImage, options: SsdLossOptions | undefined): 
  * @param image `{ classLogits [N·C], boxRegression [N·4], anchors [N·4], numClasses, gtBoxes [M·4] xyxy, gtLabels Int32Array [M] }`.
  * @param options `{ iouThreshold = 0.5, negPosRatio = 3, anchorFormat = 'xyxy', boxCoder = { weights: [10, 10, 5, 5], order: 'xywh' } }`.
  * @returns {@link SsdLossParts}.
- * @throws {TypeError} Wrong array types or lengths, options not an object, unknown anchorFormat / coder order.
+ * @throws {TypeError} Wrong array types or lengths, options not an object, unknown anchorFormat / coder order, an
+ *   option key other than iouThreshold / negPosRatio / anchorFormat / boxCoder (or weights / order / clip in boxCoder).
  * @throws {RangeError} numClasses not an integer ≥ 1, a label outside [0, C), iouThreshold outside [0, 1],
  *   negPosRatio NaN or negative, a coder weight not a finite number > 0.
  * @example
@@ -216,7 +221,7 @@ export function ssdLossParts(image: SsdLossImage, options?: SsdLossOptions): Ssd
     r.iouThreshold, r.negPosRatio, Float32Array.from(r.coder.weights), r.coder.order === 'yxhw');
 }
 
-/** Pure-TypeScript twin of {@link ssdLossParts} (arguments are validated too): the same parts. */
+/** Pure-TypeScript twin of {@link ssdLossParts}: same checks and messages, the same parts. */
 export function ssdLossPartsTs(image: SsdLossImage, options?: SsdLossOptions): SsdLossParts {
   return lossParts(image, resolveLoss(image, options));
 }
@@ -224,7 +229,7 @@ export function ssdLossPartsTs(image: SsdLossImage, options?: SsdLossOptions): S
 function lossParts(image: SsdLossImage, r: ResolvedLoss): SsdLossParts {
   const { classLogits, boxRegression, anchors, numClasses: c, gtBoxes, gtLabels } = image;
   const { n } = r;
-  const matchedIdxs = matchAnchorsTs(gtBoxes, anchors, { iouThreshold: r.iouThreshold, allowLowQuality: true, anchorFormat: r.anchorFormat });
+  const matchedIdxs = matchResolved(gtBoxes, anchors, { iouThreshold: r.iouThreshold, allowLowQuality: true, anchorFormat: r.anchorFormat });
   const foreground: number[] = [];
   for (let i = 0; i < n; i++) if (matchedIdxs[i] >= 0) foreground.push(i);
   const foregroundIdxs = Int32Array.from(foreground);
@@ -236,7 +241,7 @@ function lossParts(image: SsdLossImage, r: ResolvedLoss): SsdLossParts {
     gtF.set(gtBoxes.subarray(4 * matchedIdxs[i], 4 * matchedIdxs[i] + 4), 4 * q);
     anchorsF.set(anchors.subarray(4 * i, 4 * i + 4), 4 * q);
   });
-  const encodedTargets = encodeBoxesTs(gtF, anchorsF, { ...r.coder, anchorFormat: r.anchorFormat });
+  const encodedTargets = encodeResolved(gtF, anchorsF, { ...r.coder, anchorFormat: r.anchorFormat });
   let smoothL1Sum = 0;
   foreground.forEach((i, q) => {
     for (let k = 0; k < 4; k++) {
@@ -247,19 +252,18 @@ function lossParts(image: SsdLossImage, r: ResolvedLoss): SsdLossParts {
 
   const clsLossPerAnchor = new Float32Array(n);
   const positive = new Uint8Array(n);
-  const lanes = new Float32Array(8);
   let positiveClsSum = 0;
   let numPositive = 0;
   for (let i = 0; i < n; i++) {
     const target = matchedIdxs[i] >= 0 ? gtLabels[matchedIdxs[i]] : 0;
-    clsLossPerAnchor[i] = crossEntropyRow(classLogits, i * c, c, target, lanes);
+    clsLossPerAnchor[i] = crossEntropyRow(classLogits, i * c, c, target);
     if (target > 0) {
       positive[i] = 1;
       numPositive++;
       positiveClsSum += clsLossPerAnchor[i];
     }
   }
-  const hardNegativeIdxs = hardNegativeMiningTs(clsLossPerAnchor, positive, r.negPosRatio);
+  const hardNegativeIdxs = mineHardNegatives(clsLossPerAnchor, positive, r.negPosRatio);
   let hardNegativeClsSum = 0;
   for (const i of hardNegativeIdxs) hardNegativeClsSum += clsLossPerAnchor[i];
   return {
@@ -286,7 +290,7 @@ export function ssdLoss(parts: readonly SsdLossParts[]): SsdLoss {
   let bboxRegression = 0;
   parts.forEach((p, b) => {
     assertObject(`parts[${b}]`, p);
-    if (!(p.foregroundIdxs instanceof Int32Array)) throw invalidParameterError(`parts[${b}].foregroundIdxs`, 'Int32Array', p.foregroundIdxs);
+    if (!typedArrayOf(p.foregroundIdxs, Int32Array)) throw invalidParameterError(`parts[${b}].foregroundIdxs`, 'Int32Array', p.foregroundIdxs);
     for (const key of ['smoothL1Sum', 'positiveClsSum', 'hardNegativeClsSum'] as const) {
       if (typeof p[key] !== 'number') throw invalidParameterError(`parts[${b}].${key}`, 'number', p[key]);
     }

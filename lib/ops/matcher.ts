@@ -3,9 +3,11 @@
  * (`Matcher(threshold, threshold)` plus "each ground-truth box keeps its best anchor").
  */
 import { binding } from '../binding.ts';
-import { assertBoolean, assertFloat32Array, assertInRange, assertObject, assertOneOf, withDefaults } from '../is.ts';
+import { assertBoolean, assertFloat32Array, assertInRange, assertKnownKeys, assertObject, assertOneOf, withDefaults } from '../is.ts';
 import type { AnchorFormat } from './box-coder.ts';
-import { boxArea32, boxAreas32, boxConvert, pairIou32 } from './boxes.ts';
+import { boxConvert } from './box-convert.ts';
+import { f32 } from './float32.ts';
+import { boxArea32, boxAreas32, pairIou32 } from './iou.ts';
 
 /** Matched index of an anchor that no ground-truth box claims (torchvision `Matcher.BELOW_LOW_THRESHOLD`). */
 export const BELOW_THRESHOLD = -1;
@@ -20,10 +22,13 @@ export interface MatchAnchorsOptions {
 }
 
 const MATCH_DEFAULTS: Required<MatchAnchorsOptions> = { iouThreshold: 0.5, allowLowQuality: true, anchorFormat: 'xyxy' };
+/** The keys of {@link MatchAnchorsOptions} (any other key is rejected). */
+export const MATCH_OPTION_KEYS = Object.keys(MATCH_DEFAULTS) as (keyof MatchAnchorsOptions)[];
 
 /** Validates the options of {@link matchAnchors} and merges them over the defaults. */
 export function resolveMatchOptions(options: MatchAnchorsOptions | undefined): Required<MatchAnchorsOptions> {
   if (options !== undefined) assertObject('options', options);
+  assertKnownKeys('options', options, MATCH_OPTION_KEYS);
   const o = withDefaults(MATCH_DEFAULTS, options);
   assertInRange('iouThreshold', o.iouThreshold, 0, 1);
   assertBoolean('allowLowQuality', o.allowLowQuality);
@@ -47,7 +52,8 @@ export function resolveMatchOptions(options: MatchAnchorsOptions | undefined): R
  * @param anchors Float32Array [N·4] in `anchorFormat`, same units as gtBoxes (torchvision: pixels of the input).
  * @param options `{ iouThreshold = 0.5, allowLowQuality = true, anchorFormat = 'xyxy' }`.
  * @returns Int32Array [N]: the matched gt index of each anchor, or −1 ({@link BELOW_THRESHOLD}).
- * @throws {TypeError} gtBoxes / anchors not a Float32Array of length 4·N, options not an object, allowLowQuality
+ * @throws {TypeError} gtBoxes / anchors not a Float32Array of length 4·N, options not an object or with a key other
+ *   than iouThreshold / allowLowQuality / anchorFormat, allowLowQuality
  *   not a boolean, unknown anchorFormat.
  * @throws {RangeError} iouThreshold NaN or outside [0, 1].
  * @example
@@ -56,17 +62,28 @@ export function resolveMatchOptions(options: MatchAnchorsOptions | undefined): R
  * matchAnchors(gt, anchors); // Int32Array [0, -1, 0]  (IoUs 0.9, 0, 0.9)
  */
 export function matchAnchors(gtBoxes: Float32Array, anchors: Float32Array, options?: MatchAnchorsOptions): Int32Array {
-  assertFloat32Array('gtBoxes', gtBoxes, 4);
-  assertFloat32Array('anchors', anchors, 4);
-  const o = resolveMatchOptions(options);
+  const o = resolveMatch(gtBoxes, anchors, options);
   return binding
     ? binding.matchAnchors(gtBoxes, anchors, o.anchorFormat === 'cxcywh', o.iouThreshold, o.allowLowQuality)
-    : matchAnchorsTs(gtBoxes, anchors, o);
+    : matchResolved(gtBoxes, anchors, o);
 }
 
-/** Pure-TypeScript twin of {@link matchAnchors} (no argument checks): the same indices. */
+/** Pure-TypeScript twin of {@link matchAnchors}: same checks and messages, the same indices. */
 export function matchAnchorsTs(gtBoxes: Float32Array, anchors: Float32Array, options?: MatchAnchorsOptions): Int32Array {
-  const { iouThreshold, allowLowQuality, anchorFormat } = withDefaults(MATCH_DEFAULTS, options);
+  return matchResolved(gtBoxes, anchors, resolveMatch(gtBoxes, anchors, options));
+}
+
+/** The argument checks of {@link matchAnchors} and its twin. */
+function resolveMatch(gtBoxes: unknown, anchors: unknown, options: MatchAnchorsOptions | undefined): Required<MatchAnchorsOptions> {
+  assertFloat32Array('gtBoxes', gtBoxes, 4);
+  assertFloat32Array('anchors', anchors, 4);
+  return resolveMatchOptions(options);
+}
+
+/** The twin's matching with checked arguments (the loss twin calls it directly). */
+export function matchResolved(
+  gtBoxes: Float32Array, anchors: Float32Array, { iouThreshold, allowLowQuality, anchorFormat }: Required<MatchAnchorsOptions>,
+): Int32Array {
   const n = anchors.length / 4;
   const m = gtBoxes.length / 4;
   const matched = new Int32Array(n).fill(BELOW_THRESHOLD);
@@ -86,7 +103,7 @@ export function matchAnchorsTs(gtBoxes: Float32Array, anchors: Float32Array, opt
     }
     bestAnchor[j] = arg;
   }
-  const threshold32 = Math.fround(iouThreshold);
+  const threshold32 = f32(iouThreshold);
   for (let i = 0; i < n; i++) if (!(bestIou[i] >= threshold32)) matched[i] = BELOW_THRESHOLD;
   if (allowLowQuality) for (let j = 0; j < m; j++) matched[bestAnchor[j]] = j;
   return matched;

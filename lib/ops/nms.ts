@@ -5,10 +5,10 @@
 import { binding } from '../binding.ts';
 import {
   assertFloat32Array, assertFloat32ArrayLength, assertFiniteNumber, assertInRange, assertInt32Array, assertInteger,
-  assertObject, assertPositive, withDefaults,
+  assertKnownKeys, assertObject, assertPositive, withDefaults,
 } from '../is.ts';
-import { boxArea32, boxAreas32, pairIou32 } from './boxes.ts';
-import { expf32 } from './box-coder.ts';
+import { expf32, f32 } from './float32.ts';
+import { boxArea32, boxAreas32, pairIou32 } from './iou.ts';
 
 export interface NmsOptions {
   /** Boxes with score ≤ scoreThreshold (as float32) are ignored; default −Infinity. NaN scores are always ignored. */
@@ -45,7 +45,9 @@ export interface SoftNmsResult {
 }
 
 const NMS_DEFAULTS: Required<NmsOptions> = { scoreThreshold: -Infinity, topK: Infinity, maxOutput: Infinity };
-const SOFT_NMS_DEFAULTS = { sigma: 0.5, scoreThreshold: 0.001, maxOutput: Infinity, iouThreshold: -1 };
+const BATCHED_NMS_DEFAULTS: Required<BatchedNmsOptions> = { scoreThreshold: -Infinity, maxOutput: Infinity };
+/** iouThreshold −1: every remaining box decays. */
+const SOFT_NMS_DEFAULTS: Required<SoftNmsOptions> = { sigma: 0.5, scoreThreshold: 0.001, maxOutput: Infinity, iouThreshold: -1 };
 
 /** A count as the addon takes it: −1 for "all" (Infinity, or anything past int32). */
 const nativeCount = (n: number) => (n > 0x7fffffff ? -1 : n);
@@ -55,7 +57,7 @@ const nativeCount = (n: number) => (n > 0x7fffffff ? -1 : n);
  * ascending index. The threshold is compared as float32, as torch compares a float32 tensor with a Python float.
  */
 export function rankByScore(scores: Float32Array, threshold: number): Int32Array {
-  const threshold32 = Math.fround(threshold);
+  const threshold32 = f32(threshold);
   const order: number[] = [];
   for (let i = 0; i < scores.length; i++) if (scores[i] > threshold32) order.push(i);
   return Int32Array.from(order).sort((i, j) => scores[j] - scores[i] || i - j);
@@ -88,10 +90,46 @@ function checkBoxesScores(boxes: unknown, scores: unknown): asserts boxes is Flo
   assertFloat32ArrayLength('scores', scores, boxes.length / 4, 'one per box');
 }
 
-/** Validates an options bag and merges it over defaults. */
+/** Validates an options bag (an object with no key outside `defaults`) and merges it over defaults. */
 function resolveOptions<T extends object>(options: Partial<T> | undefined, defaults: T): T {
   if (options !== undefined) assertObject('options', options);
+  assertKnownKeys('options', options, Object.keys(defaults));
   return withDefaults(defaults, options);
+}
+
+/** The argument checks of {@link nms} and its twin; returns the options over their defaults. */
+function resolveNms(boxes: unknown, scores: unknown, iouThreshold: unknown, options: NmsOptions | undefined): Required<NmsOptions> {
+  checkBoxesScores(boxes, scores);
+  assertInRange('iouThreshold', iouThreshold, 0, 1);
+  const o = resolveOptions(options, NMS_DEFAULTS);
+  assertInRange('scoreThreshold', o.scoreThreshold, -Infinity, Infinity);
+  assertInteger('topK', o.topK, 0, true);
+  assertInteger('maxOutput', o.maxOutput, 0, true);
+  return o;
+}
+
+/** The argument checks of {@link batchedNms} and its twin; returns the options over their defaults. */
+function resolveBatchedNms(
+  boxes: unknown, scores: unknown, classIds: unknown, iouThreshold: unknown, options: BatchedNmsOptions | undefined,
+): Required<BatchedNmsOptions> {
+  checkBoxesScores(boxes, scores);
+  assertInt32Array('classIds', classIds, boxes.length / 4, 'one per box');
+  assertInRange('iouThreshold', iouThreshold, 0, 1);
+  const o = resolveOptions(options, BATCHED_NMS_DEFAULTS);
+  assertInRange('scoreThreshold', o.scoreThreshold, -Infinity, Infinity);
+  assertInteger('maxOutput', o.maxOutput, 0, true);
+  return o;
+}
+
+/** The argument checks of {@link softNms} and its twin; returns the options over their defaults. */
+function resolveSoftNms(boxes: unknown, scores: unknown, options: SoftNmsOptions | undefined): Required<SoftNmsOptions> {
+  checkBoxesScores(boxes, scores);
+  const o = resolveOptions(options, SOFT_NMS_DEFAULTS);
+  assertPositive('sigma', o.sigma, true);
+  assertFiniteNumber('scoreThreshold', o.scoreThreshold);
+  assertInteger('maxOutput', o.maxOutput, 0, true);
+  if (options?.iouThreshold !== undefined) assertInRange('iouThreshold', o.iouThreshold, 0, 1);
+  return o;
 }
 
 /**
@@ -108,27 +146,26 @@ function resolveOptions<T extends object>(options: Partial<T> | undefined, defau
  * @param iouThreshold Number in [0, 1].
  * @param options `{ scoreThreshold = −Infinity, topK = Infinity, maxOutput = Infinity }`.
  * @returns Int32Array of kept indices in greedy order (decreasing score, ties by ascending index). Empty for N = 0.
- * @throws {TypeError} `boxes` not a Float32Array [4·N], `scores` not a Float32Array [N], options not an object.
+ * @throws {TypeError} `boxes` not a Float32Array [4·N], `scores` not a Float32Array [N] (a Proxy or a detached array
+ *   never is), options not an object or with a key other than scoreThreshold / topK / maxOutput.
  * @throws {RangeError} iouThreshold NaN or outside [0, 1], scoreThreshold NaN, topK/maxOutput not an integer ≥ 0 or Infinity.
  * @example
  * const boxes = new Float32Array([0, 0, 10, 10, 1, 1, 10, 10, 20, 20, 30, 30]);
  * nms(boxes, new Float32Array([0.9, 0.8, 0.7]), 0.5); // Int32Array [0, 2]
  */
 export function nms(boxes: Float32Array, scores: Float32Array, iouThreshold: number, options?: NmsOptions): Int32Array {
-  checkBoxesScores(boxes, scores);
-  assertInRange('iouThreshold', iouThreshold, 0, 1);
-  const o = resolveOptions(options, NMS_DEFAULTS);
-  assertInRange('scoreThreshold', o.scoreThreshold, -Infinity, Infinity);
-  assertInteger('topK', o.topK, 0, true);
-  assertInteger('maxOutput', o.maxOutput, 0, true);
+  const o = resolveNms(boxes, scores, iouThreshold, options);
   return binding
     ? binding.nms(boxes, scores, iouThreshold, o.scoreThreshold, nativeCount(o.topK), nativeCount(o.maxOutput))
-    : nmsTs(boxes, scores, iouThreshold, o);
+    : nmsResolved(boxes, scores, iouThreshold, o);
 }
 
-/** Pure-TypeScript twin of {@link nms} (no argument checks): same indices, same order. */
+/** Pure-TypeScript twin of {@link nms}: same checks and messages, same indices, same order. */
 export function nmsTs(boxes: Float32Array, scores: Float32Array, iouThreshold: number, options?: NmsOptions): Int32Array {
-  const { scoreThreshold, topK, maxOutput } = withDefaults(NMS_DEFAULTS, options);
+  return nmsResolved(boxes, scores, iouThreshold, resolveNms(boxes, scores, iouThreshold, options));
+}
+
+function nmsResolved(boxes: Float32Array, scores: Float32Array, iouThreshold: number, { scoreThreshold, topK, maxOutput }: Required<NmsOptions>): Int32Array {
   const order = rankByScore(scores, scoreThreshold);
   return greedyNms(boxes, order.subarray(0, Math.min(topK, order.length)), iouThreshold, null, maxOutput);
 }
@@ -143,27 +180,28 @@ export function nmsTs(boxes: Float32Array, scores: Float32Array, iouThreshold: n
  * @param iouThreshold Number in [0, 1].
  * @param options `{ scoreThreshold = −Infinity, maxOutput = Infinity }`.
  * @returns Int32Array of all kept indices sorted by decreasing score, ties by ascending index, cut to maxOutput.
- * @throws {TypeError} Wrong array types/lengths (`classIds` must be an Int32Array [N]), options not an object.
+ * @throws {TypeError} Wrong array types/lengths (`classIds` must be an Int32Array [N]), options not an object or with
+ *   a key other than scoreThreshold / maxOutput.
  * @throws {RangeError} iouThreshold NaN or outside [0, 1], scoreThreshold NaN, maxOutput not an integer ≥ 0 or Infinity.
  * @example
  * const boxes = new Float32Array([0, 0, 10, 10, 1, 1, 10, 10]);
  * batchedNms(boxes, new Float32Array([0.9, 0.8]), new Int32Array([0, 1]), 0.5); // Int32Array [0, 1]
  */
 export function batchedNms(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, options?: BatchedNmsOptions): Int32Array {
-  checkBoxesScores(boxes, scores);
-  assertInt32Array('classIds', classIds, scores.length, 'one per box');
-  assertInRange('iouThreshold', iouThreshold, 0, 1);
-  const o = resolveOptions(options, { scoreThreshold: -Infinity, maxOutput: Infinity });
-  assertInRange('scoreThreshold', o.scoreThreshold, -Infinity, Infinity);
-  assertInteger('maxOutput', o.maxOutput, 0, true);
+  const o = resolveBatchedNms(boxes, scores, classIds, iouThreshold, options);
   return binding
     ? binding.batchedNms(boxes, scores, classIds, iouThreshold, o.scoreThreshold, nativeCount(o.maxOutput))
-    : batchedNmsTs(boxes, scores, classIds, iouThreshold, o);
+    : batchedNmsResolved(boxes, scores, classIds, iouThreshold, o);
 }
 
-/** Pure-TypeScript twin of {@link batchedNms} (no argument checks): same indices, same order. */
+/** Pure-TypeScript twin of {@link batchedNms}: same checks and messages, same indices, same order. */
 export function batchedNmsTs(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, options?: BatchedNmsOptions): Int32Array {
-  const { scoreThreshold, maxOutput } = withDefaults({ scoreThreshold: -Infinity, maxOutput: Infinity }, options);
+  return batchedNmsResolved(boxes, scores, classIds, iouThreshold, resolveBatchedNms(boxes, scores, classIds, iouThreshold, options));
+}
+
+function batchedNmsResolved(
+  boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, { scoreThreshold, maxOutput }: Required<BatchedNmsOptions>,
+): Int32Array {
   // Greedy in global score order with per-class kept lists = per-class NMS, already sorted by (score, index).
   return greedyNms(boxes, rankByScore(scores, scoreThreshold), iouThreshold, classIds, maxOutput);
 }
@@ -178,7 +216,8 @@ export function batchedNmsTs(boxes: Float32Array, scores: Float32Array, classIds
  * @param scores Float32Array [N] (not modified).
  * @param options `{ sigma = 0.5, scoreThreshold = 0.001, maxOutput = Infinity, iouThreshold? }`.
  * @returns `{ indices: Int32Array, scores: Float32Array }` in pick order; scores as decayed when picked.
- * @throws {TypeError} Wrong array types/lengths, options not an object.
+ * @throws {TypeError} Wrong array types/lengths, options not an object or with a key other than sigma /
+ *   scoreThreshold / maxOutput / iouThreshold.
  * @throws {RangeError} sigma not a finite number > 0, scoreThreshold not finite, iouThreshold outside [0, 1],
  *   maxOutput not an integer ≥ 0 or Infinity.
  * @example
@@ -186,21 +225,18 @@ export function batchedNmsTs(boxes: Float32Array, scores: Float32Array, classIds
  * softNms(boxes, new Float32Array([0.9, 0.8])); // { indices: [0, 1], scores: [0.9, 0.2153817] }
  */
 export function softNms(boxes: Float32Array, scores: Float32Array, options?: SoftNmsOptions): SoftNmsResult {
-  checkBoxesScores(boxes, scores);
-  const o = resolveOptions(options, SOFT_NMS_DEFAULTS);
-  assertPositive('sigma', o.sigma, true);
-  assertFiniteNumber('scoreThreshold', o.scoreThreshold);
-  assertInteger('maxOutput', o.maxOutput, 0, true);
-  if (options?.iouThreshold !== undefined) assertInRange('iouThreshold', o.iouThreshold, 0, 1);
+  const o = resolveSoftNms(boxes, scores, options);
   return binding
     ? binding.softNms(boxes, scores, o.sigma, o.iouThreshold, o.scoreThreshold, nativeCount(o.maxOutput))
-    : softNmsTs(boxes, scores, o);
+    : softNmsResolved(boxes, scores, o);
 }
 
-/** Pure-TypeScript twin of {@link softNms} (no argument checks): same picks, same float32 scores. */
+/** Pure-TypeScript twin of {@link softNms}: same checks and messages, same picks, same float32 scores. */
 export function softNmsTs(boxes: Float32Array, scores: Float32Array, options?: SoftNmsOptions): SoftNmsResult {
-  const { sigma, scoreThreshold, maxOutput, iouThreshold } = withDefaults(SOFT_NMS_DEFAULTS, options);
-  const f32 = Math.fround;
+  return softNmsResolved(boxes, scores, resolveSoftNms(boxes, scores, options));
+}
+
+function softNmsResolved(boxes: Float32Array, scores: Float32Array, { sigma, scoreThreshold, maxOutput, iouThreshold }: Required<SoftNmsOptions>): SoftNmsResult {
   const sigma32 = f32(sigma);
   const threshold32 = f32(scoreThreshold);
   const current = Float32Array.from(scores);

@@ -4,10 +4,11 @@
  */
 import { binding, type NativeDetections } from '../binding.ts';
 import {
-  assertBoolean, assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertInteger, assertObject, assertOneOf,
-  assertPositive, invalidParameterError, withDefaults,
+  assertBoolean, assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertInteger, assertKnownKeys, assertObject,
+  assertOneOf, assertPositive, invalidParameterError, typedArrayOf, withDefaults,
 } from '../is.ts';
-import { decodeBoxesTs, expf32, nativeClip, resolveBoxCoderOptions, type DeltaOrder } from './box-coder.ts';
+import { BOX_CODER_KEYS, decodeResolved, nativeClip, resolveBoxCoderOptions, type DeltaOrder } from './box-coder.ts';
+import { sigmoid32, softmax32 } from './float32.ts';
 import { greedyNms, rankByScore } from './nms.ts';
 
 export interface PostprocessOptions {
@@ -95,6 +96,10 @@ export const POSTPROCESS_PRESETS: Readonly<Record<'torchvision' | 'torchvisionSs
   },
 });
 
+/** The keys of {@link PostprocessOptions} and of {@link PostprocessInput} (any other key is rejected). */
+export const POSTPROCESS_OPTION_KEYS = Object.keys(TORCHVISION) as (keyof PostprocessOptions)[];
+const INPUT_KEYS: readonly (keyof PostprocessInput)[] = ['boxRegression', 'classLogits', 'anchors', 'batchSize', 'numClasses', 'imageSizes'];
+
 interface Resolved {
   options: Required<PostprocessOptions> & { boxCoder: Required<PostprocessOptions['boxCoder']> };
   batchSize: number;
@@ -104,18 +109,24 @@ interface Resolved {
   imageSizes: Float32Array;
 }
 
-/** Validates everything and fills in defaults (options over the torchvision preset). */
+/**
+ * The argument checks of postprocessDetections(+Async) and the twin: validates everything and fills in defaults
+ * (options over the torchvision preset).
+ */
 function resolve(input: PostprocessInput, options: PostprocessOptionsInput | undefined): Resolved {
   assertObject('input', input);
+  assertKnownKeys('input', input, INPUT_KEYS);
   const { boxRegression, classLogits, anchors, batchSize = 1, numClasses, imageSizes } = input;
   assertInteger('batchSize', batchSize, 1);
   assertInteger('numClasses', numClasses, 1);
   if (options !== undefined) assertObject('options', options);
+  assertKnownKeys('options', options, POSTPROCESS_OPTION_KEYS);
+  assertKnownKeys('boxCoder', options?.boxCoder, BOX_CODER_KEYS);
   const o = withDefaults(TORCHVISION, options as Partial<PostprocessOptions>);
   assertOneOf('boxEncoding', o.boxEncoding, ['deltas', 'xyxy']);
   assertFloat32Array('anchors', anchors, 4);
   // Decoded boxes need no anchors: with an empty array N follows from boxRegression.
-  const numAnchors = o.boxEncoding === 'xyxy' && anchors.length === 0 && boxRegression instanceof Float32Array
+  const numAnchors = o.boxEncoding === 'xyxy' && anchors.length === 0 && typedArrayOf(boxRegression, Float32Array)
     ? Math.floor(boxRegression.length / 4 / batchSize) : anchors.length / 4;
   assertFloat32ArrayLength('boxRegression', boxRegression, 4 * batchSize * numAnchors, '4·B·N');
   assertFloat32ArrayLength('classLogits', classLogits, batchSize * numAnchors * numClasses, 'B·N·C');
@@ -173,7 +184,8 @@ function nativeOptions({ options: o }: Resolved) {
  * @param options {@link PostprocessOptions}; missing fields (and missing boxCoder fields) come from
  *   `POSTPROCESS_PRESETS.torchvision`. Infinity for topkCandidates / detectionsPerImg means all.
  * @returns One {@link Detections} per image, in batch order.
- * @throws {TypeError} Arrays of the wrong type or length (lengths follow from anchors, batchSize and numClasses),
+ * @throws {TypeError} A key of `input`, `options` or `options.boxCoder` that they do not define (`threshold` for
+ *   `scoreThresh`), arrays of the wrong type or length (lengths follow from anchors, batchSize and numClasses),
  *   imageSizes not B pairs, unknown scoring or coder order, non-boolean clipBoxes.
  * @throws {RangeError} Counts not integers (≥ 1 for batchSize/numClasses, ≥ −1 for backgroundIndex, ≥ 0 or
  *   Infinity for topkCandidates/detectionsPerImg), thresholds NaN or outside [0, 1], sizes/weights not finite > 0.
@@ -216,32 +228,9 @@ export async function postprocessDetectionsAsync(input: PostprocessInput, option
   });
 }
 
-/** Pure-TypeScript twin of {@link postprocessDetections} (arguments are validated too): same detections, same order. */
+/** Pure-TypeScript twin of {@link postprocessDetections}: same checks and messages, same detections, same order. */
 export function postprocessDetectionsTs(input: PostprocessInput, options?: PostprocessOptionsInput): Detections[] {
   return run(input, resolve(input, options));
-}
-
-/**
- * float32 scores of one anchor's C logits. Sigmoid: 1 / (1 + exp(−x)). Softmax as torch's AVX2 CPU kernel
- * computes it (reproduces torchvision's scores bit for bit): e_c = exp(x_c − max); e_c is summed into lane
- * c mod 8, the lanes are combined as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)) (in order when C < 8);
- * score = e_c · (1 / sum).
- */
-function scoreRow(logits: Float32Array, softmax: boolean, out: Float32Array): void {
-  const f32 = Math.fround;
-  if (!softmax) {
-    for (let c = 0; c < logits.length; c++) out[c] = 1 / f32(1 + expf32(-logits[c]));
-    return;
-  }
-  const max = logits.reduce((m, v) => Math.max(m, v), -Infinity);
-  const lanes = new Float32Array(8);
-  for (let c = 0; c < logits.length; c++) lanes[c % 8] += out[c] = expf32(f32(logits[c] - max));
-  const [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
-  const sum = logits.length < 8
-    ? lanes.reduce((s, v) => f32(s + v), 0)
-    : f32(f32(f32(l0 + l4) + f32(l2 + l6)) + f32(f32(l1 + l5) + f32(l3 + l7)));
-  const inv = f32(1 / sum);
-  for (let c = 0; c < logits.length; c++) out[c] *= inv;
 }
 
 function run(input: PostprocessInput, { options: o, batchSize, numClasses: C, numAnchors: N, imageSizes }: Resolved): Detections[] {
@@ -251,9 +240,13 @@ function run(input: PostprocessInput, { options: o, batchSize, numClasses: C, nu
   for (let b = 0; b < batchSize; b++) {
     const logits = input.classLogits.subarray(b * N * C, (b + 1) * N * C);
     if (o.scoring === 'none') scores.set(logits);
-    else for (let a = 0; a < N; a++) scoreRow(logits.subarray(a * C, (a + 1) * C), o.scoring === 'softmax', scores.subarray(a * C, (a + 1) * C));
+    else {
+      // float32 softmax as torch's CPU kernel computes it, or a float32 sigmoid per logit (see float32.ts).
+      const score = o.scoring === 'softmax' ? softmax32 : sigmoid32;
+      for (let a = 0; a < N; a++) score(logits.subarray(a * C, (a + 1) * C), scores.subarray(a * C, (a + 1) * C));
+    }
     const reg = input.boxRegression.subarray(4 * b * N, 4 * (b + 1) * N);
-    const boxes = o.boxEncoding === 'xyxy' ? reg.slice() : decodeBoxesTs(reg, input.anchors, { ...o.boxCoder, anchorFormat: 'cxcywh' });
+    const boxes = o.boxEncoding === 'xyxy' ? reg.slice() : decodeResolved(reg, input.anchors, { ...o.boxCoder, anchorFormat: 'cxcywh' });
     if (o.clipBoxes) boxes.forEach((v, k) => (boxes[k] = Math.min(Math.max(v, 0), 1)));
     // Candidates: class by class, each class's top-k by score (ties → lower anchor index).
     const candAnchors: number[] = [];

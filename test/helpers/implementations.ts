@@ -1,19 +1,16 @@
 /**
  * The implementations every op test runs: the public op (native addon when it is built, else the TS path)
  * and the pure-TS twin. Tests loop over these tables so that, once the addon lands, the same assertions
- * check it too. Invalid-input tests use the public ops only (the twins do not validate).
+ * check it too. The twins validate like their ops (test/unit/twin-validation.test.ts checks the messages match).
  */
 import {
-  backend, batchedNms, boxIou, decodeBoxes, defaultBoxes, encodeBoxes, hardNegativeMining, matchAnchors, nms,
-  postprocessDetections, softNms, ssdLossParts,
+  backend, batchedNms, boxIou, decodeBoxes, defaultBoxes, encodeBoxes, nms, postprocessDetections, softNms,
 } from '../../lib/index.ts';
-import { matchAnchorsTs } from '../../lib/ops/matcher.ts';
-import { hardNegativeMiningTs, ssdLossPartsTs } from '../../lib/ops/loss.ts';
-import { batchedNmsTs, nmsTs, softNmsTs } from '../../lib/ops/nms.ts';
-import { boxIouTs } from '../../lib/ops/boxes.ts';
-import { defaultBoxesTs } from '../../lib/ops/priors.ts';
-import { decodeBoxesTs, encodeBoxesTs } from '../../lib/ops/box-coder.ts';
-import { postprocessDetectionsTs } from '../../lib/ops/postprocess.ts';
+import {
+  batchedNmsTs, boxIouTs, decodeBoxesTs, defaultBoxesTs, encodeBoxesTs, hardNegativeMiningTs, matchAnchorsTs, nmsTs,
+  postprocessDetectionsTs, softNmsTs, ssdLossPartsTs,
+} from '../../lib/reference.ts';
+import { hardNegativeMining, matchAnchors, ssdLossParts } from '../../lib/train/index.ts';
 
 export const publicName = `public op (${backend})`;
 export const twinName = 'TS twin';

@@ -189,6 +189,12 @@ const invalid: Case[] = [
   ['BoxCoder with a bad order', () => new BoxCoder({ order: 'tf' as never }), 'TypeError', "Expected one of 'xywh', 'yxhw' for order but received \"tf\""],
   ['BoxCoder with a negative weight', () => new BoxCoder({ weights: [-1, 10, 5, 5] }), 'RangeError', 'Expected finite number > 0 for weights[0] but received -1'],
   ['BoxCoder.decode with a bad anchor format', () => new BoxCoder().decode(one, one, 'yxyx' as never), 'TypeError', "Expected one of 'xyxy', 'cxcywh' for anchorFormat but received \"yxyx\""],
+  ['BoxCoder with an unknown option key', () => new BoxCoder({ variances: [0.1, 0.1, 0.2, 0.2] } as never), 'TypeError',
+    "Unknown key 'variances' in options: expected one of 'weights', 'order', 'clip'"],
+  ['an unknown option key (decode)', () => decodeBoxes(one, one, { clamp: 4 } as never), 'TypeError',
+    "Unknown key 'clamp' in options: expected one of 'weights', 'order', 'clip', 'anchorFormat'"],
+  ['an unknown option key (encode)', () => encodeBoxes(one, one, { format: 'cxcywh' } as never), 'TypeError',
+    "Unknown key 'format' in options: expected one of 'weights', 'order', 'clip', 'anchorFormat'"],
 ];
 for (const [what, fn, type, message] of invalid) {
   test(`box coder rejects ${what}: ${type}`, (t) => {

@@ -5,10 +5,9 @@
  * and invalid inputs with exact messages.
  */
 import test from 'ava';
-import {
-  boxConvert, encodeBoxes, hardNegativeMining, ssdLoss, ssdLossParts, type SsdLossImage, type SsdLossParts,
-} from '../../lib/index.ts';
-import { ssdLossPartsTs } from '../../lib/ops/loss.ts';
+import { boxConvert, encodeBoxes } from '../../lib/index.ts';
+import { hardNegativeMining, ssdLoss, ssdLossParts, type SsdLossImage, type SsdLossParts } from '../../lib/train/index.ts';
+import { ssdLossPartsTs } from '../../lib/reference.ts';
 import { assertClose, assertSameArray } from '../helpers/compare.ts';
 import { lossImpls } from '../helpers/implementations.ts';
 import {

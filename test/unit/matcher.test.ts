@@ -5,8 +5,9 @@
  * modes), every SIMD variant, empty inputs, and invalid inputs with exact messages.
  */
 import test from 'ava';
-import { backend, boxConvert, capabilities, matchAnchors, setSimd, type SimdLevel } from '../../lib/index.ts';
-import { matchAnchorsTs } from '../../lib/ops/matcher.ts';
+import { backend, boxConvert, capabilities, setSimd, type SimdLevel } from '../../lib/index.ts';
+import { matchAnchors } from '../../lib/train/index.ts';
+import { matchAnchorsTs } from '../../lib/reference.ts';
 import { assertSameArray } from '../helpers/compare.ts';
 import { matcherImpls } from '../helpers/implementations.ts';
 import { groundTruth, lossCases, NUM_ANCHORS, ssd300AnchorsXyxyPx } from '../helpers/loss-fixture.ts';

@@ -24,8 +24,7 @@ if (!binding) {
   test('inverted boxes (x2 < x1) through softNms, the NMS grid (≥ 16384 boxes) and postprocess equal the TS twin', (t) => {
     const out = runChild(t, `
       import { softNms, nms, postprocessDetections } from './lib/index.ts';
-      import { softNmsTs, nmsTs } from './lib/ops/nms.ts';
-      import { postprocessDetectionsTs } from './lib/ops/postprocess.ts';
+      import { softNmsTs, nmsTs, postprocessDetectionsTs } from './lib/reference.ts';
       const one = new Float32Array([10, 0, 8.5, 1]), flat = new Float32Array([10, 0, 0, 1]);
       const r1 = softNms(one, new Float32Array([0.9])), r2 = softNms(flat, new Float32Array([0.9]));
       const n = 16384, boxes = new Float32Array(4 * n), scores = new Float32Array(n).fill(0.5);
@@ -85,7 +84,7 @@ if (!binding) {
 if (binding) {
   test('clipping maps −0 to +0 and keeps NaN, in native as in the TS twin', async (t) => {
     const { postprocessDetections } = await import('../../lib/index.ts');
-    const { postprocessDetectionsTs } = await import('../../lib/ops/postprocess.ts');
+    const { postprocessDetectionsTs } = await import('../../lib/reference.ts');
     const input = { boxRegression: new Float32Array([-0, -0, 0.5, 0.5, NaN, 0.2, 0.3, 1.5]), classLogits: new Float32Array([0.9, 0.8]), anchors: new Float32Array(0), numClasses: 1, imageSizes: [[10, 10]] as Array<[number, number]> };
     const options = { scoring: 'none', boxEncoding: 'xyxy', backgroundIndex: -1, scoreThresh: 0, clipBoxes: true } as const;
     const a = postprocessDetections(input, options)[0].boxes, b = postprocessDetectionsTs(input, options)[0].boxes;

@@ -4,8 +4,7 @@
  */
 import test from 'ava';
 import { backend, capabilities, decodeBoxes, postprocessDetections, setSimd, type SimdLevel } from '../../lib/index.ts';
-import { decodeBoxesTs } from '../../lib/ops/box-coder.ts';
-import { postprocessDetectionsTs } from '../../lib/ops/postprocess.ts';
+import { decodeBoxesTs, postprocessDetectionsTs } from '../../lib/reference.ts';
 import { mulberry32 } from '../helpers/random.ts';
 
 if (backend !== 'native') {

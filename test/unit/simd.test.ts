@@ -7,10 +7,7 @@ import {
   backend, boxIou, capabilities, decodeBoxes, nms, batchedNms, postprocessDetections, setSimd,
   type Detections, type PostprocessOptions, type SimdLevel,
 } from '../../lib/index.ts';
-import { boxIouTs } from '../../lib/ops/boxes.ts';
-import { decodeBoxesTs } from '../../lib/ops/box-coder.ts';
-import { batchedNmsTs, nmsTs } from '../../lib/ops/nms.ts';
-import { postprocessDetectionsTs } from '../../lib/ops/postprocess.ts';
+import { batchedNmsTs, boxIouTs, decodeBoxesTs, nmsTs, postprocessDetectionsTs } from '../../lib/reference.ts';
 import { assertClose, assertSameArray } from '../helpers/compare.ts';
 import { mulberry32, randInt, randomArray, randomBoxes, randomScores, seeds, sprinkleNonFinite } from '../helpers/random.ts';
 

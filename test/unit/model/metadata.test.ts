@@ -11,7 +11,7 @@ import {
   writeModelSpec, type ModelSpec,
 } from '../../../lib/model/metadata.ts';
 import { getMetadata, readOnnx, setMetadata, writeOnnx } from '../../../lib/model/onnx.ts';
-import { defaultBoxes } from '../../../lib/ops/priors.ts';
+import { defaultBoxes } from '../../../lib/ops/default-boxes.ts';
 import { POSTPROCESS_PRESETS } from '../../../lib/ops/postprocess.ts';
 import { tinyTorchvision } from '../../helpers/tiny-models.ts';
 

@@ -4,7 +4,7 @@
  */
 import { binding } from '../binding.ts';
 import {
-  assertArray, assertBoolean, assertFiniteNumber, assertInteger, assertPositive, assertObject, assertOneOf,
+  assertArray, assertBoolean, assertFiniteNumber, assertInteger, assertKnownKeys, assertPositive, assertObject, assertOneOf,
   invalidParameterError, object, outOfRangeError,
 } from '../is.ts';
 
@@ -50,6 +50,11 @@ export interface ExpandedDefaultBoxSpec {
 }
 
 const CLIP_MODES = ['none', 'wh', 'xyxy'] as const;
+
+/** The keys a spec, a feature map and an explicit box shape may have (any other key is rejected). */
+const SPEC_KEYS: readonly (keyof DefaultBoxSpec)[] = ['inputSize', 'featureMaps', 'clip'];
+const MAP_KEYS: readonly (keyof FeatureMapSpec)[] = ['size', 'step', 'offset', 'scale', 'nextScale', 'aspectRatios', 'extraBox', 'boxes'];
+const SHAPE_KEYS = ['scale', 'aspectRatio'] as const;
 
 /** Ratios [1, 2, 1/2] or [1, 2, 1/2, 3, 1/3] from torchvision's [2] / [2, 3]. */
 const RATIOS_4 = [1, 2, 1 / 2];
@@ -149,6 +154,7 @@ function mapShapes(name: string, map: Record<string, unknown>): number[] {
     assertArray(`${name}.boxes`, map.boxes);
     return map.boxes.flatMap((box, b) => {
       assertObject(`${name}.boxes[${b}]`, box);
+      assertKnownKeys(`${name}.boxes[${b}]`, box, SHAPE_KEYS);
       positive(`${name}.boxes[${b}].scale`, box.scale);
       positive(`${name}.boxes[${b}].aspectRatio`, box.aspectRatio);
       return shape(box.scale, box.aspectRatio);
@@ -178,7 +184,8 @@ function mapShapes(name: string, map: Record<string, unknown>): number[] {
  *
  * @param spec A {@link DefaultBoxSpec}.
  * @returns `{ inputH, inputW, clipMode (0 none, 1 wh, 2 xyxy), levels: Float64Array [L·6], shapes: Float64Array [S·2] }`.
- * @throws {TypeError} A field has the wrong type (message names it, e.g. `featureMaps[2].aspectRatios`).
+ * @throws {TypeError} A field has the wrong type (message names it, e.g. `featureMaps[2].aspectRatios`), or an
+ *   object has a key the spec does not define (`Unknown key 'ratios' in featureMaps[0]: expected one of …`).
  * @throws {RangeError} A size is not a positive integer, a scale/ratio/step is not > 0, the offset is not finite.
  * @example
  * expandDefaultBoxSpec({ inputSize: 300, featureMaps: [{ size: 1, scale: 0.5, aspectRatios: [1] }] });
@@ -186,6 +193,7 @@ function mapShapes(name: string, map: Record<string, unknown>): number[] {
  */
 export function expandDefaultBoxSpec(spec: DefaultBoxSpec): ExpandedDefaultBoxSpec {
   assertObject('spec', spec);
+  assertKnownKeys('spec', spec, SPEC_KEYS);
   const [inputH, inputW] = pair('inputSize', spec.inputSize, positiveInteger);
   const clip = spec.clip ?? 'none';
   assertOneOf('clip', clip, CLIP_MODES);
@@ -196,6 +204,7 @@ export function expandDefaultBoxSpec(spec: DefaultBoxSpec): ExpandedDefaultBoxSp
   spec.featureMaps.forEach((map: unknown, k) => {
     const name = `featureMaps[${k}]`;
     assertObject(name, map);
+    assertKnownKeys(name, map, MAP_KEYS);
     const [rows, cols] = pair(`${name}.size`, map.size, mapSide);
     const [stepY, stepX] = map.step === undefined ? [inputH / rows, inputW / cols] : pair(`${name}.step`, map.step, positive);
     const offset = map.offset ?? 0.5;
@@ -240,7 +249,7 @@ export function defaultBoxes(spec: DefaultBoxSpec | DefaultBoxPresetName): Float
   return binding ? binding.defaultBoxes(e.inputH, e.inputW, e.clipMode, e.levels, e.shapes) : defaultBoxesFromExpanded(e);
 }
 
-/** Pure-TypeScript twin of {@link defaultBoxes}: same values, same order (the spec is still validated). */
+/** Pure-TypeScript twin of {@link defaultBoxes}: same checks and messages, same values, same order. */
 export function defaultBoxesTs(spec: DefaultBoxSpec | DefaultBoxPresetName): Float32Array {
   return defaultBoxesFromExpanded(expandDefaultBoxSpec(resolveSpec(spec)));
 }

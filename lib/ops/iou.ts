@@ -1,15 +1,10 @@
 /**
- * Box formats, conversion and pairwise IoU (torchvision `box_convert` / `box_iou`), plus the float32 IoU
- * helpers that nms.ts and postprocess.ts share.
+ * Pairwise IoU (torchvision `box_iou`; native/core/iou.cc), plus the float32 area and IoU helpers that the NMS,
+ * postprocess and matcher twins share.
  */
 import { binding } from '../binding.ts';
-import { assertFloat32Array, assertOneOf } from '../is.ts';
-
-/** `xyxy` = (x1, y1, x2, y2); `cxcywh` = (centre x, centre y, w, h); `xywh` = (x1, y1, w, h). */
-export type BoxFormat = 'xyxy' | 'cxcywh' | 'xywh';
-const BOX_FORMATS: readonly BoxFormat[] = ['xyxy', 'cxcywh', 'xywh'];
-
-const f32 = Math.fround;
+import { assertFloat32Array } from '../is.ts';
+import { f32 } from './float32.ts';
 
 /** float32 area of box i of a flat xyxy array: (x2 − x1)·(y2 − y1), each operation rounded to float32. */
 export function boxArea32(boxes: Float32Array, i: number): number {
@@ -42,39 +37,6 @@ export function pairIou32(a: Float32Array, i: number, areaA: number, b: Float32A
 }
 
 /**
- * Converts boxes between formats, in float32 with torchvision's formulas (via xyxy when neither side is
- * xyxy): xyxy→cxcywh cx = (x1 + x2)/2, w = x2 − x1; cxcywh→xyxy x1 = cx − 0.5·w, x2 = cx + 0.5·w;
- * xywh→xyxy x2 = x + w; xyxy→xywh w = x2 − x1. Always returns a new array (a copy when the formats match).
- *
- * @param boxes Float32Array [N·4] in `inFmt`.
- * @param inFmt Format of `boxes`.
- * @param outFmt Format of the result.
- * @returns Float32Array [N·4] in `outFmt`, same box order.
- * @throws {TypeError} `boxes` is not a Float32Array of length 4·N, or a format is not 'xyxy' | 'cxcywh' | 'xywh'.
- * @example
- * boxConvert(new Float32Array([10, 20, 30, 60]), 'xyxy', 'cxcywh'); // Float32Array [20, 40, 20, 40]
- */
-export function boxConvert(boxes: Float32Array, inFmt: BoxFormat, outFmt: BoxFormat): Float32Array {
-  assertFloat32Array('boxes', boxes, 4);
-  assertOneOf('inFmt', inFmt, BOX_FORMATS);
-  assertOneOf('outFmt', outFmt, BOX_FORMATS);
-  const out = new Float32Array(boxes);
-  for (let o = 0; o < out.length; o += 4) {
-    const [a, b, c, d] = out.subarray(o, o + 4);
-    let x1 = a, y1 = b, x2 = c, y2 = d;
-    if (inFmt === 'cxcywh') {
-      x1 = f32(a - f32(0.5 * c)); y1 = f32(b - f32(0.5 * d)); x2 = f32(a + f32(0.5 * c)); y2 = f32(b + f32(0.5 * d));
-    } else if (inFmt === 'xywh') {
-      x2 = f32(a + c); y2 = f32(b + d);
-    }
-    if (outFmt === 'xyxy') out.set([x1, y1, x2, y2], o);
-    else if (outFmt === 'xywh') out.set([x1, y1, f32(x2 - x1), f32(y2 - y1)], o);
-    else out.set([f32(x1 + x2) / 2, f32(y1 + y2) / 2, f32(x2 - x1), f32(y2 - y1)], o);
-  }
-  return out;
-}
-
-/**
  * Pairwise IoU of two sets of xyxy boxes, in float32 (torchvision `box_iou`), except that the result is 0
  * instead of NaN: IoU = 0 when union ≤ 0 (e.g. two zero-area boxes, where torchvision gives NaN) and when a
  * box has a non-finite coordinate.
@@ -87,13 +49,23 @@ export function boxConvert(boxes: Float32Array, inFmt: BoxFormat, outFmt: BoxFor
  * boxIou(new Float32Array([0, 0, 2, 2]), new Float32Array([1, 1, 3, 3, 0, 0, 2, 2])); // [0.14285714, 1]
  */
 export function boxIou(a: Float32Array, b: Float32Array): Float32Array {
-  assertFloat32Array('a', a, 4);
-  assertFloat32Array('b', b, 4);
-  return binding ? binding.boxIou(a, b) : boxIouTs(a, b);
+  checkBoxIou(a, b);
+  return binding ? binding.boxIou(a, b) : iouMatrix(a, b);
 }
 
-/** Pure-TypeScript twin of {@link boxIou} (no argument checks): same values, same layout. */
+/** Pure-TypeScript twin of {@link boxIou}: same checks and messages, same values, same layout. */
 export function boxIouTs(a: Float32Array, b: Float32Array): Float32Array {
+  checkBoxIou(a, b);
+  return iouMatrix(a, b);
+}
+
+/** The argument checks of {@link boxIou} and its twin. */
+function checkBoxIou(a: unknown, b: unknown): void {
+  assertFloat32Array('a', a, 4);
+  assertFloat32Array('b', b, 4);
+}
+
+function iouMatrix(a: Float32Array, b: Float32Array): Float32Array {
   const areasA = boxAreas32(a);
   const areasB = boxAreas32(b);
   const m = areasB.length;
