@@ -135,7 +135,7 @@ test('checkModelSpec: names, shapes and anchor count against the graph', (t) => 
   });
 });
 
-test('loadModelFile: model, spec, bytes, anchors; errors name the file', async (t) => {
+test('loadModelFile: header, spec, path, anchors (bytes only on request); errors name the file', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-meta-'));
   try {
     const good = path.join(dir, 'good.onnx');
@@ -143,8 +143,12 @@ test('loadModelFile: model, spec, bytes, anchors; errors name the file', async (
     const loaded = await loadModelFile(good);
     t.deepEqual(loaded.spec, spec());
     t.is(loaded.anchors!.length, 3234 * 4);
-    t.is(loaded.bytes.byteLength, fs.statSync(good).size);
-    t.is(loaded.model.graph.output.length, 2);
+    t.is(loaded.path, good);
+    t.is(loaded.size, fs.statSync(good).size);
+    t.is(loaded.header.graph.output.length, 2);
+    t.deepEqual(Object.keys(loaded).sort(), ['anchors', 'header', 'path', 'size', 'spec']); // no weights read
+    t.deepEqual(loaded.bytes, new Uint8Array(fs.readFileSync(good))); // deprecated: read when asked for
+    t.is(loaded.model, loaded.header); // deprecated name
 
     const bare = path.join(dir, 'bare.onnx');
     fs.writeFileSync(bare, writeOnnx(tiny()));
@@ -152,7 +156,8 @@ test('loadModelFile: model, spec, bytes, anchors; errors name the file', async (
     const junk = path.join(dir, 'junk.onnx');
     fs.writeFileSync(junk, 'not a model');
     await t.throwsAsync(loadModelFile(junk), { instanceOf: TypeError, message: /^Expected ONNX model for .*junk\.onnx but received a file that does not parse/ });
-    await t.throwsAsync(loadModelFile(path.join(dir, 'missing.onnx')), { code: 'ENOENT' });
+    await t.throwsAsync(loadModelFile(path.join(dir, 'missing.onnx')), { code: 'ENOENT', message: `Cannot read model ${path.join(dir, 'missing.onnx')}: no such file` });
+    await t.throwsAsync(loadModelFile(dir), { code: 'EISDIR', message: `Cannot read model ${dir}: is a directory, expected an .onnx file` });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
