@@ -203,11 +203,9 @@ export function validateModelSpec(x: unknown): ModelSpec {
 
 function validatePostprocess(x: unknown, numClasses: number): ModelPostprocessOptions {
   assertObject('postprocess', x);
-  if (x.boxCoder === undefined) {
-    assertOneOf('postprocess.scoring', x.scoring, ['softmax', 'sigmoid', 'none']); // (the usual first message)
-    throw invalidParameterError('postprocess.boxCoder', 'object', undefined);
-  }
-  const pp = validatePostprocessOptions({ ...x, boxEncoding: x.boxEncoding ?? 'deltas' }, 'postprocess.');
+  // every field checked by the op's validator; a stored spec must also spell out its box coder
+  const pp = validatePostprocessOptions({ ...x, boxEncoding: x.boxEncoding ?? 'deltas', boxCoder: x.boxCoder ?? {} }, 'postprocess.');
+  if (x.boxCoder === undefined) throw invalidParameterError('postprocess.boxCoder', 'object', undefined);
   if (pp.backgroundIndex >= numClasses) {
     throw outOfRangeError('postprocess.backgroundIndex', `integer in [-1, ${numClasses - 1}] (labels has ${numClasses})`, pp.backgroundIndex);
   }

@@ -85,6 +85,8 @@ const invalid: Array<[string, (s: any) => void, RegExp | string, typeof TypeErro
   ['backgroundIndex', (s) => (s.postprocess.backgroundIndex = 3), 'Expected integer in [-1, 2] (labels has 3) for postprocess.backgroundIndex but received 3', RangeError],
   ['scoreThresh', (s) => (s.postprocess.scoreThresh = 2), 'Expected number in [0, 1] for postprocess.scoreThresh but received 2', RangeError],
   ['scoring', (s) => (s.postprocess.scoring = 'relu'), `Expected one of 'softmax', 'sigmoid', 'none' for postprocess.scoring but received "relu"`, TypeError],
+  ['no coder', (s) => delete s.postprocess.boxCoder, 'Expected object for postprocess.boxCoder but received undefined', TypeError],
+  ['detectionsPerImg', (s) => (s.postprocess.detectionsPerImg = -1), 'Expected integer ≥ 0 or Infinity (all) for postprocess.detectionsPerImg but received -1', RangeError],
   ['coder', (s) => (s.postprocess.boxCoder.order = 'xy'), `Expected one of 'xywh', 'yxhw' for postprocess.boxCoder.order but received "xy"`, TypeError],
   ['raw without anchors', (s) => delete s.anchors, "Expected AnchorSpec (required when output.kind is 'raw') for anchors but received undefined", TypeError],
   ['raw with xyxy', (s) => (s.postprocess.boxEncoding = 'xyxy'), `Expected 'deltas' (output.kind is 'raw') for postprocess.boxEncoding but received "xyxy"`, TypeError],
