@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Detector } from '../lib/detector.ts';
+import { Detector } from '../lib/index.ts';
 import { importModelFile } from '../lib/model/import.ts';
 import { checkModelSpec, loadModelFile, readModelSpec } from '../lib/model/metadata.ts';
 import { readOnnxFrom } from '../lib/model/onnx.ts';

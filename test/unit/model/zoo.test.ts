@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../../../lib/detector.ts';
+import { Detector } from '../../../lib/index.ts'; // (lib/detector.ts moves to lib/detector/: the public entry stays)
 import { ensureDefaultModel, modelCachePath, modelHashPath, sha256File } from '../../../lib/model/zoo.ts';
 import { fixturesDir, readJson } from '../../helpers/fixtures.ts';
 
