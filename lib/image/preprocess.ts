@@ -1,5 +1,5 @@
 /**
- * Network input from packed pixels: resize per `InputSpec.resize` and `interpolation`, normalize, lay out as
+ * Network input from packed pixels: resize per `PreprocessSpec.resize` and `interpolation`, normalize, lay out as
  * NCHW or NHWC float32, in one pass over the output with per-axis index/weight tables.
  *
  * The resize is bilinear without antialiasing, as the frameworks the models come from do it:
@@ -10,13 +10,85 @@
  *   `resizeBilinear(x, size, false, false)`, face-api).
  * Neighbours are floor(src) and floor(src) + 1, clamped to the last pixel, weights src − floor(src).
  */
-import type { InputSpec, ResizeMode } from '../model/metadata.ts';
-import { assertArray, assertInteger, assertOneOf, invalidParameterError, outOfRangeError } from '../is.ts';
+import { assertInRange, assertInteger, assertObject, assertOneOf, assertPositive, invalidParameterError, outOfRangeError } from '../is.ts';
 import { assertRawImage, type RawImage } from './decode.ts';
 import { binding, type NativeTaps } from '../binding.ts';
 
-/** The fields of {@link InputSpec} that preprocessing reads. */
-export type PreprocessSpec = Pick<InputSpec, 'width' | 'height' | 'layout' | 'colorOrder' | 'mean' | 'std' | 'resize' | 'interpolation' | 'padValue'>;
+/** How the source image becomes the network input. */
+export type ResizeMode =
+  /** Stretch to the input size, aspect ratio not kept (torchvision GeneralizedRCNNTransform, pytorch-ssd). */
+  | 'stretch'
+  /** Pad bottom/right with zeros to a square, then resize (face-api / TF.js). Boxes map back through the pad. */
+  | 'pad'
+  /** Resize keeping aspect ratio, centre on a `padValue` canvas (YOLO-style letterbox). */
+  | 'letterbox';
+
+/**
+ * How an image becomes a network input tensor: size, layout, colour order, normalization, resize. The model spec's
+ * `InputSpec` (lib/model/spec.ts) extends it with the ONNX input name and the batch mode.
+ */
+export interface PreprocessSpec {
+  /** Network input size in pixels, integers in [1, {@link MAX_INPUT_SIDE}]. */
+  height: number;
+  width: number;
+  layout: 'NCHW' | 'NHWC';
+  colorOrder: 'RGB' | 'BGR';
+  /** x' = (x − mean[c]) / std[c] on 0..255 pixel values, per channel in `colorOrder`. [0,0,0]/[1,1,1] = raw pixels. */
+  mean: [number, number, number];
+  /** Finite and > 0. */
+  std: [number, number, number];
+  resize: ResizeMode;
+  /** 'bilinear' (align_corners=false, half-pixel centres, no antialias) or 'bilinear-asymmetric' (TF legacy). */
+  interpolation?: 'bilinear' | 'bilinear-asymmetric';
+  /** Fill value for pad/letterbox, 0..255. */
+  padValue?: number;
+}
+
+/** Largest network input side (a 3·8192² float32 input is 805 MB): bounds what a model's metadata can make us allocate. */
+export const MAX_INPUT_SIDE = 8192;
+
+const LAYOUTS = ['NCHW', 'NHWC'] as const;
+const COLOR_ORDERS = ['RGB', 'BGR'] as const;
+const RESIZE_MODES = ['stretch', 'pad', 'letterbox'] as const;
+const INTERPOLATIONS = ['bilinear', 'bilinear-asymmetric'] as const;
+
+function assertTriple(name: string, value: unknown, positive: boolean): asserts value is [number, number, number] {
+  if (!Array.isArray(value) || value.length !== 3 || value.some((v) => typeof v !== 'number')) {
+    throw invalidParameterError(name, 'Array of 3 numbers', value);
+  }
+  value.forEach((v, c) => {
+    if (positive) assertPositive(`${name}[${c}]`, v, true);
+    else assertInRange(`${name}[${c}]`, v, -Number.MAX_VALUE, Number.MAX_VALUE);
+  });
+}
+
+/**
+ * The one validator of a {@link PreprocessSpec} (the model spec's `input` uses it too): sizes integers in
+ * [1, {@link MAX_INPUT_SIDE}], known layout / colour order / resize / interpolation, mean three finite numbers, std three
+ * finite numbers > 0, padValue in [0, 255].
+ *
+ * @param spec The spec to check.
+ * @param prefix Field-name prefix in messages (default 'input', as in a model spec).
+ * @throws {TypeError} A field of the wrong type or an unknown name: `Expected one of 'NCHW', 'NHWC' for input.layout but received "CHW"`.
+ * @throws {RangeError} A number out of range: `Expected integer in [1, 8192] for input.width but received 0`.
+ * @example
+ * assertPreprocessSpec({ width: 300, height: 300, layout: 'NCHW', colorOrder: 'RGB', mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' });
+ */
+export function assertPreprocessSpec(spec: unknown, prefix = 'input'): asserts spec is PreprocessSpec {
+  assertObject(prefix, spec);
+  for (const k of ['height', 'width'] as const) {
+    const v = spec[k];
+    assertInteger(`${prefix}.${k}`, v, 1);
+    if (v > MAX_INPUT_SIDE) throw outOfRangeError(`${prefix}.${k}`, `integer in [1, ${MAX_INPUT_SIDE}]`, v);
+  }
+  assertOneOf(`${prefix}.layout`, spec.layout, LAYOUTS);
+  assertOneOf(`${prefix}.colorOrder`, spec.colorOrder, COLOR_ORDERS);
+  assertTriple(`${prefix}.mean`, spec.mean, false);
+  assertTriple(`${prefix}.std`, spec.std, true);
+  assertOneOf(`${prefix}.resize`, spec.resize, RESIZE_MODES);
+  if (spec.interpolation !== undefined) assertOneOf(`${prefix}.interpolation`, spec.interpolation, INTERPOLATIONS);
+  if (spec.padValue !== undefined) assertInRange(`${prefix}.padValue`, spec.padValue, 0, 255);
+}
 
 /**
  * Where the source image sits in the network input: a network-input pixel coordinate x maps to the source pixel
@@ -53,7 +125,7 @@ export interface PreprocessOptions {
  * @example
  * inputGeometry(1280, 720, { width: 512, height: 512, resize: 'pad' }); // scaleX = scaleY = 2.5, offsets 0
  */
-export function inputGeometry(srcWidth: number, srcHeight: number, spec: Pick<InputSpec, 'width' | 'height' | 'resize'>): InputTransform {
+export function inputGeometry(srcWidth: number, srcHeight: number, spec: Pick<PreprocessSpec, 'width' | 'height' | 'resize'>): InputTransform {
   const { width: w, height: h, resize } = spec;
   const base = { resize, srcWidth, srcHeight, inputWidth: w, inputHeight: h };
   switch (resize) {
@@ -158,23 +230,6 @@ function nativeTaps(tr: InputTransform, halfPixel: boolean): NativeTaps {
   };
   tapsCache = { key, taps };
   return taps;
-}
-
-/** Validates the preprocessing fields of a spec (shapes and enums). */
-export function assertPreprocessSpec(spec: PreprocessSpec): void {
-  assertInteger('input.width', spec.width, 1);
-  assertInteger('input.height', spec.height, 1);
-  assertOneOf('input.layout', spec.layout, ['NCHW', 'NHWC']);
-  assertOneOf('input.colorOrder', spec.colorOrder, ['RGB', 'BGR']);
-  assertOneOf('input.resize', spec.resize, ['stretch', 'pad', 'letterbox']);
-  if (spec.interpolation !== undefined) assertOneOf('input.interpolation', spec.interpolation, ['bilinear', 'bilinear-asymmetric']);
-  for (const k of ['mean', 'std'] as const) {
-    assertArray(`input.${k}`, spec[k], 3);
-    if (spec[k].length !== 3 || !spec[k].every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw invalidParameterError(`input.${k}`, 'three finite numbers', spec[k]);
-    }
-  }
-  if (spec.std.some((v) => v === 0)) throw outOfRangeError('input.std', 'three non-zero numbers', spec.std);
 }
 
 /**

@@ -9,8 +9,10 @@ import { importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
 import { importPytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
 import { importTorchvisionSsd } from './importers/torchvision.ts';
 import { readLabelsFile } from './labels.ts';
-import { checkModelSpec, resolveAnchors, type ModelSpec } from './metadata.ts';
+import { checkModelSpec, type ModelSpec } from './metadata.ts';
+import { anchorCount } from './spec.ts';
 import { readOnnxFrom, writeOnnx, type ModelProto } from './onnx.ts';
+import { readModelBytes } from './file.ts';
 import { writeFileAtomic } from './zoo.ts';
 
 /** Source formats `importModelFile` understands. */
@@ -40,8 +42,7 @@ export interface ImportModelFileResult {
 
 function readSourceOnnx(file: string | undefined, format: string): ModelProto {
   if (!file) throw new TypeError(`Expected a source ONNX file for ${format} import but received none`);
-  const bytes = fs.readFileSync(file); // ENOENT etc. propagate with the path in the message
-  return readOnnxFrom(bytes, file);
+  return readOnnxFrom(readModelBytes(file), file); // file errors name the path and the problem
 }
 
 /**
@@ -72,7 +73,7 @@ export async function importModelFile(format: ImportFormat, input: string | unde
     const modelDir = input && fs.statSync(input).isFile() ? path.dirname(input) : input;
     result = importFaceApiSsdMobilenetv1({ modelDir, name: options.name });
   }
-  checkModelSpec(result.model, result.spec, result.spec.anchors ? resolveAnchors(result.spec) : null, input ?? format);
+  checkModelSpec(result.model, result.spec, anchorCount(result.spec), input ?? format);
   const bytes = writeOnnx(result.model);
   const out = path.resolve(options.out);
   await writeFileAtomic(out, bytes);

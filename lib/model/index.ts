@@ -2,12 +2,16 @@
  * ssd-edge models: the one-file format (ONNX + `ssd_edge` metadata), importers, graph builders, the zoo.
  */
 export {
-  METADATA_KEY, METADATA_VERSION_KEY, SCHEMA_VERSION,
-  checkModelSpec, encodeAnchors, loadModelFile, parseModelSpec, readModelSpec, resolveAnchors, serializeModelSpec,
-  validateModelSpec, writeModelSpec,
-  type AnchorSpec, type BoxEncoding, type DecodedOutputSpec, type InputSpec, type LoadedModel, type ModelPostprocessOptions,
+  anchorCount, encodeAnchors, MODEL_LIMITS, resolveAnchors, validateModelSpec,
+  type AnchorSpec, type BoxEncoding, type DecodedOutputSpec, type InputSpec, type ModelPostprocessOptions,
   type ModelSpec, type RawOutputSpec, type ResizeMode, type ScoringMode,
+} from './spec.ts';
+export {
+  METADATA_KEY, METADATA_VERSION_KEY, SCHEMA_VERSION,
+  checkModelSpec, loadModelFile, parseModelSpec, readModelSpec, serializeModelSpec, writeModelSpec, type LoadedModel,
 } from './metadata.ts';
+export { onnxHeaderOf, readOnnxHeader, readOnnxHeaderFile, type ModelLike, type OnnxHeader } from './onnx-header.ts';
+export { ModelFileError } from './file.ts';
 export { getMetadata, readOnnx, setMetadata, writeOnnx, type ModelProto } from './onnx.ts';
 export { describeOnnx, formatModelInfo, inspectModel, inspectModelFile, type ModelInfo, type OnnxInfo, type OnnxValueInfo } from './inspect.ts';
 export { IMPORT_FORMATS, importModelFile, type ImportFormat, type ImportModelFileOptions, type ImportModelFileResult } from './import.ts';
@@ -25,4 +29,4 @@ export {
 export { buildSsd300Vgg16, torchvisionWeightsFromOnnx, type Ssd300Vgg16Build, type Ssd300Vgg16Options } from './builder/ssd300-vgg16.ts';
 export { buildSsdMobilenetV1, type SsdMobilenetV1Build, type SsdMobilenetV1Options } from './builder/ssd-mobilenetv1.ts';
 export type { WeightTensor, WeightsMap } from './builder/weights.ts';
-export { DEFAULT_MODEL_NAME, buildDefaultModel, cacheRoot, ensureDefaultModel, modelCachePath } from './zoo.ts';
+export { DEFAULT_MODEL_NAME, buildDefaultModel, cacheRoot, ensureDefaultModel, modelCachePath, modelHashPath, sha256File } from './zoo.ts';

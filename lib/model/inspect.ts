@@ -2,9 +2,10 @@
  * What is inside a model file: the ONNX interface (inputs, outputs, opset) and the ssd-edge spec, gathered as
  * data (`inspectModel`) and printed separately (`formatModelInfo`).
  */
-import fs from 'node:fs';
-import { DataType, getMetadata, readOnnxFrom, type ModelProto, type ValueInfoProto } from './onnx.ts';
-import { METADATA_KEY, readModelSpec, resolveAnchors, valueDims, type ModelSpec } from './metadata.ts';
+import { DataType, getMetadata, type ValueInfoProto } from './onnx.ts';
+import { onnxHeaderOf, readOnnxHeaderFile, type ModelLike } from './onnx-header.ts';
+import { checkModelSpec, METADATA_KEY, readModelSpec, valueDims } from './metadata.ts';
+import { anchorCount, type ModelSpec } from './spec.ts';
 
 /** A graph input or output. */
 export interface OnnxValueInfo {
@@ -45,41 +46,49 @@ function valueInfo(v: ValueInfoProto): OnnxValueInfo {
   return { name: v.name, type: t === undefined ? '?' : TYPE_NAMES.get(t) ?? `type ${t}`, dims: valueDims(v) };
 }
 
-/** Inputs (initializers excluded), outputs, opset and sizes of an ONNX model. */
-export function describeOnnx(model: ModelProto): OnnxInfo {
-  const inits = new Set((model.graph.initializer ?? []).map((i) => i.name));
-  const opset = model.opset_import.find((o) => !o.domain || o.domain === 'ai.onnx');
+/** Inputs (initializers excluded), outputs, opset and sizes of an ONNX model (decoded, or its header). */
+export function describeOnnx(model: ModelLike): OnnxInfo {
+  const h = onnxHeaderOf(model);
+  const inits = new Set(h.graph.initializerNames);
+  const opset = h.opset_import.find((o) => !o.domain || o.domain === 'ai.onnx');
   return {
-    irVersion: model.ir_version,
+    irVersion: h.ir_version,
     opset: opset ? opset.version : null,
-    producer: [model.producer_name, model.producer_version].filter(Boolean).join(' '),
-    inputs: model.graph.input.filter((i) => !inits.has(i.name)).map(valueInfo),
-    outputs: model.graph.output.map(valueInfo),
-    nodes: model.graph.node.length,
+    producer: [h.producer_name, h.producer_version].filter(Boolean).join(' '),
+    inputs: h.graph.input.filter((i) => !inits.has(i.name)).map(valueInfo),
+    outputs: h.graph.output.map(valueInfo),
+    nodes: h.graph.nodeCount,
     initializers: inits.size,
   };
 }
 
 /**
- * Gathers what {@link formatModelInfo} prints. A model without ssd-edge metadata gives `spec: null`.
+ * Gathers what {@link formatModelInfo} prints. A model without ssd-edge metadata gives `spec: null`. The anchors are
+ * counted, never generated.
  *
- * @throws {TypeError|RangeError} The model has ssd-edge metadata that is invalid.
+ * @param model The model or its header.
+ * @param bytes Size of the serialized model.
+ * @param what How to call the model in errors (e.g. its path).
+ * @throws {TypeError|RangeError} The model has ssd-edge metadata that is invalid or disagrees with the graph.
  */
-export function inspectModel(model: ModelProto, bytes: number): ModelInfo {
-  const spec = getMetadata(model)[METADATA_KEY] === undefined ? null : readModelSpec(model);
-  return { bytes, onnx: describeOnnx(model), spec, anchors: spec?.anchors ? resolveAnchors(spec).length / 4 : null };
+export function inspectModel(model: ModelLike, bytes: number, what = 'model'): ModelInfo {
+  const spec = getMetadata(model)[METADATA_KEY] === undefined ? null : readModelSpec(model, what);
+  const anchors = spec ? anchorCount(spec) : null;
+  if (spec) checkModelSpec(model, spec, anchors, what);
+  return { bytes, onnx: describeOnnx(model), spec, anchors };
 }
 
 /**
- * Reads a model file and gathers its {@link ModelInfo}.
+ * Reads a model file's header (never its weights) and gathers its {@link ModelInfo}.
  *
- * @throws {Error} Unreadable file or not ONNX. @throws {TypeError|RangeError} Invalid ssd-edge metadata.
+ * @throws {ModelFileError} The file cannot be read (the message names it: missing, a directory…).
+ * @throws {TypeError} Not ONNX. @throws {TypeError|RangeError} Invalid ssd-edge metadata.
  * @example
  * console.log(formatModelInfo(await inspectModelFile('face.onnx')));
  */
 export async function inspectModelFile(file: string): Promise<ModelInfo> {
-  const bytes = await fs.promises.readFile(file);
-  return inspectModel(readOnnxFrom(bytes, file), bytes.byteLength);
+  const { header, bytes } = await readOnnxHeaderFile(file);
+  return inspectModel(header, bytes, file);
 }
 
 const fmtValue = (v: OnnxValueInfo) => `${v.name} ${v.type} [${v.dims.join(', ')}]`;

@@ -9,222 +9,25 @@
  * numbers (the convention of the project's reference data).
  */
 import fs from 'node:fs';
-import { assertArray, assertBoolean, assertInRange, assertInteger, assertObject, assertOneOf, assertPositive, describe, invalidParameterError, outOfRangeError } from '../is.ts';
-import { resolveBoxCoderOptions } from '../ops/box-coder.ts';
-import { DEFAULT_BOX_PRESETS, defaultBoxes, expandDefaultBoxSpec, type DefaultBoxPresetName, type DefaultBoxSpec } from '../ops/default-boxes.ts';
-import type { PostprocessOptions } from '../ops/postprocess.ts';
-import { getMetadata, readOnnxFrom, setMetadata, type ModelProto, type ValueInfoProto } from './onnx.ts';
+import { describe, outOfRangeError } from '../is.ts';
+import { getMetadata, setMetadata, type ModelProto, type ValueInfoProto } from './onnx.ts';
+import { onnxHeaderOf, readOnnxHeaderFile, type ModelLike, type OnnxHeader } from './onnx-header.ts';
+import { anchorCount, MODEL_LIMITS, resolveAnchors, validateModelSpec, type ModelSpec } from './spec.ts';
+
+// The spec's types and validator live in spec.ts; re-exported here for the modules that imported them from here.
+export {
+  anchorCount, encodeAnchors, MODEL_LIMITS, resolveAnchors, validateModelSpec,
+  type AnchorSpec, type BoxEncoding, type DecodedOutputSpec, type InputSpec, type ModelPostprocessOptions, type ModelSpec,
+  type RawOutputSpec, type ResizeMode, type ScoringMode,
+} from './spec.ts';
 
 export const METADATA_KEY = 'ssd_edge';
 export const METADATA_VERSION_KEY = 'ssd_edge.version';
 export const SCHEMA_VERSION = 1;
 
-/** How the source image becomes the network input. */
-export type ResizeMode =
-  /** Stretch to the input size, aspect ratio not kept (torchvision GeneralizedRCNNTransform, pytorch-ssd). */
-  | 'stretch'
-  /** Pad bottom/right with zeros to a square, then resize (face-api / TF.js). Boxes map back through the pad. */
-  | 'pad'
-  /** Resize keeping aspect ratio, centre on a `padValue` canvas (YOLO-style letterbox). */
-  | 'letterbox';
-
-export interface InputSpec {
-  /** ONNX input name. */
-  name: string;
-  /** Network input size in pixels. */
-  height: number;
-  width: number;
-  layout: 'NCHW' | 'NHWC';
-  colorOrder: 'RGB' | 'BGR';
-  /** x' = (x − mean[c]) / std[c] on 0..255 pixel values, per channel in `colorOrder`. [0,0,0]/[1,1,1] = raw pixels. */
-  mean: [number, number, number];
-  std: [number, number, number];
-  resize: ResizeMode;
-  /** 'bilinear' (align_corners=false, half-pixel centres, no antialias) or 'bilinear-asymmetric' (TF legacy). */
-  interpolation?: 'bilinear' | 'bilinear-asymmetric';
-  /** Fill value for pad/letterbox, 0..255. */
-  padValue?: number;
-  /** Whether the batch dimension is symbolic (detectBatch runs one session call) or fixed. */
-  dynamicBatch: boolean;
-}
-
-/** Outputs that still need decoding against anchors (torchvision, face-api). */
-export interface RawOutputSpec {
-  kind: 'raw';
-  /** ONNX output with [B, N, 4] deltas in `boxCoder.order`. */
-  boxes: string;
-  /** ONNX output with [B, N, C] logits. */
-  scores: string;
-}
-
-/** Outputs already decoded (pytorch-ssd / jetson-inference): normalized xyxy boxes and activated scores. */
-export interface DecodedOutputSpec {
-  kind: 'decoded';
-  /** [B, N, 4] normalized xyxy. */
-  boxes: string;
-  /** [B, N, C] probabilities (softmax already applied). */
-  scores: string;
-}
-
-/** Where the anchors come from. */
-export type AnchorSpec =
-  | { preset: string }
-  | { spec: DefaultBoxSpec }
-  /** Base64 of little-endian float32 [N·4], cxcywh normalized. */
-  | { data: string; count: number };
-
-/** How scores are obtained from the scores output: the postprocess modes plus 'none' (scores used as given). */
-export type ScoringMode = PostprocessOptions['scoring'] | 'none';
-
-/** What the boxes output holds: 'deltas' to decode against the anchors, or 'xyxy' boxes already decoded (normalized). */
-export type BoxEncoding = 'deltas' | 'xyxy';
-
-/**
- * Postprocess defaults stored with a model: {@link PostprocessOptions} with the decoded-output extensions
- * (`scoring: 'none'`, `boxEncoding: 'xyxy'`). `boxEncoding` defaults to 'deltas' when a stored spec omits it.
- */
-export interface ModelPostprocessOptions extends Omit<PostprocessOptions, 'scoring' | 'boxEncoding'> {
-  scoring: ScoringMode;
-  boxEncoding: BoxEncoding;
-}
-
-export interface ModelSpec {
-  /** Short name, e.g. 'ssd-mobilenetv1-face'. */
-  name: string;
-  /** e.g. 'ssd300-vgg16', 'ssdlite320-mobilenetv3-large', 'ssd-mobilenetv1'. */
-  architecture: string;
-  /** Where the weights came from (free text: package@version, file, training run). */
-  source?: string;
-  /** What wrote the file and its version, e.g. 'ssd-edge/face-api-importer@2' (zoo models are rebuilt when it changes). */
-  converter?: string;
-  input: InputSpec;
-  output: RawOutputSpec | DecodedOutputSpec;
-  /** Required when output.kind is 'raw'. */
-  anchors?: AnchorSpec;
-  /** Class names by index, background included (index = label of the logits). */
-  labels: string[];
-  /** Postprocess defaults (scoring, background, thresholds, top-k, coder, clip, box encoding). */
-  postprocess: ModelPostprocessOptions;
-}
-
-// --- validation -----------------------------------------------------------------------------------
-
 const NON_FINITE = new Map<string, number>([['Infinity', Infinity], ['-Infinity', -Infinity], ['NaN', NaN]]);
 /** Fields that may legitimately hold a non-finite number (written as a string in JSON). */
 const NUMERIC_KEYS = new Set(['topkCandidates', 'detectionsPerImg', 'clip', 'scoreThresh', 'nmsThresh']);
-
-function assertString(name: string, value: unknown, allowEmpty = false): asserts value is string {
-  if (typeof value !== 'string' || (!allowEmpty && value.length === 0)) {
-    throw invalidParameterError(name, allowEmpty ? 'string' : 'non-empty string', value);
-  }
-}
-
-function assertTriple(name: string, value: unknown, positive: boolean): asserts value is [number, number, number] {
-  if (!Array.isArray(value) || value.length !== 3 || value.some((v) => typeof v !== 'number')) {
-    throw invalidParameterError(name, 'Array of 3 numbers', value);
-  }
-  value.forEach((v, c) => {
-    if (positive) assertPositive(`${name}[${c}]`, v, true);
-    else assertInRange(`${name}[${c}]`, v, -Number.MAX_VALUE, Number.MAX_VALUE);
-  });
-}
-
-function validateInput(x: unknown): InputSpec {
-  assertObject('input', x);
-  assertString('input.name', x.name);
-  assertInteger('input.height', x.height, 1);
-  assertInteger('input.width', x.width, 1);
-  assertOneOf('input.layout', x.layout, ['NCHW', 'NHWC']);
-  assertOneOf('input.colorOrder', x.colorOrder, ['RGB', 'BGR']);
-  assertTriple('input.mean', x.mean, false);
-  assertTriple('input.std', x.std, true);
-  assertOneOf('input.resize', x.resize, ['stretch', 'pad', 'letterbox']);
-  if (x.interpolation !== undefined) assertOneOf('input.interpolation', x.interpolation, ['bilinear', 'bilinear-asymmetric']);
-  if (x.padValue !== undefined) assertInRange('input.padValue', x.padValue, 0, 255);
-  assertBoolean('input.dynamicBatch', x.dynamicBatch);
-  return x as unknown as InputSpec;
-}
-
-function validateAnchors(x: unknown): AnchorSpec {
-  assertObject('anchors', x);
-  const kinds = ['preset', 'spec', 'data'].filter((k) => x[k] !== undefined);
-  if (kinds.length !== 1) {
-    throw new TypeError("Expected object with exactly one of 'preset', 'spec', 'data' for anchors but received " +
-      (kinds.length ? `object with ${kinds.map((k) => `'${k}'`).join(', ')}` : describe(x)));
-  }
-  if (x.preset !== undefined) {
-    assertOneOf('anchors.preset', x.preset, Object.keys(DEFAULT_BOX_PRESETS));
-  } else if (x.spec !== undefined) {
-    expandDefaultBoxSpec(x.spec as DefaultBoxSpec); // throws naming the field (featureMaps[k]…)
-  } else {
-    assertString('anchors.data', x.data);
-    assertInteger('anchors.count', x.count, 1);
-    const bytes = Buffer.from(x.data, 'base64').byteLength;
-    if (bytes !== 16 * x.count) {
-      throw new TypeError(`Expected base64 of ${16 * x.count} bytes (float32 [count·4], count ${x.count}) for anchors.data but received ${bytes} bytes`);
-    }
-  }
-  return x as unknown as AnchorSpec;
-}
-
-function validatePostprocess(x: unknown, numClasses: number): ModelPostprocessOptions {
-  assertObject('postprocess', x);
-  assertOneOf('postprocess.scoring', x.scoring, ['softmax', 'sigmoid', 'none']);
-  const boxEncoding = x.boxEncoding ?? 'deltas';
-  assertOneOf('postprocess.boxEncoding', boxEncoding, ['deltas', 'xyxy']);
-  assertInteger('postprocess.backgroundIndex', x.backgroundIndex, -1);
-  if (x.backgroundIndex >= numClasses) {
-    throw outOfRangeError('postprocess.backgroundIndex', `integer in [-1, ${numClasses - 1}] (labels has ${numClasses})`, x.backgroundIndex);
-  }
-  assertInRange('postprocess.scoreThresh', x.scoreThresh, 0, 1);
-  assertInRange('postprocess.nmsThresh', x.nmsThresh, 0, 1);
-  assertInteger('postprocess.topkCandidates', x.topkCandidates, 0, true);
-  assertInteger('postprocess.detectionsPerImg', x.detectionsPerImg, 0, true);
-  assertBoolean('postprocess.clipBoxes', x.clipBoxes);
-  if (x.boxCoder === undefined) throw invalidParameterError('postprocess.boxCoder', 'object', undefined);
-  const boxCoder = resolveBoxCoderOptions(x.boxCoder as never, 'postprocess.boxCoder.');
-  return { ...(x as unknown as ModelPostprocessOptions), boxEncoding, boxCoder };
-}
-
-/**
- * Checks a parsed spec and returns it normalized (a copy; `postprocess.boxEncoding` filled in as 'deltas' when
- * absent, `postprocess.boxCoder` completed with the torchvision defaults). Unknown extra fields are kept.
- *
- * Rules beyond the field types: `labels` non-empty strings; `postprocess.backgroundIndex` < labels.length;
- * `anchors` required for `output.kind: 'raw'`; `output.kind: 'raw'` ⇔ `postprocess.boxEncoding: 'deltas'`;
- * anchors are exactly one of a preset name of `DEFAULT_BOX_PRESETS`, a `DefaultBoxSpec`, or base64 data of
- * `count`·16 bytes.
- *
- * @param x A parsed ModelSpec (e.g. `JSON.parse` of the metadata value).
- * @returns The validated {@link ModelSpec}.
- * @throws {TypeError} A field has the wrong type or value: `Expected one of 'raw', 'decoded' for output.kind but received "logits"`.
- * @throws {RangeError} A number out of range: `Expected integer ≥ 1 for input.height but received 0`.
- * @example
- * const spec = validateModelSpec(JSON.parse(text));
- */
-export function validateModelSpec(x: unknown): ModelSpec {
-  assertObject('spec', x);
-  assertString('name', x.name);
-  assertString('architecture', x.architecture);
-  if (x.source !== undefined) assertString('source', x.source, true);
-  if (x.converter !== undefined) assertString('converter', x.converter, true);
-  const input = validateInput(x.input);
-  assertObject('output', x.output);
-  assertOneOf('output.kind', x.output.kind, ['raw', 'decoded']);
-  assertString('output.boxes', x.output.boxes);
-  assertString('output.scores', x.output.scores);
-  assertArray('labels', x.labels);
-  x.labels.forEach((l, k) => assertString(`labels[${k}]`, l, true));
-  const postprocess = validatePostprocess(x.postprocess, x.labels.length);
-  const raw = x.output.kind === 'raw';
-  if (raw !== (postprocess.boxEncoding === 'deltas')) {
-    throw invalidParameterError('postprocess.boxEncoding', raw ? "'deltas' (output.kind is 'raw')" : "'xyxy' (output.kind is 'decoded')",
-      postprocess.boxEncoding);
-  }
-  if (raw && x.anchors === undefined) throw invalidParameterError('anchors', "AnchorSpec (required when output.kind is 'raw')", undefined);
-  const anchors = x.anchors === undefined ? undefined : validateAnchors(x.anchors);
-  return structuredClone({ ...x, input, ...(anchors ? { anchors } : {}), postprocess } as unknown as ModelSpec);
-}
 
 // --- metadata I/O ---------------------------------------------------------------------------------
 
@@ -249,7 +52,7 @@ export function parseModelSpec(text: string): ModelSpec {
 /**
  * The {@link ModelSpec} stored in a model's metadata (key `ssd_edge`), validated.
  *
- * @param model A ModelProto (from `readOnnx`).
+ * @param model A ModelProto (from `readOnnx`) or its header (from `readOnnxHeaderFile`).
  * @param what How to call the model in errors (e.g. its file path); default 'model'.
  * @returns The spec.
  * @throws {TypeError} No `ssd_edge` entry ("… import it first with `ssd-edge model import`"), bad JSON, or an invalid spec.
@@ -257,7 +60,7 @@ export function parseModelSpec(text: string): ModelSpec {
  * @example
  * const spec = readModelSpec(readOnnx(fs.readFileSync('face.onnx')));
  */
-export function readModelSpec(model: ModelProto, what = 'model'): ModelSpec {
+export function readModelSpec(model: ModelLike, what = 'model'): ModelSpec {
   const meta = getMetadata(model);
   const text = meta[METADATA_KEY];
   if (text === undefined) {
@@ -286,33 +89,6 @@ export function writeModelSpec(model: ModelProto, spec: ModelSpec): ModelProto {
   return setMetadata(model, { [METADATA_KEY]: serializeModelSpec(valid), [METADATA_VERSION_KEY]: String(SCHEMA_VERSION) });
 }
 
-/** Base64 of anchors (Float32Array [N·4], cxcywh normalized) for `AnchorSpec.data`. */
-export function encodeAnchors(anchors: Float32Array): { data: string; count: number } {
-  if (!(anchors instanceof Float32Array) || anchors.length === 0 || anchors.length % 4 !== 0) {
-    throw invalidParameterError('anchors', 'Float32Array of length 4·N (N ≥ 1)', anchors);
-  }
-  return { data: Buffer.from(anchors.buffer, anchors.byteOffset, anchors.byteLength).toString('base64'), count: anchors.length / 4 };
-}
-
-/**
- * The anchors of a spec: `defaultBoxes(preset)`, `defaultBoxes(spec)` or the decoded base64 data.
- *
- * @returns Float32Array [N·4], cxcywh normalized to the network input.
- * @throws {TypeError} The spec has no anchors (decoded-output models need none) or they are malformed.
- * @example
- * resolveAnchors({ ...spec, anchors: { preset: 'torchvision-ssd300-vgg16' } }).length / 4; // 8732
- */
-export function resolveAnchors(spec: Pick<ModelSpec, 'anchors'>): Float32Array {
-  if (spec?.anchors === undefined) throw invalidParameterError('anchors', 'AnchorSpec', undefined);
-  const a = validateAnchors(spec.anchors);
-  if ('preset' in a) return defaultBoxes(a.preset as DefaultBoxPresetName);
-  if ('spec' in a) return defaultBoxes(a.spec);
-  const bytes = Buffer.from(a.data, 'base64');
-  const out = new Float32Array(4 * a.count);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
-}
-
 // --- the model file -------------------------------------------------------------------------------
 
 /** Static dims of a graph value ([] when unknown); symbolic dims are strings. */
@@ -321,16 +97,19 @@ export function valueDims(v: ValueInfoProto | undefined): Array<number | string>
 }
 
 /**
- * Checks that a model's graph agrees with its spec: the named input and outputs exist; with static dims, the
- * input is [B, 3, H, W] (NCHW) or [B, H, W, 3] (NHWC) with the spec's size, a fixed batch is not declared
- * dynamic, boxes are [B, N, 4], scores [B, N, labels.length], and N equals the anchor count.
+ * Checks that a model's graph agrees with its spec, before anything sized from the spec is generated: the named
+ * input and outputs exist; with static dims, the input is [B, 3, H, W] (NCHW) or [B, H, W, 3] (NHWC) with the spec's
+ * size, a fixed batch is not declared dynamic and its input tensor stays within 3·{@link MODEL_LIMITS}.inputSide²
+ * elements, boxes are [B, N, 4], scores [B, N, labels.length], and N equals the anchor count.
  *
- * @param anchors The resolved anchors, when the spec has some (for the count check).
+ * @param model The model or its header.
+ * @param anchors The anchors, or just their count (`anchorCount(spec)`: nothing generated), when the spec has some.
  * @throws {TypeError} The first disagreement, naming the field: `Expected ONNX output 'boxes' (output.boxes) for model but received outputs 'a', 'b'`.
+ * @throws {RangeError} A fixed batch whose input tensor is too large to allocate.
  */
-export function checkModelSpec(model: ModelProto, spec: ModelSpec, anchors?: Float32Array | null, what = 'model'): void {
-  const g = model.graph;
-  const inits = new Set((g.initializer ?? []).map((i) => i.name));
+export function checkModelSpec(model: ModelLike, spec: ModelSpec, anchors?: Float32Array | number | null, what = 'model'): void {
+  const g = onnxHeaderOf(model).graph;
+  const inits = new Set(g.initializerNames);
   const inputs = g.input.filter((i) => !inits.has(i.name));
   const list = (vs: ValueInfoProto[]) => vs.map((v) => `'${v.name}'`).join(', ') || 'none';
   const input = inputs.find((i) => i.name === spec.input.name);
@@ -340,8 +119,14 @@ export function checkModelSpec(model: ModelProto, spec: ModelSpec, anchors?: Flo
   const expected = layout === 'NCHW' ? ['B', 3, H, W] : ['B', H, W, 3];
   const bad = dims.length !== 4 || dims.some((d, k) => k > 0 && typeof d === 'number' && d !== expected[k]);
   if (bad) throw new TypeError(`Expected input '${input.name}' of shape [${expected}] (input.*) for ${what} but received [${dims}]`);
-  if (spec.input.dynamicBatch && typeof dims[0] === 'number') {
-    throw new TypeError(`Expected input.dynamicBatch false for ${what} (input '${input.name}' has a fixed batch of ${dims[0]}) but received true`);
+  if (typeof dims[0] === 'number') {
+    if (spec.input.dynamicBatch) {
+      throw new TypeError(`Expected input.dynamicBatch false for ${what} (input '${input.name}' has a fixed batch of ${dims[0]}) but received true`);
+    }
+    const side = MODEL_LIMITS.inputSide;
+    if (dims[0] * 3 * H * W > 3 * side * side) {
+      throw outOfRangeError(`batch of input '${input.name}'`, `a fixed batch B with B·3·${H}·${W} ≤ 3·${side}² elements`, dims[0]);
+    }
   }
   const outDims = (field: 'boxes' | 'scores') => {
     const o = g.output.find((v) => v.name === spec.output[field]);
@@ -360,40 +145,68 @@ export function checkModelSpec(model: ModelProto, spec: ModelSpec, anchors?: Flo
   check('output.boxes', boxes, 2, 4, 'box coordinates');
   check('output.scores', scores, 2, spec.labels.length, 'labels.length');
   if (typeof boxes[1] === 'number') check('output.scores', scores, 1, boxes[1], 'anchors of output.boxes');
-  if (anchors) {
-    check('output.boxes', boxes, 1, anchors.length / 4, 'anchor count');
-    check('output.scores', scores, 1, anchors.length / 4, 'anchor count');
+  const count = typeof anchors === 'number' ? anchors : anchors ? anchors.length / 4 : null;
+  if (count !== null) {
+    check('output.boxes', boxes, 1, count, 'anchor count');
+    check('output.scores', scores, 1, count, 'anchor count');
   }
 }
 
-/** A loaded ssd-edge model file. */
+/** A loaded ssd-edge model file (its header and spec; the weights stay in the file for ONNX Runtime to read). */
 export interface LoadedModel {
-  /** The parsed ONNX model. */
-  model: ModelProto;
+  /** Path of the file, as given: pass it to the session (`Session.create(path)`), which reads the weights itself. */
+  path: string;
+  /** The file's ONNX header: metadata, inputs/outputs with shapes, opsets, counts (no weights). */
+  header: OnnxHeader;
   /** Its validated spec. */
   spec: ModelSpec;
-  /** The file's bytes (feed them to `InferenceSession.create`). */
-  bytes: Uint8Array;
+  /** Size of the file in bytes. */
+  size: number;
   /** Resolved anchors (Float32Array [N·4] cxcywh normalized), or null when the spec has none (decoded outputs). */
   anchors: Float32Array | null;
+  /** @deprecated The header (the old name of {@link LoadedModel.header}; no longer the decoded model). */
+  readonly model: OnnxHeader;
+  /**
+   * @deprecated The file's bytes, read from disk when first asked for (a full copy of the weights in JS memory):
+   *   give the session {@link LoadedModel.path} instead.
+   */
+  readonly bytes: Uint8Array;
 }
 
 /**
- * Reads an ssd-edge ONNX file: parses it, reads and validates its spec, resolves the anchors and checks the graph
- * against the spec (see {@link checkModelSpec}).
+ * Reads an ssd-edge ONNX file without reading its weights: streams the ONNX header (metadata, graph inputs and
+ * outputs; nodes and tensors skipped by length), reads and validates the spec, checks the graph against it
+ * (anchor count from the spec, counted without generating anything, against the output dims — see
+ * {@link checkModelSpec}), and only then resolves the anchors. ONNX Runtime loads the weights from `path`.
  *
  * @param file Path of the .onnx file.
- * @throws {Error} The file cannot be read (ENOENT…) or is not ONNX.
- * @throws {TypeError|RangeError} No ssd-edge metadata, an invalid spec, or a graph that disagrees with it.
+ * @throws {ModelFileError} The file cannot be read: the message names the path and the problem
+ *   (`Cannot read model /tmp: is a directory, expected an .onnx file`), `code` is ENOENT, EISDIR, EACCES….
+ * @throws {TypeError} Not ONNX, no ssd-edge metadata, an invalid spec, or a graph that disagrees with it.
+ * @throws {RangeError} Spec numbers out of range or beyond {@link MODEL_LIMITS}.
  * @example
- * const { spec, bytes, anchors } = await loadModelFile('face.onnx');
- * const session = await ort.InferenceSession.create(bytes);
+ * const { path, spec, anchors } = await loadModelFile('face.onnx');
+ * const session = await Session.create(path);
  */
 export async function loadModelFile(file: string): Promise<LoadedModel> {
-  const bytes = new Uint8Array(await fs.promises.readFile(file));
-  const model = readOnnxFrom(bytes, file);
-  const spec = readModelSpec(model, file);
+  const { header, bytes: size } = await readOnnxHeaderFile(file);
+  const spec = readModelSpec(header, file);
+  checkModelSpec(header, spec, anchorCount(spec), file);
   const anchors = spec.anchors ? resolveAnchors(spec) : null;
-  checkModelSpec(model, spec, anchors, file);
-  return { model, spec, bytes, anchors };
+  const loaded = { path: file, header, spec, size, anchors } as LoadedModel;
+  let bytes: Uint8Array | undefined;
+  Object.defineProperties(loaded, {
+    model: { get: () => header, enumerable: false },
+    bytes: {
+      get: () => {
+        if (!bytes) {
+          const b = fs.readFileSync(file);
+          bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+        }
+        return bytes;
+      },
+      enumerable: false,
+    },
+  });
+  return loaded;
 }

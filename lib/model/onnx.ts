@@ -194,7 +194,7 @@ export function writeOnnx(model: ModelProto): Uint8Array {
 }
 
 /** metadata_props as a plain record (a later duplicate key wins, as in onnxruntime). */
-export function getMetadata(model: ModelProto): Record<string, string> {
+export function getMetadata(model: Pick<ModelProto, 'metadata_props'>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { key, value } of model.metadata_props ?? []) out[key] = value ?? '';
   return out;

@@ -3,15 +3,20 @@
  * in the @vladmandic/face-api npm dependency. Nothing is ever downloaded.
  *
  * Cache: `$SSD_EDGE_CACHE/models/<name>.onnx`, default `~/.cache/ssd-edge/models/<name>.onnx`
- * (SSD_EDGE_CACHE replaces the `~/.cache/ssd-edge` root). The file is ~22 MB (float32 weights).
- * A cached file is rebuilt when its ssd-edge metadata is missing, invalid, of another schema version, or was
- * written by another converter version (`spec.converter` ≠ `FACEAPI_CONVERTER`).
+ * (SSD_EDGE_CACHE replaces the `~/.cache/ssd-edge` root). The file is ~22 MB (float32 weights). Beside it,
+ * `<name>.onnx.sha256` holds the sha256 of its bytes (hex, `sha256sum` format), written after the model.
+ * A cached file is rebuilt when its hash file is missing or does not match its bytes (bytes changed on disk: a
+ * zeroed block in the weights loads fine and detects worse), and when its ssd-edge metadata is missing, invalid, of
+ * another schema version, or was written by another converter version (`spec.converter` ≠ `FACEAPI_CONVERTER`).
+ * Both files are written to a temporary name in the same folder and renamed.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readModelSpec } from './metadata.ts';
-import { readOnnx, writeOnnx } from './onnx.ts';
+import { writeOnnx } from './onnx.ts';
+import { readOnnxHeaderFile } from './onnx-header.ts';
 import { FACEAPI_CONVERTER, faceApiModelDir, importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
 
 export const DEFAULT_MODEL_NAME = 'ssd-mobilenetv1-face';
@@ -69,25 +74,62 @@ export async function buildDefaultModel(
   return { path: outPath, bytes: bytes.byteLength, anchors };
 }
 
-/** Is the cached file a current default model (readable spec written by this converter version)? */
-async function isCurrent(file: string): Promise<boolean> {
-  let bytes: Buffer;
+/** Where the hash of a cached model is kept: `<file>.sha256`. */
+export function modelHashPath(file: string): string {
+  return `${file}.sha256`;
+}
+
+/** sha256 of a file's bytes (hex), streamed (never the whole file in memory). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Writes `<file>.sha256` (`<hex>  <basename>\n`, as sha256sum) for the bytes of `file`, atomically. */
+async function writeModelHash(file: string, bytes: Uint8Array): Promise<string> {
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  await writeFileAtomic(modelHashPath(file), Buffer.from(`${hex}  ${path.basename(file)}\n`));
+  return hex;
+}
+
+/** The hash stored beside `file`, or null when there is none or it is malformed. */
+async function storedHash(file: string): Promise<string | null> {
   try {
-    bytes = await fs.promises.readFile(file);
+    const m = /^([0-9a-f]{64})\b/.exec(await fs.promises.readFile(modelHashPath(file), 'utf8'));
+    return m ? m[1] : null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Is the cached file a current default model: its bytes match the stored sha256, and its spec (read from the ONNX
+ * header, weights not read) was written by this converter version?
+ */
+async function isCurrent(file: string): Promise<boolean> {
+  const expected = await storedHash(file);
+  if (expected === null) return false; // no hash (an older cache, or a write cut short): rebuild
+  let actual: string;
+  try {
+    actual = await sha256File(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
+  if (actual !== expected) return false; // bytes changed on disk since they were written
   try {
-    return readModelSpec(readOnnx(bytes)).converter === FACEAPI_CONVERTER;
+    return readModelSpec((await readOnnxHeaderFile(file)).header).converter === FACEAPI_CONVERTER;
   } catch {
     return false; // not ONNX, no/old/invalid metadata: rebuild
   }
 }
 
 /**
- * Path of the default model, building it into the cache first if it is not there, if its metadata is
- * missing or from another converter version, or if `force`. Never downloads anything.
+ * Path of the default model, building it into the cache first if it is not there, if its bytes do not match the
+ * sha256 stored beside it (or that hash is missing), if its metadata is missing or from another converter version,
+ * or if `force`. Never downloads anything.
  *
  * @example
  * const file = await ensureDefaultModel(); // ~/.cache/ssd-edge/models/ssd-mobilenetv1-face.onnx
@@ -97,5 +139,11 @@ export async function ensureDefaultModel(
 ): Promise<string> {
   const p = modelCachePath(DEFAULT_MODEL_NAME);
   if (!options.force && (await isCurrent(p))) return p;
-  return (await buildDefaultModel({ outPath: p, metadata: options.metadata })).path;
+  const outPath = path.resolve(p);
+  const { model } = importFaceApiSsdMobilenetv1({ modelDir: faceApiModelDir(), metadata: options.metadata });
+  const bytes = writeOnnx(model);
+  // the model first, then its hash: a reader that sees the new hash with the old bytes (or no hash) rebuilds
+  await writeFileAtomic(outPath, bytes);
+  await writeModelHash(outPath, bytes);
+  return outPath;
 }

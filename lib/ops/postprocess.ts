@@ -142,15 +142,38 @@ function resolve(input: PostprocessInput, options: PostprocessOptionsInput | und
       sizes.set([hw[0], hw[1]], 2 * b);
     });
   }
-  assertOneOf('scoring', o.scoring, ['softmax', 'sigmoid', 'none']);
-  assertInteger('backgroundIndex', o.backgroundIndex, -1);
-  assertInRange('scoreThresh', o.scoreThresh, 0, 1);
-  assertInRange('nmsThresh', o.nmsThresh, 0, 1);
-  assertInteger('topkCandidates', o.topkCandidates, 0, true);
-  assertInteger('detectionsPerImg', o.detectionsPerImg, 0, true);
-  assertBoolean('clipBoxes', o.clipBoxes);
-  const boxCoder = resolveBoxCoderOptions(options?.boxCoder, 'boxCoder.'); // its defaults are torchvision's
-  return { options: { ...o, boxCoder }, batchSize, numClasses, numAnchors, imageSizes: sizes };
+  // boxCoder as given: resolveBoxCoderOptions fills the missing fields with torchvision's
+  const resolved = validatePostprocessOptions({ ...o, boxCoder: options?.boxCoder }, '');
+  return { options: resolved, batchSize, numClasses, numAnchors, imageSizes: sizes };
+}
+
+/**
+ * The one validator of complete postprocess options (the model spec's `postprocess` uses it with the prefix
+ * 'postprocess.'): every field of {@link PostprocessOptions} present and valid; `boxCoder` completed with the
+ * torchvision defaults (it may be undefined or partial).
+ *
+ * @param o The options (all fields but boxCoder required).
+ * @param prefix Field-name prefix in messages, e.g. 'postprocess.'.
+ * @returns A copy with `boxCoder` resolved.
+ * @throws {TypeError} Unknown scoring / boxEncoding / coder order, non-boolean clipBoxes.
+ * @throws {RangeError} Counts not integers (≥ −1 for backgroundIndex, ≥ 0 or Infinity for topkCandidates /
+ *   detectionsPerImg), thresholds NaN or outside [0, 1].
+ * @example
+ * validatePostprocessOptions({ ...POSTPROCESS_PRESETS.faceApi }, 'postprocess.');
+ */
+export function validatePostprocessOptions(
+  o: Record<string, unknown>, prefix = '',
+): Required<PostprocessOptions> & { boxCoder: Required<PostprocessOptions['boxCoder']> } {
+  assertOneOf(`${prefix}scoring`, o.scoring, ['softmax', 'sigmoid', 'none']);
+  assertOneOf(`${prefix}boxEncoding`, o.boxEncoding, ['deltas', 'xyxy']);
+  assertInteger(`${prefix}backgroundIndex`, o.backgroundIndex, -1);
+  assertInRange(`${prefix}scoreThresh`, o.scoreThresh, 0, 1);
+  assertInRange(`${prefix}nmsThresh`, o.nmsThresh, 0, 1);
+  assertInteger(`${prefix}topkCandidates`, o.topkCandidates, 0, true);
+  assertInteger(`${prefix}detectionsPerImg`, o.detectionsPerImg, 0, true);
+  assertBoolean(`${prefix}clipBoxes`, o.clipBoxes);
+  const boxCoder = resolveBoxCoderOptions(o.boxCoder as never, `${prefix}boxCoder.`);
+  return { ...(o as unknown as PostprocessOptions), boxCoder };
 }
 
 /** The addon's options object. */

@@ -187,24 +187,29 @@ test('ensureDefaultModel builds into $SSD_EDGE_CACHE once, reuses it, rebuilds f
     t.true(first.size > 1e6);
     t.is(await ensureDefaultModel(), p);
     t.is(fs.statSync(p).mtimeMs, first.mtimeMs); // not rebuilt
-    t.deepEqual(fs.readdirSync(path.dirname(p)), ['ssd-mobilenetv1-face.onnx']); // no temp files left
+    const files = ['ssd-mobilenetv1-face.onnx', 'ssd-mobilenetv1-face.onnx.sha256'];
+    t.deepEqual(fs.readdirSync(path.dirname(p)).sort(), files); // the model and its hash, no temp files left
     const loaded = await loadModelFile(p);
     t.is(loaded.spec.name, 'ssd-mobilenetv1-face');
     t.is(loaded.anchors?.length, 4 * N);
 
-    // A cached file from an older converter (or without metadata) is rebuilt.
+    // A cached file from an older converter (or without metadata) is rebuilt, even with a matching hash.
+    const writeWithHash = (bytes: Uint8Array) => {
+      fs.writeFileSync(p, bytes);
+      fs.writeFileSync(`${p}.sha256`, `${createHash('sha256').update(bytes).digest('hex')}  ${path.basename(p)}\n`);
+    };
     const old = readOnnx(fs.readFileSync(p));
     setMetadata(old, { ssd_edge: serializeModelSpec({ ...loaded.spec, converter: 'ssd-edge/face-api-importer@1' }) });
     t.is(readModelSpec(old).converter, 'ssd-edge/face-api-importer@1'); // valid, just old
-    fs.writeFileSync(p, writeOnnx(old));
+    writeWithHash(writeOnnx(old));
     await ensureDefaultModel();
     t.is(readModelSpec(readOnnx(fs.readFileSync(p))).converter, built.spec.converter);
     const bare = readOnnx(fs.readFileSync(p));
     bare.metadata_props = [];
-    fs.writeFileSync(p, writeOnnx(bare));
+    writeWithHash(writeOnnx(bare));
     await ensureDefaultModel();
     t.is(readModelSpec(readOnnx(fs.readFileSync(p))).name, 'ssd-mobilenetv1-face');
-    t.deepEqual(fs.readdirSync(path.dirname(p)), ['ssd-mobilenetv1-face.onnx']);
+    t.deepEqual(fs.readdirSync(path.dirname(p)).sort(), files);
   } finally {
     if (saved === undefined) delete process.env.SSD_EDGE_CACHE;
     else process.env.SSD_EDGE_CACHE = saved;

@@ -3,6 +3,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { modelCommand } from '../../../lib/cli/commands/model.ts';
 import { writeOnnx } from '../../../lib/model/onnx.ts';
@@ -67,7 +69,22 @@ test('errors are thrown with readable messages', async (t) => {
   await t.throwsAsync(run('import', 'caffe', src, '--out', 'x'), { message: /^error: command-argument value 'caffe' is invalid for argument 'format'/ });
   await t.throwsAsync(run('import', 'torchvision', src, '--out', path.join(dir, 'x.onnx'), '--preprocess', 'vgg16'), { message: '--preprocess applies to pytorch-ssd imports only, not torchvision' });
   await t.throwsAsync(run('import', 'pytorch-ssd', src, '--out', path.join(dir, 'x.onnx')), { message: /^Expected pytorch-ssd export with input 'input_0'/ });
-  await t.throwsAsync(run('inspect', path.join(dir, 'missing.onnx')), { code: 'ENOENT' });
+  const missing = path.join(dir, 'missing.onnx');
+  await t.throwsAsync(run('inspect', missing), { code: 'ENOENT', message: `Cannot read model ${missing}: no such file` });
+  await t.throwsAsync(run('inspect', dir), { code: 'EISDIR', message: `Cannot read model ${dir}: is a directory, expected an .onnx file` });
+  await t.throwsAsync(run('import', 'torchvision', dir, '--out', path.join(dir, 'x.onnx')), { code: 'EISDIR', message: `Cannot read model ${dir}: is a directory, expected an .onnx file` });
+});
+
+test('`ssd-edge model inspect DIR` as a user runs it: one line naming the path, exit 1', async (t) => {
+  const { dir } = fixture(t);
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['--import=tsx', 'lib/cli/index.ts', 'model', 'inspect', dir], { cwd: root, env: { ...process.env, SSD_EDGE_DEBUG: '' } },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+  t.is(r.code, 1);
+  t.is(r.stdout, '');
+  t.is(r.stderr, `ssd-edge: Cannot read model ${dir}: is a directory, expected an .onnx file\n`);
 });
 
 test('import never writes over its source model, nor over an existing file without --overwrite', async (t) => {

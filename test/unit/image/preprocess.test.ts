@@ -7,7 +7,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { boxToSource, inputGeometry, preprocess, type PreprocessSpec } from '../../../lib/image/preprocess.ts';
+import { assertPreprocessSpec, boxToSource, inputGeometry, MAX_INPUT_SIDE, preprocess, type PreprocessSpec } from '../../../lib/image/preprocess.ts';
 import type { RawImage } from '../../../lib/image/decode.ts';
 import { readJson } from '../../helpers/fixtures.ts';
 
@@ -233,6 +233,30 @@ test('invalid specs: messages name the field', (t) => {
   t.throws(() => preprocess(img, spec(4, 4, { resize: 'crop' as 'pad' })), { instanceOf: TypeError, message: "Expected one of 'stretch', 'pad', 'letterbox' for input.resize but received \"crop\"" });
   t.throws(() => preprocess(img, spec(0, 4, {})), { instanceOf: RangeError, message: 'Expected integer ≥ 1 for input.width but received 0' });
   t.throws(() => preprocess(img, spec(4, 4, { std: [1, 0, 1] })), { instanceOf: RangeError });
+});
+
+test('assertPreprocessSpec: the one validator of image and model input specs (sizes bounded, std > 0, padValue 0..255)', (t) => {
+  const ok = spec(300, 300, {});
+  t.notThrows(() => assertPreprocessSpec(ok));
+  t.notThrows(() => assertPreprocessSpec({ ...ok, width: MAX_INPUT_SIDE, height: MAX_INPUT_SIDE, padValue: 255 }));
+  const bad: Array<[Partial<PreprocessSpec> | null, string, typeof TypeError | typeof RangeError]> = [
+    [null, 'Expected object for input but received null', TypeError],
+    [{ width: 8193 }, 'Expected integer in [1, 8192] for input.width but received 8193', RangeError],
+    [{ height: 1e9 }, 'Expected integer in [1, 8192] for input.height but received 1000000000', RangeError],
+    [{ height: 2.5 }, 'Expected integer ≥ 1 for input.height but received 2.5', RangeError],
+    [{ std: [1, -1, 1] }, 'Expected finite number > 0 for input.std[1] but received -1', RangeError],
+    [{ mean: [0, NaN, 0] }, 'Expected number in [-1.7976931348623157e+308, 1.7976931348623157e+308] for input.mean[1] but received NaN', RangeError],
+    [{ mean: [0, 0] as unknown as [number, number, number] }, 'Expected Array of 3 numbers for input.mean but received Array of length 2', TypeError],
+    [{ padValue: 256 }, 'Expected number in [0, 255] for input.padValue but received 256', RangeError],
+    [{ interpolation: 'nearest' as 'bilinear' }, "Expected one of 'bilinear', 'bilinear-asymmetric' for input.interpolation but received \"nearest\"", TypeError],
+    [{ colorOrder: 'GBR' as 'RGB' }, "Expected one of 'RGB', 'BGR' for input.colorOrder but received \"GBR\"", TypeError],
+  ];
+  for (const [change, message, instanceOf] of bad) {
+    t.throws(() => assertPreprocessSpec(change === null ? null : { ...ok, ...change }), { instanceOf, message }, message);
+  }
+  t.throws(() => assertPreprocessSpec({ ...ok, width: 0 }, 'spec'), { message: 'Expected integer ≥ 1 for spec.width but received 0' });
+  const img = randomImage(4, 4, 1);
+  t.throws(() => preprocess(img, { ...ok, width: 10_000 }), { instanceOf: RangeError, message: 'Expected integer in [1, 8192] for input.width but received 10000' });
 });
 
 // --- mapping back ---------------------------------------------------------------------------------------

@@ -85,6 +85,8 @@ const invalid: Array<[string, (s: any) => void, RegExp | string, typeof TypeErro
   ['backgroundIndex', (s) => (s.postprocess.backgroundIndex = 3), 'Expected integer in [-1, 2] (labels has 3) for postprocess.backgroundIndex but received 3', RangeError],
   ['scoreThresh', (s) => (s.postprocess.scoreThresh = 2), 'Expected number in [0, 1] for postprocess.scoreThresh but received 2', RangeError],
   ['scoring', (s) => (s.postprocess.scoring = 'relu'), `Expected one of 'softmax', 'sigmoid', 'none' for postprocess.scoring but received "relu"`, TypeError],
+  ['no coder', (s) => delete s.postprocess.boxCoder, 'Expected object for postprocess.boxCoder but received undefined', TypeError],
+  ['detectionsPerImg', (s) => (s.postprocess.detectionsPerImg = -1), 'Expected integer ≥ 0 or Infinity (all) for postprocess.detectionsPerImg but received -1', RangeError],
   ['coder', (s) => (s.postprocess.boxCoder.order = 'xy'), `Expected one of 'xywh', 'yxhw' for postprocess.boxCoder.order but received "xy"`, TypeError],
   ['raw without anchors', (s) => delete s.anchors, "Expected AnchorSpec (required when output.kind is 'raw') for anchors but received undefined", TypeError],
   ['raw with xyxy', (s) => (s.postprocess.boxEncoding = 'xyxy'), `Expected 'deltas' (output.kind is 'raw') for postprocess.boxEncoding but received "xyxy"`, TypeError],
@@ -135,7 +137,7 @@ test('checkModelSpec: names, shapes and anchor count against the graph', (t) => 
   });
 });
 
-test('loadModelFile: model, spec, bytes, anchors; errors name the file', async (t) => {
+test('loadModelFile: header, spec, path, anchors (bytes only on request); errors name the file', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-meta-'));
   try {
     const good = path.join(dir, 'good.onnx');
@@ -143,8 +145,12 @@ test('loadModelFile: model, spec, bytes, anchors; errors name the file', async (
     const loaded = await loadModelFile(good);
     t.deepEqual(loaded.spec, spec());
     t.is(loaded.anchors!.length, 3234 * 4);
-    t.is(loaded.bytes.byteLength, fs.statSync(good).size);
-    t.is(loaded.model.graph.output.length, 2);
+    t.is(loaded.path, good);
+    t.is(loaded.size, fs.statSync(good).size);
+    t.is(loaded.header.graph.output.length, 2);
+    t.deepEqual(Object.keys(loaded).sort(), ['anchors', 'header', 'path', 'size', 'spec']); // no weights read
+    t.deepEqual(loaded.bytes, new Uint8Array(fs.readFileSync(good))); // deprecated: read when asked for
+    t.is(loaded.model, loaded.header); // deprecated name
 
     const bare = path.join(dir, 'bare.onnx');
     fs.writeFileSync(bare, writeOnnx(tiny()));
@@ -152,7 +158,8 @@ test('loadModelFile: model, spec, bytes, anchors; errors name the file', async (
     const junk = path.join(dir, 'junk.onnx');
     fs.writeFileSync(junk, 'not a model');
     await t.throwsAsync(loadModelFile(junk), { instanceOf: TypeError, message: /^Expected ONNX model for .*junk\.onnx but received a file that does not parse/ });
-    await t.throwsAsync(loadModelFile(path.join(dir, 'missing.onnx')), { code: 'ENOENT' });
+    await t.throwsAsync(loadModelFile(path.join(dir, 'missing.onnx')), { code: 'ENOENT', message: `Cannot read model ${path.join(dir, 'missing.onnx')}: no such file` });
+    await t.throwsAsync(loadModelFile(dir), { code: 'EISDIR', message: `Cannot read model ${dir}: is a directory, expected an .onnx file` });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
