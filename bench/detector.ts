@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
-import { Detector, type Detection } from '../lib/detector.ts';
+import { Detector, type Detection } from '../lib/detector/detector.ts';
 import { decodeImage, type DecodedImage } from '../lib/image/decode.ts';
 import { importModelFile } from '../lib/model/import.ts';
 import { resolveAnchors } from '../lib/model/metadata.ts';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Detector, type Detection } from '../../detector.ts';
+import { Detector, type Detection } from '../../detector/detector.ts';
 import { decodeImage } from '../../image/decode.ts';
 import { DEVICES, type Device } from '../../runtime/providers.ts';
 import { errorLine, handleError, UsageError } from '../handle-error.ts';
