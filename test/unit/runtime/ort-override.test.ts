@@ -36,7 +36,7 @@ test.before(() => {
 test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function run(script: string, ortEnv: string | undefined): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, SSD_EDGE_DEBUG: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, SSD_EDGE_DEBUG: '' };
   delete env.SSD_EDGE_ORT;
   if (ortEnv !== undefined) env.SSD_EDGE_ORT = ortEnv;
   const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: root, env, encoding: 'utf8', timeout: 120_000 });
