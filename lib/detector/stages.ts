@@ -8,7 +8,7 @@
  *
  * `Detector` (./detector.ts) is glue over them: `detectBatch` = prepare → forward → finish per chunk of images.
  */
-import { assertInteger, invalidParameterError } from '../is.ts';
+import { assertInteger, assertKnownKeys, assertObject, invalidParameterError } from '../is.ts';
 import type { InputSpec, ModelSpec } from '../model/metadata.ts';
 import { postprocessDetections, postprocessDetectionsAsync, type Detections, type PostprocessOptionsInput } from '../ops/postprocess.ts';
 import { decodeImage, type DecodedImage, type ImageInput } from '../image/decode.ts';
@@ -58,6 +58,8 @@ export function inputDims(input: Pick<InputSpec, 'width' | 'height' | 'layout'>,
  */
 export async function prepare(images: readonly ImageInput[], spec: InputSpec, options: PrepareOptions = {}): Promise<PreparedInput> {
   if (!Array.isArray(images)) throw invalidParameterError('images', 'Array of images', images);
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, ['batch', 'out']);
   const batch = options.batch ?? images.length;
   assertInteger('batch', batch, Math.max(1, images.length));
   let t = performance.now();
