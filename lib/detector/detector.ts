@@ -25,6 +25,8 @@ export type ModelSource = string | undefined;
 export const WARMUP_MAX_RUNS = 8;
 /** Warm-up stops once two consecutive forward passes differ by at most this fraction. */
 export const WARMUP_SETTLED = 0.2;
+/** …or once its forward passes have taken this many milliseconds in all (slow models on small devices), after two. */
+export const WARMUP_BUDGET_MS = 3000;
 
 /**
  * SSD object detector over ONNX Runtime.
@@ -211,7 +213,8 @@ export class Detector {
    * (@napi-rs/canvas initialisation plus the EXIF-orientation probe of decode.ts), the preprocess tap tables of a new
    * geometry, and ONNX Runtime's first runs — the first run allocates and plans (done in `Session.create`), the next
    * ones still grow the memory arena and fill caches, so forward passes repeat until two consecutive ones are within
-   * {@link WARMUP_SETTLED} of each other (at most {@link WARMUP_MAX_RUNS}). What cannot be warmed: a new image size
+   * {@link WARMUP_SETTLED} of each other (at most {@link WARMUP_MAX_RUNS}, and no more once they have taken
+   * {@link WARMUP_BUDGET_MS} in all). What cannot be warmed: a new image size
    * builds its tap tables on first sight (kept per geometry, a few at a time), and the CPU caches are cold again
    * after the process has been idle.
    */
@@ -232,8 +235,10 @@ export class Detector {
       output = await forward(this.#session, this.spec, prepared.input);
       this.warmupForwardMs.push(output.ms);
       if (run === 0) checkOutputLayout(output, this.spec);
-      const n = this.warmupForwardMs.length;
-      if (n >= 2 && Math.abs(this.warmupForwardMs[n - 1] - this.warmupForwardMs[n - 2]) <= WARMUP_SETTLED * this.warmupForwardMs[n - 2]) break;
+      const ms = this.warmupForwardMs;
+      const n = ms.length;
+      if (n >= 2 && Math.abs(ms[n - 1] - ms[n - 2]) <= WARMUP_SETTLED * ms[n - 2]) break;
+      if (n >= 2 && ms.reduce((a, b) => a + b, 0) >= WARMUP_BUDGET_MS) break;
     }
     await finish(output!, this.spec, this.#anchors, prepared.transforms, { ...this.#defaults, classFilter: null });
   }
