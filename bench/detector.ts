@@ -212,7 +212,13 @@ export interface FirstCallBench {
     steady: number;
     /** first / steady, from the medians. */
     ratio: number;
+    /** Process CPU ms (all threads) of the first detect and of the steady state, and their ratio. */
+    firstCpu: number;
+    steadyCpu: number;
+    cpuRatio: number;
     firstStages: { decode: number; preprocess: number; forward: number; postprocess: number };
+    /** The same stages in the steady state (medians). */
+    steadyStages: { decode: number; preprocess: number; forward: number; postprocess: number };
     /** Forward passes of the warm-up (median count). */
     warmupRuns: number;
   }>;
@@ -226,7 +232,7 @@ const median = (v: number[]) => summarize(v).median;
  */
 export function benchFirstCall({ samples = 7, image = path.join(root, 'examples', 'astronaut.jpg') } = {}): FirstCallBench {
   const modes = ['settle', 'single', 'none'] as const;
-  const rows: Record<string, Array<{ load: number; first: number; steady: number; firstTimings: Record<string, number>; warmupForwardMs: number[] }>> = {};
+  const rows: Record<string, Array<{ load: number; first: number; steady: number; firstCpu: number; steadyCpu: number; firstTimings: Record<string, number>; steadyTimings: Record<string, number>; warmupForwardMs: number[] }>> = {};
   for (let s = 0; s < samples; s++) {
     for (const mode of modes) {
       const out = execFileSync(process.execPath, ['--import=tsx', path.join(here, 'first-detect.ts'), '--mode', mode, '--image', image], { cwd: root, encoding: 'utf8' });
@@ -241,9 +247,13 @@ export function benchFirstCall({ samples = 7, image = path.join(root, 'examples'
       const first = median(r.map((x) => x.first));
       const steady = median(r.map((x) => x.steady));
       const stage = (k: string) => median(r.map((x) => x.firstTimings[k]));
+      const steadyStage = (k: string) => median(r.map((x) => x.steadyTimings[k]));
+      const firstCpu = median(r.map((x) => x.firstCpu));
+      const steadyCpu = median(r.map((x) => x.steadyCpu));
       return {
-        mode, load: median(r.map((x) => x.load)), first, steady, ratio: first / steady,
+        mode, load: median(r.map((x) => x.load)), first, steady, ratio: first / steady, firstCpu, steadyCpu, cpuRatio: firstCpu / steadyCpu,
         firstStages: { decode: stage('decode'), preprocess: stage('preprocess'), forward: stage('forward'), postprocess: stage('postprocess') },
+        steadyStages: { decode: steadyStage('decode'), preprocess: steadyStage('preprocess'), forward: steadyStage('forward'), postprocess: steadyStage('postprocess') },
         warmupRuns: median(r.map((x) => x.warmupForwardMs.length)),
       };
     }),
@@ -425,7 +435,9 @@ export function formatFirstCall(f: FirstCallBench): string {
   const what = { settle: 'warm-up: every stage, forward until settled', single: 'one zero-input forward (before)', none: 'warmup: false' };
   return [`first detect after Detector.load, ${f.image}, median of ${f.samples} fresh processes`,
     ...f.modes.map((m) => `  ${what[m.mode].padEnd(44)} load ${ms(m.load)}  first ${ms(m.first)} (decode ${ms(m.firstStages.decode)}  preprocess ${ms(m.firstStages.preprocess)}  `
-      + `forward ${ms(m.firstStages.forward)}  postprocess ${ms(m.firstStages.postprocess)})  steady ${ms(m.steady)} ms  first/steady ${m.ratio.toFixed(2)}  warm-up runs ${m.warmupRuns}`)].join('\n');
+      + `forward ${ms(m.firstStages.forward)}  postprocess ${ms(m.firstStages.postprocess)})  steady ${ms(m.steady)} ms (decode ${ms(m.steadyStages.decode)}  `
+      + `preprocess ${ms(m.steadyStages.preprocess)}  forward ${ms(m.steadyStages.forward)}  postprocess ${ms(m.steadyStages.postprocess)})  first/steady ${m.ratio.toFixed(2)}  `
+      + `CPU first ${ms(m.firstCpu)} steady ${ms(m.steadyCpu)} ms (${m.cpuRatio.toFixed(2)})  warm-up runs ${m.warmupRuns}`)].join('\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,7 +1,7 @@
 /**
  * One sample of first-call latency, run by bench/detector.ts in a fresh process per sample (never by tests): loads the
- * default face model, times the first `detect` of an image file, then the steady state (median of 10 more), and prints
- * one JSON line.
+ * default face model, times the first `detect` of an image file, then the steady state (median of 10 more), in wall
+ * and process-CPU milliseconds, and prints one JSON line.
  *
  *   node --import=tsx bench/first-detect.ts --mode settle|single|none --image examples/astronaut.jpg
  *
@@ -26,16 +26,29 @@ if (mode === 'single') {
   await detector.session.run({ [detector.spec.input.name]: { data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims } });
 }
 const load = performance.now() - t0;
-let t = performance.now();
-await detector.detect(image);
-const first = performance.now() - t;
+// Wall ms and process CPU ms (all threads; less sensitive than wall time to other processes on the machine).
+const timed = async (): Promise<[number, number]> => {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  await detector.detect(image);
+  const u = process.cpuUsage(c);
+  return [performance.now() - t, (u.user + u.system) / 1000];
+};
+const [first, firstCpu] = await timed();
 const firstTimings = detector.timings;
 const steady: number[] = [];
+const steadyCpu: number[] = [];
+const stages: Record<string, number[]> = { decode: [], preprocess: [], forward: [], postprocess: [] };
 for (let k = 0; k < 10; k++) {
-  t = performance.now();
-  await detector.detect(image);
-  steady.push(performance.now() - t);
+  const [w, c] = await timed();
+  steady.push(w);
+  steadyCpu.push(c);
+  for (const key of Object.keys(stages)) stages[key].push((detector.timings as unknown as Record<string, number>)[key]);
 }
-steady.sort((a, b) => a - b);
-console.log(JSON.stringify({ mode, load, first, firstTimings, steady: (steady[4] + steady[5]) / 2, warmupForwardMs: detector.warmupForwardMs }));
+const med = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return (s[4] + s[5]) / 2;
+};
+const steadyTimings = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, med(v)]));
+console.log(JSON.stringify({ mode, load, first, firstCpu, firstTimings, steady: med(steady), steadyCpu: med(steadyCpu), steadyTimings, warmupForwardMs: detector.warmupForwardMs }));
 await detector.dispose();

@@ -219,16 +219,24 @@ export class Detector {
    * after the process has been idle.
    */
   async #warmup(): Promise<void> {
-    // A small synthetic picture (gradient), encoded as JPEG and PNG: decoding both warms both decoders.
-    const canvas = createCanvas(40, 30);
-    const ctx = canvas.getContext('2d');
-    const g = ctx.createLinearGradient(0, 0, 40, 30);
-    g.addColorStop(0, '#204060');
-    g.addColorStop(1, '#e0c080');
-    ctx.fillStyle = g;
-    ctx.fillRect(0, 0, 40, 30);
-    const [image] = await Promise.all([decodeImage(canvas.encodeSync('jpeg', 90)), decodeImage(canvas.encodeSync('png'))]);
+    // Synthetic pictures (a gradient), encoded as JPEG and PNG and decoded: one at the input size (the decoders'
+    // buffers at a typical size, and the preprocess path without resize), one small (the resize path: tap tables).
+    const picture = (w: number, h: number) => {
+      const canvas = createCanvas(w, h);
+      const ctx = canvas.getContext('2d');
+      const g = ctx.createLinearGradient(0, 0, w, h);
+      g.addColorStop(0, '#204060');
+      g.addColorStop(1, '#e0c080');
+      ctx.fillStyle = g;
+      ctx.fillRect(0, 0, w, h);
+      return canvas;
+    };
+    const { width, height } = this.spec.input;
+    const large = picture(width, height);
+    const [full] = await Promise.all([decodeImage(large.encodeSync('jpeg', 90)), decodeImage(large.encodeSync('png'))]);
+    const image = await decodeImage(picture(40, 30).encodeSync('jpeg', 90));
     const batch = this.#fixedBatch ?? 1;
+    await prepare([full], this.spec.input, { batch });
     const prepared = await prepare([image], this.spec.input, { batch });
     let output: ForwardOutput | null = null;
     for (let run = 0; run < WARMUP_MAX_RUNS; run++) {
