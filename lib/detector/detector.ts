@@ -209,14 +209,16 @@ export class Detector {
 
   /**
    * Warms every stage the first `detect` uses, so it runs at steady-state speed, and checks the outputs against the
-   * spec. What a first detect paid without it (measured, bench/detector.ts): the JPEG decoder's first use
-   * (@napi-rs/canvas initialisation plus the EXIF-orientation probe of decode.ts), the preprocess tap tables of a new
-   * geometry, and ONNX Runtime's first runs — the first run allocates and plans (done in `Session.create`), the next
-   * ones still grow the memory arena and fill caches, so forward passes repeat until two consecutive ones are within
-   * {@link WARMUP_SETTLED} of each other (at most {@link WARMUP_MAX_RUNS}, and no more once they have taken
-   * {@link WARMUP_BUDGET_MS} in all). What cannot be warmed: a new image size
-   * builds its tap tables on first sight (kept per geometry, a few at a time), and the CPU caches are cold again
-   * after the process has been idle.
+   * spec. Measured without it (fresh processes, default face model, process CPU time so that other load matters
+   * less; bench/detector.ts `benchFirstCall`): the first two forward passes each cost ≈ 25 % more than later ones
+   * (87 and 89 ms vs 70 ms of CPU on one thread), so the single zero-input run load used to do left the second slow
+   * pass to the first detect; the first JPEG decode (@napi-rs/canvas set-up plus decode.ts's EXIF-orientation probe),
+   * the first preprocess of a new geometry (its tap tables) and the first native postprocess add ≈ 2–3 ms each.
+   * So: decode a synthetic JPEG and PNG (one at the input size, one small), preprocess both, then repeat forward
+   * passes until two consecutive ones are within {@link WARMUP_SETTLED} of each other (at most
+   * {@link WARMUP_MAX_RUNS}, and no more once they have taken {@link WARMUP_BUDGET_MS} in all), and postprocess.
+   * What cannot be warmed: a new image size builds its tap tables on first sight (then kept per geometry, a few at
+   * a time), and caches are cold again after the process has been idle a while.
    */
   async #warmup(): Promise<void> {
     // Synthetic pictures (a gradient), encoded as JPEG and PNG and decoded: one at the input size (the decoders'
