@@ -13,7 +13,9 @@
  *   program uses the legacy `OrtSessionOptionsAppendExecutionProvider_Tensorrt(options, device_id)` call. So from
  *   Node, FP16 and the engine cache stay off and setting those variables changes nothing; TensorRT rebuilds its
  *   engines for every new session (minutes for large models). Ways around it: give the model fp16 weights (then the
- *   CUDA provider runs it in fp16), or build onnxruntime-node from source with the options wired through.
+ *   CUDA provider runs it in fp16), or build onnxruntime-node from source with the options wired through
+ *   (docs/jetson.md) and load it with SSD_EDGE_ORT: {@link ProviderOptions} are passed in every CUDA/TensorRT entry
+ *   under ONNX Runtime's option names, for such a binding to read (the stock one ignores them).
  * - `sessionOptions.extra` entries become session config entries (`AddConfigEntry`), e.g.
  *   `session.intra_op.allow_spinning`; they do not reach provider options.
  * - A provider whose shared library cannot be loaded makes session creation **throw** ("Failed to load shared

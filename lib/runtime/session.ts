@@ -1,6 +1,8 @@
 /**
- * A thin wrapper over an onnxruntime-node InferenceSession: provider selection with fallback (and the reasons
- * each provider was not used), thread settings for small devices, a warm-up run, dispose.
+ * A thin wrapper over an ONNX Runtime session (in this thread, or in a worker thread): provider selection with
+ * fallback (and the reasons each provider was not used), thread settings for small devices, a warm-up run, dispose.
+ * It takes and returns plain `{ data, dims }` tensors (./tensor.ts), so nothing outside lib/runtime/ depends on the
+ * onnxruntime-node API; which onnxruntime-node is loaded (bundled or SSD_EDGE_ORT) is decided in ./ort.ts.
  */
 import os from 'node:os';
 import { assertBoolean, assertInteger, assertKnownKeys, assertObject, assertOneOf, invalidParameterError } from '../is.ts';
