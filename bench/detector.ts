@@ -11,6 +11,7 @@
  * the detections mean nothing).
  *
  *   node --import=tsx bench/detector.ts [--runs 20] [--first-call-samples 7]   → bench/results/detector.json
+ *   node --import=tsx bench/detector.ts --first-call-only [--first-call-samples 7] → bench/results/first-call.json
  *
  * Last, the first-call latency (`benchFirstCall`): the first `detect` after `Detector.load` against the steady state,
  * one fresh process per sample (bench/first-detect.ts), for the load's warm-up and the single-run warm-up it replaced.
@@ -443,7 +444,16 @@ export function formatFirstCall(f: FirstCallBench): string {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--runs');
   const j = process.argv.indexOf('--first-call-samples');
-  const results = await benchDetector({ runs: i > 0 ? Number(process.argv[i + 1]) : 20, firstCallSamples: j > 0 ? Number(process.argv[j + 1]) : 7 });
+  const firstCallSamples = j > 0 ? Number(process.argv[j + 1]) : 7;
+  if (process.argv.includes('--first-call-only')) {
+    const firstCall = benchFirstCall({ samples: firstCallSamples });
+    console.log(formatFirstCall(firstCall));
+    const out = path.join(here, 'results', 'first-call.json');
+    fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), firstCall }, null, 2) + '\n');
+    console.log(`→ ${path.relative(process.cwd(), out)}`);
+    process.exit(0);
+  }
+  const results = await benchDetector({ runs: i > 0 ? Number(process.argv[i + 1]) : 20, firstCallSamples });
   console.log(formatDetectorBench(results));
   const out = path.join(here, 'results', 'detector.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
