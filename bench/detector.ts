@@ -10,7 +10,11 @@
  * postprocess does its full work (the tamed SSD300 keeps ~8700 candidates per class before top-k; random weights,
  * the detections mean nothing).
  *
- *   node --import=tsx bench/detector.ts [--runs 20]     → bench/results/detector.json
+ *   node --import=tsx bench/detector.ts [--runs 20] [--first-call-samples 7]   → bench/results/detector.json
+ *   node --import=tsx bench/detector.ts --first-call-only [--first-call-samples 7] → bench/results/first-call.json
+ *
+ * Last, the first-call latency (`benchFirstCall`): the first `detect` after `Detector.load` against the steady state,
+ * one fresh process per sample (bench/first-detect.ts), for the load's warm-up and the single-run warm-up it replaced.
  *   npm run bench -- detector                           (same, through bench/run.ts)
  *
  * face-api setup (bench only, never in the library): its `face-api.node-wasm.js` bundle requires the `@tensorflow/tfjs`
@@ -24,9 +28,10 @@ import fs from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
-import { Detector, type Detection } from '../lib/detector.ts';
+import { Detector, type Detection } from '../lib/detector/detector.ts';
 import { decodeImage, type DecodedImage } from '../lib/image/decode.ts';
 import { importModelFile } from '../lib/model/import.ts';
 import { resolveAnchors } from '../lib/model/metadata.ts';
@@ -193,6 +198,67 @@ export interface DetectorBench {
   images: ImageBench[];
   /** SSD300 / SSDLite320 rows (torchvision exports from the cache); `skipped` says which exports were missing. */
   torchvision: { models: ModelBench[]; skipped?: string };
+  /** First `detect` after `Detector.load` vs the steady state, a fresh process per sample (see `benchFirstCall`). */
+  firstCall?: FirstCallBench;
+}
+
+/** Per warm-up mode: medians over fresh processes of load, the first detect, its stages, and the steady state. */
+export interface FirstCallBench {
+  image: string;
+  samples: number;
+  modes: Array<{
+    mode: 'settle' | 'single' | 'none';
+    load: number;
+    first: number;
+    steady: number;
+    /** first / steady, from the medians. */
+    ratio: number;
+    /** Process CPU ms (all threads) of the first detect and of the steady state, and their ratio. */
+    firstCpu: number;
+    steadyCpu: number;
+    cpuRatio: number;
+    firstStages: { decode: number; preprocess: number; forward: number; postprocess: number };
+    /** The same stages in the steady state (medians). */
+    steadyStages: { decode: number; preprocess: number; forward: number; postprocess: number };
+    /** Forward passes of the warm-up (median count). */
+    warmupRuns: number;
+  }>;
+}
+
+const median = (v: number[]) => summarize(v).median;
+
+/**
+ * First-call latency: `samples` fresh processes per mode (bench/first-detect.ts; modes interleaved so machine load hits
+ * them alike): 'settle' (this load's warm-up), 'single' (one zero-input forward, what load did before), 'none'.
+ */
+export function benchFirstCall({ samples = 7, image = path.join(root, 'examples', 'astronaut.jpg') } = {}): FirstCallBench {
+  const modes = ['settle', 'single', 'none'] as const;
+  const rows: Record<string, Array<{ load: number; first: number; steady: number; firstCpu: number; steadyCpu: number; firstTimings: Record<string, number>; steadyTimings: Record<string, number>; warmupForwardMs: number[] }>> = {};
+  for (let s = 0; s < samples; s++) {
+    for (const mode of modes) {
+      const out = execFileSync(process.execPath, ['--import=tsx', path.join(here, 'first-detect.ts'), '--mode', mode, '--image', image], { cwd: root, encoding: 'utf8' });
+      (rows[mode] ??= []).push(JSON.parse(out.trim().split('\n').pop()!));
+    }
+  }
+  return {
+    image: path.relative(root, image),
+    samples,
+    modes: modes.map((mode) => {
+      const r = rows[mode];
+      const first = median(r.map((x) => x.first));
+      const steady = median(r.map((x) => x.steady));
+      const stage = (k: string) => median(r.map((x) => x.firstTimings[k]));
+      const steadyStage = (k: string) => median(r.map((x) => x.steadyTimings[k]));
+      const firstCpu = median(r.map((x) => x.firstCpu));
+      const steadyCpu = median(r.map((x) => x.steadyCpu));
+      return {
+        mode, load: median(r.map((x) => x.load)), first, steady, ratio: first / steady, firstCpu, steadyCpu, cpuRatio: firstCpu / steadyCpu,
+        firstStages: { decode: stage('decode'), preprocess: stage('preprocess'), forward: stage('forward'), postprocess: stage('postprocess') },
+        steadyStages: { decode: steadyStage('decode'), preprocess: steadyStage('preprocess'), forward: steadyStage('forward'), postprocess: steadyStage('postprocess') },
+        warmupRuns: median(r.map((x) => x.warmupForwardMs.length)),
+      };
+    }),
+  };
 }
 
 /** Greedy one-to-one matching by box distance; max |Δ| over matched pairs (Infinity when counts differ). */
@@ -283,7 +349,7 @@ async function benchTorchvision(images: BenchImage[], runs: number): Promise<Det
  * encoded bytes and one face-api decode + `detectAllFaces`, interleaved. Default threshold 0.5 on both sides.
  * Then the SSD300 / SSDLite320 rows (see `benchTorchvision`) on astronaut.png and the 1280×720 JPEG.
  */
-export async function benchDetector({ runs = 20 }: { runs?: number } = {}): Promise<DetectorBench> {
+export async function benchDetector({ runs = 20, firstCallSamples = 7 }: { runs?: number; firstCallSamples?: number } = {}): Promise<DetectorBench> {
   const detector = await Detector.load(undefined, { device: 'cpu' });
   const faceapi = await loadFaceApiWasm();
   const tf = faceapi.tf;
@@ -334,6 +400,7 @@ export async function benchDetector({ runs = 20 }: { runs?: number } = {}): Prom
   };
   await detector.dispose();
   result.torchvision = await benchTorchvision([bench[0], bench[2]], runs);
+  result.firstCall = benchFirstCall({ samples: firstCallSamples });
   return result;
 }
 
@@ -359,12 +426,34 @@ export function formatDetectorBench(b: DetectorBench): string {
       + `score > ${m.scoreThreshold}, IoU ${m.iouThreshold}, ≤ ${m.maxDetections} detections, ${b.runs} runs`);
     for (const i of m.images) lines.push(`  ${i.image.padEnd(42)} ${stages(i.ssdEdge)}   ${pct(i.overhead)}   ${i.detections} detections`);
   }
+  if (b.firstCall) lines.push(formatFirstCall(b.firstCall));
   return lines.join('\n');
+}
+
+/** Printable first-call table. */
+export function formatFirstCall(f: FirstCallBench): string {
+  const ms = (v: number) => v.toFixed(1).padStart(6);
+  const what = { settle: 'warm-up: every stage, forward until settled', single: 'one zero-input forward (before)', none: 'warmup: false' };
+  return [`first detect after Detector.load, ${f.image}, median of ${f.samples} fresh processes`,
+    ...f.modes.map((m) => `  ${what[m.mode].padEnd(44)} load ${ms(m.load)}  first ${ms(m.first)} (decode ${ms(m.firstStages.decode)}  preprocess ${ms(m.firstStages.preprocess)}  `
+      + `forward ${ms(m.firstStages.forward)}  postprocess ${ms(m.firstStages.postprocess)})  steady ${ms(m.steady)} ms (decode ${ms(m.steadyStages.decode)}  `
+      + `preprocess ${ms(m.steadyStages.preprocess)}  forward ${ms(m.steadyStages.forward)}  postprocess ${ms(m.steadyStages.postprocess)})  first/steady ${m.ratio.toFixed(2)}  `
+      + `CPU first ${ms(m.firstCpu)} steady ${ms(m.steadyCpu)} ms (${m.cpuRatio.toFixed(2)})  warm-up runs ${m.warmupRuns}`)].join('\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--runs');
-  const results = await benchDetector({ runs: i > 0 ? Number(process.argv[i + 1]) : 20 });
+  const j = process.argv.indexOf('--first-call-samples');
+  const firstCallSamples = j > 0 ? Number(process.argv[j + 1]) : 7;
+  if (process.argv.includes('--first-call-only')) {
+    const firstCall = benchFirstCall({ samples: firstCallSamples });
+    console.log(formatFirstCall(firstCall));
+    const out = path.join(here, 'results', 'first-call.json');
+    fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), firstCall }, null, 2) + '\n');
+    console.log(`→ ${path.relative(process.cwd(), out)}`);
+    process.exit(0);
+  }
+  const results = await benchDetector({ runs: i > 0 ? Number(process.argv[i + 1]) : 20, firstCallSamples });
   console.log(formatDetectorBench(results));
   const out = path.join(here, 'results', 'detector.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });

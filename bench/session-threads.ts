@@ -7,21 +7,22 @@
  * Each configuration runs in its own child process (sessions in one process disturb each other: spinning intra-op
  * threads of one session keep a core busy while the next one runs), `passes` times in rotation so that load from
  * other processes spreads over all of them; each pass: one warm-up forward + `runs` timed forwards of a
- * [1, 3, 512, 512] input. Reported: medians over all passes of wall ms and process CPU ms per forward.
+ * [1, 3, 512, 512] input. Reported: medians over all passes of wall ms and process CPU ms per forward. ONNX Runtime
+ * is the one ssd-edge loads (bundled, or the build named by SSD_EDGE_ORT: see docs/jetson.md).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
+import { ort, type OrtModule } from '../lib/runtime/ort.ts';
 import { ensureDefaultModel } from '../lib/model/zoo.ts';
 import { machine, summarize, type Timing } from './measure.ts';
 
 const NO_SPIN = { session: { intra_op: { allow_spinning: '0' } } };
 
 /** The configurations compared (interOpNumThreads 1 in all: sequential execution). */
-export const THREAD_CONFIGS: Record<string, ort.InferenceSession.SessionOptions> = {
+export const THREAD_CONFIGS: Record<string, OrtModule.InferenceSession.SessionOptions> = {
   'ort default (intra 0 = one per core, spinning)': {},
   'intra 1': { intraOpNumThreads: 1 },
   'intra 2 (spinning)': { intraOpNumThreads: 2 },
@@ -31,7 +32,7 @@ export const THREAD_CONFIGS: Record<string, ort.InferenceSession.SessionOptions>
 
 export interface ThreadResult {
   config: string;
-  options: ort.InferenceSession.SessionOptions;
+  options: OrtModule.InferenceSession.SessionOptions;
   /** Wall ms per forward. */
   wall: Timing;
   /** Process CPU ms per forward (all threads): what the forward costs the other work on the device. */
@@ -39,13 +40,13 @@ export interface ThreadResult {
 }
 
 /** One configuration in this process: [wall ms, cpu ms] per timed forward. */
-async function runOne(file: string, options: ort.InferenceSession.SessionOptions, runs: number): Promise<Array<[number, number]>> {
-  const session = await ort.InferenceSession.create(file, { interOpNumThreads: 1, ...options });
+async function runOne(file: string, options: OrtModule.InferenceSession.SessionOptions, runs: number): Promise<Array<[number, number]>> {
+  const session = await ort().InferenceSession.create(file, { interOpNumThreads: 1, ...options });
   const meta = session.inputMetadata[0] as { name: string; shape: ReadonlyArray<number | string> };
   const dims = meta.shape.map((d) => (typeof d === 'number' ? d : 1));
   const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 256; // deterministic, image-like range
-  const feeds = { [meta.name]: new ort.Tensor('float32', data, dims) };
+  const feeds = { [meta.name]: new (ort().Tensor)('float32', data, dims) };
   await session.run(feeds);
   const out: Array<[number, number]> = [];
   for (let r = 0; r < runs; r++) {
@@ -93,7 +94,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     }
     const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'session-threads.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), ort: ort.env.versions, runs, results }, null, 2) + '\n');
+    fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), ort: ort().env.versions, runs, results }, null, 2) + '\n');
     console.log(`→ ${path.relative(process.cwd(), out)}`);
   }
 }

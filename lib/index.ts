@@ -69,7 +69,11 @@ export function setSimd(level: 'auto' | SimdLevel): SimdLevel {
 export {
   Detector,
   type Detection, type DetectOptions, type DetectorOptions, type DetectTimings, type ModelSource,
-} from './detector.ts';
+} from './detector/detector.ts';
+export {
+  checkOutputLayout, finish, forward, inputDims, prepare,
+  type FinishOptions, type ForwardOutput, type PreparedInput, type PrepareOptions,
+} from './detector/stages.ts';
 export {
   decodeImage, ImageDecodeError, sniffImageFormat,
   type DecodedImage, type ImageFormat, type ImageInput, type RawImage,
@@ -77,8 +81,9 @@ export {
 export { applyOrientation, readJpegOrientation, type Orientation } from './image/exif.ts';
 export { boxToSource, inputGeometry, preprocess, type InputTransform, type PreprocessOptions, type PreprocessSpec } from './image/preprocess.ts';
 export { draw, type DrawableDetection, type DrawOptions } from './image/draw.ts';
-export { listProviders, type Device, type Provider, type ProviderError, type ProviderInfo } from './runtime/providers.ts';
-export { defaultThreadOptions, Session, type SessionOptions, type ThreadOptions } from './runtime/session.ts';
+export { listProviders, type Device, type Provider, type ProviderError, type ProviderInfo, type ProviderOptions } from './runtime/providers.ts';
+export { defaultThreadOptions, Session, type SessionOptions, type Tensor, type TensorMap, type ThreadOptions } from './runtime/session.ts';
+export { ortInfo, type OrtInfo } from './runtime/ort.ts';
 
 // --- Models: format, importers, builders, the default model ---------------------------------------
 export * from './model/index.ts';

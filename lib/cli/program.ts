@@ -5,11 +5,11 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import * as ort from 'onnxruntime-node';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { modelCommand } from './commands/model.ts';
 import { UsageError } from './handle-error.ts';
+import { setOrtLogLevel } from '../runtime/ort.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -73,7 +73,7 @@ export function createProgram(): Command {
 /** Runs the CLI on `argv`. */
 export async function main(argv: string[]): Promise<void> {
   // ONNX Runtime logs failed provider loads on stderr itself; the CLI reports errors as one line of its own.
-  if (!process.env.SSD_EDGE_DEBUG) ort.env.logLevel = 'fatal';
+  if (!process.env.SSD_EDGE_DEBUG) setOrtLogLevel('fatal');
   const program = createProgram();
   assertKnownCommands(program, argv.slice(2));
   await program.parseAsync(argv);

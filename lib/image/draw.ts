@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { createCanvas, GlobalFonts, ImageData } from '@napi-rs/canvas';
-import { assertInRange, assertObject, assertOneOf, invalidParameterError } from '../is.ts';
+import { assertInRange, assertKnownKeys, assertObject, assertOneOf, invalidParameterError } from '../is.ts';
 import { decodeImage, type ImageInput, type RawImage } from './decode.ts';
 
 /** A detection as `Detector.detect` returns it (box in source pixels). */
@@ -32,6 +32,9 @@ export interface DrawOptions {
   /** Score digits in the tag (default 2). */
   scoreDigits?: number;
 }
+
+/** The keys of {@link DrawOptions}. */
+export const DRAW_OPTION_KEYS = ['format', 'quality', 'lineWidth', 'fontSize', 'color', 'labels', 'scoreDigits'] as const satisfies ReadonlyArray<keyof DrawOptions>;
 
 /** Tableau 10: distinct, readable on photos. */
 export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
@@ -90,6 +93,7 @@ function toImageData(img: RawImage): ImageData {
 export async function draw(image: ImageInput, detections: readonly DrawableDetection[], options: DrawOptions = {}): Promise<Buffer> {
   if (!Array.isArray(detections)) throw invalidParameterError('detections', 'Array of detections', detections);
   assertObject('options', options as unknown);
+  assertKnownKeys('options', options, DRAW_OPTION_KEYS);
   const format = options.format ?? 'png';
   assertOneOf('format', format, ['png', 'jpeg']);
   const quality = options.quality ?? 90;

@@ -13,7 +13,9 @@
  *   program uses the legacy `OrtSessionOptionsAppendExecutionProvider_Tensorrt(options, device_id)` call. So from
  *   Node, FP16 and the engine cache stay off and setting those variables changes nothing; TensorRT rebuilds its
  *   engines for every new session (minutes for large models). Ways around it: give the model fp16 weights (then the
- *   CUDA provider runs it in fp16), or build onnxruntime-node from source with the options wired through.
+ *   CUDA provider runs it in fp16), or build onnxruntime-node from source with the options wired through
+ *   (docs/jetson.md) and load it with SSD_EDGE_ORT: {@link ProviderOptions} are passed in every CUDA/TensorRT entry
+ *   under ONNX Runtime's option names, for such a binding to read (the stock one ignores them).
  * - `sessionOptions.extra` entries become session config entries (`AddConfigEntry`), e.g.
  *   `session.intra_op.allow_spinning`; they do not reach provider options.
  * - A provider whose shared library cannot be loaded makes session creation **throw** ("Failed to load shared
@@ -25,8 +27,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import * as ort from 'onnxruntime-node';
+import { assertBoolean, assertKnownKeys, assertObject, invalidParameterError } from '../is.ts';
+import { ort, ortBinaryDir, type OrtModule } from './ort.ts';
+
+export { ortBinaryDir };
 
 /** What the caller asks for: a provider, or 'auto' (TensorRT → CUDA → CPU, the first that loads). */
 export type Device = 'auto' | 'cpu' | 'cuda' | 'tensorrt';
@@ -57,19 +61,6 @@ export interface ProviderInfo {
   installed: boolean;
 }
 
-const require = createRequire(import.meta.url);
-
-/** Folder of onnxruntime-node's native binding (where ONNX Runtime looks for provider libraries), or null. */
-export function ortBinaryDir(): string | null {
-  try {
-    const pkg = require.resolve('onnxruntime-node/package.json');
-    const dir = path.join(path.dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
-    return fs.existsSync(dir) ? dir : null;
-  } catch {
-    return null;
-  }
-}
-
 /** File name of a provider library on this platform. */
 export function providerLibraryName(provider: 'cuda' | 'tensorrt' | 'shared'): string {
   if (process.platform === 'win32') return `onnxruntime_providers_${provider}.dll`;
@@ -86,7 +77,7 @@ export function providerLibraryName(provider: 'cuda' | 'tensorrt' | 'shared'): s
  */
 export function listProviders(): ProviderInfo[] {
   const dir = ortBinaryDir();
-  return ort.listSupportedBackends().map(({ name, bundled }) => {
+  return ort().listSupportedBackends().map(({ name, bundled }) => {
     if (name !== 'cuda' && name !== 'tensorrt') return { name, bundled, installed: bundled };
     const file = dir ? path.join(dir, providerLibraryName(name)) : null;
     const present = file !== null && fs.existsSync(file) && fs.existsSync(path.join(dir!, providerLibraryName('shared')));
@@ -101,20 +92,103 @@ export function listProviders(): ProviderInfo[] {
 export function providerUnavailableReason(provider: Provider): string | null {
   if (provider === 'cpu') return null;
   const info = listProviders().find((p) => p.name === provider);
-  if (!info) return `onnxruntime-node ${ort.env.versions.node ?? ''} on ${process.platform}-${process.arch} has no ${provider} provider`.replace('  ', ' ');
+  if (!info) return `onnxruntime-node ${ort().env.versions.node ?? ''} on ${process.platform}-${process.arch} has no ${provider} provider`.replace('  ', ' ');
   if (info.installed) return null;
   return `${providerLibraryName(provider)} is not installed next to the onnxruntime-node binding ` +
     `(its install script downloads it on linux-x64; it was skipped or offline)`;
 }
 
 /**
- * `executionProviders` for a session on `provider`. TensorRT is followed by CUDA so that nodes TensorRT cannot take
- * run on the GPU too; ONNX Runtime appends the CPU provider itself.
+ * Provider options beyond the device id. The stock onnxruntime-node binding (1.30, js/node/src/session_options_helper.cc)
+ * reads only `name` and `deviceId` of a CUDA/TensorRT entry and ignores every other key; these are passed on anyway,
+ * under ONNX Runtime's own provider-option names (`trt_fp16_enable`, `trt_engine_cache_path`, …, string values), so a
+ * build whose binding forwards them (docs/jetson.md shows the few lines) applies them.
  */
-export function executionProvidersFor(provider: Provider, deviceId = 0): ort.InferenceSession.ExecutionProviderConfig[] {
+export interface ProviderOptions {
+  tensorrt?: {
+    /** Build FP16 engines (`trt_fp16_enable`). */
+    fp16?: boolean;
+    /** Build INT8 engines (`trt_int8_enable`; needs a calibration table, `trt_int8_calibration_table_name`). */
+    int8?: boolean;
+    /** INT8 calibration table file name (`trt_int8_calibration_table_name`). */
+    int8CalibrationTable?: string;
+    /** Cache built engines in this folder (`trt_engine_cache_enable` + `trt_engine_cache_path`). */
+    engineCachePath?: string;
+    /** Max workspace bytes for TensorRT tactics (`trt_max_workspace_size`). */
+    maxWorkspaceSize?: number;
+  };
+  cuda?: {
+    /** Cap of the CUDA memory arena in bytes (`gpu_mem_limit`). */
+    gpuMemLimit?: number;
+    /** cuDNN convolution algorithm search (`cudnn_conv_algo_search`). */
+    cudnnConvAlgoSearch?: 'EXHAUSTIVE' | 'HEURISTIC' | 'DEFAULT';
+  };
+}
+
+const TRT_KEYS = ['fp16', 'int8', 'int8CalibrationTable', 'engineCachePath', 'maxWorkspaceSize'] as const;
+const CUDA_KEYS = ['gpuMemLimit', 'cudnnConvAlgoSearch'] as const;
+
+/** Validates {@link ProviderOptions} (unknown keys, types). */
+export function assertProviderOptions(o: unknown): asserts o is ProviderOptions {
+  assertObject('providerOptions', o);
+  assertKnownKeys('providerOptions', o, ['tensorrt', 'cuda']);
+  const { tensorrt, cuda } = o as ProviderOptions;
+  if (tensorrt !== undefined) {
+    assertObject('providerOptions.tensorrt', tensorrt);
+    assertKnownKeys('providerOptions.tensorrt', tensorrt, TRT_KEYS);
+    if (tensorrt.fp16 !== undefined) assertBoolean('providerOptions.tensorrt.fp16', tensorrt.fp16);
+    if (tensorrt.int8 !== undefined) assertBoolean('providerOptions.tensorrt.int8', tensorrt.int8);
+    for (const k of ['int8CalibrationTable', 'engineCachePath'] as const) {
+      const v = tensorrt[k];
+      if (v !== undefined && (typeof v !== 'string' || v === '')) throw invalidParameterError(`providerOptions.tensorrt.${k}`, 'non-empty string', v);
+    }
+    const w = tensorrt.maxWorkspaceSize;
+    if (w !== undefined && !(Number.isSafeInteger(w) && w > 0)) throw invalidParameterError('providerOptions.tensorrt.maxWorkspaceSize', 'positive integer (bytes)', w);
+  }
+  if (cuda !== undefined) {
+    assertObject('providerOptions.cuda', cuda);
+    assertKnownKeys('providerOptions.cuda', cuda, CUDA_KEYS);
+    const m = cuda.gpuMemLimit;
+    if (m !== undefined && !(Number.isSafeInteger(m) && m > 0)) throw invalidParameterError('providerOptions.cuda.gpuMemLimit', 'positive integer (bytes)', m);
+    const a = cuda.cudnnConvAlgoSearch;
+    if (a !== undefined && !['EXHAUSTIVE', 'HEURISTIC', 'DEFAULT'].includes(a)) {
+      throw invalidParameterError('providerOptions.cuda.cudnnConvAlgoSearch', "one of 'EXHAUSTIVE', 'HEURISTIC', 'DEFAULT'", a);
+    }
+  }
+}
+
+/** ONNX Runtime's provider-option keys (string values) for {@link ProviderOptions}. */
+export function providerOptionEntries(provider: 'tensorrt' | 'cuda', options: ProviderOptions = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (provider === 'tensorrt' && options.tensorrt) {
+    const t = options.tensorrt;
+    if (t.fp16 !== undefined) out.trt_fp16_enable = t.fp16 ? '1' : '0';
+    if (t.int8 !== undefined) out.trt_int8_enable = t.int8 ? '1' : '0';
+    if (t.int8CalibrationTable !== undefined) out.trt_int8_calibration_table_name = t.int8CalibrationTable;
+    if (t.engineCachePath !== undefined) {
+      out.trt_engine_cache_enable = '1';
+      out.trt_engine_cache_path = t.engineCachePath;
+    }
+    if (t.maxWorkspaceSize !== undefined) out.trt_max_workspace_size = String(t.maxWorkspaceSize);
+  }
+  if (provider === 'cuda' && options.cuda) {
+    const c = options.cuda;
+    if (c.gpuMemLimit !== undefined) out.gpu_mem_limit = String(c.gpuMemLimit);
+    if (c.cudnnConvAlgoSearch !== undefined) out.cudnn_conv_algo_search = c.cudnnConvAlgoSearch;
+  }
+  return out;
+}
+
+/**
+ * `executionProviders` for a session on `provider`. TensorRT is followed by CUDA so that nodes TensorRT cannot take
+ * run on the GPU too; ONNX Runtime appends the CPU provider itself. `providerOptions` ride along in each entry under
+ * ONNX Runtime's key names (ignored by the stock binding, see {@link ProviderOptions}).
+ */
+export function executionProvidersFor(provider: Provider, deviceId = 0, providerOptions: ProviderOptions = {}): OrtModule.InferenceSession.ExecutionProviderConfig[] {
+  const entry = (name: 'tensorrt' | 'cuda') => ({ name, deviceId, ...providerOptionEntries(name, providerOptions) });
   switch (provider) {
-    case 'tensorrt': return [{ name: 'tensorrt', deviceId }, { name: 'cuda', deviceId }];
-    case 'cuda': return [{ name: 'cuda', deviceId }];
+    case 'tensorrt': return [entry('tensorrt'), entry('cuda')];
+    case 'cuda': return [entry('cuda')];
     default: return ['cpu'];
   }
 }

@@ -1,23 +1,34 @@
 /**
- * A thin wrapper over an onnxruntime-node InferenceSession: provider selection with fallback (and the reasons
- * each provider was not used), thread settings for small devices, a warm-up run, dispose.
+ * A thin wrapper over an ONNX Runtime session (in this thread, or in a worker thread): provider selection with
+ * fallback (and the reasons each provider was not used), thread settings for small devices, a warm-up run, dispose.
+ * It takes and returns plain `{ data, dims }` tensors (./tensor.ts), so nothing outside lib/runtime/ depends on the
+ * onnxruntime-node API; which onnxruntime-node is loaded (bundled or SSD_EDGE_ORT) is decided in ./ort.ts.
  */
 import os from 'node:os';
-import * as ort from 'onnxruntime-node';
-import { assertInteger, assertOneOf, invalidParameterError } from '../is.ts';
-import { WorkerOrtSession, type OrtSessionLike } from './worker-session.ts';
+import { assertBoolean, assertInteger, assertKnownKeys, assertObject, assertOneOf, invalidParameterError } from '../is.ts';
+import { ort, ortEntry, type OrtModule } from './ort.ts';
+import { WorkerOrtSession, type SessionBackend, type ValueInfo } from './worker-session.ts';
+import { assertTensor, tensorType, type Tensor, type TensorMap } from './tensor.ts';
 import {
-  AUTO_ORDER, DEVICES, executionProvidersFor, providerUnavailableReason,
-  type Device, type Provider, type ProviderError,
+  AUTO_ORDER, DEVICES, assertProviderOptions, executionProvidersFor, providerUnavailableReason,
+  type Device, type Provider, type ProviderError, type ProviderOptions,
 } from './providers.ts';
 
-export type { Device, Provider, ProviderError };
+export type { Device, Provider, ProviderError, ProviderOptions, Tensor, TensorMap, ValueInfo };
+
+/** The one message of every call on a disposed session (in-process or in a worker). */
+export const SESSION_DISPOSED = 'Session is disposed';
 
 export interface SessionOptions {
   /** 'auto' (default): TensorRT → CUDA → CPU, the first whose session can be created. */
   device?: Device;
-  /** GPU index for cuda/tensorrt (the only provider option onnxruntime-node passes on). Default 0. */
+  /** GPU index for cuda/tensorrt (the only provider option the stock onnxruntime-node binding passes on). Default 0. */
   deviceId?: number;
+  /**
+   * TensorRT/CUDA options (fp16, int8, engine cache, memory limit), passed to ONNX Runtime under its own key names;
+   * the stock onnxruntime-node binding ignores them, a build that forwards them applies them (docs/jetson.md).
+   */
+  providerOptions?: ProviderOptions;
   /**
    * Intra-op threads: a count, or 'auto' (default) for {@link defaultThreadOptions} of this machine.
    * With an explicit count, spinning stays on (ONNX Runtime's default) unless `spinning: false`.
@@ -38,8 +49,13 @@ export interface SessionOptions {
    * first run allocates and is several times slower). With device 'auto' a GPU provider whose first run fails is
    * released and recorded, and the next provider is tried.
    */
-  warmup?: Record<string, ort.Tensor> | ((session: Session) => Record<string, ort.Tensor>);
+  warmup?: TensorMap | ((session: Session) => TensorMap);
 }
+
+/** The keys {@link SessionOptions} accepts. */
+export const SESSION_OPTION_KEYS = [
+  'device', 'deviceId', 'providerOptions', 'threads', 'spinning', 'worker', 'graphOptimizationLevel', 'warmup',
+] as const satisfies ReadonlyArray<keyof SessionOptions>;
 
 export interface ThreadOptions {
   intraOpNumThreads: number;
@@ -70,9 +86,9 @@ export function defaultThreadOptions(cores: number = os.availableParallelism?.()
 }
 
 /** The onnxruntime SessionOptions for a provider and thread settings. */
-export function sessionOptionsFor(provider: Provider, threads: ThreadOptions, options: SessionOptions = {}): ort.InferenceSession.SessionOptions {
+export function sessionOptionsFor(provider: Provider, threads: ThreadOptions, options: SessionOptions = {}): OrtModule.InferenceSession.SessionOptions {
   return {
-    executionProviders: executionProvidersFor(provider, options.deviceId ?? 0),
+    executionProviders: executionProvidersFor(provider, options.deviceId ?? 0, options.providerOptions),
     intraOpNumThreads: threads.intraOpNumThreads,
     interOpNumThreads: 1, // sequential execution: no inter-op pool needed
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
@@ -92,7 +108,7 @@ function oneLine(err: unknown): string {
  * const s = await Session.create('model.onnx', { device: 'auto' });
  * s.provider;        // 'cpu' here
  * s.providerErrors;  // [{ provider: 'tensorrt', message: '…not installed…', skipped: true }, { provider: 'cuda', … }]
- * const out = await s.run({ image: new ort.Tensor('float32', data, [1, 3, 512, 512]) });
+ * const out = await s.run({ image: { data, dims: [1, 3, 512, 512] } }); // { boxes: { data: Float32Array, dims }, … }
  * await s.dispose();
  */
 export class Session {
@@ -105,9 +121,11 @@ export class Session {
   readonly outputNames: readonly string[];
   /** Whether ONNX Runtime runs in a worker thread. */
   readonly inWorker: boolean;
-  #session: OrtSessionLike | null;
+  #session: SessionBackend | null;
+  /** Runs started and not yet settled (dispose waits for them, so no run ever meets a released session). */
+  #inFlight = new Set<Promise<unknown>>();
 
-  private constructor(session: OrtSessionLike, provider: Provider, providerErrors: ProviderError[], threads: ThreadOptions) {
+  private constructor(session: SessionBackend, provider: Provider, providerErrors: ProviderError[], threads: ThreadOptions) {
     this.#session = session;
     this.provider = provider;
     this.providerErrors = providerErrors;
@@ -130,9 +148,17 @@ export class Session {
    *   (message starts with `Cannot use device '<device>'`).
    */
   static async create(model: string | Uint8Array, options: SessionOptions = {}): Promise<Session> {
+    assertObject('options', options as unknown);
+    assertKnownKeys('options', options, SESSION_OPTION_KEYS);
     const device = options.device ?? 'auto';
     assertOneOf('device', device, DEVICES);
     if (options.deviceId !== undefined) assertInteger('deviceId', options.deviceId, 0);
+    if (options.providerOptions !== undefined) assertProviderOptions(options.providerOptions);
+    if (options.worker !== undefined) assertBoolean('worker', options.worker);
+    if (options.spinning !== undefined) assertBoolean('spinning', options.spinning);
+    if (options.graphOptimizationLevel !== undefined) {
+      assertOneOf('graphOptimizationLevel', options.graphOptimizationLevel, ['disabled', 'basic', 'extended', 'all']);
+    }
     const threads = resolveThreads(options);
     const candidates: readonly Provider[] = device === 'auto' ? AUTO_ORDER : [device];
     const errors: ProviderError[] = [];
@@ -144,12 +170,12 @@ export class Session {
         errors.push({ provider, message: reason, skipped: true });
         continue;
       }
-      let session: OrtSessionLike;
+      let session: SessionBackend;
       try {
         const ortOptions = sessionOptionsFor(provider, threads, options);
         session = options.worker
-          ? await WorkerOrtSession.create(model, ortOptions)
-          : await ort.InferenceSession.create(model as string, ortOptions);
+          ? await WorkerOrtSession.create(model, ortOptions, ortEntry())
+          : new InProcessSession(await ort().InferenceSession.create(model as string, ortOptions));
       } catch (err) {
         // A CPU failure is the model's fault (or the runtime's): nothing left to fall back to.
         if (provider === 'cpu') throw err;
@@ -179,34 +205,85 @@ export class Session {
     throw new Error('unreachable: cpu is always the last candidate');
   }
 
-  /** The wrapped onnxruntime session, or its worker proxy (throws after dispose). */
-  get ortSession(): OrtSessionLike {
-    if (!this.#session) throw new Error('Session is disposed');
+  #backend(): SessionBackend {
+    if (!this.#session) throw new Error(SESSION_DISPOSED);
     return this.#session;
   }
 
   /** Input/output metadata as onnxruntime reports it (names, types, shapes with symbolic dims as strings). */
-  get inputMetadata() { return this.ortSession.inputMetadata; }
-  get outputMetadata() { return this.ortSession.outputMetadata; }
+  get inputMetadata(): readonly ValueInfo[] { return this.#backend().inputMetadata; }
+  get outputMetadata(): readonly ValueInfo[] { return this.#backend().outputMetadata; }
 
   /**
-   * Runs the model. In-process, onnxruntime-node runs it synchronously on the main thread (after a setImmediate),
-   * so the event loop is blocked for the duration of the forward pass; with `worker: true` it is not.
+   * Runs the model on plain tensors (`{ data: typed array, dims }`, element type from the array) and returns plain
+   * tensors. In-process, onnxruntime-node runs it synchronously on the main thread (after a setImmediate), so the
+   * event loop is blocked for the duration of the forward pass; with `worker: true` it is not. ONNX Runtime does not
+   * keep the inputs: their arrays may be reused once the promise settles.
+   *
+   * @throws {TypeError} A feed that is not a `{ data, dims }` tensor.
+   * @throws {Error} `Session is disposed` after {@link dispose}; ONNX Runtime's message for a failed run.
    */
-  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-    return this.ortSession.run(feeds);
+  async run(feeds: TensorMap): Promise<TensorMap> {
+    const backend = this.#backend();
+    if (typeof feeds !== 'object' || feeds === null) throw invalidParameterError('feeds', 'object of { data, dims } tensors', feeds);
+    for (const [k, t] of Object.entries(feeds)) assertTensor(`feeds.${k}`, t);
+    const p = backend.run(feeds);
+    this.#inFlight.add(p);
+    try {
+      return await p;
+    } catch (err) {
+      // A run the worker received after its release answers with the same message; keep one wording.
+      if (this.#session === null && err instanceof Error && /disposed|not initialized/i.test(err.message)) throw new Error(SESSION_DISPOSED, { cause: err });
+      throw err;
+    } finally {
+      this.#inFlight.delete(p);
+    }
   }
 
-  /** Releases the native session. Idempotent; later calls to `run` throw. */
+  /**
+   * Releases the native session once the runs already started have settled (they complete; none is cut off).
+   * Idempotent; later calls to `run` throw `Session is disposed`.
+   */
   async dispose(): Promise<void> {
     const s = this.#session;
     this.#session = null;
-    if (s) await s.release();
+    if (!s) return;
+    await Promise.allSettled([...this.#inFlight]);
+    await s.release();
   }
 
   /** Whether `dispose` was called. */
   get disposed(): boolean {
     return this.#session === null;
+  }
+}
+
+/** onnxruntime-node's session in this thread, behind plain tensors. */
+class InProcessSession implements SessionBackend {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ValueInfo[];
+  readonly outputMetadata: readonly ValueInfo[];
+
+  constructor(private readonly session: OrtModule.InferenceSession) {
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
+    this.inputMetadata = session.inputMetadata as readonly ValueInfo[];
+    this.outputMetadata = session.outputMetadata as readonly ValueInfo[];
+  }
+
+  async run(feeds: TensorMap): Promise<TensorMap> {
+    const { Tensor } = ort();
+    const ortFeeds: Record<string, OrtModule.Tensor> = {};
+    for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = new Tensor(tensorType(t.data) as 'float32', t.data as Float32Array, t.dims);
+    const out = await this.session.run(ortFeeds);
+    const result: TensorMap = {};
+    for (const [k, t] of Object.entries(out)) result[k] = { data: t.data as Float32Array, dims: t.dims };
+    return result;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
   }
 }
 

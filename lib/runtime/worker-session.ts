@@ -1,77 +1,59 @@
 /**
  * An ONNX Runtime session living in a worker thread, so a forward pass (which onnxruntime-node runs synchronously
- * on the thread that calls `run`) never blocks the event loop of the app. It has the subset of the
- * `ort.InferenceSession` surface that {@link Session} uses; inputs are copied to the worker (structured clone),
- * outputs come back by transfer (no copy).
+ * on the thread that calls `run`) never blocks the event loop of the app. The worker's code is ./ort-worker.ts
+ * (compiled to ./ort-worker.js); inputs are copied to the worker (structured clone), outputs come back by transfer.
  */
-import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import type { OrtModule } from './ort.ts';
+import type { WireTensor, WorkerRequest } from './ort-worker.ts';
+import { tensorType, type TensorMap } from './tensor.ts';
 
-/** What {@link Session} needs of a session, in-process or in a worker. */
-export interface OrtSessionLike {
+/** Input/output description as ONNX Runtime reports it (symbolic dims as strings). */
+export interface ValueInfo {
+  name: string;
+  isTensor: boolean;
+  type?: string;
+  shape?: ReadonlyArray<number | string>;
+}
+
+/** What {@link Session} needs of a session, in-process or in a worker: plain tensors in and out. */
+export interface SessionBackend {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  readonly inputMetadata: readonly ValueInfo[];
+  readonly outputMetadata: readonly ValueInfo[];
+  run(feeds: TensorMap): Promise<TensorMap>;
   release(): Promise<void>;
 }
 
-interface WireTensor {
-  type: ort.Tensor.Type;
-  data: ort.Tensor.DataType;
-  dims: readonly number[];
+type Info = Pick<SessionBackend, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
+
+/**
+ * How to start the worker module next to this one: `ort-worker.js` when running compiled (dist/), directly;
+ * `ort-worker.ts` under a TypeScript loader (tests, `node --import tsx`), through a two-line bootstrap that registers
+ * tsx inside the worker first (in Node 20 a worker does not get the parent's `--import tsx` hooks, and
+ * `execArgv: ['--import=tsx']` does not make it load .ts either). The worker gets no execArgv of the app.
+ */
+export function workerEntry(): { source: URL | string; eval: boolean } {
+  const ext = path.extname(fileURLToPath(import.meta.url)) === '.ts' ? '.ts' : '.js';
+  const url = new URL(`./ort-worker${ext}`, import.meta.url);
+  if (ext === '.js') return { source: url, eval: false };
+  const api = import.meta.resolve('tsx/esm/api');
+  const source = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
+  return { source, eval: true };
 }
 
-// The worker is plain CommonJS given as source (no file to locate after compilation, no TypeScript loader needed
-// in the worker); it loads onnxruntime-node from the absolute path this module resolves.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ortPath);
-let session = null;
-const meta = (m) => m.map((v) => ({ ...v, shape: v.shape ? [...v.shape] : undefined }));
-async function handle(msg) {
-  try {
-    if (msg.type === 'create') {
-      session = await ort.InferenceSession.create(msg.model, msg.options);
-      parentPort.postMessage({ id: msg.id, ok: true, value: {
-        inputNames: session.inputNames, outputNames: session.outputNames,
-        inputMetadata: meta(session.inputMetadata), outputMetadata: meta(session.outputMetadata) } });
-    } else if (msg.type === 'run') {
-      const feeds = {};
-      for (const [k, t] of Object.entries(msg.feeds)) feeds[k] = new ort.Tensor(t.type, t.data, t.dims);
-      const out = await session.run(feeds);
-      const value = {}, transfer = [];
-      for (const [k, t] of Object.entries(out)) {
-        value[k] = { type: t.type, data: t.data, dims: t.dims };
-        if (t.data && t.data.buffer instanceof ArrayBuffer && !transfer.includes(t.data.buffer)) transfer.push(t.data.buffer);
-      }
-      parentPort.postMessage({ id: msg.id, ok: true, value }, transfer);
-    } else if (msg.type === 'release') {
-      if (session) await session.release();
-      session = null;
-      parentPort.postMessage({ id: msg.id, ok: true });
-    }
-  } catch (err) {
-    parentPort.postMessage({ id: msg.id, ok: false, message: err && err.message ? err.message : String(err) });
-  }
-}
-// One request at a time, in arrival order: a release waits for the runs queued before it, so the main thread
-// terminates the worker only when it is idle (terminating it inside an onnxruntime-node run aborts the process).
-let queue = Promise.resolve();
-parentPort.on('message', (msg) => { queue = queue.then(() => handle(msg)); });
-`;
-
-export class WorkerOrtSession implements OrtSessionLike {
+export class WorkerOrtSession implements SessionBackend {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly inputMetadata: readonly ValueInfo[];
+  readonly outputMetadata: readonly ValueInfo[];
   readonly #worker: Worker;
   readonly #channel: Channel;
 
-  private constructor(worker: Worker, channel: Channel, info: Pick<OrtSessionLike, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>) {
+  private constructor(worker: Worker, channel: Channel, info: Info) {
     this.#worker = worker;
     this.#channel = channel;
     this.inputNames = info.inputNames;
@@ -80,14 +62,16 @@ export class WorkerOrtSession implements OrtSessionLike {
     this.outputMetadata = info.outputMetadata;
   }
 
-  /** Starts a worker and creates the session there (same arguments as `ort.InferenceSession.create`). */
-  static async create(model: string | Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<WorkerOrtSession> {
-    const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-    // execArgv: [] — the source is CommonJS whatever flags (e.g. --input-type=module) the app was started with.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath }, execArgv: [] });
+  /**
+   * Starts a worker and creates the session there (same arguments as `InferenceSession.create`), loading the
+   * onnxruntime-node file `ortEntry` (the one the main thread loaded).
+   */
+  static async create(model: string | Uint8Array, options: OrtModule.InferenceSession.SessionOptions, ortEntry: string): Promise<WorkerOrtSession> {
+    const { source, eval: isEval } = workerEntry();
+    const worker = new Worker(source, { eval: isEval, workerData: { ortEntry }, execArgv: [] });
     const channel = new Channel(worker);
     try {
-      const info = await channel.call({ type: 'create', model, options }) as Pick<OrtSessionLike, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
+      const info = await channel.call({ type: 'create', model, options }) as Info;
       return new WorkerOrtSession(worker, channel, info);
     } catch (err) {
       await worker.terminate();
@@ -95,12 +79,12 @@ export class WorkerOrtSession implements OrtSessionLike {
     }
   }
 
-  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  async run(feeds: TensorMap): Promise<TensorMap> {
     const wire: Record<string, WireTensor> = {};
-    for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, data: t.data, dims: t.dims };
+    for (const [k, t] of Object.entries(feeds)) wire[k] = { type: tensorType(t.data), data: t.data as WireTensor['data'], dims: t.dims };
     const out = await this.#channel.call({ type: 'run', feeds: wire }) as Record<string, WireTensor>;
-    const result: Record<string, ort.Tensor> = {};
-    for (const [k, t] of Object.entries(out)) result[k] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+    const result: TensorMap = {};
+    for (const [k, t] of Object.entries(out)) result[k] = { data: t.data as Float32Array, dims: t.dims };
     return result;
   }
 
@@ -119,6 +103,9 @@ export class WorkerOrtSession implements OrtSessionLike {
     }
   }
 }
+
+/** A request without its id (the channel numbers them). */
+type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /**
  * Request/response over a worker's message port, one promise per request id; a dying worker rejects them all.
@@ -148,7 +135,7 @@ class Channel {
     worker.on('exit', (code) => fail(new Error(`ONNX Runtime worker exited (code ${code})`)));
   }
 
-  call(msg: Record<string, unknown>): Promise<unknown> {
+  call(msg: Request): Promise<unknown> {
     if (this.dead) return Promise.reject(new Error(`ONNX Runtime worker is gone: ${this.dead.message}`));
     const id = this.#next++;
     return new Promise((resolve, reject) => {

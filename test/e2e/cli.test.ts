@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fixturesDir, readJson } from '../helpers/fixtures.ts';
 import { writeTinyDecodedModel } from '../helpers/tiny-detector-model.ts';
-import { Detector } from '../../lib/detector.ts';
+import { Detector } from '../../lib/detector/detector.ts';
 import { createCanvas } from '@napi-rs/canvas';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -7,7 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
-import { Detector, type Detection } from '../../lib/detector.ts';
+import { Detector, type Detection } from '../../lib/detector/detector.ts';
 import { decodeImage, exifOrientationSegment, type RawImage } from '../../lib/image/decode.ts';
 import { fixturesDir, readJson } from '../helpers/fixtures.ts';
 import { tinyDecodedSpec, writeTinyDecodedModel } from '../helpers/tiny-detector-model.ts';

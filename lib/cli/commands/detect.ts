@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { Detector, type Detection } from '../../detector.ts';
+import { Detector, type Detection } from '../../detector/detector.ts';
 import { decodeImage } from '../../image/decode.ts';
 import { errorLine } from '../handle-error.ts';
 import { fileId, fileIds, type FileId, writeFileAtomic } from '../files.ts';
