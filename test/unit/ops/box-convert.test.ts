@@ -5,7 +5,7 @@
  * ArrayBuffer").
  */
 import test from 'ava';
-import { boxConvert } from '../../lib/index.ts';
+import { boxConvert } from '../../../lib/index.ts';
 
 const f = (...v: number[]) => Float32Array.from(v);
 

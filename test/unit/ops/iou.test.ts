@@ -3,12 +3,12 @@
  * reference and the float32 operation order, shapes, and invalid inputs.
  */
 import test from 'ava';
-import { boxIou } from '../../lib/index.ts';
-import { f32, readJson } from '../helpers/fixtures.ts';
-import { assertClose } from '../helpers/compare.ts';
-import { iouImpls } from '../helpers/implementations.ts';
-import { mulberry32, randInt, randomBoxes, seeds } from '../helpers/random.ts';
-import { iouF32, iouF64 } from '../helpers/reference.ts';
+import { boxIou } from '../../../lib/index.ts';
+import { f32, readJson } from '../../helpers/fixtures.ts';
+import { assertClose } from '../../helpers/compare.ts';
+import { iouImpls } from '../../helpers/implementations.ts';
+import { mulberry32, randInt, randomBoxes, seeds } from '../../helpers/random.ts';
+import { iouF32, iouF64 } from '../../helpers/reference.ts';
 
 const oracle = readJson('iou.json');
 

@@ -3,10 +3,10 @@
  * formulas, small hand-computed specs, and invalid specs (exact messages).
  */
 import test from 'ava';
-import { DEFAULT_BOX_PRESETS, defaultBoxes } from '../../lib/index.ts';
-import { readF32, readJson } from '../helpers/fixtures.ts';
-import { assertClose } from '../helpers/compare.ts';
-import { defaultBoxesImpls } from '../helpers/implementations.ts';
+import { DEFAULT_BOX_PRESETS, defaultBoxes } from '../../../lib/index.ts';
+import { readF32, readJson } from '../../helpers/fixtures.ts';
+import { assertClose } from '../../helpers/compare.ts';
+import { defaultBoxesImpls } from '../../helpers/implementations.ts';
 
 const f = Math.fround;
 

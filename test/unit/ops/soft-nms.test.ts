@@ -3,11 +3,11 @@
  * options, and invalid inputs.
  */
 import test from 'ava';
-import { softNms } from '../../lib/index.ts';
-import { assertClose, assertSameArray } from '../helpers/compare.ts';
-import { nmsImpls } from '../helpers/implementations.ts';
-import { mulberry32, randInt, randomBoxes, randomScores, seeds } from '../helpers/random.ts';
-import { nmsIouF32 } from '../helpers/reference.ts';
+import { softNms } from '../../../lib/index.ts';
+import { assertClose, assertSameArray } from '../../helpers/compare.ts';
+import { nmsImpls } from '../../helpers/implementations.ts';
+import { mulberry32, randInt, randomBoxes, randomScores, seeds } from '../../helpers/random.ts';
+import { nmsIouF32 } from '../../helpers/reference.ts';
 
 interface SoftOpts { sigma?: number; scoreThreshold?: number; maxOutput?: number; iouThreshold?: number }
 

@@ -5,14 +5,14 @@
  * modes), every SIMD variant, empty inputs, and invalid inputs with exact messages.
  */
 import test from 'ava';
-import { backend, boxConvert, capabilities, setSimd, type SimdLevel } from '../../lib/index.ts';
-import { matchAnchors } from '../../lib/train/index.ts';
-import { matchAnchorsTs } from '../../lib/reference.ts';
-import { assertSameArray } from '../helpers/compare.ts';
-import { matcherImpls } from '../helpers/implementations.ts';
-import { groundTruth, lossCases, NUM_ANCHORS, ssd300AnchorsXyxyPx } from '../helpers/loss-fixture.ts';
-import { mulberry32, randInt, randomBoxes, seeds, sprinkleNonFinite, type Rng } from '../helpers/random.ts';
-import { nmsIouF32 } from '../helpers/reference.ts';
+import { backend, boxConvert, capabilities, setSimd, type SimdLevel } from '../../../lib/index.ts';
+import { matchAnchors } from '../../../lib/train/index.ts';
+import { matchAnchorsTs } from '../../../lib/reference.ts';
+import { assertSameArray } from '../../helpers/compare.ts';
+import { matcherImpls } from '../../helpers/implementations.ts';
+import { groundTruth, lossCases, NUM_ANCHORS, ssd300AnchorsXyxyPx } from '../../helpers/loss-fixture.ts';
+import { mulberry32, randInt, randomBoxes, seeds, sprinkleNonFinite, type Rng } from '../../helpers/random.ts';
+import { nmsIouF32 } from '../../helpers/reference.ts';
 
 /**
  * The slow, obvious reference: the full M×N float32 IoU matrix (0 for degenerate / non-finite boxes); each anchor

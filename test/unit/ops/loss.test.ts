@@ -5,15 +5,15 @@
  * and invalid inputs with exact messages.
  */
 import test from 'ava';
-import { boxConvert, encodeBoxes } from '../../lib/index.ts';
-import { hardNegativeMining, ssdLoss, ssdLossParts, type SsdLossImage, type SsdLossParts } from '../../lib/train/index.ts';
-import { ssdLossPartsTs } from '../../lib/reference.ts';
-import { assertClose, assertSameArray } from '../helpers/compare.ts';
-import { lossImpls } from '../helpers/implementations.ts';
+import { boxConvert, encodeBoxes } from '../../../lib/index.ts';
+import { hardNegativeMining, ssdLoss, ssdLossParts, type SsdLossImage, type SsdLossParts } from '../../../lib/train/index.ts';
+import { ssdLossPartsTs } from '../../../lib/reference.ts';
+import { assertClose, assertSameArray } from '../../helpers/compare.ts';
+import { lossImpls } from '../../helpers/implementations.ts';
 import {
   groundTruth, headOutputs, lossCases, NUM_ANCHORS, NUM_CLASSES, referenceClsLoss, ssd300AnchorsXyxyPx,
-} from '../helpers/loss-fixture.ts';
-import { mulberry32, randInt, randomArray, randomBoxes, seeds, type Rng } from '../helpers/random.ts';
+} from '../../helpers/loss-fixture.ts';
+import { mulberry32, randInt, randomArray, randomBoxes, seeds, type Rng } from '../../helpers/random.ts';
 
 const TOL = { rel: 1e-5 };
 const relErr = (a: number, e: number) => (a === e ? 0 : Math.abs(a - e) / Math.abs(e));

@@ -3,9 +3,9 @@
  * in torch's 8-lane order from 8 on; sigmoid per logit), on every SIMD level; NaN box deltas stay NaN on every level.
  */
 import test from 'ava';
-import { backend, capabilities, decodeBoxes, postprocessDetections, setSimd, type SimdLevel } from '../../lib/index.ts';
-import { decodeBoxesTs, postprocessDetectionsTs } from '../../lib/reference.ts';
-import { mulberry32 } from '../helpers/random.ts';
+import { backend, capabilities, decodeBoxes, postprocessDetections, setSimd, type SimdLevel } from '../../../lib/index.ts';
+import { decodeBoxesTs, postprocessDetectionsTs } from '../../../lib/reference.ts';
+import { mulberry32 } from '../../helpers/random.ts';
 
 if (backend !== 'native') {
   test('native/TS exactness: skipped — the addon is not loaded', (t) => t.pass());

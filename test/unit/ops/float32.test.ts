@@ -8,10 +8,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expf32, expSum8, f32, sigmoid32, softmax32 } from '../../lib/ops/float32.ts';
-import { mulberry32 } from '../helpers/random.ts';
+import { expf32, expSum8, f32, sigmoid32, softmax32 } from '../../../lib/ops/float32.ts';
+import { mulberry32 } from '../../helpers/random.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Distance in float32 ulps between two finite float32 values of the same sign. */
 function ulps(a: number, b: number): number {

@@ -7,12 +7,12 @@ import test, { type ExecutionContext } from 'ava';
 import {
   defaultBoxes, POSTPROCESS_PRESETS, postprocessDetections, postprocessDetectionsAsync,
   type Detections, type PostprocessOptions,
-} from '../../lib/index.ts';
-import { f32, readF32, readJson } from '../helpers/fixtures.ts';
-import { assertClose, assertSameArray } from '../helpers/compare.ts';
-import { postprocessImpls } from '../helpers/implementations.ts';
-import { mulberry32, randInt, randomArray, randomBoxes, seeds } from '../helpers/random.ts';
-import { nmsIouF32 } from '../helpers/reference.ts';
+} from '../../../lib/index.ts';
+import { f32, readF32, readJson } from '../../helpers/fixtures.ts';
+import { assertClose, assertSameArray } from '../../helpers/compare.ts';
+import { postprocessImpls } from '../../helpers/implementations.ts';
+import { mulberry32, randInt, randomArray, randomBoxes, seeds } from '../../helpers/random.ts';
+import { nmsIouF32 } from '../../helpers/reference.ts';
 
 interface Model {
   name: string; json: string; anchors: string; numAnchors: number; numClasses: number;

@@ -6,12 +6,12 @@
 import test, { type ExecutionContext } from 'ava';
 import {
   batchedNms, boxIou, decodeBoxes, defaultBoxes, encodeBoxes, nms, postprocessDetections, postprocessDetectionsAsync, softNms,
-} from '../../lib/index.ts';
+} from '../../../lib/index.ts';
 import {
   batchedNmsTs, boxIouTs, decodeBoxesTs, defaultBoxesTs, encodeBoxesTs, hardNegativeMiningTs, matchAnchorsTs, nmsTs,
   postprocessDetectionsTs, softNmsTs, ssdLossPartsTs,
-} from '../../lib/reference.ts';
-import { hardNegativeMining, matchAnchors, ssdLossParts } from '../../lib/train/index.ts';
+} from '../../../lib/reference.ts';
+import { hardNegativeMining, matchAnchors, ssdLossParts } from '../../../lib/train/index.ts';
 
 /** A Float32Array whose buffer has been transferred away (reads as length 0, copies throw). */
 function detachedF32(n: number): Float32Array {

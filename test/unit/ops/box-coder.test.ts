@@ -3,11 +3,11 @@
  * TF-order decode, round trips, the TF order as a permutation of torchvision's, and invalid inputs.
  */
 import test from 'ava';
-import { BoxCoder, boxConvert, decodeBoxes, encodeBoxes } from '../../lib/index.ts';
-import { f32, readF32, readJson } from '../helpers/fixtures.ts';
-import { assertClose } from '../helpers/compare.ts';
-import { boxCoderImpls } from '../helpers/implementations.ts';
-import { mulberry32, randomArray, randomBoxes, seeds } from '../helpers/random.ts';
+import { BoxCoder, boxConvert, decodeBoxes, encodeBoxes } from '../../../lib/index.ts';
+import { f32, readF32, readJson } from '../../helpers/fixtures.ts';
+import { assertClose } from '../../helpers/compare.ts';
+import { boxCoderImpls } from '../../helpers/implementations.ts';
+import { mulberry32, randomArray, randomBoxes, seeds } from '../../helpers/random.ts';
 
 const oracle = readJson('box_coder.json');
 const TOL = { abs: 1e-4, rel: 1e-6 };
