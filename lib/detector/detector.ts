@@ -81,17 +81,7 @@ export class Detector {
     if (model !== undefined && typeof model !== 'string') throw invalidParameterError('model', 'path of an .onnx file or undefined', model);
     validateDetectorOptions(options);
     const file = model ?? (await ensureDefaultModel());
-    let loaded;
-    try {
-      loaded = await loadModelFile(file);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {
-        const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : 'permission denied';
-        throw Object.assign(new Error(`Cannot read model ${file}: ${why}`, { cause: err }), { code: e.code });
-      }
-      throw err;
-    }
+    const loaded = await loadModelFile(file); // a file error names the path (ModelFileError)
     const { spec } = loaded;
     const warm = options.warmup !== false;
     // The first run allocates and plans (several times slower); it runs inside Session.create so that a GPU provider
@@ -166,7 +156,8 @@ export class Detector {
       const group = images.slice(start, start + chunk);
       const batch = this.#fixedBatch ?? group.length;
       const buffer = this.#takeBuffer(batch * 3 * this.spec.input.width * this.spec.input.height);
-      let prepared, output;
+      let prepared: Awaited<ReturnType<typeof prepare>>;
+      let output: Awaited<ReturnType<typeof forward>>;
       try {
         prepared = await prepare(group, this.spec.input, { batch, out: buffer });
         output = await forward(this.#session, this.spec, prepared.input);

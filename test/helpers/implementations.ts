@@ -1,7 +1,7 @@
 /**
  * The implementations every op test runs: the public op (native addon when it is built, else the TS path)
  * and the pure-TS twin. Tests loop over these tables so that, once the addon lands, the same assertions
- * check it too. The twins validate like their ops (test/unit/twin-validation.test.ts checks the messages match).
+ * check it too. The twins validate like their ops (test/unit/ops/twin-validation.test.ts checks the messages match).
  */
 import {
   backend, batchedNms, boxIou, decodeBoxes, defaultBoxes, encodeBoxes, nms, postprocessDetections, softNms,

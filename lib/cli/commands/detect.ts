@@ -88,7 +88,7 @@ export async function* detectFiles(
   const used = new Set<string>();
   const inputs = options.out ? await fileIds(files) : new Set<FileId>();
   for (const file of files) {
-    let image;
+    let image: Awaited<ReturnType<typeof decodeImage>>;
     try {
       image = await decodeImage(file);
     } catch (err) {

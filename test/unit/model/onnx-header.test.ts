@@ -71,7 +71,7 @@ test('readOnnxHeaderFile reads the header, not the weights (40 MB initializer, <
     read += n;
     return n;
   }) as typeof fs.readSync;
-  let result;
+  let result: Awaited<ReturnType<typeof readOnnxHeaderFile>>;
   try {
     result = await readOnnxHeaderFile(file);
   } finally {
