@@ -34,7 +34,7 @@ import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { Detector, type Detection } from '../lib/detector/detector.ts';
 import { decodeImage, type DecodedImage } from '../lib/image/decode.ts';
 import { importModelFile } from '../lib/model/import.ts';
-import { resolveAnchors } from '../lib/model/metadata.ts';
+import { resolveAnchors } from '../lib/model/spec.ts';
 import { cacheRoot } from '../lib/model/zoo.ts';
 import { machine, summarize, type Timing } from './measure.ts';
 

@@ -16,7 +16,7 @@
  *   new: loadModelFile, header only);
  * - `old-session` / `new-session`: the above, then `Session.create` (old: from the bytes, as Detector.load did; new:
  *   from the path), no warm-up;
- * - `detector-load`: `Detector.load(file, { warmup: false })` as lib/detector.ts is now.
+ * - `detector-load`: `Detector.load(file, { warmup: false })` (lib/detector/detector.ts).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

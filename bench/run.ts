@@ -11,10 +11,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const suites: Record<string, () => Promise<unknown>> = {
   core: async () => (await import('./core.ts')).benchCore(),
+  detector: async () => (await import('./detector.ts')).benchDetector(),
 };
-if (fs.existsSync(path.join(here, 'detector.ts'))) {
-  suites.detector = async () => ((await import('./detector.ts')) as { benchDetector: () => Promise<unknown> }).benchDetector();
-}
 
 fs.mkdirSync(path.join(here, 'results'), { recursive: true });
 for (const [name, run] of Object.entries(suites)) {

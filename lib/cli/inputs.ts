@@ -1,13 +1,21 @@
 /**
  * Command-line image arguments → a list of files: files as given, directories listed (image extensions only),
- * glob patterns (`*`, `?`, `**`, `[…]`, `{a,b}`) matched when the shell did not expand them.
+ * glob patterns (`*`, `?`, `**`, `[…]`, `{a,b}`) matched when the shell did not expand them. Listing a folder that is
+ * also `detect --out` skips the annotated copies an earlier run wrote there, so a rerun never detects on them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileId } from '../files.ts';
 import { UsageError } from './handle-error.ts';
 
 /** Extensions taken from directories and `**` globs (files named explicitly may have any extension). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp'];
+
+/**
+ * Names `detect --out` gives annotated copies beside their inputs (see outputPath in commands/detect.ts):
+ * `<stem>.annotated.jpg|png`, with `-1`, `-2`… when two inputs of the same name meet.
+ */
+export const ANNOTATED_NAME = /\.annotated(?:-\d+)?\.(?:jpg|png)$/i;
 
 const isImageName = (name: string) => IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 const hasGlob = (p: string) => /[*?[{]/.test(p);
@@ -61,16 +69,37 @@ async function walk(dir: string, recursive: boolean, out: string[]): Promise<voi
   }
 }
 
+export interface ExpandInputsOptions {
+  /** Take subfolders of directory arguments too (default false). */
+  recursive?: boolean;
+  /**
+   * The `--out` folder of the run: files that directories and globs list inside it under an annotated-copy name
+   * ({@link ANNOTATED_NAME}) are our own earlier outputs and are skipped. Files named explicitly are always kept.
+   */
+  skipOutputsOf?: string;
+}
+
 /**
  * Expands image arguments in order, without duplicates.
  *
  * @param args Files, directories (their image files, sorted; subfolders with `recursive`) or globs.
  * @returns File paths as typed (relative stays relative).
  * @throws {UsageError} No arguments.
- * @throws {Error} A path that does not exist (code ENOENT), a glob that matches nothing, a directory without images.
+ * @throws {Error} A path that does not exist (code ENOENT), a glob that matches nothing, a directory without images
+ *   (annotated copies skipped by `skipOutputsOf` do not count).
  */
-export async function expandInputs(args: readonly string[], { recursive = false } = {}): Promise<string[]> {
+export async function expandInputs(args: readonly string[], { recursive = false, skipOutputsOf }: ExpandInputsOptions = {}): Promise<string[]> {
   if (args.length === 0) throw new UsageError('no images given');
+  const outDir = skipOutputsOf ? await fileId(skipOutputsOf).catch(() => null) : null;
+  /** Drops our annotated copies inside --out (identity of the folder, whatever path reaches it). */
+  const notOutputs = async (list: string[]): Promise<string[]> => {
+    if (!outDir) return list;
+    const keep: string[] = [];
+    for (const f of list) {
+      if (!ANNOTATED_NAME.test(path.basename(f)) || (await fileId(path.dirname(f)).catch(() => null)) !== outDir) keep.push(f);
+    }
+    return keep;
+  };
   const files: string[] = [];
   for (const arg of args) {
     let stat: fs.Stats | null = null;
@@ -84,11 +113,11 @@ export async function expandInputs(args: readonly string[], { recursive = false 
     } else if (stat?.isDirectory()) {
       const all: string[] = [];
       await walk(arg, recursive, all);
-      const images = all.filter(isImageName);
+      const images = await notOutputs(all.filter(isImageName));
       if (images.length === 0) throw Object.assign(new Error(`No images (${IMAGE_EXTENSIONS.join(' ')}) in directory ${arg}`), { code: 'ENOENT' });
       files.push(...images);
     } else if (hasGlob(arg)) {
-      const matches = await matchGlob(arg);
+      const matches = await notOutputs(await matchGlob(arg));
       if (matches.length === 0) throw Object.assign(new Error(`No files match ${arg}`), { code: 'ENOENT' });
       files.push(...matches);
     } else {

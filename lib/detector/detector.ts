@@ -4,7 +4,8 @@
  */
 import { createCanvas } from '@napi-rs/canvas';
 import { invalidParameterError } from '../is.ts';
-import { loadModelFile, type ModelSpec } from '../model/metadata.ts';
+import { loadModelFile } from '../model/metadata.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import { ensureDefaultModel } from '../model/zoo.ts';
 import { decodeImage, type ImageInput } from '../image/decode.ts';
 import { draw, type DrawOptions } from '../image/draw.ts';

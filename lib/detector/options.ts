@@ -3,7 +3,7 @@
  * object rejects unknown keys (`detect(img, { threshold: 0.1 })` throws instead of silently doing nothing).
  */
 import { assertArray, assertBoolean, assertInRange, assertInteger, assertKnownKeys, assertObject, invalidParameterError } from '../is.ts';
-import type { ModelSpec } from '../model/metadata.ts';
+import type { ModelSpec } from '../model/spec.ts';
 import { assertProviderOptions, type Device, type ProviderOptions } from '../runtime/providers.ts';
 
 /** One detected object. */

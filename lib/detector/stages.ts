@@ -9,7 +9,7 @@
  * `Detector` (./detector.ts) is glue over them: `detectBatch` = prepare → forward → finish per chunk of images.
  */
 import { assertInteger, assertKnownKeys, assertObject, invalidParameterError } from '../is.ts';
-import type { InputSpec, ModelSpec } from '../model/metadata.ts';
+import type { InputSpec, ModelSpec } from '../model/spec.ts';
 import { POSTPROCESS_OPTION_KEYS, postprocessDetections, postprocessDetectionsAsync, type Detections, type PostprocessOptionsInput } from '../ops/postprocess.ts';
 import { decodeImage, type DecodedImage, type ImageInput } from '../image/decode.ts';
 import { boxToSource, preprocess, type InputTransform } from '../image/preprocess.ts';

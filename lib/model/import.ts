@@ -4,16 +4,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertOneOf } from '../is.ts';
+import { checkWriteTarget, fileIds, writeFileAtomic, type WriteFileOptions } from '../files.ts';
+import { assertKnownKeys, assertOneOf } from '../is.ts';
 import { importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
 import { importPytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
 import { importTorchvisionSsd } from './importers/torchvision.ts';
 import { readLabelsFile } from './labels.ts';
-import { checkModelSpec, type ModelSpec } from './metadata.ts';
+import { checkModelSpec } from './metadata.ts';
+import type { ModelSpec } from './spec.ts';
 import { anchorCount } from './spec.ts';
 import { readOnnxFrom, writeOnnx, type ModelProto } from './onnx.ts';
 import { readModelBytes } from './file.ts';
-import { writeFileAtomic } from './zoo.ts';
 
 /** Source formats `importModelFile` understands. */
 export const IMPORT_FORMATS = ['torchvision', 'pytorch-ssd', 'face-api'] as const;
@@ -30,7 +31,11 @@ export interface ImportModelFileOptions {
   preprocess?: PytorchSsdPreprocess;
   /** torchvision SSD300-VGG16 only: rebuild the graph with a dynamic batch (see importTorchvisionSsd). */
   rebuild?: boolean;
+  /** Replace an existing `out` file (default false: an existing file is an error). The source is never replaced. */
+  overwrite?: boolean;
 }
+
+const IMPORT_OPTION_KEYS = ['out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite'] as const satisfies ReadonlyArray<keyof ImportModelFileOptions>;
 
 export interface ImportModelFileResult {
   /** Absolute path written. */
@@ -51,9 +56,14 @@ function readSourceOnnx(file: string | undefined, format: string): ModelProto {
  * - 'pytorch-ssd': `input` = a pytorch-ssd / jetson-inference `onnx_export.py` model;
  * - 'face-api': `input` = a face-api model folder or its `ssd_mobilenetv1_model-weights_manifest.json`
  *   (default: the installed @vladmandic/face-api's).
- * The result is checked as `loadModelFile` would (graph against spec, anchor count) before it is written.
+ * The result is checked as `loadModelFile` would (graph against spec, anchor count) before it is written. `out` is
+ * never a directory nor the source, and an existing `out` is replaced only with `overwrite` (checked before the
+ * import's work, and again when writing).
  *
- * @throws {TypeError} Unknown format, missing/invalid source, labels that do not fit, labels for face-api.
+ * @throws {TypeError} Unknown format, unknown option key, missing/invalid source, labels that do not fit, labels for
+ *   face-api.
+ * @throws {WriteError} `out` is a directory, the source, or exists without `overwrite`; a failed write (names `out`,
+ *   leaves no partial file).
  * @throws {Error} File-system errors (ENOENT …) with the path.
  * @example
  * await importModelFile('pytorch-ssd', 'ssd-mobilenet.onnx', { out: 'ssd.onnx', labels: 'labels.txt' });
@@ -61,6 +71,10 @@ function readSourceOnnx(file: string | undefined, format: string): ModelProto {
 export async function importModelFile(format: ImportFormat, input: string | undefined, options: ImportModelFileOptions): Promise<ImportModelFileResult> {
   assertOneOf('format', format, IMPORT_FORMATS);
   if (typeof options?.out !== 'string' || !options.out) throw new TypeError('Expected an output path for out but received none');
+  assertKnownKeys('options', options, IMPORT_OPTION_KEYS);
+  const out = path.resolve(options.out);
+  const rules: WriteFileOptions = { overwrite: options.overwrite === true, protect: await fileIds(input ? [input] : []), protectedAs: 'the source model' };
+  await checkWriteTarget(out, rules);
   const labels = typeof options.labels === 'string' ? readLabelsFile(options.labels) : options.labels;
   const source = input ? path.basename(input) : undefined;
   let result: { model: ModelProto; spec: ModelSpec };
@@ -75,7 +89,6 @@ export async function importModelFile(format: ImportFormat, input: string | unde
   }
   checkModelSpec(result.model, result.spec, anchorCount(result.spec), input ?? format);
   const bytes = writeOnnx(result.model);
-  const out = path.resolve(options.out);
-  await writeFileAtomic(out, bytes);
+  await writeFileAtomic(out, bytes, { ...rules, mkdir: true });
   return { path: out, spec: result.spec, bytes: bytes.byteLength };
 }

@@ -8,18 +8,10 @@
  * `detectionsPerImg`, `boxCoder.clip`, …) are written as the strings "Infinity" / "-Infinity" and read back as
  * numbers (the convention of the project's reference data).
  */
-import fs from 'node:fs';
 import { describe, outOfRangeError } from '../is.ts';
 import { getMetadata, setMetadata, type ModelProto, type ValueInfoProto } from './onnx.ts';
 import { onnxHeaderOf, readOnnxHeaderFile, type ModelLike, type OnnxHeader } from './onnx-header.ts';
 import { anchorCount, MODEL_LIMITS, resolveAnchors, validateModelSpec, type ModelSpec } from './spec.ts';
-
-// The spec's types and validator live in spec.ts; re-exported here for the modules that imported them from here.
-export {
-  anchorCount, encodeAnchors, MODEL_LIMITS, resolveAnchors, validateModelSpec,
-  type AnchorSpec, type BoxEncoding, type DecodedOutputSpec, type InputSpec, type ModelPostprocessOptions, type ModelSpec,
-  type RawOutputSpec, type ResizeMode, type ScoringMode,
-} from './spec.ts';
 
 export const METADATA_KEY = 'ssd_edge';
 export const METADATA_VERSION_KEY = 'ssd_edge.version';
@@ -164,13 +156,6 @@ export interface LoadedModel {
   size: number;
   /** Resolved anchors (Float32Array [N·4] cxcywh normalized), or null when the spec has none (decoded outputs). */
   anchors: Float32Array | null;
-  /** @deprecated The header (the old name of {@link LoadedModel.header}; no longer the decoded model). */
-  readonly model: OnnxHeader;
-  /**
-   * @deprecated The file's bytes, read from disk when first asked for (a full copy of the weights in JS memory):
-   *   give the session {@link LoadedModel.path} instead.
-   */
-  readonly bytes: Uint8Array;
 }
 
 /**
@@ -193,20 +178,5 @@ export async function loadModelFile(file: string): Promise<LoadedModel> {
   const spec = readModelSpec(header, file);
   checkModelSpec(header, spec, anchorCount(spec), file);
   const anchors = spec.anchors ? resolveAnchors(spec) : null;
-  const loaded = { path: file, header, spec, size, anchors } as LoadedModel;
-  let bytes: Uint8Array | undefined;
-  Object.defineProperties(loaded, {
-    model: { get: () => header, enumerable: false },
-    bytes: {
-      get: () => {
-        if (!bytes) {
-          const b = fs.readFileSync(file);
-          bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-        }
-        return bytes;
-      },
-      enumerable: false,
-    },
-  });
-  return loaded;
+  return { path: file, header, spec, size, anchors };
 }

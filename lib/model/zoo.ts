@@ -14,6 +14,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../files.ts';
+import { assertKnownKeys } from '../is.ts';
 import { readModelSpec } from './metadata.ts';
 import { writeOnnx } from './onnx.ts';
 import { readOnnxHeaderFile } from './onnx-header.ts';
@@ -32,22 +34,6 @@ export function modelCachePath(name: string = DEFAULT_MODEL_NAME): string {
   return path.join(cacheRoot(), 'models', `${name}.onnx`);
 }
 
-/**
- * Writes bytes to `file` atomically (temp file in the same folder + rename), so concurrent writers never
- * leave a half-written model. Creates the folder.
- */
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await fs.promises.writeFile(tmp, bytes);
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 export interface BuildDefaultModelOptions {
   /** Output file (default: modelCachePath()). */
   outPath?: string;
@@ -55,22 +41,37 @@ export interface BuildDefaultModelOptions {
   metadata?: Record<string, string>;
   /** face-api model folder (default: the installed package's model/). */
   modelDir?: string;
+  /**
+   * Replace an existing `outPath` (default false: an existing file is an error). The cache (`outPath` omitted or
+   * equal to modelCachePath()) is always replaced.
+   */
+  overwrite?: boolean;
 }
+
+const BUILD_OPTION_KEYS = ['outPath', 'metadata', 'modelDir', 'overwrite'] as const satisfies ReadonlyArray<keyof BuildDefaultModelOptions>;
 
 /**
  * Converts face-api's SSD MobileNetV1 weights to an ssd-edge ONNX model (spec in the metadata) and writes the
- * file atomically. Returns the path, size and face-api's stored anchors.
+ * file atomically (creating its folder). Written into the cache, the model gets its `.sha256` beside it, so
+ * {@link ensureDefaultModel} uses it as is. Returns the path, size and face-api's stored anchors.
  *
+ * @throws {TypeError} An unknown option key.
+ * @throws {WriteError} `outPath` is a directory, or exists without `overwrite`; a failed write (names the file).
  * @example
  * const { path } = await buildDefaultModel({ outPath: 'face.onnx' });
  */
 export async function buildDefaultModel(
   options: BuildDefaultModelOptions = {},
 ): Promise<{ path: string; bytes: number; anchors: Float32Array }> {
-  const outPath = path.resolve(options.outPath ?? modelCachePath());
+  assertKnownKeys('options', options, BUILD_OPTION_KEYS);
+  const cache = path.resolve(modelCachePath());
+  const outPath = path.resolve(options.outPath ?? cache);
+  const toCache = outPath === cache;
   const { model, anchors } = importFaceApiSsdMobilenetv1({ modelDir: options.modelDir ?? faceApiModelDir(), metadata: options.metadata });
   const bytes = writeOnnx(model);
-  await writeFileAtomic(outPath, bytes);
+  // the model first, then its hash: a reader that sees the new hash with the old bytes (or no hash) rebuilds
+  await writeFileAtomic(outPath, bytes, { overwrite: toCache || options.overwrite === true, mkdir: true });
+  if (toCache) await writeModelHash(outPath, bytes);
   return { path: outPath, bytes: bytes.byteLength, anchors };
 }
 
@@ -89,7 +90,7 @@ export async function sha256File(file: string): Promise<string> {
 /** Writes `<file>.sha256` (`<hex>  <basename>\n`, as sha256sum) for the bytes of `file`, atomically. */
 async function writeModelHash(file: string, bytes: Uint8Array): Promise<string> {
   const hex = createHash('sha256').update(bytes).digest('hex');
-  await writeFileAtomic(modelHashPath(file), Buffer.from(`${hex}  ${path.basename(file)}\n`));
+  await writeFileAtomic(modelHashPath(file), Buffer.from(`${hex}  ${path.basename(file)}\n`), { overwrite: true });
   return hex;
 }
 
@@ -134,16 +135,11 @@ async function isCurrent(file: string): Promise<boolean> {
  * @example
  * const file = await ensureDefaultModel(); // ~/.cache/ssd-edge/models/ssd-mobilenetv1-face.onnx
  */
-export async function ensureDefaultModel(
-  options: { force?: boolean; metadata?: Record<string, string> } = {},
-): Promise<string> {
-  const p = modelCachePath(DEFAULT_MODEL_NAME);
+export async function ensureDefaultModel(options: { force?: boolean; metadata?: Record<string, string> } = {}): Promise<string> {
+  assertKnownKeys('options', options, ENSURE_OPTION_KEYS);
+  const p = path.resolve(modelCachePath(DEFAULT_MODEL_NAME));
   if (!options.force && (await isCurrent(p))) return p;
-  const outPath = path.resolve(p);
-  const { model } = importFaceApiSsdMobilenetv1({ modelDir: faceApiModelDir(), metadata: options.metadata });
-  const bytes = writeOnnx(model);
-  // the model first, then its hash: a reader that sees the new hash with the old bytes (or no hash) rebuilds
-  await writeFileAtomic(outPath, bytes);
-  await writeModelHash(outPath, bytes);
-  return outPath;
+  return (await buildDefaultModel({ metadata: options.metadata })).path;
 }
+
+const ENSURE_OPTION_KEYS = ['force', 'metadata'] as const;

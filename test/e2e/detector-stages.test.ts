@@ -12,7 +12,8 @@ import { checkOutputLayout, finish, forward, prepare, type ForwardOutput } from 
 import { classFilter, detectDefaults } from '../../lib/detector/options.ts';
 import { GraphBuilder, int64s } from '../../lib/model/graph.ts';
 import { importModelFile } from '../../lib/model/import.ts';
-import { writeModelSpec, type ModelSpec } from '../../lib/model/metadata.ts';
+import { writeModelSpec } from '../../lib/model/metadata.ts';
+import type { ModelSpec } from '../../lib/model/spec.ts';
 import { writeOnnx } from '../../lib/model/onnx.ts';
 import { Session } from '../../lib/runtime/session.ts';
 import type { RawImage } from '../../lib/image/decode.ts';

@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import * as ort from 'onnxruntime-node'; // CommonJS; Node's ESM interop exposes its named exports
 import { FACEAPI_NUM_ANCHORS, importFaceApiSsdMobilenetv1 } from '../../lib/model/importers/faceapi.ts';
-import { loadModelFile, readModelSpec, resolveAnchors, serializeModelSpec } from '../../lib/model/metadata.ts';
+import { loadModelFile, readModelSpec, serializeModelSpec } from '../../lib/model/metadata.ts';
+import { resolveAnchors } from '../../lib/model/spec.ts';
 import { getMetadata, readOnnx, setMetadata, writeOnnx } from '../../lib/model/onnx.ts';
 import { ensureDefaultModel, modelCachePath } from '../../lib/model/zoo.ts';
 import { POSTPROCESS_PRESETS, postprocessDetections } from '../../lib/ops/postprocess.ts';

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GraphBuilder, int64s } from '../../lib/model/graph.ts';
-import { writeModelSpec, type ModelSpec } from '../../lib/model/metadata.ts';
+import { writeModelSpec } from '../../lib/model/metadata.ts';
+import type { ModelSpec } from '../../lib/model/spec.ts';
 import { writeOnnx } from '../../lib/model/onnx.ts';
 
 /** Three candidate boxes (normalized xyxy) and their (background, cat, dog) scores. */

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Detector, type Detection } from '../../detector/detector.ts';
 import { decodeImage } from '../../image/decode.ts';
-import { errorLine } from '../handle-error.ts';
-import { fileId, fileIds, type FileId, writeFileAtomic } from '../files.ts';
+import { errorLine, UsageError } from '../handle-error.ts';
+import { fileId, fileIds, type FileId, writeFileAtomic } from '../../files.ts';
 import { expandInputs } from '../inputs.ts';
 import {
   addOptions, formatOptions, modelOptions, outOptions, outputFormat, resolveThresholds, thresholdOptions,
@@ -103,7 +103,7 @@ export async function* detectFiles(
       try {
         target = await outputPath(options.out, file, used, inputs);
         const bytes = await detector.draw(image, dets, { format: target.endsWith('.jpg') ? 'jpeg' : 'png' });
-        await writeFileAtomic(target, bytes, { overwrite: options.overwrite, protect: inputs });
+        await writeFileAtomic(target, bytes, { overwrite: options.overwrite, protect: inputs, protectedAs: 'one of the input images', existsHint: '--overwrite replaces it' });
         result.annotated = target;
       } catch (err) {
         const why = errorLine(err);
@@ -141,15 +141,36 @@ async function prepareOutDir(dir: string): Promise<void> {
 }
 
 /**
+ * --classes names labels (or ids) of the model: bad command-line input, so a usage error (exit 2) before any image.
+ *
+ * @throws {UsageError} Naming the unknown class and the model's labels.
+ */
+function checkClasses(detector: Detector, classes: readonly string[] | undefined): void {
+  const { labels, postprocess } = detector.spec;
+  const unknown = (classes ?? []).filter((c) => !labels.includes(c));
+  if (unknown.length === 0) return;
+  const quote = (l: string) => `'${l}'`;
+  const known = labels.filter((_, i) => i !== postprocess.backgroundIndex).map(quote).join(', ');
+  throw new UsageError(`--classes: ${unknown.map(quote).join(', ')} ${unknown.length > 1 ? 'are not labels' : 'is not a label'} of the model (its labels: ${known})`);
+}
+
+/**
  * Runs the command; resolves to the exit code (0, or 1 when any file failed). Every result computed is printed,
  * also when a later file fails.
  */
 export async function runDetect(inputs: string[], options: DetectCliOptions, io: CliIo = processIo): Promise<number> {
   const format = outputFormat(options);
   const thresholds = resolveThresholds(options);
-  const files = await expandInputs(inputs, { recursive: options.recursive });
-  if (options.out) await prepareOutDir(options.out);
+  const files = await expandInputs(inputs, { recursive: options.recursive, skipOutputsOf: options.out });
+  // the model first: a bad --model or --classes leaves no empty --out folder behind
   const detector = await Detector.load(options.model, { device: options.device, threads: options.threads });
+  try {
+    checkClasses(detector, thresholds.classes);
+    if (options.out) await prepareOutDir(options.out);
+  } catch (err) {
+    await detector.dispose();
+    throw err;
+  }
   const printer = new ResultPrinter<FileResult>(format, detectionTable, files.length, io);
   let failures = 0;
   try {

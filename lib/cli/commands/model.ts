@@ -11,7 +11,7 @@ import { IMPORT_FORMATS, importModelFile, type ImportFormat } from '../../model/
 import { PYTORCH_SSD_PREPROCESS, type PytorchSsdPreprocess } from '../../model/importers/pytorch-ssd.ts';
 import { formatModelInfo, inspectModelFile } from '../../model/inspect.ts';
 import { serializeModelSpec } from '../../model/metadata.ts';
-import { fileId } from '../files.ts';
+import { checkWriteTarget, fileIds } from '../../files.ts';
 import { UsageError } from '../handle-error.ts';
 
 /** Where the command writes its results (stdout by default; tests pass their own). */
@@ -22,15 +22,13 @@ export interface ModelCommandIo {
 interface ImportOpts { out: string; labels?: string; name?: string; preprocess?: PytorchSsdPreprocess; rebuild?: boolean; overwrite?: boolean }
 
 /**
- * --out must not be the source model (whatever path reaches it) nor, without --overwrite, an existing file.
+ * --out must not be a directory, nor the source model (whatever path reaches it), nor, without --overwrite, an
+ * existing file: checked before the import's work (importModelFile applies the same rules when it writes).
  *
- * @throws {Error} Naming --out and why.
+ * @throws {WriteError} Naming --out and why.
  */
 async function checkImportTarget(out: string, source: string | undefined, overwrite: boolean | undefined): Promise<void> {
-  const target = await fileId(out).catch(() => null);
-  if (!target) return;
-  if (source && target === (await fileId(source).catch(() => null))) throw new Error(`Not writing ${out}: it is the source model`);
-  if (!overwrite) throw new Error(`Not writing ${out}: the file exists (--overwrite replaces it)`);
+  await checkWriteTarget(out, { overwrite, protect: await fileIds(source ? [source] : []), protectedAs: 'the source model', existsHint: '--overwrite replaces it' });
 }
 
 const stdout: ModelCommandIo = { out: (text) => void process.stdout.write(text) };
@@ -72,8 +70,8 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
       if (opts.preprocess && format !== 'pytorch-ssd') throw new UsageError(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
       if (opts.rebuild && format !== 'torchvision') throw new UsageError(`--rebuild applies to torchvision imports only, not ${format}`);
       await checkImportTarget(opts.out, file, opts.overwrite);
-      const { out, labels, name, preprocess, rebuild } = opts;
-      const r = await importModelFile(format, file, { out, labels, name, preprocess, rebuild });
+      const { out, labels, name, preprocess, rebuild, overwrite } = opts;
+      const r = await importModelFile(format, file, { out, labels, name, preprocess, rebuild, overwrite });
       io.out(`wrote ${r.path} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.spec.name}, ${r.spec.architecture}, ${r.spec.labels.length} labels\n`);
     });
 

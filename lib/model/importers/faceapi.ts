@@ -16,7 +16,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { buildSsdMobilenetV1 } from '../builder/ssd-mobilenetv1.ts';
 import type { WeightsMap } from '../builder/weights.ts';
-import { writeModelSpec, type ModelSpec } from '../metadata.ts';
+import { writeModelSpec } from '../metadata.ts';
+import type { ModelSpec } from '../spec.ts';
 import { setMetadata, type ModelProto } from '../onnx.ts';
 import { POSTPROCESS_PRESETS } from '../../ops/postprocess.ts';
 

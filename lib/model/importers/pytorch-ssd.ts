@@ -15,7 +15,8 @@
  * - 'vgg16': x − [123, 117, 104] — pytorch-ssd's vgg16-ssd.
  * Default: 'vgg16' when N is 8732, else 'mobilenet'.
  */
-import { writeModelSpec, type ModelSpec } from '../metadata.ts';
+import { writeModelSpec } from '../metadata.ts';
+import type { ModelSpec } from '../spec.ts';
 import type { ModelProto } from '../onnx.ts';
 import { pickLabels, readSsdInterface } from './common.ts';
 import type { OnnxImport, OnnxImportOptions } from './torchvision.ts';

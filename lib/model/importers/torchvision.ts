@@ -18,7 +18,8 @@
  * symbolic batch, so a detector can run a batch in one call.
  */
 import { POSTPROCESS_PRESETS } from '../../ops/postprocess.ts';
-import { writeModelSpec, type ModelSpec } from '../metadata.ts';
+import { writeModelSpec } from '../metadata.ts';
+import type { ModelSpec } from '../spec.ts';
 import type { ModelProto } from '../onnx.ts';
 import { buildSsd300Vgg16, torchvisionWeightsFromOnnx } from '../builder/ssd300-vgg16.ts';
 import { pickLabels, readSsdInterface } from './common.ts';

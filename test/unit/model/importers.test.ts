@@ -122,7 +122,7 @@ test('importModelFile: pytorch-ssd with labels.txt → a file loadModelFile acce
   const loaded = await loadModelFile(r.path);
   t.like(loaded.spec, { name: 'people', source: 'ssd-mobilenet.onnx', labels: ['BACKGROUND', 'person', 'car'] });
   t.is(loaded.anchors, null);
-  const session = await ort.InferenceSession.create(loaded.bytes);
+  const session = await ort.InferenceSession.create(loaded.path);
   const out = await session.run({ input_0: new ort.Tensor('float32', new Float32Array(3 * 300 * 300).fill(2), [1, 3, 300, 300]) });
   t.deepEqual(out.scores.dims, [1, 3000, 3]);
   t.is((out.boxes.data as Float32Array)[0], 2);

@@ -6,10 +6,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  checkModelSpec, encodeAnchors, loadModelFile, readModelSpec, resolveAnchors, serializeModelSpec, validateModelSpec,
-  writeModelSpec, type ModelSpec,
-} from '../../../lib/model/metadata.ts';
+import { checkModelSpec, loadModelFile, readModelSpec, serializeModelSpec, writeModelSpec } from '../../../lib/model/metadata.ts';
+import { encodeAnchors, resolveAnchors, validateModelSpec, type ModelSpec } from '../../../lib/model/spec.ts';
 import { getMetadata, readOnnx, setMetadata, writeOnnx } from '../../../lib/model/onnx.ts';
 import { defaultBoxes } from '../../../lib/ops/default-boxes.ts';
 import { POSTPROCESS_PRESETS } from '../../../lib/ops/postprocess.ts';
@@ -137,7 +135,7 @@ test('checkModelSpec: names, shapes and anchor count against the graph', (t) => 
   });
 });
 
-test('loadModelFile: header, spec, path, anchors (bytes only on request); errors name the file', async (t) => {
+test('loadModelFile: header, spec, path, anchors (the weights never read); errors name the file', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-meta-'));
   try {
     const good = path.join(dir, 'good.onnx');
@@ -149,8 +147,6 @@ test('loadModelFile: header, spec, path, anchors (bytes only on request); errors
     t.is(loaded.size, fs.statSync(good).size);
     t.is(loaded.header.graph.output.length, 2);
     t.deepEqual(Object.keys(loaded).sort(), ['anchors', 'header', 'path', 'size', 'spec']); // no weights read
-    t.deepEqual(loaded.bytes, new Uint8Array(fs.readFileSync(good))); // deprecated: read when asked for
-    t.is(loaded.model, loaded.header); // deprecated name
 
     const bare = path.join(dir, 'bare.onnx');
     fs.writeFileSync(bare, writeOnnx(tiny()));

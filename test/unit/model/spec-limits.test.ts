@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { modelCommand } from '../../../lib/cli/commands/model.ts';
-import { Detector } from '../../../lib/index.ts'; // (lib/detector.ts moves to lib/detector/: the public entry stays)
+import { Detector } from '../../../lib/index.ts';
 import { inspectModelFile } from '../../../lib/model/inspect.ts';
 import { loadModelFile, serializeModelSpec, writeModelSpec } from '../../../lib/model/metadata.ts';
 import { setMetadata, writeOnnx, type ModelProto } from '../../../lib/model/onnx.ts';

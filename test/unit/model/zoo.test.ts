@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../../../lib/index.ts'; // (lib/detector.ts moves to lib/detector/: the public entry stays)
-import { ensureDefaultModel, modelCachePath, modelHashPath, sha256File } from '../../../lib/model/zoo.ts';
+import { Detector } from '../../../lib/index.ts';
+import { buildDefaultModel, ensureDefaultModel, modelCachePath, modelHashPath, sha256File } from '../../../lib/model/zoo.ts';
 import { fixturesDir, readJson } from '../../helpers/fixtures.ts';
 
 const ASTRONAUT = path.join(fixturesDir, 'images', 'astronaut.png');
@@ -78,4 +78,47 @@ test.serial('a cached model whose bytes changed is rebuilt on the next load and 
     t.not(fs.statSync(p).mtimeMs, 0, 'rebuilt');
     t.is(fs.readFileSync(modelHashPath(p), 'utf8').slice(0, 64), sha256(p));
   }
+});
+
+test.serial('buildDefaultModel into the cache writes the hash too, so ensureDefaultModel reuses it; elsewhere no hash, no overwrite', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-zoo-'));
+  const saved = process.env.SSD_EDGE_CACHE;
+  process.env.SSD_EDGE_CACHE = dir;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.SSD_EDGE_CACHE;
+    else process.env.SSD_EDGE_CACHE = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const built = await buildDefaultModel();
+  const p = modelCachePath();
+  t.is(built.path, p);
+  t.is(built.bytes, fs.statSync(p).size);
+  t.is(fs.readFileSync(modelHashPath(p), 'utf8'), `${sha256(p)}  ssd-mobilenetv1-face.onnx\n`);
+  fs.utimesSync(p, 0, 0);
+  t.is(await ensureDefaultModel(), p);
+  t.is(fs.statSync(p).mtimeMs, 0, 'the model buildDefaultModel cached is reused, not rebuilt');
+  // the cache is the cache: building into it again replaces it (and its hash)
+  await buildDefaultModel({ outPath: p });
+  t.not(fs.statSync(p).mtimeMs, 0);
+  t.is(fs.readFileSync(modelHashPath(p), 'utf8').slice(0, 64), sha256(p));
+
+  // an explicit path: no hash beside it; an existing file (or a directory) is not replaced without overwrite
+  const out = path.join(dir, 'mine', 'face.onnx');
+  await buildDefaultModel({ outPath: out });
+  t.deepEqual(fs.readdirSync(path.dirname(out)), ['face.onnx']);
+  t.is(sha256(out), sha256(p), 'the same conversion');
+  fs.writeFileSync(out, 'keep me');
+  await t.throwsAsync(buildDefaultModel({ outPath: out }), { code: 'EEXIST', message: `Not writing ${out}: the file exists (overwrite: true replaces it)` });
+  t.is(fs.readFileSync(out, 'utf8'), 'keep me');
+  await buildDefaultModel({ outPath: out, overwrite: true });
+  t.is(sha256(out), sha256(p));
+  await t.throwsAsync(buildDefaultModel({ outPath: dir }), { code: 'EISDIR', message: `Not writing ${dir}: it is a directory` });
+  t.deepEqual(fs.readdirSync(path.dirname(out)), ['face.onnx'], 'no temporary file left');
+  t.deepEqual(fs.readdirSync(path.dirname(dir)).filter((f) => f.endsWith('.tmp') && f.includes(path.basename(dir))), []);
+});
+
+test('ensureDefaultModel and buildDefaultModel reject unknown option keys', async (t) => {
+  await t.throwsAsync(ensureDefaultModel({ forse: true } as never), { instanceOf: TypeError, message: "Unknown key 'forse' in options: expected one of 'force', 'metadata'" });
+  await t.throwsAsync(buildDefaultModel({ out: 'x.onnx' } as never), { instanceOf: TypeError, message: "Unknown key 'out' in options: expected one of 'outPath', 'metadata', 'modelDir', 'overwrite'" });
 });
