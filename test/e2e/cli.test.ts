@@ -239,3 +239,60 @@ test('a failing write (ulimit -f) leaves no partial file, names the file, goes o
   t.deepEqual(ls(out), ['small.png']);
   t.true(isPng(path.join(out, 'small.png')));
 });
+
+test('rerunning `detect dir/ --out dir/` never detects on its own annotated copies', async (t) => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'rerun-'));
+  fs.copyFileSync(path.join(root, 'examples', 'astronaut.jpg'), path.join(dir, 'a.jpg'));
+  fs.copyFileSync(ASTRONAUT, path.join(dir, 'b.png'));
+  const names = ['a.annotated.jpg', 'a.jpg', 'b.annotated.png', 'b.png'];
+  const rows = (r: Result) => r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const annotated = [path.join(dir, 'a.annotated.jpg'), path.join(dir, 'b.annotated.png')];
+
+  const r1 = await cli('detect', dir, '--out', dir, '--jsonl');
+  t.is(r1.code, 0, r1.stderr);
+  t.deepEqual(ls(dir), names);
+  const first = rows(r1);
+  t.deepEqual(first.map((x) => x.file), [path.join(dir, 'a.jpg'), path.join(dir, 'b.png')]);
+  const copies = annotated.map((f) => fs.readFileSync(f));
+
+  // the same command again: the originals only (not the copies), the copies kept, each refusal on its own line
+  const r2 = await cli('detect', dir, '--out', dir, '--jsonl');
+  t.is(r2.code, 1);
+  t.deepEqual(r2.stderr.trim().split('\n'), annotated.map((f) => `ssd-edge: Not writing ${f}: the file exists (--overwrite replaces it)`));
+  t.deepEqual(rows(r2).map((x) => x.file), first.map((x) => x.file));
+  t.deepEqual(rows(r2).map((x) => x.detections), first.map((x) => x.detections), 'the same images, the same detections');
+  t.deepEqual(ls(dir), names);
+  t.true(annotated.every((f, i) => fs.readFileSync(f).equals(copies[i])));
+
+  // with --overwrite: the copies are replaced, from the originals (a glob the shell did not expand, and a relative
+  // --out reaching the same folder, behave the same)
+  const r3 = await cliIn(dir, 'detect', '*', '--out', '.', '--overwrite', '--jsonl');
+  t.is(r3.code, 0, r3.stderr);
+  t.deepEqual(rows(r3).map((x) => x.file), ['a.jpg', 'b.png']);
+  t.deepEqual(rows(r3).map((x) => x.detections), first.map((x) => x.detections));
+  t.deepEqual(ls(dir), names);
+
+  // into another folder, the input folder's annotated copies are images like any other (only --out's own are skipped)
+  const other = path.join(tmp, 'rerun-other');
+  const r4 = await cli('detect', dir, '--out', other, '--jsonl');
+  t.is(r4.code, 0, r4.stderr);
+  t.deepEqual(rows(r4).map((x) => path.basename(x.file)), names);
+});
+
+test('a bad --model or --classes leaves no --out folder behind; --classes naming no label of the model is a usage error', async (t) => {
+  const out = path.join(tmp, 'never-created');
+  const text = path.join(tmp, 'not-onnx.onnx');
+  fs.writeFileSync(text, 'hello');
+  const r1 = await cli('detect', ASTRONAUT, '--model', text, '--out', out);
+  t.is(r1.code, 1);
+  oneLine(t, r1);
+  t.false(fs.existsSync(out));
+  const r2 = await cli('detect', ASTRONAUT, '--classes', 'face,cat', '--out', out);
+  t.is(r2.code, 2);
+  t.is(oneLine(t, r2), "ssd-edge: --classes: 'cat' is not a label of the model (its labels: 'face')");
+  t.is(r2.stdout, '');
+  t.false(fs.existsSync(out));
+  const r3 = await cli('detect', ASTRONAUT, '--classes', 'face', '--json');
+  t.is(r3.code, 0, r3.stderr);
+  t.is(JSON.parse(r3.stdout)[0].detections.length, 1);
+});

@@ -51,3 +51,26 @@ test('globToRegExp', (t) => {
   t.false(globToRegExp('[!a]*.png').test('a.png'));
   t.true(globToRegExp('x+y(1).png').test('x+y(1).png'));
 });
+
+test('skipOutputsOf: listing the --out folder skips the annotated copies there, and only there', async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-inputs-out-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const names = ['a.jpg', 'a.annotated.jpg', 'b.png', 'b.annotated.png', 'b.annotated-1.png', 'c.annotated.webp', 'my.annotated.photo.jpg'];
+  for (const f of [...names, 'sub/d.annotated.jpg']) {
+    fs.mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
+    fs.writeFileSync(path.join(out, f), '');
+  }
+  const q = (...f: string[]) => f.map((x) => path.join(out, x));
+  const kept = q('a.jpg', 'b.png', 'c.annotated.webp', 'my.annotated.photo.jpg');
+  t.deepEqual(await expandInputs([out], { skipOutputsOf: out }), kept);
+  // the folder's identity counts, not its spelling
+  t.deepEqual(await expandInputs([out], { skipOutputsOf: `${out}/sub/..` }), kept);
+  t.deepEqual(await expandInputs([path.join(out, '*')], { skipOutputsOf: out }), kept);
+  // a subfolder is not --out: its files stay; files named explicitly always stay; another --out skips nothing
+  t.deepEqual(await expandInputs([out], { skipOutputsOf: out, recursive: true }), [...kept, ...q('sub/d.annotated.jpg')]);
+  t.deepEqual(await expandInputs(q('a.annotated.jpg'), { skipOutputsOf: out }), q('a.annotated.jpg'));
+  t.deepEqual(await expandInputs([out], { skipOutputsOf: dir }), q(...[...names].sort()));
+  // nothing left once the copies are skipped: the usual error
+  const only = path.join(out, 'sub');
+  await t.throwsAsync(expandInputs([only], { skipOutputsOf: only }), { message: `No images (.jpg .jpeg .png .webp .gif .bmp) in directory ${only}` });
+});

@@ -101,4 +101,9 @@ test('import never writes over its source model, nor over an existing file witho
   t.is(fs.readFileSync(out, 'utf8'), 'keep me');
   t.regex(await run('import', 'torchvision', src, '--out', out, '--overwrite'), /^wrote .*m\.onnx/);
   t.regex(await run('inspect', out), /^anchors {7}3234 /m);
+  // a directory as --out: said so, with or without --overwrite, and nothing written in or beside it
+  for (const extra of [[], ['--overwrite']]) {
+    await t.throwsAsync(run('import', 'torchvision', src, '--out', dir, ...extra), { message: `Not writing ${dir}: it is a directory` });
+  }
+  t.deepEqual(fs.readdirSync(dir).sort(), ['link.onnx', 'm.onnx', path.basename(src)].sort());
 });

@@ -138,6 +138,38 @@ test('importModelFile errors: unknown format, missing source, labels for face-ap
   await t.throwsAsync(importModelFile('face-api', undefined, { out: '' }), { message: 'Expected an output path for out but received none' });
 });
 
+test('importModelFile never replaces its source, a directory, or (without overwrite) an existing file; unknown keys throw', async (t) => {
+  const dir = tmpDir(t);
+  const src = path.join(dir, 'ssd-mobilenet.onnx');
+  fs.writeFileSync(src, writeOnnx(tinyPytorchSsd(3000, 3)));
+  const original = fs.readFileSync(src);
+  const labels = ['BACKGROUND', 'a', 'b'];
+  const link = path.join(dir, 'link.onnx');
+  fs.symlinkSync(src, link);
+  for (const out of [src, link]) {
+    await t.throwsAsync(importModelFile('pytorch-ssd', src, { out, labels, overwrite: true }), { code: 'ERR_SSD_EDGE_INPUT', message: `Not writing ${out}: it is the source model` });
+  }
+  t.true(fs.readFileSync(src).equals(original));
+  const out = path.join(dir, 'm.onnx');
+  fs.writeFileSync(out, 'keep me');
+  await t.throwsAsync(importModelFile('pytorch-ssd', src, { out, labels }), { code: 'EEXIST', message: `Not writing ${out}: the file exists (overwrite: true replaces it)` });
+  t.is(fs.readFileSync(out, 'utf8'), 'keep me');
+  const r = await importModelFile('pytorch-ssd', src, { out, labels, overwrite: true });
+  t.is(r.bytes, fs.statSync(out).size);
+  t.deepEqual((await loadModelFile(out)).spec.labels, labels);
+  // a directory as out (`--out /tmp`): refused before any work, nothing written beside it
+  const sub = path.join(dir, 'sub');
+  fs.mkdirSync(sub);
+  for (const overwrite of [false, true]) {
+    await t.throwsAsync(importModelFile('face-api', undefined, { out: sub, overwrite }), { code: 'EISDIR', message: `Not writing ${sub}: it is a directory` });
+  }
+  t.deepEqual(fs.readdirSync(dir).sort(), ['link.onnx', 'm.onnx', 'ssd-mobilenet.onnx', 'sub']);
+  t.deepEqual(fs.readdirSync(sub), []);
+  await t.throwsAsync(importModelFile('pytorch-ssd', src, { out: path.join(dir, 'n.onnx'), labels, overWrite: true } as never),
+    { instanceOf: TypeError, message: "Unknown key 'overWrite' in options: expected one of 'out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite'" });
+  t.false(fs.existsSync(path.join(dir, 'n.onnx')));
+});
+
 test('importModelFile: face-api from its weights manifest', async (t) => {
   const dir = tmpDir(t);
   const manifest = path.join(faceApiModelDir(), 'ssd_mobilenetv1_model-weights_manifest.json');
