@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
+import { SESSION_DISPOSED } from './messages.ts';
 import type { OrtModule } from './ort.ts';
 
 /** A tensor on the wire: the element type, data and dims (structured-clone friendly). */
@@ -24,8 +25,6 @@ export type WorkerRequest =
   | { id: number; type: 'run'; feeds: Record<string, WireTensor> }
   | { id: number; type: 'release' };
 
-/** The message the worker answers a run with after its session was released (the one "disposed" message). */
-export const DISPOSED_IN_WORKER = 'Session is disposed';
 
 if (parentPort) {
   const port = parentPort;
@@ -45,7 +44,7 @@ if (parentPort) {
           },
         });
       } else if (msg.type === 'run') {
-        if (!session) throw new Error(DISPOSED_IN_WORKER);
+        if (!session) throw new Error(SESSION_DISPOSED); // the answer to a run after release
         const feeds: Record<string, OrtModule.Tensor> = {};
         for (const [k, t] of Object.entries(msg.feeds)) feeds[k] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
         const out = await session.run(feeds);

@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import { assertBoolean, assertInteger, assertKnownKeys, assertObject, assertOneOf, invalidParameterError } from '../is.ts';
+import { SESSION_DISPOSED } from './messages.ts';
 import { ort, ortEntry, type OrtModule } from './ort.ts';
 import { WorkerOrtSession, type SessionBackend, type ValueInfo } from './worker-session.ts';
 import { assertTensor, tensorType, type Tensor, type TensorMap } from './tensor.ts';
@@ -15,9 +16,6 @@ import {
 } from './providers.ts';
 
 export type { Device, Provider, ProviderError, ProviderOptions, Tensor, TensorMap, ValueInfo };
-
-/** The one message of every call on a disposed session (in-process or in a worker). */
-export const SESSION_DISPOSED = 'Session is disposed';
 
 export interface SessionOptions {
   /** 'auto' (default): TensorRT → CUDA → CPU, the first whose session can be created. */
