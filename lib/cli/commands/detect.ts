@@ -5,7 +5,8 @@
  * Nothing is lost: an annotated copy never replaces an input (same-named copies in the input's own folder get
  * `.annotated` before the extension) nor an existing file (unless --overwrite), is written to a temporary name and
  * renamed, and a file that cannot be read or written is reported on its own line while the others go on; every
- * result computed is printed and the exit code is 1 when anything failed.
+ * result computed is printed and the exit code is 1 when anything failed. A rerun into the same folder never detects
+ * on those copies: listing the --out folder skips them (see expandInputs' `skipOutputsOf`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
