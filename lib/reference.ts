@@ -16,3 +16,4 @@ export { batchedNmsTs, nmsTs, softNmsTs } from './ops/nms.ts';
 export { postprocessDetectionsTs } from './ops/postprocess.ts';
 export { matchAnchorsTs } from './ops/matcher.ts';
 export { hardNegativeMiningTs, ssdLossPartsTs } from './ops/loss.ts';
+export { preprocessTs } from './image/preprocess.ts';

@@ -17,6 +17,15 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Whether `SSD_EDGE_DEBUG` turns debugging on (stacks, ONNX Runtime's own log): any non-empty value other than
+ * '0' and 'false' (case and surrounding spaces ignored), so `SSD_EDGE_DEBUG=0` means off.
+ */
+export function debugEnabled(value: string | undefined = process.env.SSD_EDGE_DEBUG): boolean {
+  const v = (value ?? '').trim().toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
 /** Commander codes for output it has already printed itself (help, version): nothing more to say. */
 const PRINTED = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
 
@@ -43,7 +52,7 @@ export function handleError(err: unknown): never {
   const code = exitCodeOf(err);
   if (!(err instanceof CommanderError && PRINTED.has(err.code))) {
     process.stderr.write(`ssd-edge: ${errorLine(err)}\n`);
-    if (process.env.SSD_EDGE_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (debugEnabled() && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   }
   process.exit(code);
 }

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { modelCommand } from './commands/model.ts';
-import { UsageError } from './handle-error.ts';
+import { debugEnabled, UsageError } from './handle-error.ts';
 import { setOrtLogLevel } from '../runtime/ort.ts';
 
 const require = createRequire(import.meta.url);
@@ -73,7 +73,7 @@ export function createProgram(): Command {
 /** Runs the CLI on `argv`. */
 export async function main(argv: string[]): Promise<void> {
   // ONNX Runtime logs failed provider loads on stderr itself; the CLI reports errors as one line of its own.
-  if (!process.env.SSD_EDGE_DEBUG) setOrtLogLevel('fatal');
+  if (!debugEnabled()) setOrtLogLevel('fatal');
   const program = createProgram();
   assertKnownCommands(program, argv.slice(2));
   await program.parseAsync(argv);

@@ -147,8 +147,8 @@ export class Detector {
    */
   async detectBatch(images: readonly ImageInput[], options: DetectOptions = {}): Promise<Detection[][]> {
     if (!Array.isArray(images)) throw invalidParameterError('images', 'Array of images', images);
-    const opts = resolveDetectOptions(this.#defaults, options);
-    const finishOptions = { ...opts, classFilter: classFilter(this.spec.labels, this.spec.postprocess.backgroundIndex, opts.classes) };
+    const { classes, ...opts } = resolveDetectOptions(this.#defaults, options);
+    const finishOptions = { ...opts, classFilter: classFilter(this.spec.labels, this.spec.postprocess.backgroundIndex, classes) };
     const timings: DetectTimings = { decode: 0, preprocess: 0, forward: 0, postprocess: 0, total: 0 };
     const t0 = performance.now();
     const results: Detection[][] = [];
@@ -242,7 +242,8 @@ export class Detector {
       if (n >= 2 && Math.abs(ms[n - 1] - ms[n - 2]) <= WARMUP_SETTLED * ms[n - 2]) break;
       if (n >= 2 && ms.reduce((a, b) => a + b, 0) >= WARMUP_BUDGET_MS) break;
     }
-    await finish(output!, this.spec, this.#anchors, prepared.transforms, { ...this.#defaults, classFilter: null });
+    const { classes: _, ...defaults } = this.#defaults;
+    await finish(output!, this.spec, this.#anchors, prepared.transforms, { ...defaults, classFilter: null });
   }
 }
 

@@ -99,7 +99,13 @@ export function validateDetectorOptions(o: unknown): asserts o is DetectorOption
   if (d.providerOptions !== undefined) assertProviderOptions(d.providerOptions);
 }
 
-function checkDetectValues(o: DetectOptions): void {
+/**
+ * Checks the values of the threshold/cap/classes fields that are defined (keys are checked by the callers).
+ *
+ * @throws {RangeError} A threshold outside [0, 1], a negative maxDetections.
+ * @throws {TypeError} A non-number threshold, `classes` not an array.
+ */
+export function checkDetectValues(o: DetectOptions): void {
   if (o.scoreThreshold !== undefined) assertInRange('scoreThreshold', o.scoreThreshold, 0, 1);
   if (o.iouThreshold !== undefined) assertInRange('iouThreshold', o.iouThreshold, 0, 1);
   if (o.maxDetections !== undefined) assertInteger('maxDetections', o.maxDetections, 0, true);

@@ -8,14 +8,14 @@
  *
  * `Detector` (./detector.ts) is glue over them: `detectBatch` = prepare → forward → finish per chunk of images.
  */
-import { assertInteger, assertKnownKeys, assertObject, invalidParameterError } from '../is.ts';
+import { assertInteger, assertKnownKeys, assertObject, invalidParameterError, outOfRangeError } from '../is.ts';
 import type { InputSpec, ModelSpec } from '../model/spec.ts';
 import { POSTPROCESS_OPTION_KEYS, postprocessDetections, postprocessDetectionsAsync, type Detections, type PostprocessOptionsInput } from '../ops/postprocess.ts';
 import { decodeImage, type DecodedImage, type ImageInput } from '../image/decode.ts';
 import { boxToSource, preprocess, type InputTransform } from '../image/preprocess.ts';
 import type { Session } from '../runtime/session.ts';
 import type { Tensor } from '../runtime/tensor.ts';
-import type { Detection, ResolvedDetectOptions } from './options.ts';
+import { checkDetectValues, type Detection, type ResolvedDetectOptions } from './options.ts';
 
 /** The network input of one or more images, and what maps results back to each image. */
 export interface PreparedInput {
@@ -122,13 +122,44 @@ export async function forward(session: Session, spec: ModelSpec, input: Tensor<F
   if (boxes.data.length !== batch * numBoxes * 4) {
     throw new TypeError(`Expected output '${spec.output.boxes}' of ${spec.name} with shape [${batch}, ${numBoxes}, 4] but received [${boxes.dims}]`);
   }
+  if (scores.data.length !== batch * numBoxes * numClasses) {
+    throw new TypeError(
+      `Expected ${batch * numBoxes * numClasses} values (shape [${batch}, ${numBoxes}, ${numClasses}]) in output '${spec.output.scores}' of ${spec.name} but received ${scores.data.length}`,
+    );
+  }
   return { boxes: boxes.data, scores: scores.data, batch, numBoxes, numClasses, ms };
 }
 
-/** Options of {@link finish}: thresholds, the cap and the class filter (from `resolveDetectOptions` / `classFilter`). */
-export interface FinishOptions extends Omit<ResolvedDetectOptions, 'classes'> {
-  /** Class ids to keep (null: all). */
-  classFilter: Set<number> | null;
+/**
+ * Options of {@link finish}: thresholds, the cap and the class filter (from `resolveDetectOptions` / `classFilter`).
+ * A missing threshold or cap comes from the spec (`postprocess.scoreThresh`, `nmsThresh`, `detectionsPerImg`).
+ */
+export interface FinishOptions extends Partial<Omit<ResolvedDetectOptions, 'classes'>> {
+  /** Class ids to keep (null or missing: all). */
+  classFilter?: Set<number> | null;
+}
+
+/** The keys of {@link FinishOptions}. */
+export const FINISH_OPTION_KEYS = ['scoreThreshold', 'iouThreshold', 'maxDetections', 'classFilter'] as const satisfies ReadonlyArray<keyof FinishOptions>;
+
+/** Validates {@link FinishOptions} (as the Detector's detect options) and fills what is missing from the spec. */
+function resolveFinishOptions(options: unknown, spec: ModelSpec): Required<FinishOptions> {
+  assertObject('options', options);
+  assertKnownKeys('options', options, FINISH_OPTION_KEYS);
+  const o = options as FinishOptions;
+  checkDetectValues(o);
+  const filter = o.classFilter ?? null;
+  if (filter !== null) {
+    if (!(filter instanceof Set)) throw invalidParameterError('classFilter', 'Set of class ids or null', filter);
+    for (const id of filter) assertInteger('classFilter id', id, 0);
+  }
+  const pp = spec.postprocess;
+  return {
+    scoreThreshold: o.scoreThreshold ?? pp.scoreThresh,
+    iouThreshold: o.iouThreshold ?? pp.nmsThresh,
+    maxDetections: o.maxDetections ?? pp.detectionsPerImg,
+    classFilter: filter,
+  };
 }
 
 /** Score elements (B·N·C) up to which the postprocess runs on the calling thread (≈ 1 ms of native work at most). */
@@ -142,12 +173,19 @@ export const SYNC_POSTPROCESS_MAX = 1 << 19;
  * @param spec The model's spec (labels, postprocess defaults, output kind).
  * @param anchors Anchors (Float32Array [N·4] cxcywh) for 'raw' outputs; ignored (may be null) for 'decoded'.
  * @param transforms One per image to return ({@link prepare}'s; fewer than `output.batch` drops the padding slots).
- * @param options Thresholds, cap, class filter.
+ * @param options Thresholds, cap, class filter; missing ones come from `spec.postprocess`.
  * @returns Per image, detections sorted by decreasing score.
+ * @throws {TypeError} Unknown option key, wrong option type, `transforms` not an array.
+ * @throws {RangeError} A threshold outside [0, 1], a negative cap, more transforms than output batches.
  */
 export async function finish(
-  output: ForwardOutput, spec: ModelSpec, anchors: Float32Array | null, transforms: readonly InputTransform[], options: FinishOptions,
+  output: ForwardOutput, spec: ModelSpec, anchors: Float32Array | null, transforms: readonly InputTransform[], options: FinishOptions = {},
 ): Promise<Detection[][]> {
+  const o = resolveFinishOptions(options, spec);
+  if (!Array.isArray(transforms)) throw invalidParameterError('transforms', 'Array of InputTransform (one per image)', transforms);
+  if (transforms.length > output.batch) {
+    throw outOfRangeError('transforms.length', `at most ${output.batch} (output.batch: one transform per image of the batch)`, transforms.length);
+  }
   const pp = spec.postprocess;
   // Only the op's own keys: a spec written by another version may carry fields the op would reject.
   const known = Object.fromEntries(POSTPROCESS_OPTION_KEYS.filter((k) => pp[k] !== undefined).map((k) => [k, pp[k]]));
@@ -155,10 +193,10 @@ export async function finish(
     ...known,
     scoring: pp.scoring,
     boxEncoding: pp.boxEncoding,
-    scoreThresh: options.scoreThreshold,
-    nmsThresh: options.iouThreshold,
+    scoreThresh: o.scoreThreshold,
+    nmsThresh: o.iouThreshold,
     // With a class filter every detection must survive until filtered; the cap is applied after.
-    detectionsPerImg: options.classFilter ? Infinity : options.maxDetections,
+    detectionsPerImg: o.classFilter ? Infinity : o.maxDetections,
   };
   const input = {
     boxRegression: output.boxes,
@@ -173,7 +211,7 @@ export async function finish(
   const dets: Detections[] = output.scores.length <= SYNC_POSTPROCESS_MAX
     ? postprocessDetections(input, ppOptions)
     : await postprocessDetectionsAsync(input, ppOptions);
-  return transforms.map((tr, b) => toDetections(dets[b], tr, spec.labels, options.classFilter, options.maxDetections));
+  return transforms.map((tr, b) => toDetections(dets[b], tr, spec.labels, o.classFilter, o.maxDetections));
 }
 
 /** One image's postprocessed detections in source pixels, filtered by class and capped. */

@@ -10,7 +10,7 @@
  *   `resizeBilinear(x, size, false, false)`, face-api).
  * Neighbours are floor(src) and floor(src) + 1, clamped to the last pixel, weights src − floor(src).
  */
-import { assertInRange, assertInteger, assertObject, assertOneOf, assertPositive, invalidParameterError, outOfRangeError } from '../is.ts';
+import { assertInRange, assertInteger, assertKnownKeys, assertObject, assertOneOf, assertPositive, invalidParameterError, outOfRangeError } from '../is.ts';
 import { assertRawImage, type RawImage } from './decode.ts';
 import { binding, type NativeTaps } from '../binding.ts';
 
@@ -114,6 +114,9 @@ export interface PreprocessOptions {
   /** Element offset into `out` (default 0). */
   offset?: number;
 }
+
+/** The keys of {@link PreprocessOptions}. */
+export const PREPROCESS_OPTION_KEYS = ['out', 'offset'] as const satisfies ReadonlyArray<keyof PreprocessOptions>;
 
 /**
  * Geometry of the resize: where an image of `srcWidth × srcHeight` lands in the `spec.width × spec.height` input.
@@ -283,6 +286,8 @@ export function preprocessTs(image: RawImage, spec: PreprocessSpec, options: Pre
 function run(image: RawImage, spec: PreprocessSpec, options: PreprocessOptions, native: boolean): { data: Float32Array; transform: InputTransform } {
   assertRawImage('image', image);
   assertPreprocessSpec(spec);
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, PREPROCESS_OPTION_KEYS);
   const { width: w, height: h } = spec;
   const plane = w * h;
   const offset = options.offset ?? 0;

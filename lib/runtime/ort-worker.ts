@@ -1,6 +1,6 @@
 /**
  * The worker-thread side of {@link WorkerOrtSession} (lib/runtime/worker-session.ts): one ONNX Runtime session in a
- * worker, driven by messages `{ id, type: 'create' | 'run' | 'release', … }` and answering `{ id, ok, value | message }`.
+ * worker, driven by messages `{ id, type: 'create' | 'run' | 'release', … }` and answering `{ id, ok, value | error }` (error: name, message, code).
  * It loads the same onnxruntime-node file as the main thread (`workerData.ortEntry`, see lib/runtime/ort.ts), so a
  * build chosen with SSD_EDGE_ORT is used here too. Outputs go back by transfer (no copy).
  *
@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SESSION_DISPOSED } from './messages.ts';
 import type { OrtModule } from './ort.ts';
+import { errorToWire } from './worker-session.ts';
 
 /** A tensor on the wire: the element type, data and dims (structured-clone friendly). */
 export interface WireTensor {
@@ -62,7 +63,7 @@ if (parentPort) {
         port.postMessage({ id: msg.id, ok: true });
       }
     } catch (err) {
-      port.postMessage({ id: msg.id, ok: false, message: err instanceof Error ? err.message : String(err) });
+      port.postMessage({ id: msg.id, ok: false, error: errorToWire(err) }); // name and code too: the class survives
     }
   };
 

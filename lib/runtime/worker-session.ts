@@ -104,6 +104,37 @@ export class WorkerOrtSession implements SessionBackend {
   }
 }
 
+/** An error as it crosses the thread boundary: its class name, message and `code` (e.g. 'ENOENT') if any. */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string | number;
+}
+
+/** The fields of `err` the main thread needs to rebuild it (see {@link errorFromWire}). */
+export function errorToWire(err: unknown): WireError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return { name: err.name, message: err.message, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}) };
+}
+
+const ERROR_CLASSES: Record<string, ErrorConstructor> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+
+/**
+ * Rebuilds a worker's error on this thread with the same class (TypeError, RangeError… stay themselves, so contract
+ * errors keep their class across the worker), message and `code`; another name (a custom class) gives an Error with
+ * that `name`.
+ */
+export function errorFromWire(w: WireError): Error {
+  const Class = Object.hasOwn(ERROR_CLASSES, w.name) ? ERROR_CLASSES[w.name] : Error;
+  const err = new Class(w.message);
+  if (err.name !== w.name) err.name = w.name;
+  if (w.code !== undefined) (err as Error & { code?: string | number }).code = w.code;
+  return err;
+}
+
 /** A request without its id (the channel numbers them). */
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -118,12 +149,12 @@ class Channel {
   dead: Error | null = null;
 
   constructor(private readonly worker: Worker) {
-    worker.on('message', (m: { id: number; ok: boolean; value?: unknown; message?: string }) => {
+    worker.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: WireError }) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
       this.#settled(m.id);
       if (m.ok) p.resolve(m.value);
-      else p.reject(new Error(m.message));
+      else p.reject(errorFromWire(m.error ?? { name: 'Error', message: 'ONNX Runtime worker failed' }));
     });
     const fail = (err: Error) => {
       this.dead ??= err;

@@ -75,7 +75,8 @@ test('prepare → forward → finish on their own give exactly what detect gives
   const output = await forward(session, spec, prepared.input);
   t.like(output, { batch: 1, numBoxes: 5118, numClasses: 2 });
   const opts = detectDefaults(spec);
-  const [dets] = await finish(output, spec, anchors, prepared.transforms, { ...opts, classFilter: classFilter(spec.labels, 0, undefined) });
+  const { classes, ...thresholds } = opts;
+  const [dets] = await finish(output, spec, anchors, prepared.transforms, { ...thresholds, classFilter: classFilter(spec.labels, 0, classes) });
   t.deepEqual(dets, expected);
   t.true(expected.length > 0);
 });
@@ -91,7 +92,8 @@ test('prepare: two frames of different sizes in one batch, a reusable buffer, fi
   t.true(out.subarray(2 * per).every((v) => v === 0), 'the padding slot is zero-filled');
   t.deepEqual(prepared.sizes, [{ width: 512, height: 512 }, { width: 64, height: 48 }]);
   const output = await forward(session, spec, prepared.input);
-  const results = await finish(output, spec, anchors, prepared.transforms, { ...detectDefaults(spec), classFilter: null });
+  const { classes: _, ...thresholds } = detectDefaults(spec);
+  const results = await finish(output, spec, anchors, prepared.transforms, { ...thresholds, classFilter: null });
   t.is(results.length, 2, 'one result per image, the padding slot dropped');
   t.deepEqual(results[0], await detector.detect(ASTRONAUT));
   await t.throwsAsync(prepare([ASTRONAUT], spec.input, { out: new Float32Array(10) }), { instanceOf: TypeError, message: /^Expected Float32Array of length ≥ 786432/ });

@@ -24,7 +24,13 @@ test('gatherDoctor: a plain object naming the bundled ONNX Runtime, its binding 
   t.is(o.binaryDir, path.dirname(o.loaded!.binding!));
   if (process.platform === 'linux') t.regex(o.loaded!.library ?? '', /libonnxruntime\.so/);
   t.true(o.providers.some((p) => p.name === 'cpu' && p.installed));
-  t.is(o.gpuHint, gpuHint(process.platform, process.arch, o.providers.some((p) => (p.name === 'cuda' || p.name === 'tensorrt') && p.installed)));
+  // The hint for this machine, as a literal: provider libraries on disk (looked up here, not through the report), else
+  // the linux-x64 install line; other platforms are covered by the gpuHint test below.
+  const gpuLibs = fs.readdirSync(o.binaryDir!).some((f) => /providers_(cuda|tensorrt)/.test(f));
+  if (gpuLibs) t.regex(o.gpuHint, /^CUDA\/TensorRT provider libraries are installed/);
+  else if (process.platform === 'linux' && process.arch === 'x64') {
+    t.is(o.gpuHint, 'CUDA: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, online, with CUDA 12 + cuDNN 9 installed');
+  }
   const text = formatDoctor(r);
   t.regex(text, /^onnxruntime +\d+\.\d+\.\d+ \(onnxruntime-node@[\d.]+, bundled\)$/m);
   t.regex(text, /^ort binding +\/.*onnxruntime_binding\.node$/m);

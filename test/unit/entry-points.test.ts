@@ -18,7 +18,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 const TWINS = [
   'batchedNmsTs', 'boxIouTs', 'decodeBoxesTs', 'defaultBoxesTs', 'encodeBoxesTs', 'hardNegativeMiningTs', 'matchAnchorsTs',
-  'nmsTs', 'postprocessDetectionsTs', 'softNmsTs', 'ssdLossPartsTs',
+  'nmsTs', 'postprocessDetectionsTs', 'preprocessTs', 'softNmsTs', 'ssdLossPartsTs',
 ];
 const TRAINING_OPS = ['BELOW_THRESHOLD', 'hardNegativeMining', 'matchAnchors', 'ssdLoss', 'ssdLossParts'];
 

@@ -20,6 +20,7 @@
  * A checkpoint of the TF-OD `ssd_mobilenet_v1` with BatchNorm after every pointwise conv would first need that
  * batch norm folded into `convolution_bn_offset` (face-api's frozen weights already are).
  */
+import { assertKnownKeys, assertObject } from '../../is.ts';
 import { GraphBuilder, int64s, tfSamePadding, type Dim } from '../graph.ts';
 import type { ModelProto } from '../onnx.ts';
 import { WeightReader, type WeightsMap } from './weights.ts';
@@ -88,6 +89,10 @@ export interface SsdMobilenetV1Build {
  * const { model } = buildSsdMobilenetV1(weights, { numClasses: 2 });
  */
 export function buildSsdMobilenetV1(weights: WeightsMap, options: SsdMobilenetV1Options = {}): SsdMobilenetV1Build {
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, [
+    'inputSize', 'batch', 'numClasses', 'producerVersion', 'docString',
+  ] satisfies ReadonlyArray<keyof SsdMobilenetV1Options>);
   const batch = options.batch ?? 'batch';
   const inputSize = options.inputSize ?? 512;
   const w = new WeightReader(weights, 'SSD MobileNetV1');

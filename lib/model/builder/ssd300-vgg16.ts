@@ -19,6 +19,7 @@
  * (dx, dy, dw, dh) and `cls_logits` [B, 8732, C] — the interface of a torchvision raw-head export, so
  * `importTorchvisionSsd` can write its spec.
  */
+import { assertKnownKeys, assertObject } from '../../is.ts';
 import { GraphBuilder, int64s, type Dim } from '../graph.ts';
 import { tensorToArray, type ModelProto } from '../onnx.ts';
 import { WeightReader, type WeightsMap } from './weights.ts';
@@ -51,6 +52,8 @@ const EXTRA_STRIDES = [[2, 1], [2, 1], [1, 0], [1, 0]]; // extra.1..4: (stride, 
  * const { model } = buildSsd300Vgg16(torchvisionWeightsFromOnnx(readOnnx(fs.readFileSync('ssd300.onnx'))));
  */
 export function buildSsd300Vgg16(weights: WeightsMap, options: Ssd300Vgg16Options = {}): Ssd300Vgg16Build {
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, ['batch', 'producerVersion', 'docString'] satisfies ReadonlyArray<keyof Ssd300Vgg16Options>);
   const batch = options.batch ?? 'batch';
   const w = new WeightReader(weights, 'SSD300-VGG16');
   const g = new GraphBuilder('ssd300_vgg16');

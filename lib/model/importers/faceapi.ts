@@ -20,6 +20,7 @@ import { writeModelSpec } from '../metadata.ts';
 import type { ModelSpec } from '../spec.ts';
 import { setMetadata, type ModelProto } from '../onnx.ts';
 import { POSTPROCESS_PRESETS } from '../../ops/postprocess.ts';
+import { assertKnownKeys, assertObject } from '../../is.ts';
 
 // --- tfjs weights ---------------------------------------------------------------------------------
 
@@ -124,6 +125,8 @@ function faceApiVersion(): string {
  *   `@vladmandic/face-api@VERSION model/ssd_mobilenetv1_model.bin`).
  */
 export function faceApiModelSpec(options: { name?: string; source?: string } = {}): ModelSpec {
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, ['name', 'source']);
   return {
     name: options.name ?? 'ssd-mobilenetv1-face',
     architecture: 'ssd-mobilenetv1',
@@ -155,6 +158,10 @@ export interface FaceApiSsdImportOptions {
   producerVersion?: string;
 }
 
+const FACEAPI_IMPORT_OPTION_KEYS = [
+  'modelDir', 'weights', 'metadata', 'name', 'batch', 'producerVersion',
+] as const satisfies ReadonlyArray<keyof FaceApiSsdImportOptions>;
+
 export interface FaceApiSsdImport {
   model: ModelProto;
   spec: ModelSpec;
@@ -172,6 +179,8 @@ export interface FaceApiSsdImport {
  * fs.writeFileSync('face.onnx', writeOnnx(model));
  */
 export function importFaceApiSsdMobilenetv1(options: FaceApiSsdImportOptions = {}): FaceApiSsdImport {
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, FACEAPI_IMPORT_OPTION_KEYS);
   const decoded = options.weights ?? readFaceApiSsdWeights(options.modelDir);
   const weights: WeightsMap = {};
   for (const [name, t] of decoded) if (t.data instanceof Float32Array) weights[name] = { dims: t.shape, data: t.data };

@@ -19,7 +19,8 @@ import { writeModelSpec } from '../metadata.ts';
 import type { ModelSpec } from '../spec.ts';
 import type { ModelProto } from '../onnx.ts';
 import { pickLabels, readSsdInterface } from './common.ts';
-import type { OnnxImport, OnnxImportOptions } from './torchvision.ts';
+import { ONNX_IMPORT_OPTION_KEYS, type OnnxImport, type OnnxImportOptions } from './torchvision.ts';
+import { assertKnownKeys, assertObject } from '../../is.ts';
 
 export const PYTORCH_SSD_CONVERTER = 'ssd-edge/pytorch-ssd-importer@1';
 
@@ -47,6 +48,8 @@ export interface PytorchSsdImportOptions extends OnnxImportOptions {
  */
 export function importPytorchSsd(model: ModelProto, options: PytorchSsdImportOptions = {}): OnnxImport {
   const what = 'pytorch-ssd export';
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, [...ONNX_IMPORT_OPTION_KEYS, 'preprocess'] satisfies ReadonlyArray<keyof PytorchSsdImportOptions>);
   const io = readSsdInterface(model, what, { input: 'input_0', boxes: 'boxes', scores: 'scores' });
   const preprocess = options.preprocess ?? (io.numAnchors === 8732 ? 'vgg16' : 'mobilenet');
   const norm = PYTORCH_SSD_PREPROCESS[preprocess];

@@ -22,6 +22,7 @@ import { writeModelSpec } from '../metadata.ts';
 import type { ModelSpec } from '../spec.ts';
 import type { ModelProto } from '../onnx.ts';
 import { buildSsd300Vgg16, torchvisionWeightsFromOnnx } from '../builder/ssd300-vgg16.ts';
+import { assertKnownKeys, assertObject } from '../../is.ts';
 import { pickLabels, readSsdInterface } from './common.ts';
 
 export const TORCHVISION_CONVERTER = 'ssd-edge/torchvision-importer@1';
@@ -51,6 +52,10 @@ export interface TorchvisionImportOptions extends OnnxImportOptions {
   rebuild?: boolean;
 }
 
+/** The keys of {@link OnnxImportOptions}. */
+export const ONNX_IMPORT_OPTION_KEYS = ['labels', 'name', 'source'] as const satisfies ReadonlyArray<keyof OnnxImportOptions>;
+const TORCHVISION_OPTION_KEYS = [...ONNX_IMPORT_OPTION_KEYS, 'rebuild'] as const satisfies ReadonlyArray<keyof TorchvisionImportOptions>;
+
 export interface OnnxImport {
   /** The same model with the spec written into its metadata. */
   model: ModelProto;
@@ -67,6 +72,8 @@ export interface OnnxImport {
  */
 export function importTorchvisionSsd(model: ModelProto, options: TorchvisionImportOptions = {}): OnnxImport {
   const what = 'torchvision SSD export';
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, TORCHVISION_OPTION_KEYS);
   if (options.rebuild) {
     const { numAnchors } = readSsdInterface(model, what, { input: 'images', boxes: 'bbox_regression', scores: 'cls_logits' });
     if (numAnchors !== 8732) throw new TypeError(`Expected an SSD300-VGG16 export (8732 anchors) for rebuild but received ${numAnchors} anchors`);
