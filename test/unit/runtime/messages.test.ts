@@ -31,5 +31,5 @@ test('a run after release: the worker answers with the message an in-process ses
   const ran = await answer({ id: 2, type: 'run', feeds: { image: { type: 'float32', ...feeds().image } } });
   t.like(ran, { id: 2, ok: true }, String(ran.message));
   t.like(await answer({ id: 3, type: 'release' }), { id: 3, ok: true });
-  t.deepEqual(await answer({ id: 4, type: 'run', feeds: { image: { type: 'float32', ...feeds().image } } }), { id: 4, ok: false, message: SESSION_DISPOSED });
+  t.deepEqual(await answer({ id: 4, type: 'run', feeds: { image: { type: 'float32', ...feeds().image } } }), { id: 4, ok: false, error: { name: 'Error', message: SESSION_DISPOSED } });
 });
