@@ -15,7 +15,7 @@
 #include "../core/matcher.h"
 #include "../core/nms.h"
 #include "../core/postprocess.h"
-#include "../core/priors.h"
+#include "../core/default_boxes.h"
 #include "../core/sort.h"
 #include "../simd/dispatch.h"
 
@@ -70,11 +70,11 @@ void test_semantics() {
   CHECK(iou == 0.f, "two zero-area boxes give 0, got %g", iou);
   // Empty inputs.
   CHECK(ssd::nms(nullptr, nullptr, 0, 0.5, -INFINITY, -1, -1).empty(), "empty nms");
-  // Priors: torchvision SSD300 last level (0.87 scale, ratio 2, clip wh) → w clamped to 1.
-  std::vector<ssd::PriorLevel> lv{{1, 1, 300, 300, 0.5, 1}};
+  // Default boxes: torchvision SSD300 last level (0.87 scale, ratio 2, clip wh) → w clamped to 1.
+  std::vector<ssd::DefaultBoxLevel> lv{{1, 1, 300, 300, 0.5, 1}};
   const double shape[] = {0.87 * std::sqrt(2.0), 0.87 / std::sqrt(2.0)};
   float out[4];
-  ssd::default_boxes(300, 300, lv, shape, 1, ssd::PriorClip::WH, out);
+  ssd::default_boxes(300, 300, lv, shape, 1, ssd::DefaultBoxClip::WH, out);
   CHECK(out[0] == 0.5f && out[2] == 1.f && std::fabs(out[3] - 0.6151829f) < 1e-6f, "clip wh: %g %g %g %g", out[0], out[1], out[2], out[3]);
   // expf_sleef: exact at 0, saturation, NaN.
   CHECK(ssd::expf_sleef(0.f) == 1.f, "exp(0)");
