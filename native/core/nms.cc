@@ -17,6 +17,8 @@ size_t limit(int64_t v, size_t n) { return v < 0 ? n : std::min(static_cast<size
 // From this many candidates on, NMS indexes the kept boxes in a BoxGrid, so inputs where most boxes survive
 // (e.g. 10^6 small disjoint boxes) stay near-linear instead of quadratic, whatever their sizes and spread.
 constexpr size_t kGridMinBoxes = 16384;
+// Soft-NMS scans the candidates for each pick up to this many (cheaper than building and querying the grid).
+constexpr size_t kSoftNmsScanMax = 512;
 
 }  // namespace
 
@@ -111,15 +113,18 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
   std::vector<float> cur(scores, scores + n);
   std::vector<uint8_t> alive(n, 0);
   std::vector<uint32_t> seen(n, 0);
-  // Only boxes with IoU > max(iou_threshold, 0) with the pick decay (IoU 0 gives a factor of exactly 1).
-  BoxGrid grid(boxes, order.data(), order.size(), iou_threshold >= 0 ? iou_threshold : 0.0);
+  // Only boxes with IoU > max(iou_threshold, 0) with the pick decay (IoU 0 gives a factor of exactly 1). Up to
+  // kSoftNmsScanMax candidates a plain scan of the candidates is faster than the grid (same result: a box the
+  // grid would not report has IoU 0 with the pick, or ≤ iou_threshold, and is left unchanged either way).
+  const bool use_grid = order.size() > kSoftNmsScanMax;
+  BoxGrid grid(boxes, order.data(), use_grid ? order.size() : 0, iou_threshold >= 0 ? iou_threshold : 0.0);
   auto item = [&](int32_t j) { return (static_cast<uint64_t>(desc_key(cur[j])) << 32) | static_cast<uint32_t>(j); };
   std::vector<uint64_t> heap;
   heap.reserve(order.size());
   for (int32_t j : order) {
     alive[j] = 1;
     heap.push_back(item(j));
-    if (finite_box(boxes + 4 * static_cast<size_t>(j))) grid.insert(j);
+    if (use_grid && finite_box(boxes + 4 * static_cast<size_t>(j))) grid.insert(j);
   }
   std::make_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
   uint32_t stamp = 0;
@@ -136,10 +141,11 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
     if (!finite_box(bm)) continue;  // IoU 0 with everything: decays nothing
     const float am = box_area(bm);
     ++stamp;
-    grid.any(bm, [&](int32_t j, const float* bj, float aj) {
+    auto decay = [&](int32_t j, const float* bj, float aj) {
       if (!alive[j] || seen[j] == stamp) return false;
       seen[j] = stamp;
       const float iou = iou_scalar(bm, am, bj, aj);
+      if (iou == 0.f) return false;  // exp(−0/σ) = 1: unchanged
       if (iou_threshold >= 0 && !(static_cast<double>(iou) > iou_threshold)) return false;
       const float f = expf_sleef(-(iou * iou) / sigma);
       if (f == 1.f) return false;
@@ -151,7 +157,16 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
         alive[j] = 0;
       }
       return false;
-    });
+    };
+    if (use_grid) {
+      grid.any(bm, decay);
+    } else {
+      for (int32_t j : order) {
+        if (!alive[j]) continue;
+        const float* bj = boxes + 4 * static_cast<size_t>(j);
+        decay(j, bj, box_area(bj));
+      }
+    }
   }
 }
 
