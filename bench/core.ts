@@ -80,7 +80,71 @@ export async function benchCore(log: (line: string) => void = console.log) {
   }
   out.decode = summarizeGroup('decode 8732 boxes', dec, log);
   if (levels.length) setSimd('auto');
+  out.nmsAdversarial = benchNmsLayouts(log);
   return out;
+}
+
+/**
+ * Box layouts that once made the grid index quadratic (issue #6 B3), each with random scores, NMS @0.5 on the
+ * loaded backend (the TS twin is O(N·kept) by design and is not run on these sizes). A row whose first run
+ * takes over 5 s is reported from that single run (`runs: 1`) instead of repeating it.
+ */
+export function nmsLayouts(): Array<{ name: string; boxes: Float32Array; scores: Float32Array }> {
+  let s = 12345;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const make = (name: string, n: number, box: (i: number, b: Float32Array) => void) => {
+    const boxes = new Float32Array(4 * n);
+    const scores = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      box(i, boxes.subarray(4 * i, 4 * i + 4));
+      scores[i] = rnd();
+    }
+    return { name, boxes, scores };
+  };
+  // Small boxes (side 1–9) scattered over a square of `extent`.
+  const small = (extent: number) => (_i: number, b: Float32Array) => {
+    const x = rnd() * extent, y = rnd() * extent;
+    b.set([x, y, x + 1 + rnd() * 8, y + 1 + rnd() * 8]);
+  };
+  const plusHuge = (n: number, extent: number) => (i: number, b: Float32Array) => (i === n - 1 ? b.set([0, 0, 1e30, 1e30]) : small(extent)(i, b));
+  return [
+    make('65 536 small + one [0,0,1e30,1e30]', 65536, plusHuge(65536, 2000)),
+    make('262 144 small + one huge', 262144, plusHuge(262144, 4000)),
+    make('65 536 small + corners at ±3e38', 65536, (i, b) =>
+      i === 0 ? b.set([-3e38, -3e38, -2.9e38, -2.9e38]) : i === 1 ? b.set([2.9e38, 2.9e38, 3e38, 3e38]) : small(2000)(i, b)),
+    make('262 144 with 10% NaN/±Inf + huge', 262144, (i, b) => {
+      const r = rnd();
+      if (r < 0.05) b.set([NaN, 0, 1, 1]);
+      else if (r < 0.1) b.set([-Infinity, -Infinity, Infinity, Infinity]);
+      else if (r < 0.1001) b.set([-1e38, -1e38, 1e38, 1e38]);
+      else small(4000)(i, b);
+    }),
+    make('10^6 small, uniform', 1_000_000, small(8000)),
+    make('10^6 sizes 1e-3…1e3 (log-uniform)', 1_000_000, (_i, b) => {
+      const x = rnd() * 1e5, y = rnd() * 1e5, w = 10 ** (rnd() * 6 - 3), h = 10 ** (rnd() * 6 - 3);
+      b.set([x, y, x + w, y + h]);
+    }),
+    make('10^6 tiny (side 1e-20, span 1e-15)', 1_000_000, (_i, b) => {
+      const x = rnd() * 1e-15, y = rnd() * 1e-15;
+      b.set([x, y, x + 1e-20 * (1 + rnd()), y + 1e-20 * (1 + rnd())]);
+    }),
+    make('10^6 small + one huge + ±3e38 corners', 1_000_000, (i, b) =>
+      i === 0 ? b.set([0, 0, 1e30, 1e30]) : i === 1 ? b.set([-3e38, -3e38, 3e38, 3e38]) : small(8000)(i, b)),
+  ];
+}
+
+function benchNmsLayouts(log: (l: string) => void) {
+  const rows: Record<string, Timing & { kept: number }> = {};
+  log('NMS adversarial layouts @0.5 (native)');
+  for (const { name, boxes, scores } of nmsLayouts()) {
+    const t0 = process.hrtime.bigint();
+    const kept = nms(boxes, scores, 0.5).length;
+    const first = Number(process.hrtime.bigint() - t0) / 1e6;
+    const t = first > 5000 ? { median: first, p10: first, p90: first, runs: 1 } : measure(() => nms(boxes, scores, 0.5), { runs: 5, warmup: 0 });
+    rows[name] = { ...t, kept };
+    log(`  ${name.padEnd(38)} ${fmt(t.median).padStart(10)}  (p10 ${fmt(t.p10)}, p90 ${fmt(t.p90)}, runs ${t.runs})  kept ${kept}`);
+  }
+  return rows;
 }
 
 /** tfjs NMS on the same boxes (tfjs wants [y1, x1, y2, x2]); its cpu backend, the reference JS implementation. */

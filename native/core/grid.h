@@ -1,8 +1,21 @@
-// Uniform grid over xyxy boxes for exact overlap queries on large inputs (NMS, soft-NMS).
-// Two boxes with a positive-area intersection always share a cell, because every inserted box is
-// registered in every cell it covers; boxes covering more than kMaxCellsPerBox cells go to a list that
-// every query visits. A query may report a box more than once; callers tolerate or dedupe.
+// Exact overlap index for NMS and soft-NMS on large inputs: a grid per box size class.
+//
+// Only pairs whose float32 IoU can be > threshold (>= 0) matter, and such a pair needs a positive-area
+// intersection of two boxes with finite, positive area. Each such box falls in a size class (cx, cy) =
+// (⌊(ilogb(width) − px)/2⌋, ⌊(ilogb(height) − py)/2⌋) (two binades per class and axis; the parities px, py are
+// chosen from the data so that fewer classes are used) and is registered in the cells of its
+// class's grid (a cell is 2^(e+1) wide for the largest width exponent e in the class, so a box covers at most 2×2
+// cells and a cell holds boxes of at most 4× different sizes). IoU > t bounds the width and height ratios of the
+// pair (by about t, with room for float32 rounding, see grid.cc), so a query visits only the classes within that
+// ratio of its own, each in a bounded number of cells, or scans the class's list when that is shorter. No span,
+// median or outlier enters the geometry: huge, tiny, far-apart, inverted and non-finite boxes cannot make a query
+// visit more than a bounded number of cells for a given t (the bound grows like log²(1/t); at t = 0 a query visits
+// every non-empty class). A class whose boxes cover a compact range of cells stores them in a dense array, any
+// other class in a hash table keyed by cell.
+// A query may report a box more than once (one report per shared cell); callers tolerate or dedupe.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -11,36 +24,112 @@ namespace ssd {
 
 class BoxGrid {
  public:
-  static constexpr int kMaxSide = 512;         // at most 512×512 cells
-  static constexpr int kMaxCellsPerBox = 64;
-
-  // Sizes the grid from the finite boxes among boxes[order[0..n)]: cell ≈ median box side, ≤ kMaxSide per axis.
-  BoxGrid(const float* boxes, const int32_t* order, size_t n);
-  // Registers box `idx` (finite coordinates; x2 < x1 or y2 < y1 registers nowhere: such a box overlaps nothing).
+  // Prepares classes for the boxes among boxes[order[0..n)]; only those may be inserted. threshold >= 0: queries
+  // report every registered box whose IoU with the query may be > threshold (and possibly others).
+  BoxGrid(const float* boxes, const int32_t* order, size_t n, double threshold);
+  // Registers box `idx` (one of the prepared boxes). A box with IoU 0 with everything (a non-finite coordinate,
+  // zero, negative, underflowing or infinite area) registers nowhere.
   void insert(int32_t idx);
-  // Calls fn(j) for every registered box that may overlap `box`, stopping early when fn returns true;
-  // returns whether it stopped.
+  // Calls fn(j, box_j, area_j) for every registered box j that may have IoU > threshold with `box` (box_j: its four
+  // coordinates, area_j: box_area(box_j)), stopping early when fn returns true; returns whether it stopped.
   template <typename F>
   bool any(const float* box, F&& fn) const {
-    for (int32_t j : big_)
-      if (fn(j)) return true;
-    int x0, x1, y0, y1;
-    range(box, x0, x1, y0, y1);
-    for (int y = y0; y <= y1; ++y)
-      for (int x = x0; x <= x1; ++x)
-        for (int32_t j : cells_[static_cast<size_t>(y) * w_ + x])
-          if (fn(j)) return true;
+    int ex, ey;
+    if (!exponents(box, ex, ey)) return false;
+    auto visit = [&](int32_t c) {
+      const Class& cl = classes_[c];
+      const int64_t x0 = std::max(cell(box[0], cl.cw), cl.reg_lo_x), x1 = std::min(cell(box[2], cl.cw), cl.reg_hi_x);
+      const int64_t y0 = std::max(cell(box[1], cl.ch), cl.reg_lo_y), y1 = std::min(cell(box[3], cl.ch), cl.reg_hi_y);
+      if (x0 > x1 || y0 > y1) return false;
+      const double cells = (static_cast<double>(x1) - x0 + 1) * (static_cast<double>(y1) - y0 + 1);
+      if (cells > static_cast<double>(cl.first.size())) {
+        for (int32_t e : cl.first)
+          if (fn(entries_[e].box, entries_[e].xyxy, entries_[e].area)) return true;
+        return false;
+      }
+      for (int64_t y = y0; y <= y1; ++y)
+        for (int64_t x = x0; x <= x1; ++x)
+          for (int32_t e = cl.dense ? cl.heads[static_cast<size_t>((y - cl.lo_y) * cl.w + (x - cl.lo_x))] : head(c, x, y);
+               e >= 0; e = entries_[e].next)
+            if (fn(entries_[e].box, entries_[e].xyxy, entries_[e].area)) return true;
+      return false;
+    };
+    int ex_lo, ex_hi, ey_lo, ey_hi;
+    window(box[2] - box[0], ex, ex_lo, ex_hi);
+    window(box[3] - box[1], ey, ey_lo, ey_hi);
+    const int lx = std::max(class_x(ex_lo), cx_lo_), hx = std::min(class_x(ex_hi), cx_hi_);
+    const int ly = std::max(class_y(ey_lo), cy_lo_), hy = std::min(class_y(ey_hi), cy_hi_);
+    if (lx > hx || ly > hy) return false;
+    if (static_cast<size_t>(hx - lx + 1) * static_cast<size_t>(hy - ly + 1) > used_.size()) {
+      for (int32_t c : used_) {
+        const Class& cl = classes_[c];
+        if (cl.cx >= lx && cl.cx <= hx && cl.cy >= ly && cl.cy <= hy && visit(c)) return true;
+      }
+      return false;
+    }
+    for (int x = lx; x <= hx; ++x)
+      for (int y = ly; y <= hy; ++y) {
+        const int32_t c = class_at_[static_cast<size_t>(x - cx_lo_) * cy_n_ + (y - cy_lo_)];
+        if (c >= 0 && !classes_[c].first.empty() && visit(c)) return true;
+      }
     return false;
   }
 
  private:
-  void range(const float* b, int& x0, int& x1, int& y0, int& y1) const;
+  struct Class {
+    int cx = 0, cy = 0;
+    double cw = 0, ch = 0;  // cell size: 2^(e+1) for the largest exponents e in the class
+    int64_t lo_x = INT64_MAX, hi_x = INT64_MIN, lo_y = INT64_MAX, hi_y = INT64_MIN;  // cells of the prepared boxes
+    int64_t reg_lo_x = INT64_MAX, reg_hi_x = INT64_MIN, reg_lo_y = INT64_MAX, reg_hi_y = INT64_MIN;  // registered
+    size_t count = 0;            // prepared boxes
+    bool dense = false;          // heads[(y − lo_y)·w + (x − lo_x)], else the hash table
+    int64_t w = 0;
+    std::vector<int32_t> heads;
+    std::vector<int32_t> first;  // one entry per registered box
+  };
+  struct Entry {
+    float xyxy[4];
+    float area;
+    int32_t box, next;
+  };
+  struct Slot {
+    int64_t x, y;
+    int32_t cls, head;  // head < 0: empty slot
+  };
+
+  // ilogb of the width and height of a box that can have IoU > 0 with some box; false when it has IoU 0 with
+  // every box.
+  static bool exponents(const float* b, int& ex, int& ey);
+  static int half(int e) { return e >= 0 ? e / 2 : -((1 - e) / 2); }  // ⌊e/2⌋
+  int class_x(int ex) const { return half(ex - px_); }
+  int class_y(int ey) const { return half(ey - py_); }
+  // Exponents a registered side can have when its box may have IoU > threshold with a query of side v (exponent e).
+  void window(float v, int e, int& lo, int& hi) const {
+    if (rho_ > 0) {
+      lo = std::ilogb(rho_ * v), hi = std::ilogb(v / rho_);  // side ratio > ρ both ways; ilogb is monotone
+    } else {
+      lo = e - kAllExponents, hi = e + kAllExponents;
+    }
+  }
+  static constexpr int kAllExponents = 1 << 20;
+  // floor(v / size) as an integer, clamped to ±2^62 (monotone, so intersecting boxes still share a cell).
+  static int64_t cell(float v, double size);
+  static uint64_t hash(int32_t c, int64_t x, int64_t y);
+  int32_t class_of(int ex, int ey) const;
+  int32_t head(int32_t c, int64_t x, int64_t y) const;
+  int32_t& head_slot(int32_t c, int64_t x, int64_t y);
+  void grow();
+
   const float* boxes_;
-  float lo_x_ = 0, lo_y_ = 0;
-  double cell_ = 1;
-  int w_ = 1, h_ = 1;
-  std::vector<std::vector<int32_t>> cells_;
-  std::vector<int32_t> big_;
+  int px_ = 0, py_ = 0;
+  double rho_ = 0;  // a box with IoU > threshold has both side ratios > ρ (0: no bound)
+  int cx_lo_ = 0, cx_hi_ = -1, cy_lo_ = 0, cy_hi_ = -1, cy_n_ = 0;
+  std::vector<int32_t> class_at_;  // [(cx − cx_lo_)·cy_n_ + (cy − cy_lo_)] → index in classes_, or −1
+  std::vector<Class> classes_;
+  std::vector<int32_t> used_;  // classes with at least one registered box
+  std::vector<Slot> slots_;    // hashed classes: open addressing, linear probing, power-of-two size
+  size_t filled_ = 0;
+  std::vector<Entry> entries_;  // per-cell singly linked lists
 };
 
 }  // namespace ssd

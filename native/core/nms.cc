@@ -14,16 +14,18 @@ namespace {
 
 size_t limit(int64_t v, size_t n) { return v < 0 ? n : std::min(static_cast<size_t>(v), n); }
 
-// From this many candidates on, NMS and soft-NMS index the boxes in a BoxGrid, so inputs where most boxes
-// survive (e.g. 10^6 small disjoint boxes) stay near-linear instead of quadratic.
+// From this many candidates on, NMS indexes the kept boxes in a BoxGrid, so inputs where most boxes survive
+// (e.g. 10^6 small disjoint boxes) stay near-linear instead of quadratic, whatever their sizes and spread.
 constexpr size_t kGridMinBoxes = 16384;
+// Soft-NMS scans the candidates for each pick up to this many (cheaper than building and querying the grid).
+constexpr size_t kSoftNmsScanMax = 512;
 
 }  // namespace
 
-// Exact: IoU > threshold >= 0 needs a positive-area intersection, and intersecting boxes share a grid cell.
+// Exact: the grid reports every kept box whose IoU with the candidate may be > threshold (>= 0).
 void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
                      std::vector<int32_t>& keep) {
-  BoxGrid grid(boxes, order, n);
+  BoxGrid grid(boxes, order, n, threshold);
   size_t kept = 0;
   for (size_t i = 0; i < n && kept < max_out; ++i) {
     const int32_t idx = order[i];
@@ -33,9 +35,8 @@ void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double 
       continue;
     }
     const float area = box_area(b);
-    const bool hit = grid.any(b, [&](int32_t j) {
-      const float* k = boxes + 4 * static_cast<size_t>(j);
-      return static_cast<double>(iou_scalar(k, box_area(k), b, area)) > threshold;
+    const bool hit = grid.any(b, [&](int32_t, const float* k, float area_k) {
+      return static_cast<double>(iou_scalar(k, area_k, b, area)) > threshold;
     });
     if (hit) continue;
     keep.push_back(idx), ++kept;
@@ -45,7 +46,7 @@ void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double 
 
 void greedy_nms(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
                 std::vector<int32_t>& keep, NmsWorkspace& ws) {
-  if (n >= kGridMinBoxes) return greedy_nms_grid(boxes, order, n, threshold, max_out, keep);
+  if (n >= kGridMinBoxes && threshold >= 0) return greedy_nms_grid(boxes, order, n, threshold, max_out, keep);
   greedy_nms_linear(boxes, order, n, threshold, max_out, keep, ws);
 }
 
@@ -112,14 +113,18 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
   std::vector<float> cur(scores, scores + n);
   std::vector<uint8_t> alive(n, 0);
   std::vector<uint32_t> seen(n, 0);
-  BoxGrid grid(boxes, order.data(), order.size());
+  // Only boxes with IoU > max(iou_threshold, 0) with the pick decay (IoU 0 gives a factor of exactly 1). Up to
+  // kSoftNmsScanMax candidates a plain scan of the candidates is faster than the grid (same result: a box the
+  // grid would not report has IoU 0 with the pick, or ≤ iou_threshold, and is left unchanged either way).
+  const bool use_grid = order.size() > kSoftNmsScanMax;
+  BoxGrid grid(boxes, order.data(), use_grid ? order.size() : 0, iou_threshold >= 0 ? iou_threshold : 0.0);
   auto item = [&](int32_t j) { return (static_cast<uint64_t>(desc_key(cur[j])) << 32) | static_cast<uint32_t>(j); };
   std::vector<uint64_t> heap;
   heap.reserve(order.size());
   for (int32_t j : order) {
     alive[j] = 1;
     heap.push_back(item(j));
-    if (finite_box(boxes + 4 * static_cast<size_t>(j))) grid.insert(j);
+    if (use_grid && finite_box(boxes + 4 * static_cast<size_t>(j))) grid.insert(j);
   }
   std::make_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
   uint32_t stamp = 0;
@@ -136,11 +141,11 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
     if (!finite_box(bm)) continue;  // IoU 0 with everything: decays nothing
     const float am = box_area(bm);
     ++stamp;
-    grid.any(bm, [&](int32_t j) {
+    auto decay = [&](int32_t j, const float* bj, float aj) {
       if (!alive[j] || seen[j] == stamp) return false;
       seen[j] = stamp;
-      const float* bj = boxes + 4 * static_cast<size_t>(j);
-      const float iou = iou_scalar(bm, am, bj, box_area(bj));
+      const float iou = iou_scalar(bm, am, bj, aj);
+      if (iou == 0.f) return false;  // exp(−0/σ) = 1: unchanged
       if (iou_threshold >= 0 && !(static_cast<double>(iou) > iou_threshold)) return false;
       const float f = expf_sleef(-(iou * iou) / sigma);
       if (f == 1.f) return false;
@@ -152,7 +157,16 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
         alive[j] = 0;
       }
       return false;
-    });
+    };
+    if (use_grid) {
+      grid.any(bm, decay);
+    } else {
+      for (int32_t j : order) {
+        if (!alive[j]) continue;
+        const float* bj = boxes + 4 * static_cast<size_t>(j);
+        decay(j, bj, box_area(bj));
+      }
+    }
   }
 }
 

@@ -15,7 +15,8 @@
 #include "../core/matcher.h"
 #include "../core/nms.h"
 #include "../core/postprocess.h"
-#include "../core/priors.h"
+#include "../core/default_boxes.h"
+#include "../core/sort.h"
 #include "../simd/dispatch.h"
 
 namespace {
@@ -69,11 +70,11 @@ void test_semantics() {
   CHECK(iou == 0.f, "two zero-area boxes give 0, got %g", iou);
   // Empty inputs.
   CHECK(ssd::nms(nullptr, nullptr, 0, 0.5, -INFINITY, -1, -1).empty(), "empty nms");
-  // Priors: torchvision SSD300 last level (0.87 scale, ratio 2, clip wh) → w clamped to 1.
-  std::vector<ssd::PriorLevel> lv{{1, 1, 300, 300, 0.5, 1}};
+  // Default boxes: torchvision SSD300 last level (0.87 scale, ratio 2, clip wh) → w clamped to 1.
+  std::vector<ssd::DefaultBoxLevel> lv{{1, 1, 300, 300, 0.5, 1}};
   const double shape[] = {0.87 * std::sqrt(2.0), 0.87 / std::sqrt(2.0)};
   float out[4];
-  ssd::default_boxes(300, 300, lv, shape, 1, ssd::PriorClip::WH, out);
+  ssd::default_boxes(300, 300, lv, shape, 1, ssd::DefaultBoxClip::WH, out);
   CHECK(out[0] == 0.5f && out[2] == 1.f && std::fabs(out[3] - 0.6151829f) < 1e-6f, "clip wh: %g %g %g %g", out[0], out[1], out[2], out[3]);
   // expf_sleef: exact at 0, saturation, NaN.
   CHECK(ssd::expf_sleef(0.f) == 1.f, "exp(0)");
@@ -199,6 +200,101 @@ void test_grid() {
   CHECK(keep.size() > 900000, "10^6 boxes: %zu kept", keep.size());
 }
 
+// Box layouts that made the old grid (cells from span/median, a list of large boxes scanned by every query)
+// quadratic or that stress the size classes: huge boxes, coordinates near ±3e38, NaN/Inf, tiny and subnormal
+// areas, all sizes mixed, thin stacked boxes, duplicates. Each generator fills n boxes.
+std::vector<float> adversarial_layout(int kind, size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  std::vector<float> b(4 * n);
+  for (size_t i = 0; i < n; ++i) {
+    float* p = &b[4 * i];
+    const float x = u(rng), y = u(rng);
+    auto set = [&](float a, float c, float d, float e) { p[0] = a, p[1] = c, p[2] = d, p[3] = e; };
+    switch (kind) {
+      case 0:  // small boxes + one [0,0,1e30,1e30] (first and last)
+        if (i == 0 || i == n - 1) set(0, 0, 1e30f, 1e30f);
+        else set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
+        break;
+      case 1:  // small boxes + corners near ±3e38 and a box spanning them (width overflows to inf)
+        if (i % 1000 == 1) set(-3e38f, -3e38f, -2.9e38f, -2.9e38f);
+        else if (i % 1000 == 2) set(2.9e38f, 2.9e38f, 3e38f, 3e38f);
+        else if (i % 1000 == 3) set(-3e38f, -3e38f, 3e38f, 3e38f);
+        else set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
+        break;
+      case 2: {  // NaN / ±Inf / inverted / zero-area mixed in
+        const float r = u(rng);
+        if (r < 0.05f) set(NAN, y, x + 1, y + 1);
+        else if (r < 0.1f) set(-INFINITY, -INFINITY, INFINITY, INFINITY);
+        else if (r < 0.15f) set(x * 300 + 5, y * 300, x * 300, y * 300 + 5);  // inverted
+        else if (r < 0.2f) set(x * 300, y * 300, x * 300, y * 300 + 5);       // zero width
+        else set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
+        break;
+      }
+      case 3: {  // every size from 1e-3 to 1e3 over a wide span, heavy overlap among similar sizes
+        const float w = std::pow(10.f, u(rng) * 6 - 3), h = std::pow(10.f, u(rng) * 6 - 3);
+        set(x * 2000, y * 2000, x * 2000 + w, y * 2000 + h);
+        break;
+      }
+      case 4: {  // tiny boxes (areas ~1e-40 and below: subnormal float32 products) overlapping each other
+        const float s = 1e-20f * (1 + 3 * u(rng));
+        const float t = (i % 3 == 0) ? 1e-44f * (1 + 8 * u(rng)) : s;  // some subnormal heights
+        set(x * 1e-19f, y * 1e-19f, x * 1e-19f + s, y * 1e-19f + t);
+        break;
+      }
+      case 5:  // thin boxes stacked (w ≫ h) and tall ones, crossing
+        if (i % 2) set(x * 50, y * 50, x * 50 + 40, y * 50 + 0.01f + 0.05f * u(rng));
+        else set(x * 50, y * 50, x * 50 + 0.01f + 0.05f * u(rng), y * 50 + 40);
+        break;
+      case 6:  // few distinct boxes, many duplicates, nested sizes around one centre
+        if (i % 2) set(10, 10, 20, 20);
+        else {
+          const float s = 1 + 20 * u(rng);
+          set(100 - s, 100 - s, 100 + s, 100 + s);
+        }
+        break;
+      default: {  // huge coordinates with huge boxes that still have finite areas
+        const float s = 1e18f * (1 + u(rng));
+        set(x * 3e19f - 1.5e19f, y * 3e19f - 1.5e19f, x * 3e19f - 1.5e19f + s, y * 3e19f - 1.5e19f + s);
+        break;
+      }
+    }
+  }
+  return b;
+}
+
+// The size-class grid decides exactly as the linear scan on adversarial layouts, at every threshold.
+void test_grid_adversarial() {
+  std::mt19937 rng(2024);
+  for (int kind = 0; kind < 8; ++kind) {
+    const size_t n = 2500;
+    const auto boxes = adversarial_layout(kind, n, rng);
+    std::vector<int32_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = static_cast<int32_t>((i * 7919 + kind) % n);
+    for (double thr : {0.0, 1e-6, 0.1, 0.3, 0.5, 0.7, 0.95, 1.0}) {
+      std::vector<int32_t> a, b;
+      ssd::NmsWorkspace ws;
+      ssd::greedy_nms_linear(boxes.data(), order.data(), n, thr, n, a, ws);
+      ssd::greedy_nms_grid(boxes.data(), order.data(), n, thr, n, b);
+      CHECK(a == b, "grid differs from linear (layout %d, thr %g): %zu vs %zu kept", kind, thr, a.size(), b.size());
+    }
+  }
+  // Through nms() (grid path, ≥ 16384 candidates): 20 000 small boxes + one huge box, scored first and last.
+  for (int kind : {0, 1, 2}) {
+    const size_t n = 20000;
+    const auto boxes = adversarial_layout(kind, n, rng);
+    std::vector<float> scores(n);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (auto& s : scores) s = u(rng);
+    scores[0] = 2, scores[n - 1] = -1;
+    std::vector<int32_t> order;
+    ssd::sorted_indices_above(scores.data(), n, -INFINITY, order);
+    std::vector<int32_t> a;
+    ssd::NmsWorkspace ws;
+    ssd::greedy_nms_linear(boxes.data(), order.data(), n, 0.5, n, a, ws);
+    CHECK(a == ssd::nms(boxes.data(), scores.data(), n, 0.5, -INFINITY, -1, -1), "nms (grid) on layout %d", kind);
+  }
+}
+
 // Soft-NMS (heap + grid) against the plain O(n²) loop written here.
 void reference_soft_nms(const std::vector<float>& boxes, const std::vector<float>& scores, float sigma, double iou_thr,
                         float thr, std::vector<int32_t>& idx, std::vector<float>& out) {
@@ -241,6 +337,22 @@ void test_soft_nms() {
       reference_soft_nms(boxes, scores, 0.5f, iou_thr, 0.001f, ia, sa);
       ssd::soft_nms(boxes.data(), scores.data(), n, 0.5f, iou_thr, 0.001f, -1, ib, sb);
       CHECK(ia == ib && same_bits(sa, sb), "soft-NMS differs from the O(n²) loop (seed %d, iou %g)", seed, iou_thr);
+    }
+  }
+  // Adversarial layouts (see adversarial_layout).
+  for (int kind = 0; kind < 8; ++kind) {
+    rng.seed(kind);
+    const size_t n = 400;
+    auto boxes = adversarial_layout(kind, n, rng);
+    std::vector<float> scores(n);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (auto& s : scores) s = u(rng);
+    for (double iou_thr : {-1.0, 0.0, 0.5}) {
+      std::vector<int32_t> ia, ib;
+      std::vector<float> sa, sb;
+      reference_soft_nms(boxes, scores, 0.5f, iou_thr, 0.001f, ia, sa);
+      ssd::soft_nms(boxes.data(), scores.data(), n, 0.5f, iou_thr, 0.001f, -1, ib, sb);
+      CHECK(ia == ib && same_bits(sa, sb), "soft-NMS differs from the O(n²) loop (layout %d, iou %g)", kind, iou_thr);
     }
   }
   // 2·10^5 sparse boxes finish quickly.
@@ -397,6 +509,7 @@ int main() {
   test_semantics();
   test_variants();
   test_grid();
+  test_grid_adversarial();
   test_soft_nms();
   test_postprocess_merged();
   test_matcher_and_loss();

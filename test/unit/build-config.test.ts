@@ -1,5 +1,6 @@
-// CMakeLists.txt (cmake-js, development) and binding.gyp (node-gyp, prebuildify) must compile the same sources,
-// and every .cc under native/ (except the plain C++ tests) must be in them.
+// CMakeLists.txt (cmake-js, development: the ssd_core static library + the addon glue) and binding.gyp (node-gyp,
+// prebuildify) must compile the same sources, and every .cc under native/ (except the plain C++ tests and the fuzz
+// harness) must be in them; ssd_core holds exactly native/core + native/simd (no N-API).
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,11 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function cmakeSources(): string[] {
+function cmakeList(name: string): string[] {
   const text = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8');
-  const block = /set\(SSD_EDGE_SOURCES([\s\S]*?)\)/.exec(text);
-  if (!block) throw new Error('SSD_EDGE_SOURCES not found in CMakeLists.txt');
+  const block = new RegExp(`set\\(${name}([\\s\\S]*?)\\)`).exec(text);
+  if (!block) throw new Error(`${name} not found in CMakeLists.txt`);
   return block[1].split(/\s+/).filter(Boolean).sort();
+}
+
+function cmakeSources(): string[] {
+  return [...cmakeList('SSD_CORE_SOURCES'), ...cmakeList('SSD_ADDON_SOURCES')].sort();
 }
 
 function gypSources(): string[] {
@@ -22,7 +27,7 @@ function gypSources(): string[] {
 function nativeSources(dir = 'native'): string[] {
   return fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) => {
     const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return rel === 'native/tests' ? [] : nativeSources(rel);
+    if (e.isDirectory()) return rel === 'native/tests' || rel === 'native/fuzz' ? [] : nativeSources(rel);
     return rel.endsWith('.cc') ? [rel] : [];
   }).sort();
 }
@@ -31,8 +36,35 @@ test('CMakeLists.txt and binding.gyp compile the same source list', (t) => {
   t.deepEqual(cmakeSources(), gypSources());
 });
 
-test('every native/*.cc outside native/tests is built', (t) => {
+test('every native/*.cc outside native/tests and native/fuzz is built', (t) => {
   t.deepEqual(gypSources(), nativeSources());
+});
+
+test('ssd_core is native/core + native/simd, the addon list is native/addon, and the C++ tests link ssd_core', (t) => {
+  t.deepEqual(cmakeList('SSD_CORE_SOURCES'), [...nativeSources('native/core'), ...nativeSources('native/simd')].sort());
+  t.deepEqual(cmakeList('SSD_ADDON_SOURCES'), nativeSources('native/addon'));
+  const cmake = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8');
+  t.regex(cmake, /add_library\(ssd_core STATIC \$\{SSD_CORE_SOURCES\}\)/);
+  t.regex(cmake, /target_link_libraries\(core_test ssd_core\)/);
+  t.regex(cmake, /target_link_libraries\(fuzz_replay ssd_core\)/);
+  const script = fs.readFileSync(path.join(root, 'scripts/native-tests.mjs'), 'utf8');
+  t.false(/CMakeLists/.test(script), 'scripts/native-tests.mjs builds through CMake, it does not parse CMakeLists.txt');
+});
+
+test('binding.cc only registers the op wrappers (they live in native/addon/ops_*.cc)', (t) => {
+  const binding = fs.readFileSync(path.join(root, 'native/addon/binding.cc'), 'utf8');
+  t.false(/Napi::Value \w+\(const Napi::CallbackInfo/.test(binding), 'binding.cc defines no op wrapper');
+  const registered = [...binding.matchAll(/exports\.Set\("(\w+)"/g)].map((m) => m[1]);
+  t.true(registered.length >= 15, `registers ${registered.length} functions`);
+});
+
+test('one name per concept in native/: default boxes (not priors), preprocess (not pixels)', (t) => {
+  const files = nativeSources().concat(nativeSources('native/tests'));
+  t.false(files.some((f) => /priors|pixels/.test(f)), files.join(', '));
+  for (const f of files) {
+    const text = fs.readFileSync(path.join(root, f), 'utf8');
+    t.false(/Prior[A-Z]|prior_|pixels_/.test(text), `${f} uses an old identifier`);
+  }
 });
 
 test('both builds define the same N-API version and fp-contract setting', (t) => {
