@@ -1,7 +1,7 @@
 // Run by scripts/check-arm64-prebuild.sh inside an arm64 Node: the prebuild must load, report NEON, and reproduce
 // the torchvision NMS and postprocess references with both the scalar and the NEON kernels. Exit 1 otherwise.
-const fs = require('fs');
-const path = require('path');
+const fs = require('node:fs');
+const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const b = require(path.join(root, 'prebuilds/linux-arm64/ssd-edge.node'));
 const fx = (p) => path.join(root, 'test/fixtures', p);

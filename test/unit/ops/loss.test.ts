@@ -11,7 +11,7 @@ import { ssdLossPartsTs } from '../../../lib/reference.ts';
 import { assertClose, assertSameArray } from '../../helpers/compare.ts';
 import { lossImpls } from '../../helpers/implementations.ts';
 import {
-  groundTruth, headOutputs, lossCases, NUM_ANCHORS, NUM_CLASSES, referenceClsLoss, ssd300AnchorsXyxyPx,
+  groundTruth, headOutputs, lossCases, NUM_CLASSES, referenceClsLoss, ssd300AnchorsXyxyPx,
 } from '../../helpers/loss-fixture.ts';
 import { mulberry32, randInt, randomArray, randomBoxes, seeds, type Rng } from '../../helpers/random.ts';
 
