@@ -4,12 +4,12 @@
  * and invalid inputs with exact messages.
  */
 import test from 'ava';
-import { batchedNms, nms } from '../../lib/index.ts';
-import { f32, i32, readF32, readJson } from '../helpers/fixtures.ts';
-import { assertSameArray } from '../helpers/compare.ts';
-import { nmsImpls } from '../helpers/implementations.ts';
-import { clusteredBoxes, mulberry32, randInt, randomBoxes, randomScores, seeds, sprinkleNonFinite } from '../helpers/random.ts';
-import { nmsIouF32 } from '../helpers/reference.ts';
+import { batchedNms, nms } from '../../../lib/index.ts';
+import { f32, i32, readF32, readJson } from '../../helpers/fixtures.ts';
+import { assertSameArray } from '../../helpers/compare.ts';
+import { nmsImpls } from '../../helpers/implementations.ts';
+import { clusteredBoxes, mulberry32, randInt, randomBoxes, randomScores, seeds, sprinkleNonFinite } from '../../helpers/random.ts';
+import { nmsIouF32 } from '../../helpers/reference.ts';
 
 interface NmsOpts { scoreThreshold?: number; topK?: number; maxOutput?: number }
 

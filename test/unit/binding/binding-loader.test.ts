@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 test('no loadable binary: one error with platform, causes and fixes; ops fall back to TypeScript', (t) => {
   // A copy of lib/ with no prebuilds/ or build/ next to it, so node-gyp-build finds nothing.

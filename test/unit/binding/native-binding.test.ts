@@ -3,7 +3,7 @@
  * a TypeError / RangeError naming the parameter, never crashes the process. Skipped without the addon.
  */
 import test from 'ava';
-import { binding, type NativePostprocessOptions } from '../../lib/binding.ts';
+import { binding, type NativePostprocessOptions } from '../../../lib/binding.ts';
 
 const box = Float32Array.from([0, 0, 1, 1]);
 const one = Float32Array.from([0.5]);

@@ -6,10 +6,10 @@ import test, { type ExecutionContext } from 'ava';
 import {
   backend, boxIou, capabilities, decodeBoxes, nms, batchedNms, postprocessDetections, setSimd,
   type Detections, type PostprocessOptions, type SimdLevel,
-} from '../../lib/index.ts';
-import { batchedNmsTs, boxIouTs, decodeBoxesTs, nmsTs, postprocessDetectionsTs } from '../../lib/reference.ts';
-import { assertClose, assertSameArray } from '../helpers/compare.ts';
-import { mulberry32, randInt, randomArray, randomBoxes, randomScores, seeds, sprinkleNonFinite } from '../helpers/random.ts';
+} from '../../../lib/index.ts';
+import { batchedNmsTs, boxIouTs, decodeBoxesTs, nmsTs, postprocessDetectionsTs } from '../../../lib/reference.ts';
+import { assertClose, assertSameArray } from '../../helpers/compare.ts';
+import { mulberry32, randInt, randomArray, randomBoxes, randomScores, seeds, sprinkleNonFinite } from '../../helpers/random.ts';
 
 const SEEDS = seeds(60);
 

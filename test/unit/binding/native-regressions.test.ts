@@ -7,9 +7,9 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binding } from '../../lib/binding.ts';
+import { binding } from '../../../lib/binding.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 function runChild(t: import('ava').ExecutionContext, script: string): unknown {
   const r = spawnSync(process.execPath, ['--expose-gc', '--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -83,8 +83,8 @@ if (!binding) {
 
 if (binding) {
   test('clipping maps −0 to +0 and keeps NaN, in native as in the TS twin', async (t) => {
-    const { postprocessDetections } = await import('../../lib/index.ts');
-    const { postprocessDetectionsTs } = await import('../../lib/reference.ts');
+    const { postprocessDetections } = await import('../../../lib/index.ts');
+    const { postprocessDetectionsTs } = await import('../../../lib/reference.ts');
     const input = { boxRegression: new Float32Array([-0, -0, 0.5, 0.5, NaN, 0.2, 0.3, 1.5]), classLogits: new Float32Array([0.9, 0.8]), anchors: new Float32Array(0), numClasses: 1, imageSizes: [[10, 10]] as Array<[number, number]> };
     const options = { scoring: 'none', boxEncoding: 'xyxy', backgroundIndex: -1, scoreThresh: 0, clipBoxes: true } as const;
     const a = postprocessDetections(input, options)[0].boxes, b = postprocessDetectionsTs(input, options)[0].boxes;
@@ -93,7 +93,7 @@ if (binding) {
   });
 
   test('counts beyond int32 are refused by the facade with the limit in the message', async (t) => {
-    const { postprocessDetections } = await import('../../lib/index.ts');
+    const { postprocessDetections } = await import('../../../lib/index.ts');
     const err = t.throws(() => postprocessDetections({ boxRegression: new Float32Array(0), classLogits: new Float32Array(0), anchors: new Float32Array(0), numClasses: 2 ** 31 }));
     t.is(err!.message, 'Expected integer in [1, 2147483647] for numClasses but received 2147483648');
   });

@@ -8,9 +8,9 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binding } from '../../lib/binding.ts';
+import { binding } from '../../../lib/binding.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const child = `
 import { binding } from './lib/binding.ts';

@@ -3,7 +3,7 @@
  * native (this test fails until the addon builds and loads — intended).
  */
 import test from 'ava';
-import { backend, bindingError, capabilities } from '../../lib/index.ts';
+import { backend, bindingError, capabilities } from '../../../lib/index.ts';
 
 const forced = process.env.SSD_EDGE_FORCE_TS === '1';
 

@@ -6,11 +6,11 @@
  * Speed on 10^6 boxes is measured by `npm run bench` (bench/core.ts, adversarial rows), not here.
  */
 import test from 'ava';
-import { backend, batchedNms, nms, postprocessDetections, softNms } from '../../lib/index.ts';
-import { softNmsTs } from '../../lib/ops/nms.ts';
-import { assertSameArray } from '../helpers/compare.ts';
-import { mulberry32 } from '../helpers/random.ts';
-import { nmsIouF32 } from '../helpers/reference.ts';
+import { backend, batchedNms, nms, postprocessDetections, softNms } from '../../../lib/index.ts';
+import { softNmsTs } from '../../../lib/ops/nms.ts';
+import { assertSameArray } from '../../helpers/compare.ts';
+import { mulberry32 } from '../../helpers/random.ts';
+import { nmsIouF32 } from '../../helpers/reference.ts';
 
 type Layout = (i: number, n: number, rnd: () => number) => [number, number, number, number];
 
@@ -123,7 +123,7 @@ for (const [name, layout] of Object.entries(layouts)) {
     scores[1499] = 0.002;
     for (const iouThreshold of [undefined, 0, 0.5]) {
       const a = softNms(boxes, scores, { iouThreshold });
-      const b = softNmsTs(boxes, scores, { iouThreshold: iouThreshold ?? -1 });
+      const b = softNmsTs(boxes, scores, { iouThreshold });
       assertSameArray(t, a.indices, b.indices, `${name} indices @${iouThreshold}`);
       assertSameArray(t, a.scores, b.scores, `${name} scores @${iouThreshold}`);
     }
