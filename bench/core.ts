@@ -7,7 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  backend, boxIou, capabilities, decodeBoxes, defaultBoxes, nms, postprocessDetections, setSimd, POSTPROCESS_PRESETS,
+  backend,
+  boxIou,
+  capabilities,
+  decodeBoxes,
+  defaultBoxes,
+  nms,
+  postprocessDetections,
+  setSimd,
+  POSTPROCESS_PRESETS,
 } from '../lib/index.ts';
 import { boxIouTs, decodeBoxesTs, nmsTs, postprocessDetectionsTs } from '../lib/reference.ts';
 import type { SimdLevel } from '../lib/binding.ts';
@@ -21,10 +29,11 @@ const f32 = (p: string) => {
 
 function randomBoxes(n: number, seed: number, extent = 300, maxSide = 80): Float32Array {
   let s = seed >>> 0;
-  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const b = new Float32Array(4 * n);
   for (let i = 0; i < n; i++) {
-    const x = rnd() * extent, y = rnd() * extent;
+    const x = rnd() * extent,
+      y = rnd() * extent;
     b.set([x, y, x + 1 + rnd() * maxSide, y + 1 + rnd() * maxSide], 4 * i);
   }
   return b;
@@ -44,7 +53,9 @@ export async function benchCore(log: (line: string) => void = console.log) {
     imageSizes: [[512, 512]] as Array<[number, number]>,
   };
   const opts = POSTPROCESS_PRESETS.torchvision;
-  const pp: Record<string, Timing> = { typescript: measure(() => postprocessDetectionsTs(input, opts), { runs: 15, warmup: 3 }) };
+  const pp: Record<string, Timing> = {
+    typescript: measure(() => postprocessDetectionsTs(input, opts), { runs: 15, warmup: 3 }),
+  };
   for (const level of levels) {
     setSimd(level);
     pp[level] = measure(() => postprocessDetections(input, opts), { runs: 200, warmup: 20 });
@@ -64,7 +75,8 @@ export async function benchCore(log: (line: string) => void = console.log) {
   out.nms = summarizeGroup('NMS 8732 boxes @0.45', nm, log, { target: 5 });
 
   // IoU 1000×1000 and decode of 8732 boxes.
-  const a = randomBoxes(1000, 1), b = randomBoxes(1000, 2);
+  const a = randomBoxes(1000, 1),
+    b = randomBoxes(1000, 2);
   const iou: Record<string, Timing> = { typescript: measure(() => boxIouTs(a, b), { runs: 10, warmup: 2 }) };
   for (const level of levels) {
     setSimd(level);
@@ -73,10 +85,18 @@ export async function benchCore(log: (line: string) => void = console.log) {
   out.iou = summarizeGroup('IoU 1000×1000', iou, log);
 
   const anchors = input.anchors;
-  const dec: Record<string, Timing> = { typescript: measure(() => decodeBoxesTs(input.boxRegression, anchors, { anchorFormat: 'cxcywh' }), { runs: 20, warmup: 3 }) };
+  const dec: Record<string, Timing> = {
+    typescript: measure(() => decodeBoxesTs(input.boxRegression, anchors, { anchorFormat: 'cxcywh' }), {
+      runs: 20,
+      warmup: 3,
+    }),
+  };
   for (const level of levels) {
     setSimd(level);
-    dec[level] = measure(() => decodeBoxes(input.boxRegression, anchors, { anchorFormat: 'cxcywh' }), { runs: 200, warmup: 20 });
+    dec[level] = measure(() => decodeBoxes(input.boxRegression, anchors, { anchorFormat: 'cxcywh' }), {
+      runs: 200,
+      warmup: 20,
+    });
   }
   out.decode = summarizeGroup('decode 8732 boxes', dec, log);
   if (levels.length) setSimd('auto');
@@ -91,7 +111,7 @@ export async function benchCore(log: (line: string) => void = console.log) {
  */
 export function nmsLayouts(): Array<{ name: string; boxes: Float32Array; scores: Float32Array }> {
   let s = 12345;
-  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const make = (name: string, n: number, box: (i: number, b: Float32Array) => void) => {
     const boxes = new Float32Array(4 * n);
     const scores = new Float32Array(n);
@@ -103,15 +123,22 @@ export function nmsLayouts(): Array<{ name: string; boxes: Float32Array; scores:
   };
   // Small boxes (side 1–9) scattered over a square of `extent`.
   const small = (extent: number) => (_i: number, b: Float32Array) => {
-    const x = rnd() * extent, y = rnd() * extent;
+    const x = rnd() * extent,
+      y = rnd() * extent;
     b.set([x, y, x + 1 + rnd() * 8, y + 1 + rnd() * 8]);
   };
-  const plusHuge = (n: number, extent: number) => (i: number, b: Float32Array) => (i === n - 1 ? b.set([0, 0, 1e30, 1e30]) : small(extent)(i, b));
+  const plusHuge = (n: number, extent: number) => (i: number, b: Float32Array) =>
+    i === n - 1 ? b.set([0, 0, 1e30, 1e30]) : small(extent)(i, b);
   return [
     make('65 536 small + one [0,0,1e30,1e30]', 65536, plusHuge(65536, 2000)),
     make('262 144 small + one huge', 262144, plusHuge(262144, 4000)),
     make('65 536 small + corners at ±3e38', 65536, (i, b) =>
-      i === 0 ? b.set([-3e38, -3e38, -2.9e38, -2.9e38]) : i === 1 ? b.set([2.9e38, 2.9e38, 3e38, 3e38]) : small(2000)(i, b)),
+      i === 0
+        ? b.set([-3e38, -3e38, -2.9e38, -2.9e38])
+        : i === 1
+          ? b.set([2.9e38, 2.9e38, 3e38, 3e38])
+          : small(2000)(i, b),
+    ),
     make('262 144 with 10% NaN/±Inf + huge', 262144, (i, b) => {
       const r = rnd();
       if (r < 0.05) b.set([NaN, 0, 1, 1]);
@@ -121,15 +148,20 @@ export function nmsLayouts(): Array<{ name: string; boxes: Float32Array; scores:
     }),
     make('10^6 small, uniform', 1_000_000, small(8000)),
     make('10^6 sizes 1e-3…1e3 (log-uniform)', 1_000_000, (_i, b) => {
-      const x = rnd() * 1e5, y = rnd() * 1e5, w = 10 ** (rnd() * 6 - 3), h = 10 ** (rnd() * 6 - 3);
+      const x = rnd() * 1e5,
+        y = rnd() * 1e5,
+        w = 10 ** (rnd() * 6 - 3),
+        h = 10 ** (rnd() * 6 - 3);
       b.set([x, y, x + w, y + h]);
     }),
     make('10^6 tiny (side 1e-20, span 1e-15)', 1_000_000, (_i, b) => {
-      const x = rnd() * 1e-15, y = rnd() * 1e-15;
+      const x = rnd() * 1e-15,
+        y = rnd() * 1e-15;
       b.set([x, y, x + 1e-20 * (1 + rnd()), y + 1e-20 * (1 + rnd())]);
     }),
     make('10^6 small + one huge + ±3e38 corners', 1_000_000, (i, b) =>
-      i === 0 ? b.set([0, 0, 1e30, 1e30]) : i === 1 ? b.set([-3e38, -3e38, 3e38, 3e38]) : small(8000)(i, b)),
+      i === 0 ? b.set([0, 0, 1e30, 1e30]) : i === 1 ? b.set([-3e38, -3e38, 3e38, 3e38]) : small(8000)(i, b),
+    ),
   ];
 }
 
@@ -140,9 +172,14 @@ function benchNmsLayouts(log: (l: string) => void) {
     const t0 = process.hrtime.bigint();
     const kept = nms(boxes, scores, 0.5).length;
     const first = Number(process.hrtime.bigint() - t0) / 1e6;
-    const t = first > 5000 ? { median: first, p10: first, p90: first, runs: 1 } : measure(() => nms(boxes, scores, 0.5), { runs: 5, warmup: 0 });
+    const t =
+      first > 5000
+        ? { median: first, p10: first, p90: first, runs: 1 }
+        : measure(() => nms(boxes, scores, 0.5), { runs: 5, warmup: 0 });
     rows[name] = { ...t, kept };
-    log(`  ${name.padEnd(38)} ${fmt(t.median).padStart(10)}  (p10 ${fmt(t.p10)}, p90 ${fmt(t.p90)}, runs ${t.runs})  kept ${kept}`);
+    log(
+      `  ${name.padEnd(38)} ${fmt(t.median).padStart(10)}  (p10 ${fmt(t.p10)}, p90 ${fmt(t.p90)}, runs ${t.runs})  kept ${kept}`,
+    );
   }
   return rows;
 }
@@ -167,12 +204,21 @@ async function tfjsNms(boxes: Float32Array, scores: Float32Array): Promise<Timin
   return t;
 }
 
-function summarizeGroup(title: string, t: Record<string, Timing>, log: (l: string) => void, { target }: { target?: number } = {}) {
-  const best = Object.entries(t).filter(([k]) => k !== 'typescript' && !k.startsWith('tfjs')).sort((x, y) => x[1].median - y[1].median)[0];
+function summarizeGroup(
+  title: string,
+  t: Record<string, Timing>,
+  log: (l: string) => void,
+  { target }: { target?: number } = {},
+) {
+  const best = Object.entries(t)
+    .filter(([k]) => k !== 'typescript' && !k.startsWith('tfjs'))
+    .sort((x, y) => x[1].median - y[1].median)[0];
   const base = t.typescript.median;
   log(`${title}`);
   for (const [k, v] of Object.entries(t)) {
-    log(`  ${k.padEnd(38)} ${fmt(v.median).padStart(10)}  (p10 ${fmt(v.p10)}, p90 ${fmt(v.p90)})  ${(base / v.median).toFixed(1)}× vs TS`);
+    log(
+      `  ${k.padEnd(38)} ${fmt(v.median).padStart(10)}  (p10 ${fmt(v.p10)}, p90 ${fmt(v.p90)})  ${(base / v.median).toFixed(1)}× vs TS`,
+    );
   }
   const result: Record<string, unknown> = { timings: t };
   if (best) {
@@ -181,7 +227,9 @@ function summarizeGroup(title: string, t: Record<string, Timing>, log: (l: strin
     if (target !== undefined) {
       result.targetMs = target;
       result.meetsTarget = best[1].median <= target;
-      log(`  → best ${best[0]} ${fmt(best[1].median)}: target ≤ ${target} ms ${best[1].median <= target ? 'met' : 'NOT met'}`);
+      log(
+        `  → best ${best[0]} ${fmt(best[1].median)}: target ≤ ${target} ms ${best[1].median <= target ? 'met' : 'NOT met'}`,
+      );
     }
   }
   return result;

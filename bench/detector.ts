@@ -49,7 +49,10 @@ interface FaceApi {
   tf: any;
   nets: { ssdMobilenetv1: { loadFromDisk(dir: string): Promise<void> } };
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
-  detectAllFaces(input: unknown, options: unknown): Promise<Array<{ score: number; box: { x: number; y: number; width: number; height: number } }>>;
+  detectAllFaces(
+    input: unknown,
+    options: unknown,
+  ): Promise<Array<{ score: number; box: { x: number; y: number; width: number; height: number } }>>;
   version: string;
 }
 
@@ -79,27 +82,85 @@ export async function loadFaceApiWasm(): Promise<FaceApi> {
 /** The Tensor methods `@tensorflow/tfjs` registers (public/chained_ops) that face-api calls, built from core ops. */
 function registerChainedOps(tf: any): void {
   const proto = tf.Tensor.prototype;
-  const reshapeTo = (shape: (t: any, ...a: number[]) => number[]) => function (this: any, ...a: number[]) {
-    this.throwIfDisposed();
-    return tf.reshape(this, shape(this, ...a));
-  };
+  const reshapeTo = (shape: (t: any, ...a: number[]) => number[]) =>
+    function (this: any, ...a: number[]) {
+      this.throwIfDisposed();
+      return tf.reshape(this, shape(this, ...a));
+    };
   const special: Record<string, (this: any, ...a: any[]) => unknown> = {
     as1D: reshapeTo((t) => [t.size]),
     as2D: reshapeTo((_, r, c) => [r, c]),
     as3D: reshapeTo((_, r, c, d) => [r, c, d]),
     as4D: reshapeTo((_, r, c, d, e) => [r, c, d, e]),
     asScalar: reshapeTo(() => []),
-    asType(dtype: string) { return tf.cast(this, dtype); },
-    toFloat() { return tf.cast(this, 'float32'); },
-    toInt() { return tf.cast(this, 'int32'); },
-    toBool() { return tf.cast(this, 'bool'); },
-    resizeBilinear(...a: unknown[]) { return tf.image.resizeBilinear(this, ...a); },
+    asType(dtype: string) {
+      return tf.cast(this, dtype);
+    },
+    toFloat() {
+      return tf.cast(this, 'float32');
+    },
+    toInt() {
+      return tf.cast(this, 'int32');
+    },
+    toBool() {
+      return tf.cast(this, 'bool');
+    },
+    resizeBilinear(...a: unknown[]) {
+      return tf.image.resizeBilinear(this, ...a);
+    },
   };
   for (const [k, f] of Object.entries(special)) if (!(k in proto)) proto[k] = f;
-  const plain = ['abs', 'add', 'all', 'any', 'argMax', 'argMin', 'avgPool', 'cast', 'clipByValue', 'concat', 'conv2d', 'depthwiseConv2d',
-    'div', 'exp', 'expandDims', 'floor', 'gather', 'greater', 'less', 'log', 'matMul', 'max', 'maxPool', 'maximum', 'mean', 'min',
-    'minimum', 'mul', 'neg', 'pad', 'relu', 'reshape', 'reverse', 'round', 'separableConv2d', 'sigmoid', 'slice', 'softmax', 'split',
-    'sqrt', 'square', 'squeeze', 'stack', 'sub', 'sum', 'tile', 'transpose', 'unstack', 'where'];
+  const plain = [
+    'abs',
+    'add',
+    'all',
+    'any',
+    'argMax',
+    'argMin',
+    'avgPool',
+    'cast',
+    'clipByValue',
+    'concat',
+    'conv2d',
+    'depthwiseConv2d',
+    'div',
+    'exp',
+    'expandDims',
+    'floor',
+    'gather',
+    'greater',
+    'less',
+    'log',
+    'matMul',
+    'max',
+    'maxPool',
+    'maximum',
+    'mean',
+    'min',
+    'minimum',
+    'mul',
+    'neg',
+    'pad',
+    'relu',
+    'reshape',
+    'reverse',
+    'round',
+    'separableConv2d',
+    'sigmoid',
+    'slice',
+    'softmax',
+    'split',
+    'sqrt',
+    'square',
+    'squeeze',
+    'stack',
+    'sub',
+    'sum',
+    'tile',
+    'transpose',
+    'unstack',
+    'where',
+  ];
   for (const k of plain) {
     if (!(k in proto) && typeof tf[k] === 'function') {
       proto[k] = function (this: any, ...a: unknown[]) {
@@ -124,7 +185,10 @@ function rgbInt32(img: DecodedImage): Int32Array {
 
 // --- images ------------------------------------------------------------------------------------------------
 
-interface BenchImage { name: string; bytes: Buffer }
+interface BenchImage {
+  name: string;
+  bytes: Buffer;
+}
 
 /** astronaut.png as is, the example JPEG, and a 1280×720 JPEG (astronaut scaled ×1.2 into a dark 16:9 frame) that needs a resize. */
 async function benchImages(): Promise<BenchImage[]> {
@@ -137,21 +201,36 @@ async function benchImages(): Promise<BenchImage[]> {
   ctx.drawImage(img, 300, 40, 614, 614);
   return [
     { name: 'astronaut.png 512×512 PNG', bytes: png },
-    { name: 'examples/astronaut.jpg 512×512 JPEG', bytes: fs.readFileSync(path.join(root, 'examples', 'astronaut.jpg')) },
+    {
+      name: 'examples/astronaut.jpg 512×512 JPEG',
+      bytes: fs.readFileSync(path.join(root, 'examples', 'astronaut.jpg')),
+    },
     { name: 'astronaut in 1280×720 JPEG (pad + resize)', bytes: canvas.encodeSync('jpeg', 90) },
   ];
 }
 
 // --- the benchmark -----------------------------------------------------------------------------------------
 
-export interface StageTimings { decode: Timing; preprocess: Timing; forward: Timing; postprocess: Timing; total: Timing }
+export interface StageTimings {
+  decode: Timing;
+  preprocess: Timing;
+  forward: Timing;
+  postprocess: Timing;
+  total: Timing;
+}
 
 /** Overhead beyond the forward pass, from the medians: (preprocess + postprocess) / forward, and with decode. */
-export interface Overhead { prePost: number; decodePrePost: number }
+export interface Overhead {
+  prePost: number;
+  decodePrePost: number;
+}
 
 function overhead(t: StageTimings): Overhead {
   const f = t.forward.median;
-  return { prePost: (t.preprocess.median + t.postprocess.median) / f, decodePrePost: (t.decode.median + t.preprocess.median + t.postprocess.median) / f };
+  return {
+    prePost: (t.preprocess.median + t.postprocess.median) / f,
+    decodePrePost: (t.decode.median + t.preprocess.median + t.postprocess.median) / f,
+  };
 }
 
 export interface ImageBench {
@@ -231,12 +310,31 @@ const median = (v: number[]) => summarize(v).median;
  * First-call latency: `samples` fresh processes per mode (bench/first-detect.ts; modes interleaved so machine load hits
  * them alike): 'settle' (this load's warm-up), 'single' (one zero-input forward, what load did before), 'none'.
  */
-export function benchFirstCall({ samples = 7, image = path.join(root, 'examples', 'astronaut.jpg') } = {}): FirstCallBench {
+export function benchFirstCall({
+  samples = 7,
+  image = path.join(root, 'examples', 'astronaut.jpg'),
+} = {}): FirstCallBench {
   const modes = ['settle', 'single', 'none'] as const;
-  const rows: Record<string, Array<{ load: number; first: number; steady: number; firstCpu: number; steadyCpu: number; firstTimings: Record<string, number>; steadyTimings: Record<string, number>; warmupForwardMs: number[] }>> = {};
+  const rows: Record<
+    string,
+    Array<{
+      load: number;
+      first: number;
+      steady: number;
+      firstCpu: number;
+      steadyCpu: number;
+      firstTimings: Record<string, number>;
+      steadyTimings: Record<string, number>;
+      warmupForwardMs: number[];
+    }>
+  > = {};
   for (let s = 0; s < samples; s++) {
     for (const mode of modes) {
-      const out = execFileSync(process.execPath, ['--import=tsx', path.join(here, 'first-detect.ts'), '--mode', mode, '--image', image], { cwd: root, encoding: 'utf8' });
+      const out = execFileSync(
+        process.execPath,
+        ['--import=tsx', path.join(here, 'first-detect.ts'), '--mode', mode, '--image', image],
+        { cwd: root, encoding: 'utf8' },
+      );
       (rows[mode] ??= []).push(JSON.parse(out.trim().split('\n').pop()!));
     }
   }
@@ -252,9 +350,26 @@ export function benchFirstCall({ samples = 7, image = path.join(root, 'examples'
       const firstCpu = median(r.map((x) => x.firstCpu));
       const steadyCpu = median(r.map((x) => x.steadyCpu));
       return {
-        mode, load: median(r.map((x) => x.load)), first, steady, ratio: first / steady, firstCpu, steadyCpu, cpuRatio: firstCpu / steadyCpu,
-        firstStages: { decode: stage('decode'), preprocess: stage('preprocess'), forward: stage('forward'), postprocess: stage('postprocess') },
-        steadyStages: { decode: steadyStage('decode'), preprocess: steadyStage('preprocess'), forward: steadyStage('forward'), postprocess: steadyStage('postprocess') },
+        mode,
+        load: median(r.map((x) => x.load)),
+        first,
+        steady,
+        ratio: first / steady,
+        firstCpu,
+        steadyCpu,
+        cpuRatio: firstCpu / steadyCpu,
+        firstStages: {
+          decode: stage('decode'),
+          preprocess: stage('preprocess'),
+          forward: stage('forward'),
+          postprocess: stage('postprocess'),
+        },
+        steadyStages: {
+          decode: steadyStage('decode'),
+          preprocess: steadyStage('preprocess'),
+          forward: steadyStage('forward'),
+          postprocess: steadyStage('postprocess'),
+        },
         warmupRuns: median(r.map((x) => x.warmupForwardMs.length)),
       };
     }),
@@ -272,8 +387,16 @@ function compareDetections(ours: Detection[], theirs: Awaited<ReturnType<FaceApi
     let bestD = Infinity;
     for (const k of free) {
       const o = ours[k].box;
-      const d = Math.max(Math.abs(o.x1 - box[0]), Math.abs(o.y1 - box[1]), Math.abs(o.x2 - box[2]), Math.abs(o.y2 - box[3]));
-      if (d < bestD) { bestD = d; best = k; }
+      const d = Math.max(
+        Math.abs(o.x1 - box[0]),
+        Math.abs(o.y1 - box[1]),
+        Math.abs(o.x2 - box[2]),
+        Math.abs(o.y2 - box[3]),
+      );
+      if (d < bestD) {
+        bestD = d;
+        best = k;
+      }
     }
     if (best < 0) continue;
     free.delete(best);
@@ -305,13 +428,21 @@ async function benchTorchvision(images: BenchImage[], runs: number): Promise<Det
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-bench-'));
   try {
     for (const file of present) {
-      const { path: modelPath, spec } = await importModelFile('torchvision', path.join(dir, file), { out: path.join(tmp, file) });
+      const { path: modelPath, spec } = await importModelFile('torchvision', path.join(dir, file), {
+        out: path.join(tmp, file),
+      });
       const detector = await Detector.load(modelPath, { device: 'cpu' });
       try {
         const pp = detector.spec.postprocess;
         const rows: ModelImageBench[] = [];
         for (const { name, bytes } of images) {
-          const t = { decode: [] as number[], preprocess: [] as number[], forward: [] as number[], postprocess: [] as number[], total: [] as number[] };
+          const t = {
+            decode: [] as number[],
+            preprocess: [] as number[],
+            forward: [] as number[],
+            postprocess: [] as number[],
+            total: [] as number[],
+          };
           let last: Detection[] = [];
           for (let r = -3; r < runs; r++) {
             const t0 = performance.now();
@@ -329,9 +460,15 @@ async function benchTorchvision(images: BenchImage[], runs: number): Promise<Det
           rows.push({ image: name, ssdEdge, overhead: overhead(ssdEdge), detections: last.length });
         }
         models.push({
-          model: spec.name, source: file, provider: detector.provider, threads: detector.threads,
-          scoreThreshold: pp.scoreThresh, iouThreshold: pp.nmsThresh, maxDetections: pp.detectionsPerImg,
-          anchors: resolveAnchors(spec).length / 4, classes: spec.labels.length,
+          model: spec.name,
+          source: file,
+          provider: detector.provider,
+          threads: detector.threads,
+          scoreThreshold: pp.scoreThresh,
+          iouThreshold: pp.nmsThresh,
+          maxDetections: pp.detectionsPerImg,
+          anchors: resolveAnchors(spec).length / 4,
+          classes: spec.labels.length,
           images: rows,
         });
       } finally {
@@ -349,7 +486,13 @@ async function benchTorchvision(images: BenchImage[], runs: number): Promise<Det
  * encoded bytes and one face-api decode + `detectAllFaces`, interleaved. Default threshold 0.5 on both sides.
  * Then the SSD300 / SSDLite320 rows (see `benchTorchvision`) on astronaut.png and the 1280×720 JPEG.
  */
-export async function benchDetector({ runs = 20, firstCallSamples = 7 }: { runs?: number; firstCallSamples?: number } = {}): Promise<DetectorBench> {
+export async function benchDetector({
+  runs = 20,
+  firstCallSamples = 7,
+}: {
+  runs?: number;
+  firstCallSamples?: number;
+} = {}): Promise<DetectorBench> {
   const detector = await Detector.load(undefined, { device: 'cpu' });
   const faceapi = await loadFaceApiWasm();
   const tf = faceapi.tf;
@@ -357,7 +500,13 @@ export async function benchDetector({ runs = 20, firstCallSamples = 7 }: { runs?
   const images: ImageBench[] = [];
   const bench = await benchImages();
   for (const { name, bytes } of bench) {
-    const ours = { decode: [] as number[], preprocess: [] as number[], forward: [] as number[], postprocess: [] as number[], total: [] as number[] };
+    const ours = {
+      decode: [] as number[],
+      preprocess: [] as number[],
+      forward: [] as number[],
+      postprocess: [] as number[],
+      total: [] as number[],
+    };
     const theirs = { decode: [] as number[], detectAllFaces: [] as number[], total: [] as number[] };
     let lastOurs: Detection[] = [];
     let lastTheirs: Awaited<ReturnType<FaceApi['detectAllFaces']>> = [];
@@ -387,13 +536,19 @@ export async function benchDetector({ runs = 20, firstCallSamples = 7 }: { runs?
     const ssdEdge = summarizeAll(ours);
     const faceApiWasm = summarizeAll(theirs);
     images.push({
-      image: name, ssdEdge, overhead: overhead(ssdEdge), faceApiWasm,
+      image: name,
+      ssdEdge,
+      overhead: overhead(ssdEdge),
+      faceApiWasm,
       speedup: faceApiWasm.total.median / ssdEdge.total.median,
       detections: compareDetections(lastOurs, lastTheirs),
     });
   }
   const result: DetectorBench = {
-    runs, model: detector.spec.name, provider: detector.provider, threads: detector.threads,
+    runs,
+    model: detector.spec.name,
+    provider: detector.provider,
+    threads: detector.threads,
     faceApi: `@vladmandic/face-api ${faceapi.version} on tfjs-backend-wasm ${tf.version_core} (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT')}, threads ${tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')})`,
     images,
     torchvision: { models: [] },
@@ -407,10 +562,13 @@ export async function benchDetector({ runs = 20, firstCallSamples = 7 }: { runs?
 /** Printable summary. */
 export function formatDetectorBench(b: DetectorBench): string {
   const ms = (t: Timing) => t.median.toFixed(1).padStart(6);
-  const pct = (o: Overhead) => `overhead (pre+post)/fwd ${(100 * o.prePost).toFixed(1)}%, (dec+pre+post)/fwd ${(100 * o.decodePrePost).toFixed(1)}%`;
+  const pct = (o: Overhead) =>
+    `overhead (pre+post)/fwd ${(100 * o.prePost).toFixed(1)}%, (dec+pre+post)/fwd ${(100 * o.decodePrePost).toFixed(1)}%`;
   const stages = (o: StageTimings) =>
     `decode ${ms(o.decode)}  preprocess ${ms(o.preprocess)}  forward ${ms(o.forward)}  postprocess ${ms(o.postprocess)}  total ${ms(o.total)} ms`;
-  const lines = [`model ${b.model} on ${b.provider} (intra-op ${b.threads.intraOpNumThreads}, spinning ${b.threads.spinning}), ${b.runs} runs; ${b.faceApi}`];
+  const lines = [
+    `model ${b.model} on ${b.provider} (intra-op ${b.threads.intraOpNumThreads}, spinning ${b.threads.spinning}), ${b.runs} runs; ${b.faceApi}`,
+  ];
   for (const i of b.images) {
     const o = i.ssdEdge;
     const f = i.faceApiWasm;
@@ -422,9 +580,12 @@ export function formatDetectorBench(b: DetectorBench): string {
     );
   }
   for (const m of b.torchvision.models) {
-    lines.push(`model ${m.model} (${m.source}, ${m.anchors}×${m.classes}) on ${m.provider} (intra-op ${m.threads.intraOpNumThreads}, spinning ${m.threads.spinning}), `
-      + `score > ${m.scoreThreshold}, IoU ${m.iouThreshold}, ≤ ${m.maxDetections} detections, ${b.runs} runs`);
-    for (const i of m.images) lines.push(`  ${i.image.padEnd(42)} ${stages(i.ssdEdge)}   ${pct(i.overhead)}   ${i.detections} detections`);
+    lines.push(
+      `model ${m.model} (${m.source}, ${m.anchors}×${m.classes}) on ${m.provider} (intra-op ${m.threads.intraOpNumThreads}, spinning ${m.threads.spinning}), ` +
+        `score > ${m.scoreThreshold}, IoU ${m.iouThreshold}, ≤ ${m.maxDetections} detections, ${b.runs} runs`,
+    );
+    for (const i of m.images)
+      lines.push(`  ${i.image.padEnd(42)} ${stages(i.ssdEdge)}   ${pct(i.overhead)}   ${i.detections} detections`);
   }
   if (b.firstCall) lines.push(formatFirstCall(b.firstCall));
   return lines.join('\n');
@@ -433,12 +594,21 @@ export function formatDetectorBench(b: DetectorBench): string {
 /** Printable first-call table. */
 export function formatFirstCall(f: FirstCallBench): string {
   const ms = (v: number) => v.toFixed(1).padStart(6);
-  const what = { settle: 'warm-up: every stage, forward until settled', single: 'one zero-input forward (before)', none: 'warmup: false' };
-  return [`first detect after Detector.load, ${f.image}, median of ${f.samples} fresh processes`,
-    ...f.modes.map((m) => `  ${what[m.mode].padEnd(44)} load ${ms(m.load)}  first ${ms(m.first)} (decode ${ms(m.firstStages.decode)}  preprocess ${ms(m.firstStages.preprocess)}  `
-      + `forward ${ms(m.firstStages.forward)}  postprocess ${ms(m.firstStages.postprocess)})  steady ${ms(m.steady)} ms (decode ${ms(m.steadyStages.decode)}  `
-      + `preprocess ${ms(m.steadyStages.preprocess)}  forward ${ms(m.steadyStages.forward)}  postprocess ${ms(m.steadyStages.postprocess)})  first/steady ${m.ratio.toFixed(2)}  `
-      + `CPU first ${ms(m.firstCpu)} steady ${ms(m.steadyCpu)} ms (${m.cpuRatio.toFixed(2)})  warm-up runs ${m.warmupRuns}`)].join('\n');
+  const what = {
+    settle: 'warm-up: every stage, forward until settled',
+    single: 'one zero-input forward (before)',
+    none: 'warmup: false',
+  };
+  return [
+    `first detect after Detector.load, ${f.image}, median of ${f.samples} fresh processes`,
+    ...f.modes.map(
+      (m) =>
+        `  ${what[m.mode].padEnd(44)} load ${ms(m.load)}  first ${ms(m.first)} (decode ${ms(m.firstStages.decode)}  preprocess ${ms(m.firstStages.preprocess)}  ` +
+        `forward ${ms(m.firstStages.forward)}  postprocess ${ms(m.firstStages.postprocess)})  steady ${ms(m.steady)} ms (decode ${ms(m.steadyStages.decode)}  ` +
+        `preprocess ${ms(m.steadyStages.preprocess)}  forward ${ms(m.steadyStages.forward)}  postprocess ${ms(m.steadyStages.postprocess)})  first/steady ${m.ratio.toFixed(2)}  ` +
+        `CPU first ${ms(m.firstCpu)} steady ${ms(m.steadyCpu)} ms (${m.cpuRatio.toFixed(2)})  warm-up runs ${m.warmupRuns}`,
+    ),
+  ].join('\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -449,7 +619,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const firstCall = benchFirstCall({ samples: firstCallSamples });
     console.log(formatFirstCall(firstCall));
     const out = path.join(here, 'results', 'first-call.json');
-    fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), firstCall }, null, 2) + '\n');
+    fs.writeFileSync(
+      out,
+      JSON.stringify({ date: new Date().toISOString(), machine: machine(), firstCall }, null, 2) + '\n',
+    );
     console.log(`→ ${path.relative(process.cwd(), out)}`);
     process.exit(0);
   }
@@ -457,6 +630,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   console.log(formatDetectorBench(results));
   const out = path.join(here, 'results', 'detector.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), results }, null, 2) + '\n');
+  fs.writeFileSync(
+    out,
+    JSON.stringify({ date: new Date().toISOString(), machine: machine(), results }, null, 2) + '\n',
+  );
   console.log(`→ ${path.relative(process.cwd(), out)}`);
 }

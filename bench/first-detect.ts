@@ -23,7 +23,9 @@ const t0 = performance.now();
 const detector = await Detector.load(undefined, { device: 'cpu', warmup: mode === 'settle' });
 if (mode === 'single') {
   const dims = inputDims(detector.spec.input, 1);
-  await detector.session.run({ [detector.spec.input.name]: { data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims } });
+  await detector.session.run({
+    [detector.spec.input.name]: { data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims },
+  });
 }
 const load = performance.now() - t0;
 // Wall ms and process CPU ms (all threads; less sensitive than wall time to other processes on the machine).
@@ -50,5 +52,17 @@ const med = (v: number[]) => {
   return (s[4] + s[5]) / 2;
 };
 const steadyTimings = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, med(v)]));
-console.log(JSON.stringify({ mode, load, first, firstCpu, firstTimings, steady: med(steady), steadyCpu: med(steadyCpu), steadyTimings, warmupForwardMs: detector.warmupForwardMs }));
+console.log(
+  JSON.stringify({
+    mode,
+    load,
+    first,
+    firstCpu,
+    firstTimings,
+    steady: med(steady),
+    steadyCpu: med(steadyCpu),
+    steadyTimings,
+    warmupForwardMs: detector.warmupForwardMs,
+  }),
+);
 await detector.dispose();

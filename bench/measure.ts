@@ -40,7 +40,13 @@ export function summarize(t: number[]): Timing {
 
 export function machine() {
   const cpus = os.cpus();
-  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, platform: `${process.platform}-${process.arch}`, node: process.version, loadavg: os.loadavg().map((v) => +v.toFixed(2)) };
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    loadavg: os.loadavg().map((v) => +v.toFixed(2)),
+  };
 }
 
 export const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);

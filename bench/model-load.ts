@@ -104,11 +104,15 @@ export async function benchModelLoad(options: { runs?: number; ssd300?: string }
     models.push({ name: 'ssd-mobilenetv1-face (default)', file: await ensureDefaultModel() });
     const results = [];
     for (const { name, file } of models) {
-      const samples: Record<Mode, Array<{ peakMB: number; baseMB: number; ms: number }>> =
-        Object.fromEntries(MODES.map((m) => [m, []])) as never;
+      const samples: Record<Mode, Array<{ peakMB: number; baseMB: number; ms: number }>> = Object.fromEntries(
+        MODES.map((m) => [m, []]),
+      ) as never;
       for (let r = 0; r < runs; r++) {
         for (const mode of MODES) {
-          const out = execFileSync(process.execPath, ['--import=tsx', self, '--child', mode, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+          const out = execFileSync(process.execPath, ['--import=tsx', self, '--child', mode, file], {
+            encoding: 'utf8',
+            maxBuffer: 1 << 20,
+          });
           samples[mode].push(JSON.parse(out));
         }
       }
@@ -122,12 +126,22 @@ export async function benchModelLoad(options: { runs?: number; ssd300?: string }
       }));
       const by = Object.fromEntries(rows.map((r) => [r.mode, r]));
       const size = fs.statSync(file).size / 2 ** 20;
-      console.log(`\n${name}: ${size.toFixed(1)} MB, median of ${runs} runs (peak RSS of the process; above the imports-only peak; ms)`);
-      for (const r of rows) console.log(`  ${r.mode.padEnd(14)} peak ${r.peakMB.toFixed(1).padStart(6)} MB   +${r.addedMB.toFixed(1).padStart(6)} MB   ${r.ms.toFixed(0).padStart(5)} ms`);
+      console.log(
+        `\n${name}: ${size.toFixed(1)} MB, median of ${runs} runs (peak RSS of the process; above the imports-only peak; ms)`,
+      );
+      for (const r of rows)
+        console.log(
+          `  ${r.mode.padEnd(14)} peak ${r.peakMB.toFixed(1).padStart(6)} MB   +${r.addedMB.toFixed(1).padStart(6)} MB   ${r.ms.toFixed(0).padStart(5)} ms`,
+        );
       const ratio = (a: Mode, b: Mode) => by[a].peakMB / by[b].peakMB;
-      console.log(`  peak RSS old/new: metadata ${ratio('old-metadata', 'new-metadata').toFixed(2)}×, with the session ${ratio('old-session', 'new-session').toFixed(2)}×`);
+      console.log(
+        `  peak RSS old/new: metadata ${ratio('old-metadata', 'new-metadata').toFixed(2)}×, with the session ${ratio('old-session', 'new-session').toFixed(2)}×`,
+      );
       results.push({
-        model: name, fileMB: size, runs, rows,
+        model: name,
+        fileMB: size,
+        runs,
+        rows,
         ratios: { metadata: ratio('old-metadata', 'new-metadata'), session: ratio('old-session', 'new-session') },
       });
     }
@@ -146,6 +160,9 @@ if (argv[0] === '--child') {
   const results = await benchModelLoad({ runs: Number(opt('--runs') ?? 5), ssd300: opt('--ssd300') });
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'model-load.json');
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: machine(), results }, null, 2) + '\n');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), machine: machine(), results }, null, 2) + '\n',
+  );
   console.log(`→ ${path.relative(process.cwd(), file)}`);
 }

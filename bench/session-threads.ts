@@ -27,7 +27,9 @@ export const THREAD_CONFIGS: Record<string, OrtModule.InferenceSession.SessionOp
   'intra 1': { intraOpNumThreads: 1 },
   'intra 2 (spinning)': { intraOpNumThreads: 2 },
   'intra 2, spinning off': { intraOpNumThreads: 2, extra: NO_SPIN },
-  ...(os.cpus().length > 2 ? { [`intra ${os.cpus().length}, spinning off`]: { intraOpNumThreads: os.cpus().length, extra: NO_SPIN } } : {}),
+  ...(os.cpus().length > 2
+    ? { [`intra ${os.cpus().length}, spinning off`]: { intraOpNumThreads: os.cpus().length, extra: NO_SPIN } }
+    : {}),
 };
 
 export interface ThreadResult {
@@ -40,7 +42,11 @@ export interface ThreadResult {
 }
 
 /** One configuration in this process: [wall ms, cpu ms] per timed forward. */
-async function runOne(file: string, options: OrtModule.InferenceSession.SessionOptions, runs: number): Promise<Array<[number, number]>> {
+async function runOne(
+  file: string,
+  options: OrtModule.InferenceSession.SessionOptions,
+  runs: number,
+): Promise<Array<[number, number]>> {
   const session = await ort().InferenceSession.create(file, { interOpNumThreads: 1, ...options });
   const meta = session.inputMetadata[0] as { name: string; shape: ReadonlyArray<number | string> };
   const dims = meta.shape.map((d) => (typeof d === 'number' ? d : 1));
@@ -62,13 +68,25 @@ async function runOne(file: string, options: OrtModule.InferenceSession.SessionO
 }
 
 /** Measures every configuration on the model (default: the face model), each in a child process. */
-export async function benchThreads({ runs = 30, passes = 3, model }: { runs?: number; passes?: number; model?: string } = {}): Promise<ThreadResult[]> {
+export async function benchThreads({
+  runs = 30,
+  passes = 3,
+  model,
+}: {
+  runs?: number;
+  passes?: number;
+  model?: string;
+} = {}): Promise<ThreadResult[]> {
   const file = model ?? (await ensureDefaultModel());
   const self = fileURLToPath(import.meta.url);
   const samples = new Map<string, Array<[number, number]>>(Object.keys(THREAD_CONFIGS).map((k) => [k, []]));
   for (let p = 0; p < passes; p++) {
     for (const config of Object.keys(THREAD_CONFIGS)) {
-      const json = execFileSync(process.execPath, ['--import=tsx', self, '--child', config, '--runs', String(runs), '--model', file], { encoding: 'utf8' });
+      const json = execFileSync(
+        process.execPath,
+        ['--import=tsx', self, '--child', config, '--runs', String(runs), '--model', file],
+        { encoding: 'utf8' },
+      );
       samples.get(config)!.push(...(JSON.parse(json) as Array<[number, number]>));
     }
   }
@@ -90,11 +108,20 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   } else {
     const results = await benchThreads({ runs, passes: Number(arg('--passes') ?? 3), model: arg('--model') });
     for (const r of results) {
-      console.log(`${r.config.padEnd(48)} wall ${r.wall.median.toFixed(1).padStart(6)} ms (p10 ${r.wall.p10.toFixed(1)}, p90 ${r.wall.p90.toFixed(1)})  cpu ${r.cpu.median.toFixed(1)} ms`);
+      console.log(
+        `${r.config.padEnd(48)} wall ${r.wall.median.toFixed(1).padStart(6)} ms (p10 ${r.wall.p10.toFixed(1)}, p90 ${r.wall.p90.toFixed(1)})  cpu ${r.cpu.median.toFixed(1)} ms`,
+      );
     }
     const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'session-threads.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), ort: ort().env.versions, runs, results }, null, 2) + '\n');
+    fs.writeFileSync(
+      out,
+      JSON.stringify(
+        { date: new Date().toISOString(), machine: machine(), ort: ort().env.versions, runs, results },
+        null,
+        2,
+      ) + '\n',
+    );
     console.log(`→ ${path.relative(process.cwd(), out)}`);
   }
 }

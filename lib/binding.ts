@@ -67,29 +67,121 @@ export interface NativePixelLayout {
 
 /** Bilinear tap tables per axis (x: output width entries, y: output height entries). */
 export interface NativeTaps {
-  xi0: Int32Array; xi1: Int32Array; xw0: Float32Array; xw1: Float32Array; xpad: Float32Array;
-  yi0: Int32Array; yi1: Int32Array; yw0: Float32Array; yw1: Float32Array; ypad: Float32Array;
+  xi0: Int32Array;
+  xi1: Int32Array;
+  xw0: Float32Array;
+  xw1: Float32Array;
+  xpad: Float32Array;
+  yi0: Int32Array;
+  yi1: Int32Array;
+  yw0: Float32Array;
+  yw1: Float32Array;
+  ypad: Float32Array;
 }
 
 export interface Binding {
   /** Packed 8-bit RGB(A) pixels → normalized float tensor data (resized through `taps` when given). */
-  preprocessPixels(src: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: number, out: Float32Array, layout: NativePixelLayout, taps: NativeTaps | null, padValue: number): void;
+  preprocessPixels(
+    src: Uint8Array | Uint8ClampedArray,
+    width: number,
+    height: number,
+    channels: number,
+    out: Float32Array,
+    layout: NativePixelLayout,
+    taps: NativeTaps | null,
+    padValue: number,
+  ): void;
   capabilities(): Capabilities;
   setSimd(level: 'auto' | SimdLevel): SimdLevel;
   /** levels: [L·6] (rows, cols, stepY, stepX, offset, numShapes) in input pixels; shapes: [S·2] (w, h) normalized, float64. */
-  defaultBoxes(inputH: number, inputW: number, clipMode: number, levels: Float64Array, shapes: Float64Array): Float32Array;
-  encodeBoxes(boxes: Float32Array, anchors: Float32Array, anchorCxcywh: boolean, weights: Float32Array, orderYx: boolean): Float32Array;
-  decodeBoxes(deltas: Float32Array, anchors: Float32Array, anchorCxcywh: boolean, weights: Float32Array, orderYx: boolean, bboxClip: number): Float32Array;
+  defaultBoxes(
+    inputH: number,
+    inputW: number,
+    clipMode: number,
+    levels: Float64Array,
+    shapes: Float64Array,
+  ): Float32Array;
+  encodeBoxes(
+    boxes: Float32Array,
+    anchors: Float32Array,
+    anchorCxcywh: boolean,
+    weights: Float32Array,
+    orderYx: boolean,
+  ): Float32Array;
+  decodeBoxes(
+    deltas: Float32Array,
+    anchors: Float32Array,
+    anchorCxcywh: boolean,
+    weights: Float32Array,
+    orderYx: boolean,
+    bboxClip: number,
+  ): Float32Array;
   boxIou(a: Float32Array, b: Float32Array): Float32Array;
-  nms(boxes: Float32Array, scores: Float32Array, iouThreshold: number, scoreThreshold: number, topK: number, maxOutput: number): Int32Array;
-  batchedNms(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, scoreThreshold: number, maxOutput: number): Int32Array;
-  softNms(boxes: Float32Array, scores: Float32Array, sigma: number, iouThreshold: number, scoreThreshold: number, maxOutput: number): { indices: Int32Array; scores: Float32Array };
-  matchAnchors(gtBoxes: Float32Array, anchors: Float32Array, anchorCxcywh: boolean, iouThreshold: number, allowLowQuality: boolean): Int32Array;
+  nms(
+    boxes: Float32Array,
+    scores: Float32Array,
+    iouThreshold: number,
+    scoreThreshold: number,
+    topK: number,
+    maxOutput: number,
+  ): Int32Array;
+  batchedNms(
+    boxes: Float32Array,
+    scores: Float32Array,
+    classIds: Int32Array,
+    iouThreshold: number,
+    scoreThreshold: number,
+    maxOutput: number,
+  ): Int32Array;
+  softNms(
+    boxes: Float32Array,
+    scores: Float32Array,
+    sigma: number,
+    iouThreshold: number,
+    scoreThreshold: number,
+    maxOutput: number,
+  ): { indices: Int32Array; scores: Float32Array };
+  matchAnchors(
+    gtBoxes: Float32Array,
+    anchors: Float32Array,
+    anchorCxcywh: boolean,
+    iouThreshold: number,
+    allowLowQuality: boolean,
+  ): Int32Array;
   /** positives: Uint8Array mask (≠ 0 = positive) or Int32Array matched indices (≥ 0 = positive). */
   hardNegativeMining(clsLoss: Float32Array, positives: Uint8Array | Int32Array, negPosRatio: number): Int32Array;
-  ssdLossParts(classLogits: Float32Array, boxRegression: Float32Array, anchors: Float32Array, anchorCxcywh: boolean, gtBoxes: Float32Array, gtLabels: Int32Array, numClasses: number, iouThreshold: number, negPosRatio: number, weights: Float32Array, orderYx: boolean): NativeSsdLossParts;
-  postprocess(boxRegression: Float32Array, classLogits: Float32Array, anchors: Float32Array, batchSize: number, numClasses: number, imageSizes: Float32Array, options: NativePostprocessOptions): NativeDetections[];
-  postprocessAsync(boxRegression: Float32Array, classLogits: Float32Array, anchors: Float32Array, batchSize: number, numClasses: number, imageSizes: Float32Array, options: NativePostprocessOptions, callback: (err: Error | null, result?: NativeDetections[]) => void): void;
+  ssdLossParts(
+    classLogits: Float32Array,
+    boxRegression: Float32Array,
+    anchors: Float32Array,
+    anchorCxcywh: boolean,
+    gtBoxes: Float32Array,
+    gtLabels: Int32Array,
+    numClasses: number,
+    iouThreshold: number,
+    negPosRatio: number,
+    weights: Float32Array,
+    orderYx: boolean,
+  ): NativeSsdLossParts;
+  postprocess(
+    boxRegression: Float32Array,
+    classLogits: Float32Array,
+    anchors: Float32Array,
+    batchSize: number,
+    numClasses: number,
+    imageSizes: Float32Array,
+    options: NativePostprocessOptions,
+  ): NativeDetections[];
+  postprocessAsync(
+    boxRegression: Float32Array,
+    classLogits: Float32Array,
+    anchors: Float32Array,
+    batchSize: number,
+    numClasses: number,
+    imageSizes: Float32Array,
+    options: NativePostprocessOptions,
+    callback: (err: Error | null, result?: NativeDetections[]) => void,
+  ): void;
 }
 
 const require = createRequire(import.meta.url);
@@ -105,7 +197,9 @@ function load(): { binding: Binding | null; error: Error | null } {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => Binding;
     return { binding: nodeGypBuild(packageRoot), error: null };
   } catch (err) {
-    causes.push(`node-gyp-build (prebuilds/${process.platform}-${process.arch}, build/Release): ${(err as Error).message.split('\n')[0]}`);
+    causes.push(
+      `node-gyp-build (prebuilds/${process.platform}-${process.arch}, build/Release): ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   const message = [
     `ssd-edge: could not load the native addon for ${process.platform}-${process.arch} (Node ${process.version}, N-API ${process.versions.napi}).`,

@@ -54,19 +54,26 @@ const require = createRequire(import.meta.url);
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n').map((l) => l.trim()).filter(Boolean)[0] ?? msg;
+  return (
+    msg
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)[0] ?? msg
+  );
 }
 
 /** How to enable the GPU providers on `platform`/`arch`, given whether they are installed already. */
 export function gpuHint(platform: string = process.platform, arch: string = process.arch, installed = false): string {
-  if (installed) return 'CUDA/TensorRT provider libraries are installed (they also need CUDA 12, cuDNN 9 and TensorRT on the system)';
+  if (installed)
+    return 'CUDA/TensorRT provider libraries are installed (they also need CUDA 12, cuDNN 9 and TensorRT on the system)';
   if (platform === 'linux' && arch === 'x64') {
     return 'CUDA: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, online, with CUDA 12 + cuDNN 9 installed';
   }
   if (platform === 'linux' && arch === 'arm64') {
     return `onnxruntime-node has no GPU build for linux-arm64: build ONNX Runtime with CUDA/TensorRT (docs/jetson.md) and set ${ORT_ENV} to its onnxruntime-node package`;
   }
-  if (platform === 'win32') return 'DirectML is bundled on Windows; CUDA needs the onnxruntime-node CUDA install (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`)';
+  if (platform === 'win32')
+    return 'DirectML is bundled on Windows; CUDA needs the onnxruntime-node CUDA install (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`)';
   return `no CUDA build of onnxruntime-node for ${platform}-${arch}`;
 }
 
@@ -118,7 +125,9 @@ export async function gatherDoctor(): Promise<DoctorReport> {
     },
     addon: {
       backend,
-      simd: binding ? binding.capabilities() : { compiled: ['typescript'], supported: ['typescript'], active: 'typescript' },
+      simd: binding
+        ? binding.capabilities()
+        : { compiled: ['typescript'], supported: ['typescript'], active: 'typescript' },
       error: bindingError ? bindingError.message.split('\n')[0] : null,
     },
     onnxruntime: {
@@ -140,9 +149,10 @@ export function formatDoctor(r: DoctorReport): string {
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   const o = r.onnxruntime;
   const providers = o.providers.map((p) => `${p.name}${p.installed ? '' : ' (not installed)'}`).join(', ');
-  const simd = r.addon.simd.active === 'typescript'
-    ? 'none (TypeScript ops)'
-    : `${r.addon.simd.active} (compiled: ${r.addon.simd.compiled.join(', ')}; CPU supports: ${r.addon.simd.supported.join(', ')})`;
+  const simd =
+    r.addon.simd.active === 'typescript'
+      ? 'none (TypeScript ops)'
+      : `${r.addon.simd.active} (compiled: ${r.addon.simd.compiled.join(', ')}; CPU supports: ${r.addon.simd.supported.join(', ')})`;
   const model = !r.defaultModel.cached
     ? `not built yet (${r.defaultModel.path}; the first detect builds it from the face-api package, nothing is downloaded)`
     : r.defaultModel.error
@@ -151,18 +161,24 @@ export function formatDoctor(r: DoctorReport): string {
   const l = o.loaded;
   const runtime: Array<[string, string]> = l
     ? [
-      ['onnxruntime', `${l.version} (${l.packageName ?? 'package'}@${l.packageVersion ?? '?'}, ${l.source === 'bundled' ? 'bundled' : `${ORT_ENV}=${o.override}`})`],
-      ['ort binding', l.binding ?? `(not found under ${l.packageDir ?? l.entry})`],
-      ...(l.library ? [['ort library', l.library] as [string, string]] : []),
-      ['providers', providers],
-      ['gpu', o.gpuHint],
-    ]
+        [
+          'onnxruntime',
+          `${l.version} (${l.packageName ?? 'package'}@${l.packageVersion ?? '?'}, ${l.source === 'bundled' ? 'bundled' : `${ORT_ENV}=${o.override}`})`,
+        ],
+        ['ort binding', l.binding ?? `(not found under ${l.packageDir ?? l.entry})`],
+        ...(l.library ? [['ort library', l.library] as [string, string]] : []),
+        ['providers', providers],
+        ['gpu', o.gpuHint],
+      ]
     : [['onnxruntime', `not loaded — ${o.error}`]];
   const lines: Array<[string, string]> = [
     ['ssd-edge', r.ssdEdge],
     ['platform', `${r.platform.os} ${r.platform.arch}, Node ${r.platform.node} (N-API ${r.platform.napi})`],
     ['cpu', `${r.platform.cpu}, ${r.platform.cores} cores, ${r.platform.memoryGiB} GiB`],
-    ['ops backend', r.addon.backend === 'native' ? 'native addon' : `TypeScript fallback — ${r.addon.error ?? 'addon not loaded'}`],
+    [
+      'ops backend',
+      r.addon.backend === 'native' ? 'native addon' : `TypeScript fallback — ${r.addon.error ?? 'addon not loaded'}`,
+    ],
     ['simd', simd],
     ...runtime,
     ['threads', `intra-op ${r.threads.intraOpNumThreads}, spinning ${r.threads.spinning ? 'on' : 'off'}`],

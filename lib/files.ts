@@ -91,7 +91,10 @@ export async function checkWriteTarget(target: string, options: WriteFileOptions
   if (!stat) return;
   if (stat.isDirectory()) throw new WriteError(`Not writing ${target}: it is a directory`, 'EISDIR');
   if (options.protect?.has(`${stat.dev}:${stat.ino}`)) {
-    throw new WriteError(`Not writing ${target}: it is ${options.protectedAs ?? 'one of the inputs'}`, 'ERR_SSD_EDGE_INPUT');
+    throw new WriteError(
+      `Not writing ${target}: it is ${options.protectedAs ?? 'one of the inputs'}`,
+      'ERR_SSD_EDGE_INPUT',
+    );
   }
   if (!options.overwrite) throw existsError(target, options);
 }
@@ -109,9 +112,16 @@ export async function checkWriteTarget(target: string, options: WriteFileOptions
  * @example
  * await writeFileAtomic('out/photo.jpg', jpegBytes, { protect: await fileIds(inputs) });
  */
-export async function writeFileAtomic(target: string, bytes: Uint8Array, options: WriteFileOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  bytes: Uint8Array,
+  options: WriteFileOptions = {},
+): Promise<void> {
   await checkWriteTarget(target, options);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`,
+  );
   try {
     if (options.mkdir) await fs.promises.mkdir(path.dirname(target), { recursive: true });
     const fh = await fs.promises.open(tmp, 'wx');
@@ -139,12 +149,17 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array, options
     if (err instanceof WriteError) throw err;
     const e = err as NodeJS.ErrnoException;
     const code = e.code ?? 'ERR_SSD_EDGE_WRITE';
-    throw new WriteError(`Cannot write ${target}: ${WHY[code] ?? e.message}${WHY[code] ? ` (${code})` : ''}`, code, { cause: err });
+    throw new WriteError(`Cannot write ${target}: ${WHY[code] ?? e.message}${WHY[code] ? ` (${code})` : ''}`, code, {
+      cause: err,
+    });
   }
   // the hard link left the temporary name behind
   await fs.promises.rm(tmp, { force: true });
 }
 
 function existsError(target: string, options: WriteFileOptions): WriteError {
-  return new WriteError(`Not writing ${target}: the file exists (${options.existsHint ?? 'overwrite: true replaces it'})`, 'EEXIST');
+  return new WriteError(
+    `Not writing ${target}: the file exists (${options.existsHint ?? 'overwrite: true replaces it'})`,
+    'EEXIST',
+  );
 }

@@ -14,20 +14,40 @@ export type { Capabilities, SimdLevel };
 export { boxConvert, type BoxFormat } from './ops/box-convert.ts';
 export { boxIou } from './ops/iou.ts';
 export {
-  DEFAULT_BOX_PRESETS, defaultBoxes, expandDefaultBoxSpec,
-  type DefaultBoxPresetName, type DefaultBoxSpec, type ExpandedDefaultBoxSpec, type FeatureMapSpec,
+  DEFAULT_BOX_PRESETS,
+  defaultBoxes,
+  expandDefaultBoxSpec,
+  type DefaultBoxPresetName,
+  type DefaultBoxSpec,
+  type ExpandedDefaultBoxSpec,
+  type FeatureMapSpec,
 } from './ops/default-boxes.ts';
 export {
-  BoxCoder, decodeBoxes, encodeBoxes,
-  type AnchorFormat, type BoxCoderOptions, type BoxCodingOptions, type DeltaOrder,
+  BoxCoder,
+  decodeBoxes,
+  encodeBoxes,
+  type AnchorFormat,
+  type BoxCoderOptions,
+  type BoxCodingOptions,
+  type DeltaOrder,
 } from './ops/box-coder.ts';
 export {
-  batchedNms, nms, softNms,
-  type BatchedNmsOptions, type NmsOptions, type SoftNmsOptions, type SoftNmsResult,
+  batchedNms,
+  nms,
+  softNms,
+  type BatchedNmsOptions,
+  type NmsOptions,
+  type SoftNmsOptions,
+  type SoftNmsResult,
 } from './ops/nms.ts';
 export {
-  POSTPROCESS_PRESETS, postprocessDetections, postprocessDetectionsAsync,
-  type Detections, type PostprocessInput, type PostprocessOptions, type PostprocessOptionsInput,
+  POSTPROCESS_PRESETS,
+  postprocessDetections,
+  postprocessDetectionsAsync,
+  type Detections,
+  type PostprocessInput,
+  type PostprocessOptions,
+  type PostprocessOptionsInput,
 } from './ops/postprocess.ts';
 
 /** What runs the ops when the addon is not loaded. */
@@ -46,7 +66,9 @@ export interface TypeScriptCapabilities {
  * capabilities(); // { compiled: ['scalar', 'avx2'], supported: ['scalar', 'avx2'], active: 'avx2' }
  */
 export function capabilities(): Capabilities | TypeScriptCapabilities {
-  return binding ? binding.capabilities() : { compiled: ['typescript'], supported: ['typescript'], active: 'typescript' };
+  return binding
+    ? binding.capabilities()
+    : { compiled: ['typescript'], supported: ['typescript'], active: 'typescript' };
 }
 
 /**
@@ -61,30 +83,69 @@ export function capabilities(): Capabilities | TypeScriptCapabilities {
  */
 export function setSimd(level: 'auto' | SimdLevel): SimdLevel {
   assertOneOf('level', level, ['auto', 'scalar', 'avx2', 'neon']);
-  if (!binding) throw new Error(`ssd-edge: setSimd('${level}') needs the native addon, which is not loaded.\n${bindingError?.message}`);
+  if (!binding)
+    throw new Error(
+      `ssd-edge: setSimd('${level}') needs the native addon, which is not loaded.\n${bindingError?.message}`,
+    );
   return binding.setSimd(level);
 }
 
 // --- Detector, images, runtime -------------------------------------------------------------------
 export {
   Detector,
-  type Detection, type DetectOptions, type DetectorOptions, type DetectTimings, type ModelSource,
+  type Detection,
+  type DetectOptions,
+  type DetectorOptions,
+  type DetectTimings,
+  type ModelSource,
 } from './detector/detector.ts';
 export {
-  checkOutputLayout, finish, forward, inputDims, prepare,
-  type FinishOptions, type ForwardOutput, type PreparedInput, type PrepareOptions,
+  checkOutputLayout,
+  finish,
+  forward,
+  inputDims,
+  prepare,
+  type FinishOptions,
+  type ForwardOutput,
+  type PreparedInput,
+  type PrepareOptions,
 } from './detector/stages.ts';
 export {
-  decodeImage, ImageDecodeError, sniffImageFormat,
-  type DecodedImage, type ImageFormat, type ImageInput, type RawImage,
+  decodeImage,
+  ImageDecodeError,
+  sniffImageFormat,
+  type DecodedImage,
+  type ImageFormat,
+  type ImageInput,
+  type RawImage,
 } from './image/decode.ts';
 export { applyOrientation, readJpegOrientation, type Orientation } from './image/exif.ts';
-export { boxToSource, inputGeometry, preprocess, type InputTransform, type PreprocessOptions, type PreprocessSpec } from './image/preprocess.ts';
+export {
+  boxToSource,
+  inputGeometry,
+  preprocess,
+  type InputTransform,
+  type PreprocessOptions,
+  type PreprocessSpec,
+} from './image/preprocess.ts';
 export { draw, type DrawableDetection, type DrawOptions } from './image/draw.ts';
-export { listProviders, type Device, type Provider, type ProviderError, type ProviderInfo, type ProviderOptions } from './runtime/providers.ts';
-export { defaultThreadOptions, Session, type SessionOptions, type Tensor, type TensorMap, type ThreadOptions } from './runtime/session.ts';
+export {
+  listProviders,
+  type Device,
+  type Provider,
+  type ProviderError,
+  type ProviderInfo,
+  type ProviderOptions,
+} from './runtime/providers.ts';
+export {
+  defaultThreadOptions,
+  Session,
+  type SessionOptions,
+  type Tensor,
+  type TensorMap,
+  type ThreadOptions,
+} from './runtime/session.ts';
 export { ortInfo, type OrtInfo } from './runtime/ort.ts';
 
 // --- Models: format, importers, builders, the default model ---------------------------------------
 export * from './model/index.ts';
-

@@ -18,7 +18,8 @@ export const object = (value: unknown): value is Record<string, unknown> =>
 // The intrinsic getters of %TypedArray%.prototype read a typed array's internal slots: they never run Proxy traps or
 // user getters, and they work on typed arrays of any realm.
 const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Int8Array.prototype) as object;
-const intrinsicGetter = (key: PropertyKey) => Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)!.get! as (this: unknown) => unknown;
+const intrinsicGetter = (key: PropertyKey) =>
+  Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)!.get! as (this: unknown) => unknown;
 const typedArrayTag = intrinsicGetter(Symbol.toStringTag);
 const typedArrayLength = intrinsicGetter('length');
 const typedArrayBuffer = intrinsicGetter('buffer');
@@ -61,7 +62,8 @@ export function typedArrayOf<T extends ArrayBufferView>(value: unknown, kind: ne
  * `detached Float32Array`, `Proxy`, … (never runs a Proxy trap).
  */
 export function describe(value: unknown): string {
-  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean')
+    return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'symbol') return value.toString();
@@ -97,13 +99,21 @@ export function outOfRangeError(name: string, expected: string, actual: unknown)
 /** `Float32Array`, or `Float32Array of length m·N` when the length must be a multiple of m (> 1). */
 export function assertFloat32Array(name: string, value: unknown, multipleOf = 1): asserts value is Float32Array {
   if (!typedArrayOf(value, Float32Array) || value.length % multipleOf !== 0) {
-    throw invalidParameterError(name, multipleOf > 1 ? `Float32Array of length ${multipleOf}·N` : 'Float32Array', value);
+    throw invalidParameterError(
+      name,
+      multipleOf > 1 ? `Float32Array of length ${multipleOf}·N` : 'Float32Array',
+      value,
+    );
   }
 }
 
 /** Typed array of one class with an exact length; `why` explains the length, e.g. `one per box`. */
 function assertTypedArrayLength<T extends Float32Array | Int32Array>(
-  name: string, value: unknown, type: new (n: number) => T, length: number, why: string,
+  name: string,
+  value: unknown,
+  type: new (n: number) => T,
+  length: number,
+  why: string,
 ): asserts value is T {
   if (!typedArrayOf(value, type) || value.length !== length) {
     throw invalidParameterError(name, `${type.name} of length ${length} (${why})`, value);
@@ -111,12 +121,22 @@ function assertTypedArrayLength<T extends Float32Array | Int32Array>(
 }
 
 /** Float32Array of exactly `length` elements. */
-export function assertFloat32ArrayLength(name: string, value: unknown, length: number, why: string): asserts value is Float32Array {
+export function assertFloat32ArrayLength(
+  name: string,
+  value: unknown,
+  length: number,
+  why: string,
+): asserts value is Float32Array {
   assertTypedArrayLength(name, value, Float32Array, length, why);
 }
 
 /** Int32Array of exactly `length` elements. */
-export function assertInt32Array(name: string, value: unknown, length: number, why: string): asserts value is Int32Array {
+export function assertInt32Array(
+  name: string,
+  value: unknown,
+  length: number,
+  why: string,
+): asserts value is Int32Array {
   assertTypedArrayLength(name, value, Int32Array, length, why);
 }
 
@@ -131,9 +151,14 @@ export function assertFiniteNumber(name: string, value: unknown): asserts value 
  * `number (not NaN)` (both bounds infinite).
  */
 export function assertInRange(name: string, value: unknown, min: number, max: number): asserts value is number {
-  const expected = min === -Infinity
-    ? (max === Infinity ? 'number (not NaN)' : `number ≤ ${max}`)
-    : (max === Infinity ? `number ≥ ${min}` : `number in [${min}, ${max}]`);
+  const expected =
+    min === -Infinity
+      ? max === Infinity
+        ? 'number (not NaN)'
+        : `number ≤ ${max}`
+      : max === Infinity
+        ? `number ≥ ${min}`
+        : `number in [${min}, ${max}]`;
   if (!number(value)) throw invalidParameterError(name, expected, value);
   if (!(value >= min && value <= max)) throw outOfRangeError(name, expected, value);
 }
@@ -153,7 +178,8 @@ export function assertInteger(name: string, value: unknown, min = 0, allowInfini
     throw outOfRangeError(name, expected, value);
   }
   // Counts cross into the addon as int32.
-  if (value !== Infinity && value > MAX_INT32) throw outOfRangeError(name, `integer in [${min}, ${MAX_INT32}]${allowInfinity ? ' or Infinity (all)' : ''}`, value);
+  if (value !== Infinity && value > MAX_INT32)
+    throw outOfRangeError(name, `integer in [${min}, ${MAX_INT32}]${allowInfinity ? ' or Infinity (all)' : ''}`, value);
 }
 
 const MAX_INT32 = 2147483647;

@@ -26,11 +26,18 @@ for (const t of targets) if (!all.includes(t)) throw new Error(`unknown fuzz tar
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-fuzz-'));
 const flags = ['-std=c++17', '-O1', '-g', '-ffp-contract=off', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'];
-const sources = ['native/core', 'native/simd'].flatMap((d) => fs.readdirSync(path.join(root, d)).filter((f) => f.endsWith('.cc')).map((f) => path.join(root, d, f)));
+const sources = ['native/core', 'native/simd'].flatMap((d) =>
+  fs
+    .readdirSync(path.join(root, d))
+    .filter((f) => f.endsWith('.cc'))
+    .map((f) => path.join(root, d, f)),
+);
 // The core and the target table once (instrumented, not linked to libFuzzer's main), then one link per target.
 const objects = [...sources, path.join(fuzzDir, 'targets.cc')].map((src, i) => {
   const obj = path.join(out, `${i}_${path.basename(src, '.cc')}.o`);
-  execFileSync(cxx, [...flags, '-fsanitize=fuzzer-no-link,address,undefined', '-c', src, '-o', obj], { stdio: 'inherit' });
+  execFileSync(cxx, [...flags, '-fsanitize=fuzzer-no-link,address,undefined', '-c', src, '-o', obj], {
+    stdio: 'inherit',
+  });
   return obj;
 });
 
@@ -38,39 +45,75 @@ let failed = 0;
 const rows = [];
 for (const t of targets) {
   const exe = path.join(out, `fuzz_${t}`);
-  execFileSync(cxx, [...flags, '-fsanitize=fuzzer,address,undefined', `-DSSD_FUZZ_TARGET=${t}`, path.join(fuzzDir, 'libfuzzer_main.cc'), ...objects, '-o', exe], { stdio: 'inherit' });
+  execFileSync(
+    cxx,
+    [
+      ...flags,
+      '-fsanitize=fuzzer,address,undefined',
+      `-DSSD_FUZZ_TARGET=${t}`,
+      path.join(fuzzDir, 'libfuzzer_main.cc'),
+      ...objects,
+      '-o',
+      exe,
+    ],
+    { stdio: 'inherit' },
+  );
   const corpus = path.join(fuzzDir, 'corpus', t);
   const crashes = path.join(fuzzDir, 'crashes', t);
   fs.mkdirSync(corpus, { recursive: true });
   fs.mkdirSync(crashes, { recursive: true });
   const work = path.join(out, `corpus_${t}`);
   fs.mkdirSync(work);
-  const r = spawnSync(exe, [`-max_total_time=${seconds}`, '-print_final_stats=1', '-max_len=4096', '-timeout=10', '-rss_limit_mb=2048',
-    `-artifact_prefix=${crashes}/`, work, corpus], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(
+    exe,
+    [
+      `-max_total_time=${seconds}`,
+      '-print_final_stats=1',
+      '-max_len=4096',
+      '-timeout=10',
+      '-rss_limit_mb=2048',
+      `-artifact_prefix=${crashes}/`,
+      work,
+      corpus,
+    ],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   const log = (r.stdout ?? '') + (r.stderr ?? '');
   const execs = /stat::number_of_executed_units:\s*(\d+)/.exec(log)?.[1] ?? '?';
   const cov = [...log.matchAll(/cov: (\d+)/g)].at(-1)?.[1] ?? '?';
   const ok = r.status === 0;
   if (!ok) {
     failed++;
-    console.log(log.split('\n').filter((l) => /ERROR|SUMMARY|invariant|Test unit written|runtime error/.test(l)).join('\n'));
+    console.log(
+      log
+        .split('\n')
+        .filter((l) => /ERROR|SUMMARY|invariant|Test unit written|runtime error/.test(l))
+        .join('\n'),
+    );
   }
-  rows.push(`${t.padEnd(14)} ${String(execs).padStart(10)} executions  cov ${cov}  ${ok ? 'ok' : 'CRASH (reproducer in native/fuzz/crashes/' + t + '/)'}`);
+  rows.push(
+    `${t.padEnd(14)} ${String(execs).padStart(10)} executions  cov ${cov}  ${ok ? 'ok' : 'CRASH (reproducer in native/fuzz/crashes/' + t + '/)'}`,
+  );
   console.log(rows.at(-1));
   if (process.env.FUZZ_UPDATE_CORPUS === '1' && ok) {
     const merged = path.join(out, `merged_${t}`);
     fs.mkdirSync(merged);
     spawnSync(exe, ['-merge=1', merged, corpus, work], { encoding: 'utf8' });
     // Largest first (they reach deeper into the ops), none over 1 KB; names (content hashes) break ties.
-    const files = fs.readdirSync(merged).sort().map((f) => ({ f, size: fs.statSync(path.join(merged, f)).size }))
-      .filter((x) => x.size <= 1024).sort((a, b) => b.size - a.size);
+    const files = fs
+      .readdirSync(merged)
+      .sort()
+      .map((f) => ({ f, size: fs.statSync(path.join(merged, f)).size }))
+      .filter((x) => x.size <= 1024)
+      .sort((a, b) => b.size - a.size);
     const cap = Number(process.env.FUZZ_CORPUS_BYTES ?? 8192);
     for (const f of fs.readdirSync(corpus)) fs.rmSync(path.join(corpus, f));
-    let bytes = 0, count = 0;
+    let bytes = 0,
+      count = 0;
     for (const { f, size } of files) {
       if (count >= 32 || bytes + size > cap) continue;
       fs.copyFileSync(path.join(merged, f), path.join(corpus, f));
-      bytes += size, count++;
+      (bytes += size), count++;
     }
   }
 }

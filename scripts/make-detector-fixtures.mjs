@@ -13,7 +13,11 @@ const out = {
   image: src.image,
   image_hw: src.image_hw,
   columns: ['score', 'x1', 'y1', 'x2', 'y2'],
-  runs: src.runs.map((r) => ({ minConfidence: r.options.minConfidence, maxResults: r.options.maxResults, detections: r.detections.map((d) => [d.score, ...d.box_xyxy_px]) })),
+  runs: src.runs.map((r) => ({
+    minConfidence: r.options.minConfidence,
+    maxResults: r.options.maxResults,
+    detections: r.detections.map((d) => [d.score, ...d.box_xyxy_px]),
+  })),
 };
 const file = path.join(root, 'test', 'fixtures', 'detector', 'astronaut_faceapi_detections.json');
 fs.writeFileSync(file, JSON.stringify(out) + '\n');

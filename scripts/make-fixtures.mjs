@@ -13,7 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const refDir = path.resolve(process.argv[2] ?? process.env.SSD_EDGE_REFERENCE ?? path.join(repoRoot, '..', 'shared', 'reference'));
+const refDir = path.resolve(
+  process.argv[2] ?? process.env.SSD_EDGE_REFERENCE ?? path.join(repoRoot, '..', 'shared', 'reference'),
+);
 const outDir = path.join(repoRoot, 'test', 'fixtures');
 const MAX_FILE = 2 * 1024 * 1024;
 const MAX_TOTAL = 5 * 1024 * 1024;
@@ -45,13 +47,30 @@ function pick(obj, keys) {
 for (const name of ['ssd300_vgg16', 'ssdlite320_mobilenet_v3_large']) {
   copy(`default_boxes/${name}_default_boxes_cxcywh_norm.f32`);
   const meta = readJson(`default_boxes/${name}_default_boxes.json`);
-  writeJson(`default_boxes/${name}_default_boxes.json`, pick(meta, [
-    'model', 'generator', 'image_size_hw', 'feature_map_sizes_hw', 'boxes_per_location', 'level_counts',
-    'level_offsets', 'num_boxes', 'wh_pairs_per_level', 'data', 'format', 'first_rows', 'last_rows',
-  ]));
+  writeJson(
+    `default_boxes/${name}_default_boxes.json`,
+    pick(meta, [
+      'model',
+      'generator',
+      'image_size_hw',
+      'feature_map_sizes_hw',
+      'boxes_per_location',
+      'level_counts',
+      'level_offsets',
+      'num_boxes',
+      'wh_pairs_per_level',
+      'data',
+      'format',
+      'first_rows',
+      'last_rows',
+    ]),
+  );
 }
 copy('default_boxes/faceapi_ssd_mobilenetv1_anchors_yxyx.f32');
-writeJson('default_boxes/faceapi_ssd_mobilenetv1_anchors.json', readJson('default_boxes/faceapi_ssd_mobilenetv1_anchors.json'));
+writeJson(
+  'default_boxes/faceapi_ssd_mobilenetv1_anchors.json',
+  readJson('default_boxes/faceapi_ssd_mobilenetv1_anchors.json'),
+);
 
 // ---- box coder, IoU --------------------------------------------------------------------------------------
 writeJson('box_coder.json', readJson('box_coder.json'));
@@ -68,16 +87,30 @@ for (const name of ['ssd300_astronaut', 'ssdlite320_astronaut']) {
   copy(`postprocess/${name}_bbox_regression.f32`);
   copy(`postprocess/${name}_cls_logits.f32`);
   const meta = readJson(`postprocess/${name}.json`);
-  writeJson(`postprocess/${name}.json`, pick(meta, [
-    'model', 'versions', 'image', 'original_hw', 'input_hw', 'params', 'raw_outputs',
-    'detections_input_frame', 'detections_original_frame', 'diagnostics',
-  ]));
+  writeJson(
+    `postprocess/${name}.json`,
+    pick(meta, [
+      'model',
+      'versions',
+      'image',
+      'original_hw',
+      'input_hw',
+      'params',
+      'raw_outputs',
+      'detections_input_frame',
+      'detections_original_frame',
+      'diagnostics',
+    ]),
+  );
 }
 
 // ---- SSD loss (torchvision SSD.compute_loss on [astronaut, coffee]) ------------------------------------------
 // The astronaut halves of the [2, 8732, ·] head outputs are byte for byte the postprocess/ssd300_astronaut_* files
 // (checked here); only the coffee halves are written, to stay inside the size limits.
-for (const [name, perImage] of [['bbox_regression', 8732 * 4 * 4], ['cls_logits', 8732 * 21 * 4]]) {
+for (const [name, perImage] of [
+  ['bbox_regression', 8732 * 4 * 4],
+  ['cls_logits', 8732 * 21 * 4],
+]) {
   const both = fs.readFileSync(path.join(refDir, `loss/${name}.f32`));
   const astronaut = fs.readFileSync(path.join(refDir, `postprocess/ssd300_astronaut_${name}.f32`));
   if (both.length !== 2 * perImage || !both.subarray(0, perImage).equals(astronaut)) {
@@ -94,7 +127,9 @@ copy('faceapi/astronaut_box_encodings.f32');
 copy('faceapi/astronaut_boxes_yxyx.f32');
 
 // ---- provenance ----------------------------------------------------------------------------------------
-fs.writeFileSync(out('README.md'), `# Test fixtures (generated — do not edit)
+fs.writeFileSync(
+  out('README.md'),
+  `# Test fixtures (generated — do not edit)
 
 Written by \`node scripts/make-fixtures.mjs [REFERENCE_DIR]\` from the project's oracle data
 (see that folder's README.md for how each file was produced). Sources: torchvision 0.14.1 / torch 1.13.1
@@ -121,7 +156,8 @@ float32 decimals; non-finite values are the strings "NaN", "Infinity", "-Infinit
 | loss/loss_reference.json | torchvision SSD.compute_loss: targets, matched_idxs, encoded targets, mined negatives, per-image sums, losses (cases all_targets, last_image_without_boxes) |
 | faceapi/astronaut_box_encodings.f32 | [5118,4] face-api raw box predictor output (ty, tx, th, tw) |
 | faceapi/astronaut_boxes_yxyx.f32 | [5118,4] face-api's decode of those encodings (ymin,xmin,ymax,xmax normalized) |
-`);
+`,
+);
 
 // ---- limits --------------------------------------------------------------------------------------------
 let total = 0;

@@ -32,7 +32,12 @@ const PRINTED = new Set(['commander.helpDisplayed', 'commander.help', 'commander
 /** The error's message on one line (newlines and indentation collapsed), without a leading "ssd-edge: " or "error: ". */
 export function errorLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.replace(/^(ssd-edge:|error:)\s*/, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return msg
+    .replace(/^(ssd-edge:|error:)\s*/, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** The exit code for an error: 2 for usage errors (ours and commander's), 0 after help/--version, else 1. */

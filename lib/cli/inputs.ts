@@ -42,7 +42,10 @@ function globBody(pattern: string): string {
       const end = pattern.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        const body = pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = pattern
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = end;
       }
@@ -50,7 +53,11 @@ function globBody(pattern: string): string {
       const end = pattern.indexOf('}', i + 1);
       if (end < 0) re += '\\{';
       else {
-        re += `(?:${pattern.slice(i + 1, end).split(',').map(globBody).join('|')})`;
+        re += `(?:${pattern
+          .slice(i + 1, end)
+          .split(',')
+          .map(globBody)
+          .join('|')})`;
         i = end;
       }
     } else re += c.replace(/[.+^$()|\\\]}]/g, '\\$&');
@@ -88,7 +95,10 @@ export interface ExpandInputsOptions {
  * @throws {Error} A path that does not exist (code ENOENT), a glob that matches nothing, a directory without images
  *   (annotated copies skipped by `skipOutputsOf` do not count).
  */
-export async function expandInputs(args: readonly string[], { recursive = false, skipOutputsOf }: ExpandInputsOptions = {}): Promise<string[]> {
+export async function expandInputs(
+  args: readonly string[],
+  { recursive = false, skipOutputsOf }: ExpandInputsOptions = {},
+): Promise<string[]> {
   if (args.length === 0) throw new UsageError('no images given');
   const outDir = skipOutputsOf ? await fileId(skipOutputsOf).catch(() => null) : null;
   /** Drops our annotated copies inside --out (identity of the folder, whatever path reaches it). */
@@ -96,7 +106,8 @@ export async function expandInputs(args: readonly string[], { recursive = false,
     if (!outDir) return list;
     const keep: string[] = [];
     for (const f of list) {
-      if (!ANNOTATED_NAME.test(path.basename(f)) || (await fileId(path.dirname(f)).catch(() => null)) !== outDir) keep.push(f);
+      if (!ANNOTATED_NAME.test(path.basename(f)) || (await fileId(path.dirname(f)).catch(() => null)) !== outDir)
+        keep.push(f);
     }
     return keep;
   };
@@ -114,7 +125,10 @@ export async function expandInputs(args: readonly string[], { recursive = false,
       const all: string[] = [];
       await walk(arg, recursive, all);
       const images = await notOutputs(all.filter(isImageName));
-      if (images.length === 0) throw Object.assign(new Error(`No images (${IMAGE_EXTENSIONS.join(' ')}) in directory ${arg}`), { code: 'ENOENT' });
+      if (images.length === 0)
+        throw Object.assign(new Error(`No images (${IMAGE_EXTENSIONS.join(' ')}) in directory ${arg}`), {
+          code: 'ENOENT',
+        });
       files.push(...images);
     } else if (hasGlob(arg)) {
       const matches = await notOutputs(await matchGlob(arg));
@@ -129,7 +143,10 @@ export async function expandInputs(args: readonly string[], { recursive = false,
 
 /** Files matching a glob, sorted; the walk starts at the longest directory prefix without glob characters. */
 async function matchGlob(pattern: string): Promise<string[]> {
-  const norm = pattern.split(path.sep).join('/').replace(/^(\.\/)+/, '');
+  const norm = pattern
+    .split(path.sep)
+    .join('/')
+    .replace(/^(\.\/)+/, '');
   const parts = norm.split('/');
   const firstGlob = parts.findIndex(hasGlob);
   const base = parts.slice(0, firstGlob).join('/') || (norm.startsWith('/') ? '/' : '.');

@@ -18,16 +18,22 @@ import { UsageError } from './handle-error.ts';
  * @example
  * new Option('--threads <n>').argParser(parseNumber('--threads', 1, 1024, true))
  */
-export const parseNumber = (name: string, min: number, max: number, integer = false) => (value: string): number => {
-  const v = Number(value);
-  if (value.trim() === '' || Number.isNaN(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
-  }
-  return v;
-};
+export const parseNumber =
+  (name: string, min: number, max: number, integer = false) =>
+  (value: string): number => {
+    const v = Number(value);
+    if (value.trim() === '' || Number.isNaN(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+      throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`);
+    }
+    return v;
+  };
 
 /** A comma-separated list (`person,dog` → ['person', 'dog']), blanks dropped. */
-export const parseList = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean);
+export const parseList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** Adds options to a command (commander has no addOptions). */
 export function addOptions(cmd: Command, options: readonly Option[]): Command {
@@ -47,7 +53,9 @@ export function modelOptions(): Option[] {
   return [
     new Option('-m, --model <file>', 'ssd-edge .onnx model (default: the built-in face model)'),
     new Option('-d, --device <device>', 'execution provider').choices(DEVICES as string[]).default('auto'),
-    new Option('--threads <n>', 'intra-op threads (default: chosen for this machine)').argParser(parseNumber('--threads', 1, 1024, true)),
+    new Option('--threads <n>', 'intra-op threads (default: chosen for this machine)').argParser(
+      parseNumber('--threads', 1, 1024, true),
+    ),
   ];
 }
 
@@ -88,11 +96,19 @@ export function thresholdOptions(): Option[] {
   const score = (flag: string) => parseNumber(flag, 0, 1);
   const count = (flag: string) => parseNumber(flag, 0, Number.MAX_SAFE_INTEGER, true);
   return [
-    new Option('-t, --score-threshold <score>', 'keep detections scoring above this, 0..1 (default: the model\'s; alias --threshold)').argParser(score('--score-threshold')),
+    new Option(
+      '-t, --score-threshold <score>',
+      "keep detections scoring above this, 0..1 (default: the model's; alias --threshold)",
+    ).argParser(score('--score-threshold')),
     new Option('--threshold <score>').argParser(score('--threshold')).hideHelp(),
-    new Option('--iou-threshold <iou>', 'NMS drops boxes overlapping a better one by more than this IoU, 0..1 (default: the model\'s; alias --iou)').argParser(score('--iou-threshold')),
+    new Option(
+      '--iou-threshold <iou>',
+      "NMS drops boxes overlapping a better one by more than this IoU, 0..1 (default: the model's; alias --iou)",
+    ).argParser(score('--iou-threshold')),
     new Option('--iou <iou>').argParser(score('--iou')).hideHelp(),
-    new Option('--max-detections <n>', 'at most n detections per image (default: the model\'s; alias --max)').argParser(count('--max-detections')),
+    new Option('--max-detections <n>', "at most n detections per image (default: the model's; alias --max)").argParser(
+      count('--max-detections'),
+    ),
     new Option('--max <n>').argParser(count('--max')).hideHelp(),
     new Option('-c, --classes <labels>', 'only these classes, comma-separated labels').argParser(parseList),
   ];
@@ -106,7 +122,8 @@ export function thresholdOptions(): Option[] {
 export function resolveThresholds(o: ThresholdCliOptions): Thresholds {
   const out: Thresholds = {};
   for (const { flag, alias, key, aliasKey } of THRESHOLD_FLAGS) {
-    if (o[key] !== undefined && o[aliasKey] !== undefined) throw new UsageError(`${flag} and ${alias} are the same option; give one`);
+    if (o[key] !== undefined && o[aliasKey] !== undefined)
+      throw new UsageError(`${flag} and ${alias} are the same option; give one`);
     const v = o[key] ?? o[aliasKey];
     if (v !== undefined) out[key] = v;
   }
@@ -133,7 +150,10 @@ export function outputFormat(o: { json?: boolean; jsonl?: boolean }): OutputForm
 /** `-o/--out <dir>` and `--overwrite`: where files are written, and whether existing ones may be replaced. */
 export function outOptions(what: string): Option[] {
   return [
-    new Option('-o, --out <dir>', `write ${what} into this directory (never over an input; existing files are kept unless --overwrite)`),
+    new Option(
+      '-o, --out <dir>',
+      `write ${what} into this directory (never over an input; existing files are kept unless --overwrite)`,
+    ),
     new Option('--overwrite', 'replace existing files under --out (inputs are never replaced)'),
   ];
 }

@@ -30,7 +30,14 @@ export const processIo: CliIo = {
 export function formatTable(rows: readonly (readonly string[])[], numeric: ReadonlySet<number> = new Set()): string {
   if (rows.length === 0) return '';
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
-  return rows.map((row) => row.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** JSON for machine-readable output: numbers at full precision; non-finite numbers as strings ("Infinity"). */
@@ -86,7 +93,10 @@ export class ResultPrinter<T> {
 export class Progress {
   #done = 0;
   readonly #enabled: boolean;
-  constructor(readonly total: number, readonly io: CliIo = processIo) {
+  constructor(
+    readonly total: number,
+    readonly io: CliIo = processIo,
+  ) {
     this.#enabled = Boolean(io.errIsTTY) && total > 1;
   }
 

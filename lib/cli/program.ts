@@ -19,11 +19,9 @@ const require = createRequire(import.meta.url);
  * handleError (lib/cli/index.ts): one line `ssd-edge: …`, exit code 2. Help and --version still print and exit 0.
  */
 function oneLineErrors(cmd: Command): Command {
-  cmd
-    .configureOutput({ outputError: () => {} })
-    .exitOverride((err) => {
-      throw err;
-    });
+  cmd.configureOutput({ outputError: () => {} }).exitOverride((err) => {
+    throw err;
+  });
   cmd.commands.forEach(oneLineErrors);
   return cmd;
 }
@@ -52,7 +50,9 @@ export function assertKnownCommands(program: Command, args: readonly string[]): 
     const sub = cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
     if (!sub) {
       const where = cmd === program ? '' : ` for '${cmd.name()}'`;
-      throw new UsageError(`unknown command '${name}'${where} (commands: ${cmd.commands.map((c) => c.name()).join(', ')})`);
+      throw new UsageError(
+        `unknown command '${name}'${where} (commands: ${cmd.commands.map((c) => c.name()).join(', ')})`,
+      );
     }
     cmd = sub;
   }

@@ -12,8 +12,15 @@ import { draw, type DrawOptions } from '../image/draw.ts';
 import { Session, type Provider, type ProviderError, type ThreadOptions } from '../runtime/session.ts';
 import type { TensorMap } from '../runtime/tensor.ts';
 import {
-  classFilter, detectDefaults, resolveDetectOptions, validateDetectorOptions,
-  type DetectOptions, type Detection, type DetectorOptions, type DetectTimings, type ResolvedDetectOptions,
+  classFilter,
+  detectDefaults,
+  resolveDetectOptions,
+  validateDetectorOptions,
+  type DetectOptions,
+  type Detection,
+  type DetectorOptions,
+  type DetectTimings,
+  type ResolvedDetectOptions,
 } from './options.ts';
 import { checkOutputLayout, finish, forward, inputDims, prepare, type ForwardOutput } from './stages.ts';
 
@@ -56,7 +63,13 @@ export class Detector {
   /** Input buffers not in use (one per concurrent call at most), reused to spare a 3 MB allocation per call. */
   #spare: Float32Array[] = [];
 
-  private constructor(session: Session, spec: ModelSpec, modelPath: string, anchors: Float32Array | null, options: DetectorOptions) {
+  private constructor(
+    session: Session,
+    spec: ModelSpec,
+    modelPath: string,
+    anchors: Float32Array | null,
+    options: DetectorOptions,
+  ) {
     this.#session = session;
     this.spec = spec;
     this.modelPath = modelPath;
@@ -79,7 +92,8 @@ export class Detector {
    * const d = await Detector.load('ssd300.onnx', { device: 'cpu', threads: 2, scoreThreshold: 0.4 });
    */
   static async load(model?: ModelSource, options: DetectorOptions = {}): Promise<Detector> {
-    if (model !== undefined && typeof model !== 'string') throw invalidParameterError('model', 'path of an .onnx file or undefined', model);
+    if (model !== undefined && typeof model !== 'string')
+      throw invalidParameterError('model', 'path of an .onnx file or undefined', model);
     validateDetectorOptions(options);
     const file = model ?? (await ensureDefaultModel());
     const loaded = await loadModelFile(file); // a file error names the path (ModelFileError)
@@ -92,8 +106,13 @@ export class Detector {
       return { [spec.input.name]: { data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims } };
     };
     const session = await Session.create(loaded.path, {
-      device: options.device, deviceId: options.deviceId, providerOptions: options.providerOptions, threads: options.threads,
-      spinning: options.spinning, worker: options.worker, warmup: warm ? zeros : undefined,
+      device: options.device,
+      deviceId: options.deviceId,
+      providerOptions: options.providerOptions,
+      threads: options.threads,
+      spinning: options.spinning,
+      worker: options.worker,
+      warmup: warm ? zeros : undefined,
     });
     const detector = new Detector(session, spec, file, loaded.anchors, options);
     if (warm) {
@@ -108,19 +127,33 @@ export class Detector {
   }
 
   /** The provider the session runs on ('tensorrt' | 'cuda' | 'cpu'). */
-  get provider(): Provider { return this.#session.provider; }
+  get provider(): Provider {
+    return this.#session.provider;
+  }
   /** Whether ONNX Runtime runs in a worker thread (`worker: true`). */
-  get inWorker(): boolean { return this.#session.inWorker; }
+  get inWorker(): boolean {
+    return this.#session.inWorker;
+  }
   /** Providers tried before `provider` and why each was not used. */
-  get providerErrors(): readonly ProviderError[] { return this.#session.providerErrors; }
+  get providerErrors(): readonly ProviderError[] {
+    return this.#session.providerErrors;
+  }
   /** Thread settings of the session. */
-  get threads(): ThreadOptions { return this.#session.threads; }
+  get threads(): ThreadOptions {
+    return this.#session.threads;
+  }
   /** The model's class names (index = classId). */
-  get labels(): readonly string[] { return this.spec.labels; }
+  get labels(): readonly string[] {
+    return this.spec.labels;
+  }
   /** The session (for running the stages yourself: `forward(detector.session, detector.spec, input)`). */
-  get session(): Session { return this.#session; }
+  get session(): Session {
+    return this.#session;
+  }
   /** The model's anchors (Float32Array [N·4] cxcywh normalized), or null for decoded outputs. */
-  get anchors(): Float32Array | null { return this.#anchors; }
+  get anchors(): Float32Array | null {
+    return this.#anchors;
+  }
 
   /**
    * Detects objects in one image.
@@ -148,7 +181,10 @@ export class Detector {
   async detectBatch(images: readonly ImageInput[], options: DetectOptions = {}): Promise<Detection[][]> {
     if (!Array.isArray(images)) throw invalidParameterError('images', 'Array of images', images);
     const { classes, ...opts } = resolveDetectOptions(this.#defaults, options);
-    const finishOptions = { ...opts, classFilter: classFilter(this.spec.labels, this.spec.postprocess.backgroundIndex, classes) };
+    const finishOptions = {
+      ...opts,
+      classFilter: classFilter(this.spec.labels, this.spec.postprocess.backgroundIndex, classes),
+    };
     const timings: DetectTimings = { decode: 0, preprocess: 0, forward: 0, postprocess: 0, total: 0 };
     const t0 = performance.now();
     const results: Detection[][] = [];

@@ -2,7 +2,15 @@
  * The Detector's public types (detections, per-call and load options, timings) and their validation: every options
  * object rejects unknown keys (`detect(img, { threshold: 0.1 })` throws instead of silently doing nothing).
  */
-import { assertArray, assertBoolean, assertInRange, assertInteger, assertKnownKeys, assertObject, invalidParameterError } from '../is.ts';
+import {
+  assertArray,
+  assertBoolean,
+  assertInRange,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  invalidParameterError,
+} from '../is.ts';
 import type { ModelSpec } from '../model/spec.ts';
 import { assertProviderOptions, type Device, type ProviderOptions } from '../runtime/providers.ts';
 
@@ -66,14 +74,29 @@ export interface DetectTimings {
 }
 
 /** The keys of {@link DetectOptions}. */
-export const DETECT_OPTION_KEYS = ['scoreThreshold', 'iouThreshold', 'maxDetections', 'classes'] as const satisfies ReadonlyArray<keyof DetectOptions>;
+export const DETECT_OPTION_KEYS = [
+  'scoreThreshold',
+  'iouThreshold',
+  'maxDetections',
+  'classes',
+] as const satisfies ReadonlyArray<keyof DetectOptions>;
 /** The keys of {@link DetectorOptions}. */
 export const DETECTOR_OPTION_KEYS = [
-  ...DETECT_OPTION_KEYS, 'device', 'deviceId', 'providerOptions', 'threads', 'spinning', 'warmup', 'maxBatch', 'worker',
+  ...DETECT_OPTION_KEYS,
+  'device',
+  'deviceId',
+  'providerOptions',
+  'threads',
+  'spinning',
+  'warmup',
+  'maxBatch',
+  'worker',
 ] as const satisfies ReadonlyArray<keyof DetectorOptions>;
 
 /** Detect options with every threshold resolved (classes as given, or undefined for all). */
-export type ResolvedDetectOptions = Required<Omit<DetectOptions, 'classes'>> & { classes?: ReadonlyArray<string | number> };
+export type ResolvedDetectOptions = Required<Omit<DetectOptions, 'classes'>> & {
+  classes?: ReadonlyArray<string | number>;
+};
 
 /**
  * Checks per-call options: an object with known keys and valid values.
@@ -109,7 +132,8 @@ export function checkDetectValues(o: DetectOptions): void {
   if (o.scoreThreshold !== undefined) assertInRange('scoreThreshold', o.scoreThreshold, 0, 1);
   if (o.iouThreshold !== undefined) assertInRange('iouThreshold', o.iouThreshold, 0, 1);
   if (o.maxDetections !== undefined) assertInteger('maxDetections', o.maxDetections, 0, true);
-  if (o.classes !== undefined && !Array.isArray(o.classes)) throw invalidParameterError('classes', 'Array of labels or class ids', o.classes);
+  if (o.classes !== undefined && !Array.isArray(o.classes))
+    throw invalidParameterError('classes', 'Array of labels or class ids', o.classes);
 }
 
 /** The load-time defaults of a detector: options given at load, then the model's spec. */
@@ -124,7 +148,10 @@ export function detectDefaults(spec: ModelSpec, options: DetectOptions = {}): Re
 }
 
 /** `defaults` overridden by the defined fields of `options` (validated first). */
-export function resolveDetectOptions(defaults: ResolvedDetectOptions, options: DetectOptions = {}): ResolvedDetectOptions {
+export function resolveDetectOptions(
+  defaults: ResolvedDetectOptions,
+  options: DetectOptions = {},
+): ResolvedDetectOptions {
   validateDetectOptions(options);
   const out = { ...defaults };
   for (const [k, v] of Object.entries(options)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
@@ -136,7 +163,11 @@ export function resolveDetectOptions(defaults: ResolvedDetectOptions, options: D
  *
  * @throws {TypeError} A label the model does not have, an id out of range.
  */
-export function classFilter(labels: readonly string[], backgroundIndex: number, classes: ReadonlyArray<string | number> | undefined): Set<number> | null {
+export function classFilter(
+  labels: readonly string[],
+  backgroundIndex: number,
+  classes: ReadonlyArray<string | number> | undefined,
+): Set<number> | null {
   if (classes === undefined) return null;
   assertArray('classes', classes, 0);
   const ids = new Set<number>();
@@ -148,7 +179,10 @@ export function classFilter(labels: readonly string[], backgroundIndex: number, 
     } else {
       const id = labels.indexOf(c);
       if (id < 0) {
-        const known = labels.filter((_, i) => i !== backgroundIndex).map((l) => `'${l}'`).join(', ');
+        const known = labels
+          .filter((_, i) => i !== backgroundIndex)
+          .map((l) => `'${l}'`)
+          .join(', ');
         throw invalidParameterError(`classes[${k}]`, `a label of the model (${known})`, c);
       }
       ids.add(id);

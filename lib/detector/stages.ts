@@ -10,7 +10,13 @@
  */
 import { assertInteger, assertKnownKeys, assertObject, invalidParameterError, outOfRangeError } from '../is.ts';
 import type { InputSpec, ModelSpec } from '../model/spec.ts';
-import { POSTPROCESS_OPTION_KEYS, postprocessDetections, postprocessDetectionsAsync, type Detections, type PostprocessOptionsInput } from '../ops/postprocess.ts';
+import {
+  POSTPROCESS_OPTION_KEYS,
+  postprocessDetections,
+  postprocessDetectionsAsync,
+  type Detections,
+  type PostprocessOptionsInput,
+} from '../ops/postprocess.ts';
 import { decodeImage, type DecodedImage, type ImageInput } from '../image/decode.ts';
 import { boxToSource, preprocess, type InputTransform } from '../image/preprocess.ts';
 import type { Session } from '../runtime/session.ts';
@@ -56,25 +62,38 @@ export function inputDims(input: Pick<InputSpec, 'width' | 'height' | 'layout'>,
  * const prepared = await prepare(['a.jpg', 'b.jpg'], detector.spec.input);
  * prepared.input.dims; // [2, 3, 512, 512]
  */
-export async function prepare(images: readonly ImageInput[], spec: InputSpec, options: PrepareOptions = {}): Promise<PreparedInput> {
+export async function prepare(
+  images: readonly ImageInput[],
+  spec: InputSpec,
+  options: PrepareOptions = {},
+): Promise<PreparedInput> {
   if (!Array.isArray(images)) throw invalidParameterError('images', 'Array of images', images);
   assertObject('options', options as unknown);
   assertKnownKeys('options', options, ['batch', 'out']);
   const batch = options.batch ?? images.length;
   assertInteger('batch', batch, Math.max(1, images.length));
   let t = performance.now();
-  const decoded: DecodedImage[] = await Promise.all(images.map((img, k) => decodeImage(img, images.length > 1 ? `images[${k}]` : 'image')));
+  const decoded: DecodedImage[] = await Promise.all(
+    images.map((img, k) => decodeImage(img, images.length > 1 ? `images[${k}]` : 'image')),
+  );
   const decode = performance.now() - t;
 
   t = performance.now();
   const per = 3 * spec.width * spec.height;
   const data = options.out ?? new Float32Array(per * batch);
   if (!(data instanceof Float32Array) || data.length < per * batch) {
-    throw invalidParameterError('out', `Float32Array of length ≥ ${per * batch} (batch·3·${spec.width}·${spec.height})`, data);
+    throw invalidParameterError(
+      'out',
+      `Float32Array of length ≥ ${per * batch} (batch·3·${spec.width}·${spec.height})`,
+      data,
+    );
   }
   if (decoded.length < batch) data.fill(0, decoded.length * per, per * batch); // zeros pad a fixed batch
   const transforms = decoded.map((img, b) => preprocess(img, spec, { out: data, offset: b * per }).transform);
-  const input = { data: data.length === per * batch ? data : data.subarray(0, per * batch), dims: inputDims(spec, batch) };
+  const input = {
+    data: data.length === per * batch ? data : data.subarray(0, per * batch),
+    dims: inputDims(spec, batch),
+  };
   return {
     input,
     transforms,
@@ -111,16 +130,23 @@ export async function forward(session: Session, spec: ModelSpec, input: Tensor<F
   const ms = performance.now() - t;
   const boxes = out[spec.output.boxes];
   const scores = out[spec.output.scores];
-  if (!boxes || !scores) throw new Error(`Model ${spec.name} did not return outputs '${spec.output.boxes}' and '${spec.output.scores}'`);
+  if (!boxes || !scores)
+    throw new Error(`Model ${spec.name} did not return outputs '${spec.output.boxes}' and '${spec.output.scores}'`);
   const [batch, numBoxes, numClasses] = scores.dims.map(Number);
   if (numClasses !== spec.labels.length) {
-    throw new TypeError(`Expected ${spec.labels.length} classes (labels) in output '${spec.output.scores}' of ${spec.name} but received shape [${scores.dims}]`);
+    throw new TypeError(
+      `Expected ${spec.labels.length} classes (labels) in output '${spec.output.scores}' of ${spec.name} but received shape [${scores.dims}]`,
+    );
   }
   if (!(boxes.data instanceof Float32Array) || !(scores.data instanceof Float32Array)) {
-    throw new TypeError(`Expected float32 outputs '${spec.output.boxes}' and '${spec.output.scores}' from ${spec.name}`);
+    throw new TypeError(
+      `Expected float32 outputs '${spec.output.boxes}' and '${spec.output.scores}' from ${spec.name}`,
+    );
   }
   if (boxes.data.length !== batch * numBoxes * 4) {
-    throw new TypeError(`Expected output '${spec.output.boxes}' of ${spec.name} with shape [${batch}, ${numBoxes}, 4] but received [${boxes.dims}]`);
+    throw new TypeError(
+      `Expected output '${spec.output.boxes}' of ${spec.name} with shape [${batch}, ${numBoxes}, 4] but received [${boxes.dims}]`,
+    );
   }
   if (scores.data.length !== batch * numBoxes * numClasses) {
     throw new TypeError(
@@ -140,7 +166,12 @@ export interface FinishOptions extends Partial<Omit<ResolvedDetectOptions, 'clas
 }
 
 /** The keys of {@link FinishOptions}. */
-export const FINISH_OPTION_KEYS = ['scoreThreshold', 'iouThreshold', 'maxDetections', 'classFilter'] as const satisfies ReadonlyArray<keyof FinishOptions>;
+export const FINISH_OPTION_KEYS = [
+  'scoreThreshold',
+  'iouThreshold',
+  'maxDetections',
+  'classFilter',
+] as const satisfies ReadonlyArray<keyof FinishOptions>;
 
 /** Validates {@link FinishOptions} (as the Detector's detect options) and fills what is missing from the spec. */
 function resolveFinishOptions(options: unknown, spec: ModelSpec): Required<FinishOptions> {
@@ -179,12 +210,21 @@ export const SYNC_POSTPROCESS_MAX = 1 << 19;
  * @throws {RangeError} A threshold outside [0, 1], a negative cap, more transforms than output batches.
  */
 export async function finish(
-  output: ForwardOutput, spec: ModelSpec, anchors: Float32Array | null, transforms: readonly InputTransform[], options: FinishOptions = {},
+  output: ForwardOutput,
+  spec: ModelSpec,
+  anchors: Float32Array | null,
+  transforms: readonly InputTransform[],
+  options: FinishOptions = {},
 ): Promise<Detection[][]> {
   const o = resolveFinishOptions(options, spec);
-  if (!Array.isArray(transforms)) throw invalidParameterError('transforms', 'Array of InputTransform (one per image)', transforms);
+  if (!Array.isArray(transforms))
+    throw invalidParameterError('transforms', 'Array of InputTransform (one per image)', transforms);
   if (transforms.length > output.batch) {
-    throw outOfRangeError('transforms.length', `at most ${output.batch} (output.batch: one transform per image of the batch)`, transforms.length);
+    throw outOfRangeError(
+      'transforms.length',
+      `at most ${output.batch} (output.batch: one transform per image of the batch)`,
+      transforms.length,
+    );
   }
   const pp = spec.postprocess;
   // Only the op's own keys: a spec written by another version may carry fields the op would reject.
@@ -208,14 +248,21 @@ export async function finish(
   // Outputs up to 2^19 scores (face model 5118×2 ≈ 20 µs, SSD300 8732×21 ≈ 0.4 ms, SSDLite 3234×91 ≈ 1 ms) run
   // inline: the thread hop and input copy cost more than they save next to a forward pass that onnxruntime-node
   // runs on this thread anyway. Larger ones (batches, many classes) go to the AsyncWorker.
-  const dets: Detections[] = output.scores.length <= SYNC_POSTPROCESS_MAX
-    ? postprocessDetections(input, ppOptions)
-    : await postprocessDetectionsAsync(input, ppOptions);
+  const dets: Detections[] =
+    output.scores.length <= SYNC_POSTPROCESS_MAX
+      ? postprocessDetections(input, ppOptions)
+      : await postprocessDetectionsAsync(input, ppOptions);
   return transforms.map((tr, b) => toDetections(dets[b], tr, spec.labels, o.classFilter, o.maxDetections));
 }
 
 /** One image's postprocessed detections in source pixels, filtered by class and capped. */
-export function toDetections(d: Detections, transform: InputTransform, labels: readonly string[], classFilter: Set<number> | null, max: number): Detection[] {
+export function toDetections(
+  d: Detections,
+  transform: InputTransform,
+  labels: readonly string[],
+  classFilter: Set<number> | null,
+  max: number,
+): Detection[] {
   const out: Detection[] = [];
   for (let k = 0; k < d.scores.length && out.length < max; k++) {
     const classId = d.labels[k];
@@ -250,7 +297,10 @@ export function checkOutputLayout(output: ForwardOutput, spec: ModelSpec): void 
   let far = 0;
   let example: number[] | null = null;
   for (let i = 0; i + 3 < b.length; i += 4) {
-    const x1 = b[i], y1 = b[i + 1], x2 = b[i + 2], y2 = b[i + 3];
+    const x1 = b[i],
+      y1 = b[i + 1],
+      x2 = b[i + 2],
+      y2 = b[i + 3];
     if (!Number.isFinite(x1 + y1 + x2 + y2)) continue;
     finite++;
     if (x1 > x2 + 1e-4 || y1 > y2 + 1e-4) {
@@ -264,9 +314,10 @@ export function checkOutputLayout(output: ForwardOutput, spec: ModelSpec): void 
   }
   const fmt = (v: number[]) => `[${v.map((x) => Number(x.toPrecision(4))).join(', ')}]`;
   if (finite > 0 && (reversed * 8 > finite || far * 8 > finite)) {
-    const what = reversed * 8 > finite
-      ? `${reversed} of ${finite} boxes have x1 > x2 or y1 > y2`
-      : `${far} of ${finite} boxes lie more than 64 input sizes outside the image`;
+    const what =
+      reversed * 8 > finite
+        ? `${reversed} of ${finite} boxes have x1 > x2 or y1 > y2`
+        : `${far} of ${finite} boxes lie more than 64 input sizes outside the image`;
     throw new TypeError(
       `Model ${spec.name}: its spec declares decoded boxes (output.kind 'decoded', normalized xyxy in output ` +
         `'${spec.output.boxes}') but on the warm-up input ${what} (e.g. ${fmt(example!)}): the graph looks like it emits ` +

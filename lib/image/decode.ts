@@ -46,7 +46,18 @@ export class ImageDecodeError extends Error {
 export function sniffImageFormat(bytes: Uint8Array): Exclude<ImageFormat, 'raw'> | null {
   const b = bytes;
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'png';
+  if (
+    b.length >= 8 &&
+    b[0] === 0x89 &&
+    b[1] === 0x50 &&
+    b[2] === 0x4e &&
+    b[3] === 0x47 &&
+    b[4] === 0x0d &&
+    b[5] === 0x0a &&
+    b[6] === 0x1a &&
+    b[7] === 0x0a
+  )
+    return 'png';
   if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'webp';
   if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'gif';
   if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return 'bmp';
@@ -83,12 +94,14 @@ export function readImageSize(bytes: Uint8Array): { width: number; height: numbe
     }
     case 'webp': {
       const chunk = b.length >= 16 ? ascii(b, 12, 4) : '';
-      if (chunk === 'VP8X' && b.length >= 30) return size(1 + (view.getUint32(24, true) & 0xffffff), 1 + (view.getUint32(27, true) & 0xffffff));
+      if (chunk === 'VP8X' && b.length >= 30)
+        return size(1 + (view.getUint32(24, true) & 0xffffff), 1 + (view.getUint32(27, true) & 0xffffff));
       if (chunk === 'VP8L' && b.length >= 25) {
         const bits = view.getUint32(21, true);
         return size(1 + (bits & 0x3fff), 1 + ((bits >>> 14) & 0x3fff));
       }
-      if (chunk === 'VP8 ' && b.length >= 30) return size(view.getUint16(26, true) & 0x3fff, view.getUint16(28, true) & 0x3fff);
+      if (chunk === 'VP8 ' && b.length >= 30)
+        return size(view.getUint16(26, true) & 0x3fff, view.getUint16(28, true) & 0x3fff);
       return null;
     }
     case 'jpeg': {
@@ -125,18 +138,27 @@ function ascii(b: Uint8Array, start: number, length: number): string {
 
 /** Validates raw pixels: `{ data, width, height, channels }` with the exact length. */
 export function assertRawImage(name: string, value: unknown): asserts value is RawImage {
-  if (!object(value)) throw invalidParameterError(name, 'file path, encoded image Buffer or { data, width, height, channels }', value);
+  if (!object(value))
+    throw invalidParameterError(name, 'file path, encoded image Buffer or { data, width, height, channels }', value);
   const { data, width, height, channels } = value as Partial<RawImage>;
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
     throw invalidParameterError(`${name}.data`, 'Uint8Array or Uint8ClampedArray', data);
   }
-  for (const [k, v] of [['width', width], ['height', height]] as const) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalidParameterError(`${name}.${k}`, 'integer ≥ 1', v);
+  for (const [k, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      throw invalidParameterError(`${name}.${k}`, 'integer ≥ 1', v);
   }
   if (channels !== 3 && channels !== 4) throw invalidParameterError(`${name}.channels`, '3 or 4', channels);
   const expected = width! * height! * channels;
   if (data.length !== expected) {
-    throw invalidParameterError(`${name}.data`, `${data.constructor.name} of length ${expected} (width·height·channels)`, data);
+    throw invalidParameterError(
+      `${name}.data`,
+      `${data.constructor.name} of length ${expected} (width·height·channels)`,
+      data,
+    );
   }
 }
 
@@ -228,13 +250,21 @@ export async function decodeImage(input: ImageInput, name = 'image'): Promise<De
   }
   if (input instanceof Uint8Array) return decodeBytes(input, name);
   assertRawImage(name, input);
-  return { data: input.data, width: input.width, height: input.height, channels: input.channels, format: 'raw', orientation: 1 };
+  return {
+    data: input.data,
+    width: input.width,
+    height: input.height,
+    channels: input.channels,
+    format: 'raw',
+    orientation: 1,
+  };
 }
 
 async function decodeBytes(bytes: Uint8Array, label: string): Promise<DecodedImage> {
   const format = sniffImageFormat(bytes);
   if (!format) {
-    const what = bytes.length === 0 ? 'empty data' : `not a JPEG, PNG, WebP, GIF or BMP image (starts with ${hexHead(bytes)})`;
+    const what =
+      bytes.length === 0 ? 'empty data' : `not a JPEG, PNG, WebP, GIF or BMP image (starts with ${hexHead(bytes)})`;
     throw new ImageDecodeError(`Cannot decode ${label}: ${what}`);
   }
   const stated = readImageSize(bytes);
@@ -250,7 +280,11 @@ async function decodeBytes(bytes: Uint8Array, label: string): Promise<DecodedIma
   try {
     decoded = await decodeToRgba(bytes);
   } catch (err) {
-    throw new ImageDecodeError(`Cannot decode ${label}: corrupt or unsupported ${format.toUpperCase()} data (${(err as Error).message})`, 'ERR_SSD_EDGE_IMAGE', { cause: err });
+    throw new ImageDecodeError(
+      `Cannot decode ${label}: corrupt or unsupported ${format.toUpperCase()} data (${(err as Error).message})`,
+      'ERR_SSD_EDGE_IMAGE',
+      { cause: err },
+    );
   }
   const orientation = format === 'jpeg' ? readJpegOrientation(bytes) : 1;
   if (orientation !== 1 && !(await decoderAppliesOrientation())) {

@@ -34,10 +34,29 @@ export interface DrawOptions {
 }
 
 /** The keys of {@link DrawOptions}. */
-export const DRAW_OPTION_KEYS = ['format', 'quality', 'lineWidth', 'fontSize', 'color', 'labels', 'scoreDigits'] as const satisfies ReadonlyArray<keyof DrawOptions>;
+export const DRAW_OPTION_KEYS = [
+  'format',
+  'quality',
+  'lineWidth',
+  'fontSize',
+  'color',
+  'labels',
+  'scoreDigits',
+] as const satisfies ReadonlyArray<keyof DrawOptions>;
 
 /** Tableau 10: distinct, readable on photos. */
-export const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+export const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
 
 /** Family name the bundled font is registered under. */
 export const FONT_FAMILY = 'SSD Edge Sans';
@@ -90,7 +109,11 @@ function toImageData(img: RawImage): ImageData {
  * const dets = await detector.detect('group.jpg');
  * fs.writeFileSync('out.png', await draw('group.jpg', dets));
  */
-export async function draw(image: ImageInput, detections: readonly DrawableDetection[], options: DrawOptions = {}): Promise<Buffer> {
+export async function draw(
+  image: ImageInput,
+  detections: readonly DrawableDetection[],
+  options: DrawOptions = {},
+): Promise<Buffer> {
   if (!Array.isArray(detections)) throw invalidParameterError('detections', 'Array of detections', detections);
   assertObject('options', options as unknown);
   assertKnownKeys('options', options, DRAW_OPTION_KEYS);

@@ -48,15 +48,19 @@ export function readJpegOrientation(bytes: Uint8Array): Orientation {
 
 /** "Exif\0\0" at offset p. */
 function isExifHeader(b: Uint8Array, p: number): boolean {
-  return b[p] === 0x45 && b[p + 1] === 0x78 && b[p + 2] === 0x69 && b[p + 3] === 0x66 && b[p + 4] === 0 && b[p + 5] === 0;
+  return (
+    b[p] === 0x45 && b[p + 1] === 0x78 && b[p + 2] === 0x69 && b[p + 3] === 0x66 && b[p + 4] === 0 && b[p + 5] === 0
+  );
 }
 
 /** Orientation from a TIFF structure (byte order mark, 42, IFD0 offset); 0 when absent or invalid. */
 function readTiffOrientation(tiff: Uint8Array): Orientation | 0 {
   if (tiff.length < 8) return 0;
   let little: boolean;
-  if (tiff[0] === 0x49 && tiff[1] === 0x49) little = true; // "II"
-  else if (tiff[0] === 0x4d && tiff[1] === 0x4d) little = false; // "MM"
+  if (tiff[0] === 0x49 && tiff[1] === 0x49)
+    little = true; // "II"
+  else if (tiff[0] === 0x4d && tiff[1] === 0x4d)
+    little = false; // "MM"
   else return 0;
   const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
   if (view.getUint16(2, little) !== 42) return 0;
@@ -75,7 +79,11 @@ function readTiffOrientation(tiff: Uint8Array): Orientation | 0 {
 }
 
 /** Size of the image after {@link applyOrientation}: width and height swap for 5–8. */
-export function orientedSize(width: number, height: number, orientation: Orientation): { width: number; height: number } {
+export function orientedSize(
+  width: number,
+  height: number,
+  orientation: Orientation,
+): { width: number; height: number } {
   return orientation >= 5 ? { width: height, height: width } : { width, height };
 }
 
@@ -89,21 +97,59 @@ export function orientedSize(width: number, height: number, orientation: Orienta
  * const up = applyOrientation(rgba, 4000, 3000, 4, 6); // up.width === 3000, up.height === 4000
  */
 export function applyOrientation<T extends Uint8Array | Uint8ClampedArray>(
-  data: T, width: number, height: number, channels: 3 | 4, orientation: Orientation,
+  data: T,
+  width: number,
+  height: number,
+  channels: 3 | 4,
+  orientation: Orientation,
 ): { data: T; width: number; height: number } {
   if (orientation === 1) return { data, width, height };
   const { width: ow, height: oh } = orientedSize(width, height, orientation);
   const out = new (data.constructor as new (n: number) => T)(data.length);
   // Source pixel of output (x, y), as an affine map: sx = ax·x + bx·y + cx, sy = ay·x + by·y + cy.
-  let ax = 0, bx = 0, cx = 0, ay = 0, by = 0, cy = 0;
+  let ax = 0,
+    bx = 0,
+    cx = 0,
+    ay = 0,
+    by = 0,
+    cy = 0;
   switch (orientation) {
-    case 2: ax = -1; cx = width - 1; by = 1; break; // mirror left↔right
-    case 3: ax = -1; cx = width - 1; by = -1; cy = height - 1; break; // 180°
-    case 4: ax = 1; by = -1; cy = height - 1; break; // mirror top↔bottom
-    case 5: bx = 1; ay = 1; break; // transpose: (x, y) ← (y, x)
-    case 6: bx = 1; ay = -1; cy = height - 1; break; // 90° clockwise: (x, y) ← (y, H−1−x)
-    case 7: bx = -1; cx = width - 1; ay = -1; cy = height - 1; break; // transverse: (x, y) ← (W−1−y, H−1−x)
-    case 8: bx = -1; cx = width - 1; ay = 1; break; // 90° counter-clockwise: (x, y) ← (W−1−y, x)
+    case 2:
+      ax = -1;
+      cx = width - 1;
+      by = 1;
+      break; // mirror left↔right
+    case 3:
+      ax = -1;
+      cx = width - 1;
+      by = -1;
+      cy = height - 1;
+      break; // 180°
+    case 4:
+      ax = 1;
+      by = -1;
+      cy = height - 1;
+      break; // mirror top↔bottom
+    case 5:
+      bx = 1;
+      ay = 1;
+      break; // transpose: (x, y) ← (y, x)
+    case 6:
+      bx = 1;
+      ay = -1;
+      cy = height - 1;
+      break; // 90° clockwise: (x, y) ← (y, H−1−x)
+    case 7:
+      bx = -1;
+      cx = width - 1;
+      ay = -1;
+      cy = height - 1;
+      break; // transverse: (x, y) ← (W−1−y, H−1−x)
+    case 8:
+      bx = -1;
+      cx = width - 1;
+      ay = 1;
+      break; // 90° counter-clockwise: (x, y) ← (W−1−y, x)
   }
   if (channels === 4 && data.byteOffset % 4 === 0) {
     const src = new Uint32Array(data.buffer, data.byteOffset, width * height);

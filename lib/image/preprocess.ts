@@ -10,7 +10,16 @@
  *   `resizeBilinear(x, size, false, false)`, face-api).
  * Neighbours are floor(src) and floor(src) + 1, clamped to the last pixel, weights src − floor(src).
  */
-import { assertInRange, assertInteger, assertKnownKeys, assertObject, assertOneOf, assertPositive, invalidParameterError, outOfRangeError } from '../is.ts';
+import {
+  assertInRange,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  assertOneOf,
+  assertPositive,
+  invalidParameterError,
+  outOfRangeError,
+} from '../is.ts';
 import { assertRawImage, type RawImage } from './decode.ts';
 import { binding, type NativeTaps } from '../binding.ts';
 
@@ -128,7 +137,11 @@ export const PREPROCESS_OPTION_KEYS = ['out', 'offset'] as const satisfies Reado
  * @example
  * inputGeometry(1280, 720, { width: 512, height: 512, resize: 'pad' }); // scaleX = scaleY = 2.5, offsets 0
  */
-export function inputGeometry(srcWidth: number, srcHeight: number, spec: Pick<PreprocessSpec, 'width' | 'height' | 'resize'>): InputTransform {
+export function inputGeometry(
+  srcWidth: number,
+  srcHeight: number,
+  spec: Pick<PreprocessSpec, 'width' | 'height' | 'resize'>,
+): InputTransform {
   const { width: w, height: h, resize } = spec;
   const base = { resize, srcWidth, srcHeight, inputWidth: w, inputHeight: h };
   switch (resize) {
@@ -142,7 +155,13 @@ export function inputGeometry(srcWidth: number, srcHeight: number, spec: Pick<Pr
       const s = Math.max(srcWidth / w, srcHeight / h);
       const nw = Math.min(w, Math.max(1, Math.round(srcWidth / s)));
       const nh = Math.min(h, Math.max(1, Math.round(srcHeight / s)));
-      return { ...base, scaleX: srcWidth / nw, scaleY: srcHeight / nh, offsetX: Math.floor((w - nw) / 2), offsetY: Math.floor((h - nh) / 2) };
+      return {
+        ...base,
+        scaleX: srcWidth / nw,
+        scaleY: srcHeight / nh,
+        offsetX: Math.floor((w - nw) / 2),
+        offsetY: Math.floor((h - nh) / 2),
+      };
     }
     default:
       throw invalidParameterError('resize', "one of 'stretch', 'pad', 'letterbox'", resize);
@@ -167,10 +186,22 @@ interface AxisTable {
  * and is sampled with `scale` source pixels per output pixel over a virtual source of `virtual` pixels (≥ n: the
  * pixels in [n, virtual) are padding, as when padding happens before the resize).
  */
-function axisTable(n: number, size: number, offset: number, extent: number, scale: number, virtual: number, halfPixel: boolean): AxisTable {
+function axisTable(
+  n: number,
+  size: number,
+  offset: number,
+  extent: number,
+  scale: number,
+  virtual: number,
+  halfPixel: boolean,
+): AxisTable {
   const t: AxisTable = {
-    i0: new Int32Array(size), i1: new Int32Array(size), w0: new Float64Array(size), w1: new Float64Array(size),
-    pad: new Float64Array(size), hasPad: false,
+    i0: new Int32Array(size),
+    i1: new Int32Array(size),
+    w0: new Float64Array(size),
+    w1: new Float64Array(size),
+    pad: new Float64Array(size),
+    hasPad: false,
   };
   const last = Math.max(Math.ceil(virtual - 1e-9 * virtual) - 1, 0); // (w·(W/w) may exceed W by an ulp)
   for (let d = 0; d < size; d++) {
@@ -186,7 +217,10 @@ function axisTable(n: number, size: number, offset: number, extent: number, scal
     if (lo > last) lo = last;
     const hi = lo < last ? lo + 1 : lo;
     const lambda = src - lo > 1 ? 1 : src - lo; // (only when src > last: both taps are the last pixel anyway)
-    const taps: Array<[number, number]> = [[lo, 1 - lambda], [hi, lambda]];
+    const taps: Array<[number, number]> = [
+      [lo, 1 - lambda],
+      [hi, lambda],
+    ];
     taps.forEach(([i, w], k) => {
       if (i >= n) {
         t.pad[d] += w;
@@ -250,8 +284,16 @@ function nativeTaps(tr: InputTransform, halfPixel: boolean): NativeTaps {
   const { x, y } = tablesFor(tr, halfPixel);
   const f = Float32Array.from.bind(Float32Array) as (a: ArrayLike<number>) => Float32Array;
   const taps: NativeTaps = {
-    xi0: x.i0, xi1: x.i1, xw0: f(x.w0), xw1: f(x.w1), xpad: f(x.pad),
-    yi0: y.i0, yi1: y.i1, yw0: f(y.w0), yw1: f(y.w1), ypad: f(y.pad),
+    xi0: x.i0,
+    xi1: x.i1,
+    xw0: f(x.w0),
+    xw1: f(x.w1),
+    xpad: f(x.pad),
+    yi0: y.i0,
+    yi1: y.i1,
+    yw0: f(y.w0),
+    yw1: f(y.w1),
+    ypad: f(y.pad),
   };
   tapsCache.set(key, taps);
   if (tapsCache.size > TAP_CACHE_SIZE) tapsCache.delete(tapsCache.keys().next().value!);
@@ -274,16 +316,29 @@ function nativeTaps(tr: InputTransform, halfPixel: boolean): NativeTaps {
  * const { data, transform } = preprocess(await decodeImage('a.jpg'), spec.input);
  * const output = await session.run({ [spec.input.name]: { data, dims: [1, 3, spec.input.height, spec.input.width] } });
  */
-export function preprocess(image: RawImage, spec: PreprocessSpec, options: PreprocessOptions = {}): { data: Float32Array; transform: InputTransform } {
+export function preprocess(
+  image: RawImage,
+  spec: PreprocessSpec,
+  options: PreprocessOptions = {},
+): { data: Float32Array; transform: InputTransform } {
   return run(image, spec, options, binding !== null);
 }
 
 /** Pure-TypeScript twin of {@link preprocess} (float64 arithmetic, the reference the native path is tested against). */
-export function preprocessTs(image: RawImage, spec: PreprocessSpec, options: PreprocessOptions = {}): { data: Float32Array; transform: InputTransform } {
+export function preprocessTs(
+  image: RawImage,
+  spec: PreprocessSpec,
+  options: PreprocessOptions = {},
+): { data: Float32Array; transform: InputTransform } {
   return run(image, spec, options, false);
 }
 
-function run(image: RawImage, spec: PreprocessSpec, options: PreprocessOptions, native: boolean): { data: Float32Array; transform: InputTransform } {
+function run(
+  image: RawImage,
+  spec: PreprocessSpec,
+  options: PreprocessOptions,
+  native: boolean,
+): { data: Float32Array; transform: InputTransform } {
   assertRawImage('image', image);
   assertPreprocessSpec(spec);
   assertObject('options', options as unknown);
@@ -315,7 +370,16 @@ function run(image: RawImage, spec: PreprocessSpec, options: PreprocessOptions, 
     const bias = Float32Array.from([-m0 / s0, -m1 / s1, -m2 / s2]);
     const layout = { width: w, height: h, offset, nchw, bgr, scale, bias };
     const same = W === w && H === h;
-    binding.preprocessPixels(src, W, H, ch, out, layout, same ? null : nativeTaps(transform, (spec.interpolation ?? 'bilinear') === 'bilinear'), spec.padValue ?? 0);
+    binding.preprocessPixels(
+      src,
+      W,
+      H,
+      ch,
+      out,
+      layout,
+      same ? null : nativeTaps(transform, (spec.interpolation ?? 'bilinear') === 'bilinear'),
+      spec.padValue ?? 0,
+    );
     return { data: out, transform };
   }
 
@@ -344,8 +408,12 @@ function run(image: RawImage, spec: PreprocessSpec, options: PreprocessOptions, 
     const wy1 = ty.w1[y];
     const py = ty.pad[y];
     for (let x = 0; x < w; x++, o += pStride) {
-      const a = r0 + x0[x], b = r0 + x1[x], c = r1 + x0[x], d = r1 + x1[x];
-      const u0 = wx0[x], u1 = wx1[x];
+      const a = r0 + x0[x],
+        b = r0 + x1[x],
+        c = r1 + x0[x],
+        d = r1 + x1[x];
+      const u0 = wx0[x],
+        u1 = wx1[x];
       let vR = wy0 * (u0 * src[a] + u1 * src[b]) + wy1 * (u0 * src[c] + u1 * src[d]);
       let vG = wy0 * (u0 * src[a + 1] + u1 * src[b + 1]) + wy1 * (u0 * src[c + 1] + u1 * src[d + 1]);
       let vB = wy0 * (u0 * src[a + 2] + u1 * src[b + 2]) + wy1 * (u0 * src[c + 2] + u1 * src[d + 2]);

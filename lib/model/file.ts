@@ -38,7 +38,8 @@ export function modelFileError(file: string, err: NodeJS.ErrnoException): ModelF
  * ("Cannot read model /tmp: is a directory, expected an .onnx file").
  */
 export async function openModelFile(file: string): Promise<fs.promises.FileHandle> {
-  if (typeof file !== 'string' || file.length === 0) throw new TypeError(`Expected path of an .onnx file for model but received ${JSON.stringify(file)}`);
+  if (typeof file !== 'string' || file.length === 0)
+    throw new TypeError(`Expected path of an .onnx file for model but received ${JSON.stringify(file)}`);
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(file, 'r');
@@ -48,7 +49,8 @@ export async function openModelFile(file: string): Promise<fs.promises.FileHandl
   try {
     const st = await handle.stat();
     if (st.isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
-    if (!st.isFile()) throw new ModelFileError(`Cannot read model ${file}: not a regular file, expected an .onnx file`, 'EINVAL', file);
+    if (!st.isFile())
+      throw new ModelFileError(`Cannot read model ${file}: not a regular file, expected an .onnx file`, 'EINVAL', file);
   } catch (err) {
     await handle.close();
     throw err instanceof ModelFileError ? err : modelFileError(file, err as NodeJS.ErrnoException);
@@ -63,7 +65,8 @@ export async function openModelFile(file: string): Promise<fs.promises.FileHandl
  * @throws {ModelFileError} Missing, a directory, unreadable (the message names the path).
  */
 export function readModelBytes(file: string): Buffer {
-  if (typeof file !== 'string' || file.length === 0) throw new TypeError(`Expected path of an .onnx file for model but received ${JSON.stringify(file)}`);
+  if (typeof file !== 'string' || file.length === 0)
+    throw new TypeError(`Expected path of an .onnx file for model but received ${JSON.stringify(file)}`);
   let st: fs.Stats;
   try {
     st = fs.statSync(file);

@@ -60,12 +60,18 @@ const utf8 = new TextEncoder();
 function makeAttribute(name: string, v: AttrValue): AttributeProto {
   if (typeof v === 'object' && v !== null && 'attrType' in v) {
     switch (v.attrType) {
-      case AttributeType.FLOAT: return { name, type: v.attrType, f: v.value as number };
-      case AttributeType.INT: return { name, type: v.attrType, i: checkInt(name, v.value as number) };
-      case AttributeType.FLOATS: return { name, type: v.attrType, floats: [...(v.value as number[])] };
-      case AttributeType.INTS: return { name, type: v.attrType, ints: (v.value as number[]).map((x) => checkInt(name, x)) };
-      case AttributeType.TENSOR: return { name, type: v.attrType, t: v.value as TensorProto };
-      default: throw new Error(`attribute ${name}: unsupported attribute type ${v.attrType}`);
+      case AttributeType.FLOAT:
+        return { name, type: v.attrType, f: v.value as number };
+      case AttributeType.INT:
+        return { name, type: v.attrType, i: checkInt(name, v.value as number) };
+      case AttributeType.FLOATS:
+        return { name, type: v.attrType, floats: [...(v.value as number[])] };
+      case AttributeType.INTS:
+        return { name, type: v.attrType, ints: (v.value as number[]).map((x) => checkInt(name, x)) };
+      case AttributeType.TENSOR:
+        return { name, type: v.attrType, t: v.value as TensorProto };
+      default:
+        throw new Error(`attribute ${name}: unsupported attribute type ${v.attrType}`);
     }
   }
   if (typeof v === 'bigint') return { name, type: AttributeType.INT, i: Number(v) };
@@ -186,7 +192,8 @@ export class GraphBuilder {
     if (!this.defined.has(base)) return base;
     let k = this.counters.get(base) ?? 0;
     let name: string;
-    do name = `${base}_${++k}`; while (this.defined.has(name));
+    do name = `${base}_${++k}`;
+    while (this.defined.has(name));
     this.counters.set(base, k);
     return name;
   }

@@ -35,7 +35,14 @@ export interface ImportModelFileOptions {
   overwrite?: boolean;
 }
 
-const IMPORT_OPTION_KEYS = ['out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite'] as const satisfies ReadonlyArray<keyof ImportModelFileOptions>;
+const IMPORT_OPTION_KEYS = [
+  'out',
+  'labels',
+  'name',
+  'preprocess',
+  'rebuild',
+  'overwrite',
+] as const satisfies ReadonlyArray<keyof ImportModelFileOptions>;
 
 export interface ImportModelFileResult {
   /** Absolute path written. */
@@ -68,22 +75,44 @@ function readSourceOnnx(file: string | undefined, format: string): ModelProto {
  * @example
  * await importModelFile('pytorch-ssd', 'ssd-mobilenet.onnx', { out: 'ssd.onnx', labels: 'labels.txt' });
  */
-export async function importModelFile(format: ImportFormat, input: string | undefined, options: ImportModelFileOptions): Promise<ImportModelFileResult> {
+export async function importModelFile(
+  format: ImportFormat,
+  input: string | undefined,
+  options: ImportModelFileOptions,
+): Promise<ImportModelFileResult> {
   assertOneOf('format', format, IMPORT_FORMATS);
-  if (typeof options?.out !== 'string' || !options.out) throw new TypeError('Expected an output path for out but received none');
+  if (typeof options?.out !== 'string' || !options.out)
+    throw new TypeError('Expected an output path for out but received none');
   assertKnownKeys('options', options, IMPORT_OPTION_KEYS);
   const out = path.resolve(options.out);
-  const rules: WriteFileOptions = { overwrite: options.overwrite === true, protect: await fileIds(input ? [input] : []), protectedAs: 'the source model' };
+  const rules: WriteFileOptions = {
+    overwrite: options.overwrite === true,
+    protect: await fileIds(input ? [input] : []),
+    protectedAs: 'the source model',
+  };
   await checkWriteTarget(out, rules);
   const labels = typeof options.labels === 'string' ? readLabelsFile(options.labels) : options.labels;
   const source = input ? path.basename(input) : undefined;
   let result: { model: ModelProto; spec: ModelSpec };
   if (format === 'torchvision') {
-    result = importTorchvisionSsd(readSourceOnnx(input, format), { labels, name: options.name, source, rebuild: options.rebuild });
+    result = importTorchvisionSsd(readSourceOnnx(input, format), {
+      labels,
+      name: options.name,
+      source,
+      rebuild: options.rebuild,
+    });
   } else if (format === 'pytorch-ssd') {
-    result = importPytorchSsd(readSourceOnnx(input, format), { labels, name: options.name, source, preprocess: options.preprocess });
+    result = importPytorchSsd(readSourceOnnx(input, format), {
+      labels,
+      name: options.name,
+      source,
+      preprocess: options.preprocess,
+    });
   } else {
-    if (labels) throw new TypeError("Expected no labels for face-api import (its labels are fixed: 'background', 'face') but received some");
+    if (labels)
+      throw new TypeError(
+        "Expected no labels for face-api import (its labels are fixed: 'background', 'face') but received some",
+      );
     const modelDir = input && fs.statSync(input).isFile() ? path.dirname(input) : input;
     result = importFaceApiSsdMobilenetv1({ modelDir, name: options.name });
   }

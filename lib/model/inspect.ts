@@ -39,11 +39,13 @@ export interface ModelInfo {
   anchors: number | null;
 }
 
-const TYPE_NAMES = new Map<number, string>(Object.entries(DataType).map(([k, v]) => [v, k === 'FLOAT' ? 'float32' : k.toLowerCase()]));
+const TYPE_NAMES = new Map<number, string>(
+  Object.entries(DataType).map(([k, v]) => [v, k === 'FLOAT' ? 'float32' : k.toLowerCase()]),
+);
 
 function valueInfo(v: ValueInfoProto): OnnxValueInfo {
   const t = v.type?.tensor_type?.elem_type;
-  return { name: v.name, type: t === undefined ? '?' : TYPE_NAMES.get(t) ?? `type ${t}`, dims: valueDims(v) };
+  return { name: v.name, type: t === undefined ? '?' : (TYPE_NAMES.get(t) ?? `type ${t}`), dims: valueDims(v) };
 }
 
 /** Inputs (initializers excluded), outputs, opset and sizes of an ONNX model (decoded, or its header). */

@@ -17,7 +17,11 @@ export const METADATA_KEY = 'ssd_edge';
 export const METADATA_VERSION_KEY = 'ssd_edge.version';
 export const SCHEMA_VERSION = 1;
 
-const NON_FINITE = new Map<string, number>([['Infinity', Infinity], ['-Infinity', -Infinity], ['NaN', NaN]]);
+const NON_FINITE = new Map<string, number>([
+  ['Infinity', Infinity],
+  ['-Infinity', -Infinity],
+  ['NaN', NaN],
+]);
 /** Fields that may legitimately hold a non-finite number (written as a string in JSON). */
 const NUMERIC_KEYS = new Set(['topkCandidates', 'detectionsPerImg', 'clip', 'scoreThresh', 'nmsThresh']);
 
@@ -33,10 +37,14 @@ export function parseModelSpec(text: string): ModelSpec {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text, function reviver(this: unknown, key, v) {
-      return typeof v === 'string' && NUMERIC_KEYS.has(key) && !Array.isArray(this) && NON_FINITE.has(v) ? NON_FINITE.get(v) : v;
+      return typeof v === 'string' && NUMERIC_KEYS.has(key) && !Array.isArray(this) && NON_FINITE.has(v)
+        ? NON_FINITE.get(v)
+        : v;
     });
   } catch (err) {
-    throw new TypeError(`Expected JSON for metadata '${METADATA_KEY}' but received text that does not parse (${(err as Error).message})`);
+    throw new TypeError(
+      `Expected JSON for metadata '${METADATA_KEY}' but received text that does not parse (${(err as Error).message})`,
+    );
   }
   return validateModelSpec(parsed);
 }
@@ -56,13 +64,17 @@ export function readModelSpec(model: ModelLike, what = 'model'): ModelSpec {
   const meta = getMetadata(model);
   const text = meta[METADATA_KEY];
   if (text === undefined) {
-    throw new TypeError(`Expected ONNX model with ssd-edge metadata (metadata_props key '${METADATA_KEY}') for ${what} but ` +
-      'received a model without it — import it first with `ssd-edge model import`');
+    throw new TypeError(
+      `Expected ONNX model with ssd-edge metadata (metadata_props key '${METADATA_KEY}') for ${what} but ` +
+        'received a model without it — import it first with `ssd-edge model import`',
+    );
   }
   const version = Number(meta[METADATA_VERSION_KEY] ?? SCHEMA_VERSION);
   if (!Number.isInteger(version) || version < 1 || version > SCHEMA_VERSION) {
-    throw new RangeError(`Expected ssd-edge metadata version 1..${SCHEMA_VERSION} for ${what} but received ` +
-      `${describe(meta[METADATA_VERSION_KEY])} — upgrade ssd-edge to read it`);
+    throw new RangeError(
+      `Expected ssd-edge metadata version 1..${SCHEMA_VERSION} for ${what} but received ` +
+        `${describe(meta[METADATA_VERSION_KEY])} — upgrade ssd-edge to read it`,
+    );
   }
   return parseModelSpec(text);
 }
@@ -78,7 +90,10 @@ export function readModelSpec(model: ModelLike, what = 'model'): ModelSpec {
  */
 export function writeModelSpec(model: ModelProto, spec: ModelSpec): ModelProto {
   const valid = validateModelSpec(spec);
-  return setMetadata(model, { [METADATA_KEY]: serializeModelSpec(valid), [METADATA_VERSION_KEY]: String(SCHEMA_VERSION) });
+  return setMetadata(model, {
+    [METADATA_KEY]: serializeModelSpec(valid),
+    [METADATA_VERSION_KEY]: String(SCHEMA_VERSION),
+  });
 }
 
 // --- the model file -------------------------------------------------------------------------------
@@ -99,30 +114,50 @@ export function valueDims(v: ValueInfoProto | undefined): Array<number | string>
  * @throws {TypeError} The first disagreement, naming the field: `Expected ONNX output 'boxes' (output.boxes) for model but received outputs 'a', 'b'`.
  * @throws {RangeError} A fixed batch whose input tensor is too large to allocate.
  */
-export function checkModelSpec(model: ModelLike, spec: ModelSpec, anchors?: Float32Array | number | null, what = 'model'): void {
+export function checkModelSpec(
+  model: ModelLike,
+  spec: ModelSpec,
+  anchors?: Float32Array | number | null,
+  what = 'model',
+): void {
   const g = onnxHeaderOf(model).graph;
   const inits = new Set(g.initializerNames);
   const inputs = g.input.filter((i) => !inits.has(i.name));
   const list = (vs: ValueInfoProto[]) => vs.map((v) => `'${v.name}'`).join(', ') || 'none';
   const input = inputs.find((i) => i.name === spec.input.name);
-  if (!input) throw new TypeError(`Expected ONNX input '${spec.input.name}' (input.name) for ${what} but received inputs ${list(inputs)}`);
+  if (!input)
+    throw new TypeError(
+      `Expected ONNX input '${spec.input.name}' (input.name) for ${what} but received inputs ${list(inputs)}`,
+    );
   const dims = valueDims(input);
   const { height: H, width: W, layout } = spec.input;
   const expected = layout === 'NCHW' ? ['B', 3, H, W] : ['B', H, W, 3];
   const bad = dims.length !== 4 || dims.some((d, k) => k > 0 && typeof d === 'number' && d !== expected[k]);
-  if (bad) throw new TypeError(`Expected input '${input.name}' of shape [${expected}] (input.*) for ${what} but received [${dims}]`);
+  if (bad)
+    throw new TypeError(
+      `Expected input '${input.name}' of shape [${expected}] (input.*) for ${what} but received [${dims}]`,
+    );
   if (typeof dims[0] === 'number') {
     if (spec.input.dynamicBatch) {
-      throw new TypeError(`Expected input.dynamicBatch false for ${what} (input '${input.name}' has a fixed batch of ${dims[0]}) but received true`);
+      throw new TypeError(
+        `Expected input.dynamicBatch false for ${what} (input '${input.name}' has a fixed batch of ${dims[0]}) but received true`,
+      );
     }
     const side = MODEL_LIMITS.inputSide;
     if (dims[0] * 3 * H * W > 3 * side * side) {
-      throw outOfRangeError(`batch of input '${input.name}'`, `a fixed batch B with B·3·${H}·${W} ≤ 3·${side}² elements`, dims[0]);
+      throw outOfRangeError(
+        `batch of input '${input.name}'`,
+        `a fixed batch B with B·3·${H}·${W} ≤ 3·${side}² elements`,
+        dims[0],
+      );
     }
   }
   const outDims = (field: 'boxes' | 'scores') => {
     const o = g.output.find((v) => v.name === spec.output[field]);
-    if (!o) throw new TypeError(`Expected ONNX output '${spec.output[field]}' (output.${field}) for ${what} but received outputs ${list(g.output)}`);
+    if (!o)
+      throw new TypeError(
+        `Expected ONNX output '${spec.output[field]}' (output.${field}) for ${what} but received outputs ${list(g.output)}`,
+      );
     return valueDims(o);
   };
   const boxes = outDims('boxes');
@@ -132,8 +167,10 @@ export function checkModelSpec(model: ModelLike, spec: ModelSpec, anchors?: Floa
       throw new TypeError(`Expected ${field} with dim ${k} = ${want} (${why}) for ${what} but received shape [${d}]`);
     }
   };
-  if (boxes.length !== 3) throw new TypeError(`Expected output.boxes of rank 3 [B, N, 4] for ${what} but received shape [${boxes}]`);
-  if (scores.length !== 3) throw new TypeError(`Expected output.scores of rank 3 [B, N, C] for ${what} but received shape [${scores}]`);
+  if (boxes.length !== 3)
+    throw new TypeError(`Expected output.boxes of rank 3 [B, N, 4] for ${what} but received shape [${boxes}]`);
+  if (scores.length !== 3)
+    throw new TypeError(`Expected output.scores of rank 3 [B, N, C] for ${what} but received shape [${scores}]`);
   check('output.boxes', boxes, 2, 4, 'box coordinates');
   check('output.scores', scores, 2, spec.labels.length, 'labels.length');
   if (typeof boxes[1] === 'number') check('output.scores', scores, 1, boxes[1], 'anchors of output.boxes');

@@ -12,7 +12,13 @@
  */
 import fs from 'node:fs';
 import { modelFileError, openModelFile } from './file.ts';
-import type { ModelProto, OperatorSetIdProto, StringStringEntryProto, TensorShapeDimension, ValueInfoProto } from './onnx.ts';
+import type {
+  ModelProto,
+  OperatorSetIdProto,
+  StringStringEntryProto,
+  TensorShapeDimension,
+  ValueInfoProto,
+} from './onnx.ts';
 
 /** What {@link readOnnxHeaderFile} reads: a {@link ModelProto} without nodes and tensor data. */
 export interface OnnxHeader {
@@ -70,7 +76,10 @@ export function onnxHeaderOf(model: ModelLike): OnnxHeader {
     ir_version: m.ir_version ?? 0,
     ...(m.producer_name !== undefined ? { producer_name: m.producer_name } : {}),
     ...(m.producer_version !== undefined ? { producer_version: m.producer_version } : {}),
-    opset_import: (m.opset_import ?? []).map((o) => ({ ...(o.domain !== undefined ? { domain: o.domain } : {}), version: o.version ?? 0 })),
+    opset_import: (m.opset_import ?? []).map((o) => ({
+      ...(o.domain !== undefined ? { domain: o.domain } : {}),
+      version: o.version ?? 0,
+    })),
     metadata_props: (m.metadata_props ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' })),
     graph: {
       ...(g.name !== undefined ? { name: g.name } : {}),
@@ -167,7 +176,8 @@ class Scanner {
   }
 
   #bound(n: number): void {
-    if (!(n >= 0) || this.pos + n > this.size) throw new Error(`a field of ${n} bytes at byte ${this.pos} runs past the end (${this.size} bytes)`);
+    if (!(n >= 0) || this.pos + n > this.size)
+      throw new Error(`a field of ${n} bytes at byte ${this.pos} runs past the end (${this.size} bytes)`);
   }
 
   /** Skips the value of a field of wire type `wire`. */
@@ -198,7 +208,8 @@ class Scanner {
 
   /** The end position of a length-delimited value starting here (reads its length). */
   sub(wire: number, what: string): number {
-    if (wire !== 2) throw new Error(`${what}: expected a length-delimited field but found wire type ${wire} at byte ${this.pos}`);
+    if (wire !== 2)
+      throw new Error(`${what}: expected a length-delimited field but found wire type ${wire} at byte ${this.pos}`);
     const n = this.varint();
     this.#bound(n);
     return this.pos + n;
@@ -257,12 +268,23 @@ function valueInfo(s: Scanner, end: number): ValueInfoProto {
 }
 
 function scanModel(s: Scanner): OnnxHeader {
-  const h: OnnxHeader = { ir_version: 0, opset_import: [], metadata_props: [], graph: undefined as unknown as OnnxHeader['graph'] };
+  const h: OnnxHeader = {
+    ir_version: 0,
+    opset_import: [],
+    metadata_props: [],
+    graph: undefined as unknown as OnnxHeader['graph'],
+  };
   s.message(s.size, (num, wire) => {
     switch (num) {
-      case 1: h.ir_version = int(s, wire, 'ir_version'); break;
-      case 2: h.producer_name = str(s, wire, 'producer_name'); break;
-      case 3: h.producer_version = str(s, wire, 'producer_version'); break;
+      case 1:
+        h.ir_version = int(s, wire, 'ir_version');
+        break;
+      case 2:
+        h.producer_name = str(s, wire, 'producer_name');
+        break;
+      case 3:
+        h.producer_version = str(s, wire, 'producer_version');
+        break;
       case 8: {
         const o: OperatorSetIdProto = { version: 0 };
         s.message(s.sub(wire, 'opset_import'), (n, w) => {
@@ -347,7 +369,9 @@ export async function readOnnxHeaderFile(file: string): Promise<{ header: OnnxHe
       return { header: scanModel(new Scanner(read, size)), bytes: size };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code) throw modelFileError(file, err as NodeJS.ErrnoException);
-      throw new TypeError(`Expected ONNX model for ${file} but received a file that does not parse (${(err as Error).message})`);
+      throw new TypeError(
+        `Expected ONNX model for ${file} but received a file that does not parse (${(err as Error).message})`,
+      );
     }
   } finally {
     await handle.close();

@@ -179,7 +179,9 @@ export function readOnnxFrom(bytes: Uint8Array, file: string): ModelProto {
   try {
     return readOnnx(bytes);
   } catch (err) {
-    throw new TypeError(`Expected ONNX model for ${file} but received a file that does not parse (${(err as Error).message})`);
+    throw new TypeError(
+      `Expected ONNX model for ${file} but received a file that does not parse (${(err as Error).message})`,
+    );
   }
 }
 
@@ -239,7 +241,9 @@ export function tensorToArray(tensor: TensorProto): Float32Array | Int32Array | 
   const raw = tensor.raw_data;
   const fromRaw = <T>(ctor: { new (buf: ArrayBuffer): T; BYTES_PER_ELEMENT: number }): T => {
     if (raw!.byteLength !== n * ctor.BYTES_PER_ELEMENT) {
-      throw new Error(`tensor ${tensor.name}: raw_data has ${raw!.byteLength} bytes, expected ${n * ctor.BYTES_PER_ELEMENT}`);
+      throw new Error(
+        `tensor ${tensor.name}: raw_data has ${raw!.byteLength} bytes, expected ${n * ctor.BYTES_PER_ELEMENT}`,
+      );
     }
     assertLittleEndian();
     return new ctor(new Uint8Array(raw!).buffer as ArrayBuffer); // copy (Buffer#slice would not): aligned and owned

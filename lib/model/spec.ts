@@ -6,9 +6,24 @@
  * {@link PostprocessOptions} of lib/ops/postprocess.ts). It is stored as JSON in the model's metadata
  * (lib/model/metadata.ts; format in docs/design/model-format.md).
  */
-import { assertArray, assertBoolean, assertInteger, assertObject, assertOneOf, describe, invalidParameterError, outOfRangeError } from '../is.ts';
+import {
+  assertArray,
+  assertBoolean,
+  assertInteger,
+  assertObject,
+  assertOneOf,
+  describe,
+  invalidParameterError,
+  outOfRangeError,
+} from '../is.ts';
 import { assertPreprocessSpec, MAX_INPUT_SIDE, type PreprocessSpec } from '../image/preprocess.ts';
-import { DEFAULT_BOX_PRESETS, defaultBoxes, expandDefaultBoxSpec, type DefaultBoxPresetName, type DefaultBoxSpec } from '../ops/default-boxes.ts';
+import {
+  DEFAULT_BOX_PRESETS,
+  defaultBoxes,
+  expandDefaultBoxSpec,
+  type DefaultBoxPresetName,
+  type DefaultBoxSpec,
+} from '../ops/default-boxes.ts';
 import { validatePostprocessOptions, type PostprocessOptions } from '../ops/postprocess.ts';
 
 export type { ResizeMode } from '../image/preprocess.ts';
@@ -113,8 +128,10 @@ function validateAnchors(x: unknown): number {
   assertObject('anchors', x);
   const kinds = ['preset', 'spec', 'data'].filter((k) => x[k] !== undefined);
   if (kinds.length !== 1) {
-    throw new TypeError("Expected object with exactly one of 'preset', 'spec', 'data' for anchors but received " +
-      (kinds.length ? `object with ${kinds.map((k) => `'${k}'`).join(', ')}` : describe(x)));
+    throw new TypeError(
+      "Expected object with exactly one of 'preset', 'spec', 'data' for anchors but received " +
+        (kinds.length ? `object with ${kinds.map((k) => `'${k}'`).join(', ')}` : describe(x)),
+    );
   }
   if (x.preset !== undefined) {
     assertOneOf('anchors.preset', x.preset, Object.keys(DEFAULT_BOX_PRESETS));
@@ -126,7 +143,8 @@ function validateAnchors(x: unknown): number {
       count = specCount(x.spec as DefaultBoxSpec); // throws naming the field (featureMaps[k]…)
     } catch (err) {
       // name the field as it sits in the model spec: featureMaps[0].size → anchors.spec.featureMaps[0].size
-      if (err instanceof TypeError || err instanceof RangeError) err.message = err.message.replace(/ for (\S+) but received /, ' for anchors.spec.$1 but received ');
+      if (err instanceof TypeError || err instanceof RangeError)
+        err.message = err.message.replace(/ for (\S+) but received /, ' for anchors.spec.$1 but received ');
       throw err;
     }
     anchorLimit(count, 'anchors.spec.featureMaps');
@@ -139,7 +157,9 @@ function validateAnchors(x: unknown): number {
   const expected = 16 * x.count;
   const bytes = base64Bytes(x.data);
   if (bytes !== expected) {
-    throw new TypeError(`Expected base64 of ${expected} bytes (float32 [count·4], count ${x.count}) for anchors.data but received ${bytes} bytes`);
+    throw new TypeError(
+      `Expected base64 of ${expected} bytes (float32 [count·4], count ${x.count}) for anchors.data but received ${bytes} bytes`,
+    );
   }
   return x.count;
 }
@@ -188,15 +208,20 @@ export function validateModelSpec(x: unknown): ModelSpec {
   assertString('output.boxes', x.output.boxes);
   assertString('output.scores', x.output.scores);
   assertArray('labels', x.labels);
-  if (x.labels.length > MODEL_LIMITS.labels) throw outOfRangeError('labels', `Array of at most ${MODEL_LIMITS.labels} names (MODEL_LIMITS.labels)`, x.labels);
+  if (x.labels.length > MODEL_LIMITS.labels)
+    throw outOfRangeError('labels', `Array of at most ${MODEL_LIMITS.labels} names (MODEL_LIMITS.labels)`, x.labels);
   x.labels.forEach((l, k) => assertString(`labels[${k}]`, l, true));
   const postprocess = validatePostprocess(x.postprocess, x.labels.length);
   const raw = x.output.kind === 'raw';
   if (raw !== (postprocess.boxEncoding === 'deltas')) {
-    throw invalidParameterError('postprocess.boxEncoding', raw ? "'deltas' (output.kind is 'raw')" : "'xyxy' (output.kind is 'decoded')",
-      postprocess.boxEncoding);
+    throw invalidParameterError(
+      'postprocess.boxEncoding',
+      raw ? "'deltas' (output.kind is 'raw')" : "'xyxy' (output.kind is 'decoded')",
+      postprocess.boxEncoding,
+    );
   }
-  if (raw && x.anchors === undefined) throw invalidParameterError('anchors', "AnchorSpec (required when output.kind is 'raw')", undefined);
+  if (raw && x.anchors === undefined)
+    throw invalidParameterError('anchors', "AnchorSpec (required when output.kind is 'raw')", undefined);
   if (x.anchors !== undefined) validateAnchors(x.anchors);
   return structuredClone({ ...x, input, postprocess } as unknown as ModelSpec);
 }
@@ -204,10 +229,17 @@ export function validateModelSpec(x: unknown): ModelSpec {
 function validatePostprocess(x: unknown, numClasses: number): ModelPostprocessOptions {
   assertObject('postprocess', x);
   // every field checked by the op's validator; a stored spec must also spell out its box coder
-  const pp = validatePostprocessOptions({ ...x, boxEncoding: x.boxEncoding ?? 'deltas', boxCoder: x.boxCoder ?? {} }, 'postprocess.');
+  const pp = validatePostprocessOptions(
+    { ...x, boxEncoding: x.boxEncoding ?? 'deltas', boxCoder: x.boxCoder ?? {} },
+    'postprocess.',
+  );
   if (x.boxCoder === undefined) throw invalidParameterError('postprocess.boxCoder', 'object', undefined);
   if (pp.backgroundIndex >= numClasses) {
-    throw outOfRangeError('postprocess.backgroundIndex', `integer in [-1, ${numClasses - 1}] (labels has ${numClasses})`, pp.backgroundIndex);
+    throw outOfRangeError(
+      'postprocess.backgroundIndex',
+      `integer in [-1, ${numClasses - 1}] (labels has ${numClasses})`,
+      pp.backgroundIndex,
+    );
   }
   return pp;
 }
@@ -243,7 +275,9 @@ export function resolveAnchors(spec: Pick<ModelSpec, 'anchors'>): Float32Array {
   if ('spec' in a) return defaultBoxes(a.spec);
   const bytes = Buffer.from(a.data, 'base64');
   if (bytes.byteLength !== 16 * a.count) {
-    throw new TypeError(`Expected base64 of ${16 * a.count} bytes (float32 [count·4], count ${a.count}) for anchors.data but received ${bytes.byteLength} bytes`);
+    throw new TypeError(
+      `Expected base64 of ${16 * a.count} bytes (float32 [count·4], count ${a.count}) for anchors.data but received ${bytes.byteLength} bytes`,
+    );
   }
   const out = new Float32Array(4 * a.count);
   new Uint8Array(out.buffer).set(bytes);
@@ -255,5 +289,8 @@ export function encodeAnchors(anchors: Float32Array): { data: string; count: num
   if (!(anchors instanceof Float32Array) || anchors.length === 0 || anchors.length % 4 !== 0) {
     throw invalidParameterError('anchors', 'Float32Array of length 4·N (N ≥ 1)', anchors);
   }
-  return { data: Buffer.from(anchors.buffer, anchors.byteOffset, anchors.byteLength).toString('base64'), count: anchors.length / 4 };
+  return {
+    data: Buffer.from(anchors.buffer, anchors.byteOffset, anchors.byteLength).toString('base64'),
+    count: anchors.length / 4,
+  };
 }

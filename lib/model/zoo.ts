@@ -48,7 +48,9 @@ export interface BuildDefaultModelOptions {
   overwrite?: boolean;
 }
 
-const BUILD_OPTION_KEYS = ['outPath', 'metadata', 'modelDir', 'overwrite'] as const satisfies ReadonlyArray<keyof BuildDefaultModelOptions>;
+const BUILD_OPTION_KEYS = ['outPath', 'metadata', 'modelDir', 'overwrite'] as const satisfies ReadonlyArray<
+  keyof BuildDefaultModelOptions
+>;
 
 /**
  * Converts face-api's SSD MobileNetV1 weights to an ssd-edge ONNX model (spec in the metadata) and writes the
@@ -67,7 +69,10 @@ export async function buildDefaultModel(
   const cache = path.resolve(modelCachePath());
   const outPath = path.resolve(options.outPath ?? cache);
   const toCache = outPath === cache;
-  const { model, anchors } = importFaceApiSsdMobilenetv1({ modelDir: options.modelDir ?? faceApiModelDir(), metadata: options.metadata });
+  const { model, anchors } = importFaceApiSsdMobilenetv1({
+    modelDir: options.modelDir ?? faceApiModelDir(),
+    metadata: options.metadata,
+  });
   const bytes = writeOnnx(model);
   // the model first, then its hash: a reader that sees the new hash with the old bytes (or no hash) rebuilds
   await writeFileAtomic(outPath, bytes, { overwrite: toCache || options.overwrite === true, mkdir: true });
@@ -135,7 +140,9 @@ async function isCurrent(file: string): Promise<boolean> {
  * @example
  * const file = await ensureDefaultModel(); // ~/.cache/ssd-edge/models/ssd-mobilenetv1-face.onnx
  */
-export async function ensureDefaultModel(options: { force?: boolean; metadata?: Record<string, string> } = {}): Promise<string> {
+export async function ensureDefaultModel(
+  options: { force?: boolean; metadata?: Record<string, string> } = {},
+): Promise<string> {
   assertKnownKeys('options', options, ENSURE_OPTION_KEYS);
   const p = path.resolve(modelCachePath(DEFAULT_MODEL_NAME));
   if (!options.force && (await isCurrent(p))) return p;

@@ -4,8 +4,15 @@
  */
 import { binding } from '../binding.ts';
 import {
-  assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertKnownKeys, assertObject, assertPositive, assertOneOf,
-  invalidParameterError, withDefaults,
+  assertFloat32Array,
+  assertFloat32ArrayLength,
+  assertInRange,
+  assertKnownKeys,
+  assertObject,
+  assertPositive,
+  assertOneOf,
+  invalidParameterError,
+  withDefaults,
 } from '../is.ts';
 import { expf32, f32 } from './float32.ts';
 
@@ -53,12 +60,17 @@ export const nativeClip = (clip: number) => Math.min(Math.max(clip, -1e30), 1e30
  * With `rejectUnknownKeys` (every op does) a key other than weights / order / clip is a TypeError; the model
  * spec's validator calls it without, as its own rules decide about extra fields.
  */
-export function resolveBoxCoderOptions(options: BoxCoderOptions | undefined, prefix = '', rejectUnknownKeys = false): ResolvedBoxCoderOptions {
+export function resolveBoxCoderOptions(
+  options: BoxCoderOptions | undefined,
+  prefix = '',
+  rejectUnknownKeys = false,
+): ResolvedBoxCoderOptions {
   const name = prefix ? prefix.slice(0, -1) : 'options';
   if (options !== undefined) assertObject(name, options);
   if (rejectUnknownKeys) assertKnownKeys(name, options, BOX_CODER_KEYS);
   const o = withDefaults(BOX_CODER_DEFAULTS as ResolvedBoxCoderOptions, options);
-  if (!Array.isArray(o.weights) || o.weights.length !== 4) throw invalidParameterError(`${prefix}weights`, 'Array of 4 numbers', o.weights);
+  if (!Array.isArray(o.weights) || o.weights.length !== 4)
+    throw invalidParameterError(`${prefix}weights`, 'Array of 4 numbers', o.weights);
   o.weights.forEach((w, k) => assertPositive(`${prefix}weights[${k}]`, w, true));
   assertOneOf(`${prefix}order`, o.order, ['xywh', 'yxhw']);
   assertInRange(`${prefix}clip`, o.clip, -Infinity, Infinity);
@@ -69,7 +81,12 @@ export function resolveBoxCoderOptions(options: BoxCoderOptions | undefined, pre
  * The argument checks of encodeBoxes / decodeBoxes and their twins (`name` is 'boxes' or 'deltas'); returns the
  * resolved coder options and anchor format.
  */
-function resolveCoding(name: string, values: unknown, anchors: unknown, options: BoxCodingOptions | undefined): ResolvedBoxCodingOptions {
+function resolveCoding(
+  name: string,
+  values: unknown,
+  anchors: unknown,
+  options: BoxCodingOptions | undefined,
+): ResolvedBoxCodingOptions {
   if (options !== undefined) assertObject('options', options);
   assertKnownKeys('options', options, BOX_CODING_KEYS);
   const { anchorFormat = 'xyxy', ...coder } = options ?? {};
@@ -116,12 +133,20 @@ export function encodeBoxes(boxes: Float32Array, anchors: Float32Array, options:
 }
 
 /** Pure-TypeScript twin of {@link encodeBoxes}: same checks and messages, same float32 results. */
-export function encodeBoxesTs(boxes: Float32Array, anchors: Float32Array, options: BoxCodingOptions = {}): Float32Array {
+export function encodeBoxesTs(
+  boxes: Float32Array,
+  anchors: Float32Array,
+  options: BoxCodingOptions = {},
+): Float32Array {
   return encodeResolved(boxes, anchors, resolveCoding('boxes', boxes, anchors, options));
 }
 
 /** The twin's encode with checked arguments (the loss twin calls it directly). */
-export function encodeResolved(boxes: Float32Array, anchors: Float32Array, { weights, order, anchorFormat }: ResolvedBoxCodingOptions): Float32Array {
+export function encodeResolved(
+  boxes: Float32Array,
+  anchors: Float32Array,
+  { weights, order, anchorFormat }: ResolvedBoxCodingOptions,
+): Float32Array {
   const [wx, wy, ww, wh] = weights.map(f32);
   const [ix, iy, iw, ih] = deltaSlots(order);
   const out = new Float32Array(boxes.length);
@@ -156,17 +181,32 @@ export function encodeResolved(boxes: Float32Array, anchors: Float32Array, { wei
 export function decodeBoxes(deltas: Float32Array, anchors: Float32Array, options: BoxCodingOptions = {}): Float32Array {
   const o = resolveCoding('deltas', deltas, anchors, options);
   return binding
-    ? binding.decodeBoxes(deltas, anchors, o.anchorFormat === 'cxcywh', Float32Array.from(o.weights), o.order === 'yxhw', nativeClip(o.clip))
+    ? binding.decodeBoxes(
+        deltas,
+        anchors,
+        o.anchorFormat === 'cxcywh',
+        Float32Array.from(o.weights),
+        o.order === 'yxhw',
+        nativeClip(o.clip),
+      )
     : decodeResolved(deltas, anchors, o);
 }
 
 /** Pure-TypeScript twin of {@link decodeBoxes}: same checks and messages, same float32 results. */
-export function decodeBoxesTs(deltas: Float32Array, anchors: Float32Array, options: BoxCodingOptions = {}): Float32Array {
+export function decodeBoxesTs(
+  deltas: Float32Array,
+  anchors: Float32Array,
+  options: BoxCodingOptions = {},
+): Float32Array {
   return decodeResolved(deltas, anchors, resolveCoding('deltas', deltas, anchors, options));
 }
 
 /** The twin's decode with checked arguments (the postprocess twin calls it directly). */
-export function decodeResolved(deltas: Float32Array, anchors: Float32Array, { weights, order, clip, anchorFormat }: ResolvedBoxCodingOptions): Float32Array {
+export function decodeResolved(
+  deltas: Float32Array,
+  anchors: Float32Array,
+  { weights, order, clip, anchorFormat }: ResolvedBoxCodingOptions,
+): Float32Array {
   const [wx, wy, ww, wh] = weights.map(f32);
   const [ix, iy, iw, ih] = deltaSlots(order);
   const clip32 = f32(clip);

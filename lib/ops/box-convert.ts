@@ -28,11 +28,18 @@ export function boxConvert(boxes: Float32Array, inFmt: BoxFormat, outFmt: BoxFor
   const out = new Float32Array(boxes);
   for (let o = 0; o < out.length; o += 4) {
     const [a, b, c, d] = out.subarray(o, o + 4);
-    let x1 = a, y1 = b, x2 = c, y2 = d;
+    let x1 = a,
+      y1 = b,
+      x2 = c,
+      y2 = d;
     if (inFmt === 'cxcywh') {
-      x1 = f32(a - f32(0.5 * c)); y1 = f32(b - f32(0.5 * d)); x2 = f32(a + f32(0.5 * c)); y2 = f32(b + f32(0.5 * d));
+      x1 = f32(a - f32(0.5 * c));
+      y1 = f32(b - f32(0.5 * d));
+      x2 = f32(a + f32(0.5 * c));
+      y2 = f32(b + f32(0.5 * d));
     } else if (inFmt === 'xywh') {
-      x2 = f32(a + c); y2 = f32(b + d);
+      x2 = f32(a + c);
+      y2 = f32(b + d);
     }
     if (outFmt === 'xyxy') out.set([x1, y1, x2, y2], o);
     else if (outFmt === 'xywh') out.set([x1, y1, f32(x2 - x1), f32(y2 - y1)], o);

@@ -4,8 +4,17 @@
  */
 import { binding } from '../binding.ts';
 import {
-  assertArray, assertBoolean, assertFiniteNumber, assertInteger, assertKnownKeys, assertPositive, assertObject, assertOneOf,
-  invalidParameterError, object, outOfRangeError,
+  assertArray,
+  assertBoolean,
+  assertFiniteNumber,
+  assertInteger,
+  assertKnownKeys,
+  assertPositive,
+  assertObject,
+  assertOneOf,
+  invalidParameterError,
+  object,
+  outOfRangeError,
 } from '../is.ts';
 
 /** One feature map (pyramid level). */
@@ -53,7 +62,16 @@ const CLIP_MODES = ['none', 'wh', 'xyxy'] as const;
 
 /** The keys a spec, a feature map and an explicit box shape may have (any other key is rejected). */
 const SPEC_KEYS: readonly (keyof DefaultBoxSpec)[] = ['inputSize', 'featureMaps', 'clip'];
-const MAP_KEYS: readonly (keyof FeatureMapSpec)[] = ['size', 'step', 'offset', 'scale', 'nextScale', 'aspectRatios', 'extraBox', 'boxes'];
+const MAP_KEYS: readonly (keyof FeatureMapSpec)[] = [
+  'size',
+  'step',
+  'offset',
+  'scale',
+  'nextScale',
+  'aspectRatios',
+  'extraBox',
+  'boxes',
+];
 const SHAPE_KEYS = ['scale', 'aspectRatio'] as const;
 
 /** Ratios [1, 2, 1/2] or [1, 2, 1/2, 3, 1/3] from torchvision's [2] / [2, 3]. */
@@ -63,7 +81,12 @@ const RATIOS_6 = [1, 2, 1 / 2, 3, 1 / 3];
 /** Maps of a 300-pixel SSD with a given scale list (length maps + 1) and per-map ratio lists. */
 function ssd300Maps(scales: number[], steps: number[] | null, ratios: number[][]): FeatureMapSpec[] {
   return [38, 19, 10, 5, 3, 1].map((size, k) => ({
-    size, ...(steps ? { step: steps[k] } : {}), scale: scales[k], nextScale: scales[k + 1], aspectRatios: ratios[k], extraBox: true,
+    size,
+    ...(steps ? { step: steps[k] } : {}),
+    scale: scales[k],
+    nextScale: scales[k + 1],
+    aspectRatios: ratios[k],
+    extraBox: true,
   }));
 }
 
@@ -73,7 +96,11 @@ const LITE_SCALES = [0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 1.0];
 const TF_SCALES = [0, 1, 2, 3, 4, 5].map((k) => 0.2 + 0.15 * k).concat(1.0);
 
 export type DefaultBoxPresetName =
-  | 'ssd300-paper' | 'ssd300-caffe' | 'torchvision-ssd300-vgg16' | 'torchvision-ssdlite320' | 'tf-ssd-mobilenetv1-512';
+  | 'ssd300-paper'
+  | 'ssd300-caffe'
+  | 'torchvision-ssd300-vgg16'
+  | 'torchvision-ssdlite320'
+  | 'tf-ssd-mobilenetv1-512';
 
 /**
  * The built-in configurations, by the names `defaultBoxes` accepts:
@@ -86,12 +113,20 @@ export type DefaultBoxPresetName =
 export const DEFAULT_BOX_PRESETS: Readonly<Record<DefaultBoxPresetName, DefaultBoxSpec>> = Object.freeze({
   'ssd300-paper': {
     inputSize: 300,
-    featureMaps: ssd300Maps([0, 1, 2, 3, 4, 5, 6].map((k) => 0.2 + (0.7 * k) / 5), null, SSD300_RATIOS),
+    featureMaps: ssd300Maps(
+      [0, 1, 2, 3, 4, 5, 6].map((k) => 0.2 + (0.7 * k) / 5),
+      null,
+      SSD300_RATIOS,
+    ),
     clip: 'none',
   },
   'ssd300-caffe': {
     inputSize: 300,
-    featureMaps: ssd300Maps(CAFFE_MIN.map((m) => m / 300), [8, 16, 32, 64, 100, 300], SSD300_RATIOS),
+    featureMaps: ssd300Maps(
+      CAFFE_MIN.map((m) => m / 300),
+      [8, 16, 32, 64, 100, 300],
+      SSD300_RATIOS,
+    ),
     clip: 'none',
   },
   'torchvision-ssd300-vgg16': {
@@ -102,16 +137,31 @@ export const DEFAULT_BOX_PRESETS: Readonly<Record<DefaultBoxPresetName, DefaultB
   'torchvision-ssdlite320': {
     inputSize: 320,
     featureMaps: [20, 10, 5, 3, 2, 1].map((size, k) => ({
-      size, scale: LITE_SCALES[k], nextScale: LITE_SCALES[k + 1], aspectRatios: RATIOS_6, extraBox: true,
+      size,
+      scale: LITE_SCALES[k],
+      nextScale: LITE_SCALES[k + 1],
+      aspectRatios: RATIOS_6,
+      extraBox: true,
     })),
     clip: 'wh',
   },
   'tf-ssd-mobilenetv1-512': {
     inputSize: 512,
     featureMaps: [
-      { size: 32, boxes: [{ scale: 0.1, aspectRatio: 1 }, { scale: 0.2, aspectRatio: 2 }, { scale: 0.2, aspectRatio: 0.5 }] },
+      {
+        size: 32,
+        boxes: [
+          { scale: 0.1, aspectRatio: 1 },
+          { scale: 0.2, aspectRatio: 2 },
+          { scale: 0.2, aspectRatio: 0.5 },
+        ],
+      },
       ...[16, 8, 4, 2, 1].map((size, i) => ({
-        size, scale: TF_SCALES[i + 1], nextScale: TF_SCALES[i + 2], aspectRatios: [1, 2, 0.5, 3, 0.3333], extraBox: true,
+        size,
+        scale: TF_SCALES[i + 1],
+        nextScale: TF_SCALES[i + 2],
+        aspectRatios: [1, 2, 0.5, 3, 0.3333],
+        extraBox: true,
       })),
     ],
     clip: 'none',
@@ -206,7 +256,8 @@ export function expandDefaultBoxSpec(spec: DefaultBoxSpec): ExpandedDefaultBoxSp
     assertObject(name, map);
     assertKnownKeys(name, map, MAP_KEYS);
     const [rows, cols] = pair(`${name}.size`, map.size, mapSide);
-    const [stepY, stepX] = map.step === undefined ? [inputH / rows, inputW / cols] : pair(`${name}.step`, map.step, positive);
+    const [stepY, stepX] =
+      map.step === undefined ? [inputH / rows, inputW / cols] : pair(`${name}.step`, map.step, positive);
     const offset = map.offset ?? 0.5;
     assertFiniteNumber(`${name}.offset`, offset);
     const mine = mapShapes(name, map);
@@ -214,7 +265,12 @@ export function expandDefaultBoxSpec(spec: DefaultBoxSpec): ExpandedDefaultBoxSp
     shapes.push(...mine);
     total += rows * cols * (mine.length / 2);
   });
-  if (total > MAX_BOXES) throw outOfRangeError('featureMaps', `feature maps with at most ${MAX_BOXES} boxes in all (rows·cols·shapes)`, total);
+  if (total > MAX_BOXES)
+    throw outOfRangeError(
+      'featureMaps',
+      `feature maps with at most ${MAX_BOXES} boxes in all (rows·cols·shapes)`,
+      total,
+    );
   return { inputH, inputW, clipMode: CLIP_MODES.indexOf(clip) as 0 | 1 | 2, levels, shapes: Float64Array.from(shapes) };
 }
 
@@ -222,7 +278,11 @@ export function expandDefaultBoxSpec(spec: DefaultBoxSpec): ExpandedDefaultBoxSp
 function resolveSpec(spec: DefaultBoxSpec | DefaultBoxPresetName): DefaultBoxSpec {
   if (typeof spec !== 'string' && object(spec)) return spec;
   if (!PRESET_NAMES.includes(spec as DefaultBoxPresetName)) {
-    throw invalidParameterError('spec', `DefaultBoxSpec object or one of ${PRESET_NAMES.map((n) => `'${n}'`).join(', ')}`, spec);
+    throw invalidParameterError(
+      'spec',
+      `DefaultBoxSpec object or one of ${PRESET_NAMES.map((n) => `'${n}'`).join(', ')}`,
+      spec,
+    );
   }
   return DEFAULT_BOX_PRESETS[spec as DefaultBoxPresetName];
 }
@@ -246,7 +306,9 @@ function resolveSpec(spec: DefaultBoxSpec | DefaultBoxPresetName): DefaultBoxSpe
  */
 export function defaultBoxes(spec: DefaultBoxSpec | DefaultBoxPresetName): Float32Array {
   const e = expandDefaultBoxSpec(resolveSpec(spec));
-  return binding ? binding.defaultBoxes(e.inputH, e.inputW, e.clipMode, e.levels, e.shapes) : defaultBoxesFromExpanded(e);
+  return binding
+    ? binding.defaultBoxes(e.inputH, e.inputW, e.clipMode, e.levels, e.shapes)
+    : defaultBoxesFromExpanded(e);
 }
 
 /** Pure-TypeScript twin of {@link defaultBoxes}: same checks and messages, same values, same order. */
@@ -272,7 +334,9 @@ function defaultBoxesFromExpanded({ inputH, inputW, clipMode, levels, shapes }: 
           if (clipMode === 1) {
             box = [cx, cy, clamp01(box[2]), clamp01(box[3])];
           } else if (clipMode === 2) {
-            const [x1, y1, x2, y2] = [cx - 0.5 * box[2], cy - 0.5 * box[3], cx + 0.5 * box[2], cy + 0.5 * box[3]].map(clamp01);
+            const [x1, y1, x2, y2] = [cx - 0.5 * box[2], cy - 0.5 * box[3], cx + 0.5 * box[2], cy + 0.5 * box[3]].map(
+              clamp01,
+            );
             box = [0.5 * (x1 + x2), 0.5 * (y1 + y2), x2 - x1, y2 - y1];
           }
           out.set(box, o);

@@ -25,7 +25,14 @@ export function boxAreas32(boxes: Float32Array): Float32Array {
  * Returns 0 when either area is not finite (any non-finite coordinate, or float32 overflow) or union ≤ 0,
  * so the result is never NaN.
  */
-export function pairIou32(a: Float32Array, i: number, areaA: number, b: Float32Array, j: number, areaB: number): number {
+export function pairIou32(
+  a: Float32Array,
+  i: number,
+  areaA: number,
+  b: Float32Array,
+  j: number,
+  areaB: number,
+): number {
   if (!Number.isFinite(areaA) || !Number.isFinite(areaB)) return 0;
   const p = 4 * i;
   const q = 4 * j;

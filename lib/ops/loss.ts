@@ -5,8 +5,18 @@
  */
 import { binding, type NativeSsdLossParts } from '../binding.ts';
 import {
-  assertArray, assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertInt32Array, assertInteger, assertKnownKeys,
-  assertObject, invalidParameterError, outOfRangeError, typedArrayKind, typedArrayOf,
+  assertArray,
+  assertFloat32Array,
+  assertFloat32ArrayLength,
+  assertInRange,
+  assertInt32Array,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  invalidParameterError,
+  outOfRangeError,
+  typedArrayKind,
+  typedArrayOf,
 } from '../is.ts';
 import { encodeResolved, resolveBoxCoderOptions, type AnchorFormat, type BoxCoderOptions } from './box-coder.ts';
 import { expSum8, f32 } from './float32.ts';
@@ -87,7 +97,9 @@ function assertPositives(positives: unknown, n: number): asserts positives is Ui
 
 /** 0/1 mask of a Uint8Array mask (≠ 0) or of matched indices (≥ 0). */
 function positiveMask(positives: Uint8Array | Int32Array): Uint8Array {
-  return typedArrayKind(positives) === 'Int32Array' ? Uint8Array.from(positives, (v) => (v >= 0 ? 1 : 0)) : (positives as Uint8Array);
+  return typedArrayKind(positives) === 'Int32Array'
+    ? Uint8Array.from(positives, (v) => (v >= 0 ? 1 : 0))
+    : (positives as Uint8Array);
 }
 
 /**
@@ -109,13 +121,23 @@ function positiveMask(positives: Uint8Array | Int32Array): Uint8Array {
  * @example
  * hardNegativeMining(new Float32Array([0.1, 2, 0.5, 3, 0.7]), new Uint8Array([0, 0, 0, 1, 0]), 2); // Int32Array [1, 4]
  */
-export function hardNegativeMining(clsLoss: Float32Array, positives: Uint8Array | Int32Array, negPosRatio = 3): Int32Array {
+export function hardNegativeMining(
+  clsLoss: Float32Array,
+  positives: Uint8Array | Int32Array,
+  negPosRatio = 3,
+): Int32Array {
   checkHardNegativeMining(clsLoss, positives, negPosRatio);
-  return binding ? binding.hardNegativeMining(clsLoss, positives, negPosRatio) : mineHardNegatives(clsLoss, positives, negPosRatio);
+  return binding
+    ? binding.hardNegativeMining(clsLoss, positives, negPosRatio)
+    : mineHardNegatives(clsLoss, positives, negPosRatio);
 }
 
 /** Pure-TypeScript twin of {@link hardNegativeMining}: same checks and messages, the same indices. */
-export function hardNegativeMiningTs(clsLoss: Float32Array, positives: Uint8Array | Int32Array, negPosRatio = 3): Int32Array {
+export function hardNegativeMiningTs(
+  clsLoss: Float32Array,
+  positives: Uint8Array | Int32Array,
+  negPosRatio = 3,
+): Int32Array {
   checkHardNegativeMining(clsLoss, positives, negPosRatio);
   return mineHardNegatives(clsLoss, positives, negPosRatio);
 }
@@ -178,7 +200,8 @@ function resolveLoss(image: SsdLossImage, options: SsdLossOptions | undefined): 
   const m = gtBoxes.length / 4;
   assertInt32Array('gtLabels', gtLabels, m, 'one per gt box');
   for (const label of gtLabels) {
-    if (!(label >= 0 && label < numClasses)) throw outOfRangeError('gtLabels', `labels in [0, ${numClasses - 1}]`, label);
+    if (!(label >= 0 && label < numClasses))
+      throw outOfRangeError('gtLabels', `labels in [0, ${numClasses - 1}]`, label);
   }
   if (options !== undefined) assertObject('options', options);
   assertKnownKeys('options', options, LOSS_OPTION_KEYS);
@@ -217,8 +240,19 @@ export function ssdLossParts(image: SsdLossImage, options?: SsdLossOptions): Ssd
   const r = resolveLoss(image, options);
   if (!binding) return lossParts(image, r);
   const { classLogits, boxRegression, anchors, gtBoxes, gtLabels, numClasses } = image;
-  return binding.ssdLossParts(classLogits, boxRegression, anchors, r.anchorFormat === 'cxcywh', gtBoxes, gtLabels, numClasses,
-    r.iouThreshold, r.negPosRatio, Float32Array.from(r.coder.weights), r.coder.order === 'yxhw');
+  return binding.ssdLossParts(
+    classLogits,
+    boxRegression,
+    anchors,
+    r.anchorFormat === 'cxcywh',
+    gtBoxes,
+    gtLabels,
+    numClasses,
+    r.iouThreshold,
+    r.negPosRatio,
+    Float32Array.from(r.coder.weights),
+    r.coder.order === 'yxhw',
+  );
 }
 
 /** Pure-TypeScript twin of {@link ssdLossParts}: same checks and messages, the same parts. */
@@ -229,7 +263,11 @@ export function ssdLossPartsTs(image: SsdLossImage, options?: SsdLossOptions): S
 function lossParts(image: SsdLossImage, r: ResolvedLoss): SsdLossParts {
   const { classLogits, boxRegression, anchors, numClasses: c, gtBoxes, gtLabels } = image;
   const { n } = r;
-  const matchedIdxs = matchResolved(gtBoxes, anchors, { iouThreshold: r.iouThreshold, allowLowQuality: true, anchorFormat: r.anchorFormat });
+  const matchedIdxs = matchResolved(gtBoxes, anchors, {
+    iouThreshold: r.iouThreshold,
+    allowLowQuality: true,
+    anchorFormat: r.anchorFormat,
+  });
   const foreground: number[] = [];
   for (let i = 0; i < n; i++) if (matchedIdxs[i] >= 0) foreground.push(i);
   const foregroundIdxs = Int32Array.from(foreground);
@@ -267,7 +305,15 @@ function lossParts(image: SsdLossImage, r: ResolvedLoss): SsdLossParts {
   let hardNegativeClsSum = 0;
   for (const i of hardNegativeIdxs) hardNegativeClsSum += clsLossPerAnchor[i];
   return {
-    matchedIdxs, foregroundIdxs, encodedTargets, clsLossPerAnchor, smoothL1Sum, positiveClsSum, hardNegativeIdxs, hardNegativeClsSum, numPositive,
+    matchedIdxs,
+    foregroundIdxs,
+    encodedTargets,
+    clsLossPerAnchor,
+    smoothL1Sum,
+    positiveClsSum,
+    hardNegativeIdxs,
+    hardNegativeClsSum,
+    numPositive,
   };
 }
 
@@ -290,7 +336,8 @@ export function ssdLoss(parts: readonly SsdLossParts[]): SsdLoss {
   let bboxRegression = 0;
   parts.forEach((p, b) => {
     assertObject(`parts[${b}]`, p);
-    if (!typedArrayOf(p.foregroundIdxs, Int32Array)) throw invalidParameterError(`parts[${b}].foregroundIdxs`, 'Int32Array', p.foregroundIdxs);
+    if (!typedArrayOf(p.foregroundIdxs, Int32Array))
+      throw invalidParameterError(`parts[${b}].foregroundIdxs`, 'Int32Array', p.foregroundIdxs);
     for (const key of ['smoothL1Sum', 'positiveClsSum', 'hardNegativeClsSum'] as const) {
       if (typeof p[key] !== 'number') throw invalidParameterError(`parts[${b}].${key}`, 'number', p[key]);
     }

@@ -3,7 +3,15 @@
  * (`Matcher(threshold, threshold)` plus "each ground-truth box keeps its best anchor").
  */
 import { binding } from '../binding.ts';
-import { assertBoolean, assertFloat32Array, assertInRange, assertKnownKeys, assertObject, assertOneOf, withDefaults } from '../is.ts';
+import {
+  assertBoolean,
+  assertFloat32Array,
+  assertInRange,
+  assertKnownKeys,
+  assertObject,
+  assertOneOf,
+  withDefaults,
+} from '../is.ts';
 import type { AnchorFormat } from './box-coder.ts';
 import { boxConvert } from './box-convert.ts';
 import { f32 } from './float32.ts';
@@ -21,7 +29,11 @@ export interface MatchAnchorsOptions {
   anchorFormat?: AnchorFormat;
 }
 
-const MATCH_DEFAULTS: Required<MatchAnchorsOptions> = { iouThreshold: 0.5, allowLowQuality: true, anchorFormat: 'xyxy' };
+const MATCH_DEFAULTS: Required<MatchAnchorsOptions> = {
+  iouThreshold: 0.5,
+  allowLowQuality: true,
+  anchorFormat: 'xyxy',
+};
 /** The keys of {@link MatchAnchorsOptions} (any other key is rejected). */
 export const MATCH_OPTION_KEYS = Object.keys(MATCH_DEFAULTS) as (keyof MatchAnchorsOptions)[];
 
@@ -69,12 +81,20 @@ export function matchAnchors(gtBoxes: Float32Array, anchors: Float32Array, optio
 }
 
 /** Pure-TypeScript twin of {@link matchAnchors}: same checks and messages, the same indices. */
-export function matchAnchorsTs(gtBoxes: Float32Array, anchors: Float32Array, options?: MatchAnchorsOptions): Int32Array {
+export function matchAnchorsTs(
+  gtBoxes: Float32Array,
+  anchors: Float32Array,
+  options?: MatchAnchorsOptions,
+): Int32Array {
   return matchResolved(gtBoxes, anchors, resolveMatch(gtBoxes, anchors, options));
 }
 
 /** The argument checks of {@link matchAnchors} and its twin. */
-function resolveMatch(gtBoxes: unknown, anchors: unknown, options: MatchAnchorsOptions | undefined): Required<MatchAnchorsOptions> {
+function resolveMatch(
+  gtBoxes: unknown,
+  anchors: unknown,
+  options: MatchAnchorsOptions | undefined,
+): Required<MatchAnchorsOptions> {
   assertFloat32Array('gtBoxes', gtBoxes, 4);
   assertFloat32Array('anchors', anchors, 4);
   return resolveMatchOptions(options);
@@ -82,7 +102,9 @@ function resolveMatch(gtBoxes: unknown, anchors: unknown, options: MatchAnchorsO
 
 /** The twin's matching with checked arguments (the loss twin calls it directly). */
 export function matchResolved(
-  gtBoxes: Float32Array, anchors: Float32Array, { iouThreshold, allowLowQuality, anchorFormat }: Required<MatchAnchorsOptions>,
+  gtBoxes: Float32Array,
+  anchors: Float32Array,
+  { iouThreshold, allowLowQuality, anchorFormat }: Required<MatchAnchorsOptions>,
 ): Int32Array {
   const n = anchors.length / 4;
   const m = gtBoxes.length / 4;
@@ -98,8 +120,14 @@ export function matchResolved(
     let argIou = -1;
     for (let i = 0; i < n; i++) {
       const iou = pairIou32(gtBoxes, j, areaG, xyxy, i, areas[i]);
-      if (iou > bestIou[i]) { bestIou[i] = iou; matched[i] = j; } // strict: equal IoUs keep the lower gt
-      if (iou > argIou) { argIou = iou; arg = i; } //                 strict: equal IoUs keep the lower anchor
+      if (iou > bestIou[i]) {
+        bestIou[i] = iou;
+        matched[i] = j;
+      } // strict: equal IoUs keep the lower gt
+      if (iou > argIou) {
+        argIou = iou;
+        arg = i;
+      } //                 strict: equal IoUs keep the lower anchor
     }
     bestAnchor[j] = arg;
   }

@@ -4,8 +4,16 @@
  */
 import { binding } from '../binding.ts';
 import {
-  assertFloat32Array, assertFloat32ArrayLength, assertFiniteNumber, assertInRange, assertInt32Array, assertInteger,
-  assertKnownKeys, assertObject, assertPositive, withDefaults,
+  assertFloat32Array,
+  assertFloat32ArrayLength,
+  assertFiniteNumber,
+  assertInRange,
+  assertInt32Array,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  assertPositive,
+  withDefaults,
 } from '../is.ts';
 import { expf32, f32 } from './float32.ts';
 import { boxArea32, boxAreas32, pairIou32 } from './iou.ts';
@@ -47,7 +55,12 @@ export interface SoftNmsResult {
 const NMS_DEFAULTS: Required<NmsOptions> = { scoreThreshold: -Infinity, topK: Infinity, maxOutput: Infinity };
 const BATCHED_NMS_DEFAULTS: Required<BatchedNmsOptions> = { scoreThreshold: -Infinity, maxOutput: Infinity };
 /** iouThreshold −1: every remaining box decays. */
-const SOFT_NMS_DEFAULTS: Required<SoftNmsOptions> = { sigma: 0.5, scoreThreshold: 0.001, maxOutput: Infinity, iouThreshold: -1 };
+const SOFT_NMS_DEFAULTS: Required<SoftNmsOptions> = {
+  sigma: 0.5,
+  scoreThreshold: 0.001,
+  maxOutput: Infinity,
+  iouThreshold: -1,
+};
 
 /** A count as the addon takes it: −1 for "all" (Infinity, or anything past int32). */
 const nativeCount = (n: number) => (n > 0x7fffffff ? -1 : n);
@@ -68,7 +81,13 @@ export function rankByScore(scores: Float32Array, threshold: number): Int32Array
  * already kept (of the same class when `classIds` is given) is > threshold. Boxes with a non-finite
  * coordinate have IoU 0 with everything. Returns at most maxOutput kept indices in `order` order.
  */
-export function greedyNms(boxes: Float32Array, order: Int32Array, iouThreshold: number, classIds: Int32Array | null, maxOutput: number): Int32Array {
+export function greedyNms(
+  boxes: Float32Array,
+  order: Int32Array,
+  iouThreshold: number,
+  classIds: Int32Array | null,
+  maxOutput: number,
+): Int32Array {
   const areas = boxAreas32(boxes);
   const keptByClass = new Map<number, number[]>();
   const keep: number[] = [];
@@ -98,7 +117,12 @@ function resolveOptions<T extends object>(options: Partial<T> | undefined, defau
 }
 
 /** The argument checks of {@link nms} and its twin; returns the options over their defaults. */
-function resolveNms(boxes: unknown, scores: unknown, iouThreshold: unknown, options: NmsOptions | undefined): Required<NmsOptions> {
+function resolveNms(
+  boxes: unknown,
+  scores: unknown,
+  iouThreshold: unknown,
+  options: NmsOptions | undefined,
+): Required<NmsOptions> {
   checkBoxesScores(boxes, scores);
   assertInRange('iouThreshold', iouThreshold, 0, 1);
   const o = resolveOptions(options, NMS_DEFAULTS);
@@ -110,7 +134,11 @@ function resolveNms(boxes: unknown, scores: unknown, iouThreshold: unknown, opti
 
 /** The argument checks of {@link batchedNms} and its twin; returns the options over their defaults. */
 function resolveBatchedNms(
-  boxes: unknown, scores: unknown, classIds: unknown, iouThreshold: unknown, options: BatchedNmsOptions | undefined,
+  boxes: unknown,
+  scores: unknown,
+  classIds: unknown,
+  iouThreshold: unknown,
+  options: BatchedNmsOptions | undefined,
 ): Required<BatchedNmsOptions> {
   checkBoxesScores(boxes, scores);
   assertInt32Array('classIds', classIds, boxes.length / 4, 'one per box');
@@ -122,7 +150,11 @@ function resolveBatchedNms(
 }
 
 /** The argument checks of {@link softNms} and its twin; returns the options over their defaults. */
-function resolveSoftNms(boxes: unknown, scores: unknown, options: SoftNmsOptions | undefined): Required<SoftNmsOptions> {
+function resolveSoftNms(
+  boxes: unknown,
+  scores: unknown,
+  options: SoftNmsOptions | undefined,
+): Required<SoftNmsOptions> {
   checkBoxesScores(boxes, scores);
   const o = resolveOptions(options, SOFT_NMS_DEFAULTS);
   assertPositive('sigma', o.sigma, true);
@@ -161,11 +193,21 @@ export function nms(boxes: Float32Array, scores: Float32Array, iouThreshold: num
 }
 
 /** Pure-TypeScript twin of {@link nms}: same checks and messages, same indices, same order. */
-export function nmsTs(boxes: Float32Array, scores: Float32Array, iouThreshold: number, options?: NmsOptions): Int32Array {
+export function nmsTs(
+  boxes: Float32Array,
+  scores: Float32Array,
+  iouThreshold: number,
+  options?: NmsOptions,
+): Int32Array {
   return nmsResolved(boxes, scores, iouThreshold, resolveNms(boxes, scores, iouThreshold, options));
 }
 
-function nmsResolved(boxes: Float32Array, scores: Float32Array, iouThreshold: number, { scoreThreshold, topK, maxOutput }: Required<NmsOptions>): Int32Array {
+function nmsResolved(
+  boxes: Float32Array,
+  scores: Float32Array,
+  iouThreshold: number,
+  { scoreThreshold, topK, maxOutput }: Required<NmsOptions>,
+): Int32Array {
   const order = rankByScore(scores, scoreThreshold);
   return greedyNms(boxes, order.subarray(0, Math.min(topK, order.length)), iouThreshold, null, maxOutput);
 }
@@ -187,7 +229,13 @@ function nmsResolved(boxes: Float32Array, scores: Float32Array, iouThreshold: nu
  * const boxes = new Float32Array([0, 0, 10, 10, 1, 1, 10, 10]);
  * batchedNms(boxes, new Float32Array([0.9, 0.8]), new Int32Array([0, 1]), 0.5); // Int32Array [0, 1]
  */
-export function batchedNms(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, options?: BatchedNmsOptions): Int32Array {
+export function batchedNms(
+  boxes: Float32Array,
+  scores: Float32Array,
+  classIds: Int32Array,
+  iouThreshold: number,
+  options?: BatchedNmsOptions,
+): Int32Array {
   const o = resolveBatchedNms(boxes, scores, classIds, iouThreshold, options);
   return binding
     ? binding.batchedNms(boxes, scores, classIds, iouThreshold, o.scoreThreshold, nativeCount(o.maxOutput))
@@ -195,12 +243,28 @@ export function batchedNms(boxes: Float32Array, scores: Float32Array, classIds: 
 }
 
 /** Pure-TypeScript twin of {@link batchedNms}: same checks and messages, same indices, same order. */
-export function batchedNmsTs(boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, options?: BatchedNmsOptions): Int32Array {
-  return batchedNmsResolved(boxes, scores, classIds, iouThreshold, resolveBatchedNms(boxes, scores, classIds, iouThreshold, options));
+export function batchedNmsTs(
+  boxes: Float32Array,
+  scores: Float32Array,
+  classIds: Int32Array,
+  iouThreshold: number,
+  options?: BatchedNmsOptions,
+): Int32Array {
+  return batchedNmsResolved(
+    boxes,
+    scores,
+    classIds,
+    iouThreshold,
+    resolveBatchedNms(boxes, scores, classIds, iouThreshold, options),
+  );
 }
 
 function batchedNmsResolved(
-  boxes: Float32Array, scores: Float32Array, classIds: Int32Array, iouThreshold: number, { scoreThreshold, maxOutput }: Required<BatchedNmsOptions>,
+  boxes: Float32Array,
+  scores: Float32Array,
+  classIds: Int32Array,
+  iouThreshold: number,
+  { scoreThreshold, maxOutput }: Required<BatchedNmsOptions>,
 ): Int32Array {
   // Greedy in global score order with per-class kept lists = per-class NMS, already sorted by (score, index).
   return greedyNms(boxes, rankByScore(scores, scoreThreshold), iouThreshold, classIds, maxOutput);
@@ -236,7 +300,11 @@ export function softNmsTs(boxes: Float32Array, scores: Float32Array, options?: S
   return softNmsResolved(boxes, scores, resolveSoftNms(boxes, scores, options));
 }
 
-function softNmsResolved(boxes: Float32Array, scores: Float32Array, { sigma, scoreThreshold, maxOutput, iouThreshold }: Required<SoftNmsOptions>): SoftNmsResult {
+function softNmsResolved(
+  boxes: Float32Array,
+  scores: Float32Array,
+  { sigma, scoreThreshold, maxOutput, iouThreshold }: Required<SoftNmsOptions>,
+): SoftNmsResult {
   const sigma32 = f32(sigma);
   const threshold32 = f32(scoreThreshold);
   const current = Float32Array.from(scores);
@@ -244,7 +312,9 @@ function softNmsResolved(boxes: Float32Array, scores: Float32Array, { sigma, sco
   const indices: number[] = [];
   const picked: number[] = [];
   while (alive.length > 0 && indices.length < maxOutput) {
-    const m = alive.reduce((best, j) => (current[j] > current[best] || (current[j] === current[best] && j < best) ? j : best));
+    const m = alive.reduce((best, j) =>
+      current[j] > current[best] || (current[j] === current[best] && j < best) ? j : best,
+    );
     indices.push(m);
     picked.push(current[m]);
     const areaM = boxArea32(boxes, m);

@@ -4,8 +4,18 @@
  */
 import { binding, type NativeDetections } from '../binding.ts';
 import {
-  assertBoolean, assertFloat32Array, assertFloat32ArrayLength, assertInRange, assertInteger, assertKnownKeys, assertObject,
-  assertOneOf, assertPositive, invalidParameterError, typedArrayOf, withDefaults,
+  assertBoolean,
+  assertFloat32Array,
+  assertFloat32ArrayLength,
+  assertInRange,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  assertOneOf,
+  assertPositive,
+  invalidParameterError,
+  typedArrayOf,
+  withDefaults,
 } from '../is.ts';
 import { BOX_CODER_KEYS, decodeResolved, nativeClip, resolveBoxCoderOptions, type DeltaOrder } from './box-coder.ts';
 import { sigmoid32, softmax32 } from './float32.ts';
@@ -33,7 +43,9 @@ export interface PostprocessOptions {
 }
 
 /** Options as accepted: any field (and any boxCoder field) may be left out and comes from the torchvision preset. */
-export type PostprocessOptionsInput = Partial<Omit<PostprocessOptions, 'boxCoder'>> & { boxCoder?: Partial<PostprocessOptions['boxCoder']> };
+export type PostprocessOptionsInput = Partial<Omit<PostprocessOptions, 'boxCoder'>> & {
+  boxCoder?: Partial<PostprocessOptions['boxCoder']>;
+};
 
 export interface PostprocessInput {
   /** Float32Array [B·N·4], deltas per anchor in `boxCoder.order`. */
@@ -80,9 +92,17 @@ const TORCHVISION: PostprocessOptions = {
  * - `faceApi`: face-api SSD MobileNetV1 (sigmoid, background 0, 0.5, 0.5, all candidates, 100 detections,
  *   coder [10, 10, 5, 5] 'yxhw' without clamp, no clipping).
  */
-export const POSTPROCESS_PRESETS: Readonly<Record<'torchvision' | 'torchvisionSsdlite' | 'faceApi', Readonly<PostprocessOptions>>> = Object.freeze({
+export const POSTPROCESS_PRESETS: Readonly<
+  Record<'torchvision' | 'torchvisionSsdlite' | 'faceApi', Readonly<PostprocessOptions>>
+> = Object.freeze({
   torchvision: TORCHVISION,
-  torchvisionSsdlite: { ...TORCHVISION, scoreThresh: 0.001, nmsThresh: 0.55, topkCandidates: 300, detectionsPerImg: 300 },
+  torchvisionSsdlite: {
+    ...TORCHVISION,
+    scoreThresh: 0.001,
+    nmsThresh: 0.55,
+    topkCandidates: 300,
+    detectionsPerImg: 300,
+  },
   faceApi: {
     scoring: 'sigmoid',
     backgroundIndex: 0,
@@ -98,7 +118,14 @@ export const POSTPROCESS_PRESETS: Readonly<Record<'torchvision' | 'torchvisionSs
 
 /** The keys of {@link PostprocessOptions} and of {@link PostprocessInput} (any other key is rejected). */
 export const POSTPROCESS_OPTION_KEYS = Object.keys(TORCHVISION) as (keyof PostprocessOptions)[];
-const INPUT_KEYS: readonly (keyof PostprocessInput)[] = ['boxRegression', 'classLogits', 'anchors', 'batchSize', 'numClasses', 'imageSizes'];
+const INPUT_KEYS: readonly (keyof PostprocessInput)[] = [
+  'boxRegression',
+  'classLogits',
+  'anchors',
+  'batchSize',
+  'numClasses',
+  'imageSizes',
+];
 
 interface Resolved {
   options: Required<PostprocessOptions> & { boxCoder: Required<PostprocessOptions['boxCoder']> };
@@ -126,8 +153,10 @@ function resolve(input: PostprocessInput, options: PostprocessOptionsInput | und
   assertOneOf('boxEncoding', o.boxEncoding, ['deltas', 'xyxy']);
   assertFloat32Array('anchors', anchors, 4);
   // Decoded boxes need no anchors: with an empty array N follows from boxRegression.
-  const numAnchors = o.boxEncoding === 'xyxy' && anchors.length === 0 && typedArrayOf(boxRegression, Float32Array)
-    ? Math.floor(boxRegression.length / 4 / batchSize) : anchors.length / 4;
+  const numAnchors =
+    o.boxEncoding === 'xyxy' && anchors.length === 0 && typedArrayOf(boxRegression, Float32Array)
+      ? Math.floor(boxRegression.length / 4 / batchSize)
+      : anchors.length / 4;
   assertFloat32ArrayLength('boxRegression', boxRegression, 4 * batchSize * numAnchors, '4·B·N');
   assertFloat32ArrayLength('classLogits', classLogits, batchSize * numAnchors * numClasses, 'B·N·C');
   const sizes = new Float32Array(2 * batchSize).fill(1);
@@ -162,7 +191,8 @@ function resolve(input: PostprocessInput, options: PostprocessOptionsInput | und
  * validatePostprocessOptions({ ...POSTPROCESS_PRESETS.faceApi }, 'postprocess.');
  */
 export function validatePostprocessOptions(
-  o: Record<string, unknown>, prefix = '',
+  o: Record<string, unknown>,
+  prefix = '',
 ): Required<PostprocessOptions> & { boxCoder: Required<PostprocessOptions['boxCoder']> } {
   assertOneOf(`${prefix}scoring`, o.scoring, ['softmax', 'sigmoid', 'none']);
   assertOneOf(`${prefix}boxEncoding`, o.boxEncoding, ['deltas', 'xyxy']);
@@ -222,7 +252,15 @@ function nativeOptions({ options: o }: Resolved) {
 export function postprocessDetections(input: PostprocessInput, options?: PostprocessOptionsInput): Detections[] {
   const r = resolve(input, options);
   return binding
-    ? binding.postprocess(input.boxRegression, input.classLogits, input.anchors, r.batchSize, r.numClasses, r.imageSizes, nativeOptions(r))
+    ? binding.postprocess(
+        input.boxRegression,
+        input.classLogits,
+        input.anchors,
+        r.batchSize,
+        r.numClasses,
+        r.imageSizes,
+        nativeOptions(r),
+      )
     : run(input, r);
 }
 
@@ -235,19 +273,30 @@ export function postprocessDetections(input: PostprocessInput, options?: Postpro
  * @example
  * const [det] = await postprocessDetectionsAsync({ boxRegression, classLogits, anchors, numClasses: 21 });
  */
-export async function postprocessDetectionsAsync(input: PostprocessInput, options?: PostprocessOptionsInput): Promise<Detections[]> {
+export async function postprocessDetectionsAsync(
+  input: PostprocessInput,
+  options?: PostprocessOptionsInput,
+): Promise<Detections[]> {
   const r = resolve(input, options);
   if (!binding) return run(input, r);
   const native = binding;
   const caller = new Error();
   return new Promise((resolvePromise, reject) => {
-    native.postprocessAsync(input.boxRegression, input.classLogits, input.anchors, r.batchSize, r.numClasses, r.imageSizes, nativeOptions(r),
+    native.postprocessAsync(
+      input.boxRegression,
+      input.classLogits,
+      input.anchors,
+      r.batchSize,
+      r.numClasses,
+      r.imageSizes,
+      nativeOptions(r),
       (err: Error | null, result?: NativeDetections[]) => {
         if (err) {
           err.stack = `${err.name}: ${err.message}\n${caller.stack?.split('\n').slice(1).join('\n')}`;
           reject(err);
         } else resolvePromise(result!);
-      });
+      },
+    );
   });
 }
 
@@ -256,7 +305,10 @@ export function postprocessDetectionsTs(input: PostprocessInput, options?: Postp
   return run(input, resolve(input, options));
 }
 
-function run(input: PostprocessInput, { options: o, batchSize, numClasses: C, numAnchors: N, imageSizes }: Resolved): Detections[] {
+function run(
+  input: PostprocessInput,
+  { options: o, batchSize, numClasses: C, numAnchors: N, imageSizes }: Resolved,
+): Detections[] {
   const results: Detections[] = [];
   const scores = new Float32Array(N * C);
   const column = new Float32Array(N);
@@ -269,7 +321,10 @@ function run(input: PostprocessInput, { options: o, batchSize, numClasses: C, nu
       for (let a = 0; a < N; a++) score(logits.subarray(a * C, (a + 1) * C), scores.subarray(a * C, (a + 1) * C));
     }
     const reg = input.boxRegression.subarray(4 * b * N, 4 * (b + 1) * N);
-    const boxes = o.boxEncoding === 'xyxy' ? reg.slice() : decodeResolved(reg, input.anchors, { ...o.boxCoder, anchorFormat: 'cxcywh' });
+    const boxes =
+      o.boxEncoding === 'xyxy'
+        ? reg.slice()
+        : decodeResolved(reg, input.anchors, { ...o.boxCoder, anchorFormat: 'cxcywh' });
     if (o.clipBoxes) boxes.forEach((v, k) => (boxes[k] = Math.min(Math.max(v, 0), 1)));
     // Candidates: class by class, each class's top-k by score (ties → lower anchor index).
     const candAnchors: number[] = [];
@@ -290,7 +345,11 @@ function run(input: PostprocessInput, { options: o, batchSize, numClasses: C, nu
     const labels = Int32Array.from(candLabels);
     const keep = greedyNms(candBoxes, rankByScore(candScores32, -Infinity), o.nmsThresh, labels, o.detectionsPerImg);
     const [h, w] = imageSizes.subarray(2 * b, 2 * b + 2);
-    const det: Detections = { boxes: new Float32Array(4 * keep.length), scores: new Float32Array(keep.length), labels: new Int32Array(keep.length) };
+    const det: Detections = {
+      boxes: new Float32Array(4 * keep.length),
+      scores: new Float32Array(keep.length),
+      labels: new Int32Array(keep.length),
+    };
     keep.forEach((k, i) => {
       const [x1, y1, x2, y2] = candBoxes.subarray(4 * k, 4 * k + 4);
       det.boxes.set([x1 * w, y1 * h, x2 * w, y2 * h], 4 * i);

@@ -26,7 +26,6 @@ export type WorkerRequest =
   | { id: number; type: 'run'; feeds: Record<string, WireTensor> }
   | { id: number; type: 'release' };
 
-
 if (parentPort) {
   const port = parentPort;
   const ort = createRequire(import.meta.url)((workerData as { ortEntry: string }).ortEntry) as typeof OrtModule;
@@ -39,15 +38,20 @@ if (parentPort) {
       if (msg.type === 'create') {
         session = await ort.InferenceSession.create(msg.model as Uint8Array, msg.options);
         port.postMessage({
-          id: msg.id, ok: true, value: {
-            inputNames: session.inputNames, outputNames: session.outputNames,
-            inputMetadata: meta(session.inputMetadata), outputMetadata: meta(session.outputMetadata),
+          id: msg.id,
+          ok: true,
+          value: {
+            inputNames: session.inputNames,
+            outputNames: session.outputNames,
+            inputMetadata: meta(session.inputMetadata),
+            outputMetadata: meta(session.outputMetadata),
           },
         });
       } else if (msg.type === 'run') {
         if (!session) throw new Error(SESSION_DISPOSED); // the answer to a run after release
         const feeds: Record<string, OrtModule.Tensor> = {};
-        for (const [k, t] of Object.entries(msg.feeds)) feeds[k] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+        for (const [k, t] of Object.entries(msg.feeds))
+          feeds[k] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
         const out = await session.run(feeds);
         const value: Record<string, WireTensor> = {};
         const transfer: ArrayBuffer[] = [];

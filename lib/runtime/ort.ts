@@ -47,14 +47,21 @@ let loaded: { ort: Ort; entry: string; source: OrtInfo['source'] } | null = null
 let pendingLogLevel: OrtLogLevel | null = null;
 
 /** The entry file `SSD_EDGE_ORT` (or the bundled package) resolves to. */
-export function resolveOrtEntry(value: string | undefined = process.env[ORT_ENV]): { entry: string; source: OrtInfo['source'] } {
+export function resolveOrtEntry(value: string | undefined = process.env[ORT_ENV]): {
+  entry: string;
+  source: OrtInfo['source'];
+} {
   if (value === undefined || value === '') return { entry: require.resolve('onnxruntime-node'), source: 'bundled' };
   const target = path.resolve(value);
   let entry: string;
   try {
     entry = require.resolve(target);
   } catch (err) {
-    throw ortLoadError(value, fs.existsSync(target) ? `no package entry there (${oneLine(err)})` : 'no such file or folder', err);
+    throw ortLoadError(
+      value,
+      fs.existsSync(target) ? `no package entry there (${oneLine(err)})` : 'no such file or folder',
+      err,
+    );
   }
   return { entry, source: 'SSD_EDGE_ORT' };
 }
@@ -69,7 +76,12 @@ function ortLoadError(value: string, why: string, cause?: unknown): Error {
 
 function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n').map((l) => l.trim()).filter(Boolean)[0] ?? msg;
+  return (
+    msg
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)[0] ?? msg
+  );
 }
 
 /**

@@ -77,12 +77,15 @@ export function providerLibraryName(provider: 'cuda' | 'tensorrt' | 'shared'): s
  */
 export function listProviders(): ProviderInfo[] {
   const dir = ortBinaryDir();
-  return ort().listSupportedBackends().map(({ name, bundled }) => {
-    if (name !== 'cuda' && name !== 'tensorrt') return { name, bundled, installed: bundled };
-    const file = dir ? path.join(dir, providerLibraryName(name)) : null;
-    const present = file !== null && fs.existsSync(file) && fs.existsSync(path.join(dir!, providerLibraryName('shared')));
-    return { name, bundled, installed: bundled || present, ...(present ? { library: file! } : {}) };
-  });
+  return ort()
+    .listSupportedBackends()
+    .map(({ name, bundled }) => {
+      if (name !== 'cuda' && name !== 'tensorrt') return { name, bundled, installed: bundled };
+      const file = dir ? path.join(dir, providerLibraryName(name)) : null;
+      const present =
+        file !== null && fs.existsSync(file) && fs.existsSync(path.join(dir!, providerLibraryName('shared')));
+      return { name, bundled, installed: bundled || present, ...(present ? { library: file! } : {}) };
+    });
 }
 
 /**
@@ -92,10 +95,16 @@ export function listProviders(): ProviderInfo[] {
 export function providerUnavailableReason(provider: Provider): string | null {
   if (provider === 'cpu') return null;
   const info = listProviders().find((p) => p.name === provider);
-  if (!info) return `onnxruntime-node ${ort().env.versions.node ?? ''} on ${process.platform}-${process.arch} has no ${provider} provider`.replace('  ', ' ');
+  if (!info)
+    return `onnxruntime-node ${ort().env.versions.node ?? ''} on ${process.platform}-${process.arch} has no ${provider} provider`.replace(
+      '  ',
+      ' ',
+    );
   if (info.installed) return null;
-  return `${providerLibraryName(provider)} is not installed next to the onnxruntime-node binding ` +
-    `(its install script downloads it on linux-x64; it was skipped or offline)`;
+  return (
+    `${providerLibraryName(provider)} is not installed next to the onnxruntime-node binding ` +
+    `(its install script downloads it on linux-x64; it was skipped or offline)`
+  );
 }
 
 /**
@@ -140,25 +149,35 @@ export function assertProviderOptions(o: unknown): asserts o is ProviderOptions 
     if (tensorrt.int8 !== undefined) assertBoolean('providerOptions.tensorrt.int8', tensorrt.int8);
     for (const k of ['int8CalibrationTable', 'engineCachePath'] as const) {
       const v = tensorrt[k];
-      if (v !== undefined && (typeof v !== 'string' || v === '')) throw invalidParameterError(`providerOptions.tensorrt.${k}`, 'non-empty string', v);
+      if (v !== undefined && (typeof v !== 'string' || v === ''))
+        throw invalidParameterError(`providerOptions.tensorrt.${k}`, 'non-empty string', v);
     }
     const w = tensorrt.maxWorkspaceSize;
-    if (w !== undefined && !(Number.isSafeInteger(w) && w > 0)) throw invalidParameterError('providerOptions.tensorrt.maxWorkspaceSize', 'positive integer (bytes)', w);
+    if (w !== undefined && !(Number.isSafeInteger(w) && w > 0))
+      throw invalidParameterError('providerOptions.tensorrt.maxWorkspaceSize', 'positive integer (bytes)', w);
   }
   if (cuda !== undefined) {
     assertObject('providerOptions.cuda', cuda);
     assertKnownKeys('providerOptions.cuda', cuda, CUDA_KEYS);
     const m = cuda.gpuMemLimit;
-    if (m !== undefined && !(Number.isSafeInteger(m) && m > 0)) throw invalidParameterError('providerOptions.cuda.gpuMemLimit', 'positive integer (bytes)', m);
+    if (m !== undefined && !(Number.isSafeInteger(m) && m > 0))
+      throw invalidParameterError('providerOptions.cuda.gpuMemLimit', 'positive integer (bytes)', m);
     const a = cuda.cudnnConvAlgoSearch;
     if (a !== undefined && !['EXHAUSTIVE', 'HEURISTIC', 'DEFAULT'].includes(a)) {
-      throw invalidParameterError('providerOptions.cuda.cudnnConvAlgoSearch', "one of 'EXHAUSTIVE', 'HEURISTIC', 'DEFAULT'", a);
+      throw invalidParameterError(
+        'providerOptions.cuda.cudnnConvAlgoSearch',
+        "one of 'EXHAUSTIVE', 'HEURISTIC', 'DEFAULT'",
+        a,
+      );
     }
   }
 }
 
 /** ONNX Runtime's provider-option keys (string values) for {@link ProviderOptions}. */
-export function providerOptionEntries(provider: 'tensorrt' | 'cuda', options: ProviderOptions = {}): Record<string, string> {
+export function providerOptionEntries(
+  provider: 'tensorrt' | 'cuda',
+  options: ProviderOptions = {},
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (provider === 'tensorrt' && options.tensorrt) {
     const t = options.tensorrt;
@@ -184,11 +203,18 @@ export function providerOptionEntries(provider: 'tensorrt' | 'cuda', options: Pr
  * run on the GPU too; ONNX Runtime appends the CPU provider itself. `providerOptions` ride along in each entry under
  * ONNX Runtime's key names (ignored by the stock binding, see {@link ProviderOptions}).
  */
-export function executionProvidersFor(provider: Provider, deviceId = 0, providerOptions: ProviderOptions = {}): OrtModule.InferenceSession.ExecutionProviderConfig[] {
+export function executionProvidersFor(
+  provider: Provider,
+  deviceId = 0,
+  providerOptions: ProviderOptions = {},
+): OrtModule.InferenceSession.ExecutionProviderConfig[] {
   const entry = (name: 'tensorrt' | 'cuda') => ({ name, deviceId, ...providerOptionEntries(name, providerOptions) });
   switch (provider) {
-    case 'tensorrt': return [entry('tensorrt'), entry('cuda')];
-    case 'cuda': return [entry('cuda')];
-    default: return ['cpu'];
+    case 'tensorrt':
+      return [entry('tensorrt'), entry('cuda')];
+    case 'cuda':
+      return [entry('cuda')];
+    default:
+      return ['cpu'];
   }
 }

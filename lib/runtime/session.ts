@@ -5,14 +5,28 @@
  * onnxruntime-node API; which onnxruntime-node is loaded (bundled or SSD_EDGE_ORT) is decided in ./ort.ts.
  */
 import os from 'node:os';
-import { assertBoolean, assertInteger, assertKnownKeys, assertObject, assertOneOf, invalidParameterError } from '../is.ts';
+import {
+  assertBoolean,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  assertOneOf,
+  invalidParameterError,
+} from '../is.ts';
 import { SESSION_DISPOSED } from './messages.ts';
 import { ort, ortEntry, type OrtModule } from './ort.ts';
 import { WorkerOrtSession, type SessionBackend, type ValueInfo } from './worker-session.ts';
 import { assertTensor, tensorType, type Tensor, type TensorMap } from './tensor.ts';
 import {
-  AUTO_ORDER, DEVICES, assertProviderOptions, executionProvidersFor, providerUnavailableReason,
-  type Device, type Provider, type ProviderError, type ProviderOptions,
+  AUTO_ORDER,
+  DEVICES,
+  assertProviderOptions,
+  executionProvidersFor,
+  providerUnavailableReason,
+  type Device,
+  type Provider,
+  type ProviderError,
+  type ProviderOptions,
 } from './providers.ts';
 
 export type { Device, Provider, ProviderError, ProviderOptions, Tensor, TensorMap, ValueInfo };
@@ -52,7 +66,14 @@ export interface SessionOptions {
 
 /** The keys {@link SessionOptions} accepts. */
 export const SESSION_OPTION_KEYS = [
-  'device', 'deviceId', 'providerOptions', 'threads', 'spinning', 'worker', 'graphOptimizationLevel', 'warmup',
+  'device',
+  'deviceId',
+  'providerOptions',
+  'threads',
+  'spinning',
+  'worker',
+  'graphOptimizationLevel',
+  'warmup',
 ] as const satisfies ReadonlyArray<keyof SessionOptions>;
 
 export interface ThreadOptions {
@@ -84,7 +105,11 @@ export function defaultThreadOptions(cores: number = os.availableParallelism?.()
 }
 
 /** The onnxruntime SessionOptions for a provider and thread settings. */
-export function sessionOptionsFor(provider: Provider, threads: ThreadOptions, options: SessionOptions = {}): OrtModule.InferenceSession.SessionOptions {
+export function sessionOptionsFor(
+  provider: Provider,
+  threads: ThreadOptions,
+  options: SessionOptions = {},
+): OrtModule.InferenceSession.SessionOptions {
   return {
     executionProviders: executionProvidersFor(provider, options.deviceId ?? 0, options.providerOptions),
     intraOpNumThreads: threads.intraOpNumThreads,
@@ -96,7 +121,11 @@ export function sessionOptionsFor(provider: Provider, threads: ThreadOptions, op
 
 function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return msg
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 /**
@@ -123,7 +152,12 @@ export class Session {
   /** Runs started and not yet settled (dispose waits for them, so no run ever meets a released session). */
   #inFlight = new Set<Promise<unknown>>();
 
-  private constructor(session: SessionBackend, provider: Provider, providerErrors: ProviderError[], threads: ThreadOptions) {
+  private constructor(
+    session: SessionBackend,
+    provider: Provider,
+    providerErrors: ProviderError[],
+    threads: ThreadOptions,
+  ) {
     this.#session = session;
     this.provider = provider;
     this.providerErrors = providerErrors;
@@ -164,7 +198,10 @@ export class Session {
       // A provider library that is not installed: skip without trying (ONNX Runtime would log the failed load).
       const reason = providerUnavailableReason(provider);
       if (reason) {
-        if (device !== 'auto') throw new Error(`Cannot use device '${device}': ${reason}. Use device 'auto' or 'cpu' to fall back to the CPU.`);
+        if (device !== 'auto')
+          throw new Error(
+            `Cannot use device '${device}': ${reason}. Use device 'auto' or 'cpu' to fall back to the CPU.`,
+          );
         errors.push({ provider, message: reason, skipped: true });
         continue;
       }
@@ -178,7 +215,10 @@ export class Session {
         // A CPU failure is the model's fault (or the runtime's): nothing left to fall back to.
         if (provider === 'cpu') throw err;
         if (device !== 'auto') {
-          throw new Error(`Cannot use device '${device}': ${oneLine(err)}. Use device 'auto' or 'cpu' to fall back to the CPU.`, { cause: err });
+          throw new Error(
+            `Cannot use device '${device}': ${oneLine(err)}. Use device 'auto' or 'cpu' to fall back to the CPU.`,
+            { cause: err },
+          );
         }
         errors.push({ provider, message: oneLine(err), skipped: false });
         continue;
@@ -191,7 +231,10 @@ export class Session {
           await s.dispose();
           if (provider === 'cpu') throw err;
           if (device !== 'auto') {
-            throw new Error(`Cannot use device '${device}': its first run failed: ${oneLine(err)}. Use device 'auto' or 'cpu' to fall back to the CPU.`, { cause: err });
+            throw new Error(
+              `Cannot use device '${device}': its first run failed: ${oneLine(err)}. Use device 'auto' or 'cpu' to fall back to the CPU.`,
+              { cause: err },
+            );
           }
           errors.push({ provider, message: `first run failed: ${oneLine(err)}`, skipped: false });
           continue;
@@ -209,8 +252,12 @@ export class Session {
   }
 
   /** Input/output metadata as onnxruntime reports it (names, types, shapes with symbolic dims as strings). */
-  get inputMetadata(): readonly ValueInfo[] { return this.#backend().inputMetadata; }
-  get outputMetadata(): readonly ValueInfo[] { return this.#backend().outputMetadata; }
+  get inputMetadata(): readonly ValueInfo[] {
+    return this.#backend().inputMetadata;
+  }
+  get outputMetadata(): readonly ValueInfo[] {
+    return this.#backend().outputMetadata;
+  }
 
   /**
    * Runs the model on plain tensors (`{ data: typed array, dims }`, element type from the array) and returns plain
@@ -223,7 +270,8 @@ export class Session {
    */
   async run(feeds: TensorMap): Promise<TensorMap> {
     const backend = this.#backend();
-    if (typeof feeds !== 'object' || feeds === null) throw invalidParameterError('feeds', 'object of { data, dims } tensors', feeds);
+    if (typeof feeds !== 'object' || feeds === null)
+      throw invalidParameterError('feeds', 'object of { data, dims } tensors', feeds);
     for (const [k, t] of Object.entries(feeds)) assertTensor(`feeds.${k}`, t);
     const p = backend.run(feeds);
     this.#inFlight.add(p);
@@ -231,7 +279,8 @@ export class Session {
       return await p;
     } catch (err) {
       // A run the worker received after its release answers with the same message; keep one wording.
-      if (this.#session === null && err instanceof Error && /disposed|not initialized/i.test(err.message)) throw new Error(SESSION_DISPOSED, { cause: err });
+      if (this.#session === null && err instanceof Error && /disposed|not initialized/i.test(err.message))
+        throw new Error(SESSION_DISPOSED, { cause: err });
       throw err;
     } finally {
       this.#inFlight.delete(p);
@@ -273,7 +322,8 @@ class InProcessSession implements SessionBackend {
   async run(feeds: TensorMap): Promise<TensorMap> {
     const { Tensor } = ort();
     const ortFeeds: Record<string, OrtModule.Tensor> = {};
-    for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = new Tensor(tensorType(t.data) as 'float32', t.data as Float32Array, t.dims);
+    for (const [k, t] of Object.entries(feeds))
+      ortFeeds[k] = new Tensor(tensorType(t.data) as 'float32', t.data as Float32Array, t.dims);
     const out = await this.session.run(ortFeeds);
     const result: TensorMap = {};
     for (const [k, t] of Object.entries(out)) result[k] = { data: t.data as Float32Array, dims: t.dims };

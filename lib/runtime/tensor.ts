@@ -7,8 +7,16 @@ import type { OrtModule } from './ort.ts';
 
 /** Typed arrays a tensor can hold (element type from the array: Float32Array → float32, BigInt64Array → int64, …). */
 export type TensorArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | BigInt64Array | BigUint64Array;
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** A dense tensor: `data` in row-major order, `dims` its shape (product of dims = data.length). */
 export interface Tensor<T extends TensorArray = TensorArray> {
@@ -31,7 +39,11 @@ export function tensorType(data: TensorArray): OrtModule.Tensor.Type {
   if (data instanceof Uint16Array) return 'uint16';
   if (data instanceof Uint32Array) return 'uint32';
   if (data instanceof BigUint64Array) return 'uint64';
-  throw invalidParameterError('tensor data', 'typed array (Float32Array, Int32Array, BigInt64Array, Uint8Array, …)', data);
+  throw invalidParameterError(
+    'tensor data',
+    'typed array (Float32Array, Int32Array, BigInt64Array, Uint8Array, …)',
+    data,
+  );
 }
 
 /** Checks one feed: a typed array and integer dims whose product is its length. */
@@ -43,5 +55,10 @@ export function assertTensor(name: string, t: unknown): asserts t is Tensor {
     throw invalidParameterError(`${name}.dims`, 'Array of integers ≥ 0', dims);
   }
   const n = dims.reduce((a, b) => a * b, 1);
-  if (n !== data.length) throw invalidParameterError(`${name}.data`, `typed array of length ${n} (product of dims [${dims.join(', ')}])`, data);
+  if (n !== data.length)
+    throw invalidParameterError(
+      `${name}.data`,
+      `typed array of length ${n} (product of dims [${dims.join(', ')}])`,
+      data,
+    );
 }

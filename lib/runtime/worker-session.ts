@@ -66,12 +66,16 @@ export class WorkerOrtSession implements SessionBackend {
    * Starts a worker and creates the session there (same arguments as `InferenceSession.create`), loading the
    * onnxruntime-node file `ortEntry` (the one the main thread loaded).
    */
-  static async create(model: string | Uint8Array, options: OrtModule.InferenceSession.SessionOptions, ortEntry: string): Promise<WorkerOrtSession> {
+  static async create(
+    model: string | Uint8Array,
+    options: OrtModule.InferenceSession.SessionOptions,
+    ortEntry: string,
+  ): Promise<WorkerOrtSession> {
     const { source, eval: isEval } = workerEntry();
     const worker = new Worker(source, { eval: isEval, workerData: { ortEntry }, execArgv: [] });
     const channel = new Channel(worker);
     try {
-      const info = await channel.call({ type: 'create', model, options }) as Info;
+      const info = (await channel.call({ type: 'create', model, options })) as Info;
       return new WorkerOrtSession(worker, channel, info);
     } catch (err) {
       await worker.terminate();
@@ -81,8 +85,9 @@ export class WorkerOrtSession implements SessionBackend {
 
   async run(feeds: TensorMap): Promise<TensorMap> {
     const wire: Record<string, WireTensor> = {};
-    for (const [k, t] of Object.entries(feeds)) wire[k] = { type: tensorType(t.data), data: t.data as WireTensor['data'], dims: t.dims };
-    const out = await this.#channel.call({ type: 'run', feeds: wire }) as Record<string, WireTensor>;
+    for (const [k, t] of Object.entries(feeds))
+      wire[k] = { type: tensorType(t.data), data: t.data as WireTensor['data'], dims: t.dims };
+    const out = (await this.#channel.call({ type: 'run', feeds: wire })) as Record<string, WireTensor>;
     const result: TensorMap = {};
     for (const [k, t] of Object.entries(out)) result[k] = { data: t.data as Float32Array, dims: t.dims };
     return result;
@@ -115,11 +120,21 @@ export interface WireError {
 export function errorToWire(err: unknown): WireError {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
   const code = (err as { code?: unknown }).code;
-  return { name: err.name, message: err.message, ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}) };
+  return {
+    name: err.name,
+    message: err.message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+  };
 }
 
 const ERROR_CLASSES: Record<string, ErrorConstructor> = {
-  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
 };
 
 /**
@@ -174,7 +189,8 @@ class Channel {
       this.#pending.set(id, { resolve, reject });
       try {
         this.worker.postMessage({ ...msg, id });
-      } catch (err) {  // e.g. DataCloneError: a detached or uncloneable input
+      } catch (err) {
+        // e.g. DataCloneError: a detached or uncloneable input
         this.#settled(id);
         reject(err as Error);
       }

@@ -6,6 +6,11 @@
  */
 export { BELOW_THRESHOLD, matchAnchors, type MatchAnchorsOptions } from '../ops/matcher.ts';
 export {
-  hardNegativeMining, ssdLoss, ssdLossParts,
-  type SsdLoss, type SsdLossImage, type SsdLossOptions, type SsdLossParts,
+  hardNegativeMining,
+  ssdLoss,
+  ssdLossParts,
+  type SsdLoss,
+  type SsdLossImage,
+  type SsdLossOptions,
+  type SsdLossParts,
 } from '../ops/loss.ts';

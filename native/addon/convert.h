@@ -27,22 +27,25 @@ inline std::string describe(const Napi::Value& v) {
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
   if (v.IsString()) return "string";
   if (v.IsTypedArray()) {
-    static const char* names[] = {"Int8Array",  "Uint8Array",   "Uint8ClampedArray", "Int16Array",    "Uint16Array",
-                                  "Int32Array", "Uint32Array",  "Float32Array",      "Float64Array",  "BigInt64Array",
-                                  "BigUint64Array"};
+    static const char* names[] = {"Int8Array",    "Uint8Array",    "Uint8ClampedArray", "Int16Array",
+                                  "Uint16Array",  "Int32Array",    "Uint32Array",       "Float32Array",
+                                  "Float64Array", "BigInt64Array", "BigUint64Array"};
     const auto ta = v.As<Napi::TypedArray>();
     const int t = static_cast<int>(ta.TypedArrayType());
-    return std::string(t >= 0 && t <= 10 ? names[t] : "TypedArray") + " of length " + std::to_string(ta.ElementLength());
+    return std::string(t >= 0 && t <= 10 ? names[t] : "TypedArray") + " of length " +
+           std::to_string(ta.ElementLength());
   }
   if (v.IsArray()) return "Array";
   if (v.IsFunction()) return "function";
   return "object";
 }
 
-[[noreturn]] inline void type_error(Napi::Env env, const std::string& expected, const char* name, const Napi::Value& v) {
+[[noreturn]] inline void type_error(Napi::Env env, const std::string& expected, const char* name,
+                                    const Napi::Value& v) {
   throw Napi::TypeError::New(env, "Expected " + expected + " for " + name + " but received " + describe(v));
 }
-[[noreturn]] inline void range_error(Napi::Env env, const std::string& expected, const char* name, const Napi::Value& v) {
+[[noreturn]] inline void range_error(Napi::Env env, const std::string& expected, const char* name,
+                                     const Napi::Value& v) {
   throw Napi::RangeError::New(env, "Expected " + expected + " for " + name + " but received " + describe(v));
 }
 
@@ -100,7 +103,8 @@ inline int64_t count(const Napi::Value& v, const char* name, bool allow_all) {
   if (!v.IsNumber()) type_error(v.Env(), "integer", name, v);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d == std::floor(d)) || d < (allow_all ? -1 : 0) || d > 2147483647.0)
-    range_error(v.Env(), allow_all ? "integer in [0, 2147483647] (or -1 for all)" : "integer in [0, 2147483647]", name, v);
+    range_error(v.Env(), allow_all ? "integer in [0, 2147483647] (or -1 for all)" : "integer in [0, 2147483647]", name,
+                v);
   return static_cast<int64_t>(d);
 }
 

@@ -18,7 +18,8 @@ CoderParams coder_params(const Napi::CallbackInfo& info, size_t wi, size_t oi) {
   const auto w = f32(info[wi], "weights");
   if (w.length != 4) type_error(info.Env(), "Float32Array of length 4", "weights", info[wi]);
   for (size_t i = 0; i < 4; ++i)
-    if (!(w.data[i] > 0.f && w.data[i] < 3.4e38f)) range_error(info.Env(), "positive finite weights", "weights", info[wi]);
+    if (!(w.data[i] > 0.f && w.data[i] < 3.4e38f))
+      range_error(info.Env(), "positive finite weights", "weights", info[wi]);
   p.wx = w.data[0], p.wy = w.data[1], p.ww = w.data[2], p.wh = w.data[3];
   p.order_yx = boolean(info[oi], "orderYx");
   return p;
@@ -42,7 +43,8 @@ Napi::Value DefaultBoxes(const Napi::CallbackInfo& info) {
       levels.push_back({static_cast<int>(l[0]), static_cast<int>(l[1]), l[2], l[3], l[4], static_cast<int>(l[5])});
       total += l[0] * l[1] * l[5];
     }
-    if (total * 4 >= static_cast<double>(kMaxElements)) range_error(info.Env(), "fewer than 2^29 boxes", "levels", info[3]);
+    if (total * 4 >= static_cast<double>(kMaxElements))
+      range_error(info.Env(), "fewer than 2^29 boxes", "levels", info[3]);
     auto out = Napi::Float32Array::New(info.Env(), static_cast<size_t>(total) * 4);
     default_boxes(h, w, levels, shapes_v.data, shapes_v.length / 2, static_cast<DefaultBoxClip>(clip), out.Data());
     return out;
@@ -53,7 +55,8 @@ Napi::Value EncodeBoxes(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const auto boxes = f32(info[0], "boxes", 4, "4·N");
     const auto anchors = f32(info[1], "anchors", 4, "4·N");
-    if (anchors.length != boxes.length) type_error(info.Env(), "Float32Array of length " + std::to_string(boxes.length), "anchors", info[1]);
+    if (anchors.length != boxes.length)
+      type_error(info.Env(), "Float32Array of length " + std::to_string(boxes.length), "anchors", info[1]);
     const bool cxcywh = boolean(info[2], "anchorCxcywh");
     const CoderParams p = coder_params(info, 3, 4);
     auto out = Napi::Float32Array::New(info.Env(), boxes.length);
@@ -66,7 +69,8 @@ Napi::Value DecodeBoxes(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const auto deltas = f32(info[0], "deltas", 4, "4·N");
     const auto anchors = f32(info[1], "anchors", 4, "4·N");
-    if (anchors.length != deltas.length) type_error(info.Env(), "Float32Array of length " + std::to_string(deltas.length), "anchors", info[1]);
+    if (anchors.length != deltas.length)
+      type_error(info.Env(), "Float32Array of length " + std::to_string(deltas.length), "anchors", info[1]);
     const bool cxcywh = boolean(info[2], "anchorCxcywh");
     CoderParams p = coder_params(info, 3, 4);
     p.bbox_clip = static_cast<float>(number(info[5], "bboxClip", -1e30, 1e30, "finite number"));

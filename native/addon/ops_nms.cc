@@ -42,9 +42,11 @@ Napi::Value BatchedNms(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const auto ids = i32(info[2], "classIds");
     const NmsArgs a = nms_args(info, 3);
-    if (ids.length != a.scores.length) type_error(info.Env(), "Int32Array of length N = " + std::to_string(a.scores.length), "classIds", info[2]);
+    if (ids.length != a.scores.length)
+      type_error(info.Env(), "Int32Array of length N = " + std::to_string(a.scores.length), "classIds", info[2]);
     const int64_t max_out = count(info[5], "maxOutput", true);
-    return new_i32(info.Env(), batched_nms(a.boxes.data, a.scores.data, ids.data, a.scores.length, a.iou, a.score_thr, max_out));
+    return new_i32(info.Env(),
+                   batched_nms(a.boxes.data, a.scores.data, ids.data, a.scores.length, a.iou, a.score_thr, max_out));
   });
 }
 
@@ -52,14 +54,16 @@ Napi::Value SoftNms(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const auto boxes = f32(info[0], "boxes", 4, "4·N");
     const auto scores = f32(info[1], "scores");
-    if (scores.length != boxes.length / 4) type_error(info.Env(), "Float32Array of length N = " + std::to_string(boxes.length / 4), "scores", info[1]);
+    if (scores.length != boxes.length / 4)
+      type_error(info.Env(), "Float32Array of length N = " + std::to_string(boxes.length / 4), "scores", info[1]);
     const double sigma = number(info[2], "sigma", 1e-30, 1e30, "positive number");
     const double iou = number(info[3], "iouThreshold", -1, 1, "number in [0, 1] (or -1 to decay all)");
     const double thr = number(info[4], "scoreThreshold", -3.4e38, 3.4e38, "finite number");
     const int64_t max_out = count(info[5], "maxOutput", true);
     std::vector<int32_t> idx;
     std::vector<float> sc;
-    soft_nms(boxes.data, scores.data, scores.length, static_cast<float>(sigma), iou, static_cast<float>(thr), max_out, idx, sc);
+    soft_nms(boxes.data, scores.data, scores.length, static_cast<float>(sigma), iou, static_cast<float>(thr), max_out,
+             idx, sc);
     auto o = Napi::Object::New(info.Env());
     o.Set("indices", new_i32(info.Env(), idx));
     o.Set("scores", new_f32(info.Env(), sc.data(), sc.size()));

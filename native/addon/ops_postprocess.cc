@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "postprocess_job.h"
-#include "worker.h"
 #include "convert.h"
 #include "ops.h"
+#include "postprocess_job.h"
+#include "worker.h"
 
 namespace ssd::addon {
 

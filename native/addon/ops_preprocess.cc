@@ -31,7 +31,8 @@ AxisTaps taps(const Napi::Value* v, const char* axis, size_t out_n, int src_n) {
     const auto a = i32(v[k], name.c_str());
     if (a.length != out_n) type_error(v[k].Env(), "Int32Array of length " + std::to_string(out_n), name.c_str(), v[k]);
     for (size_t i = 0; i < a.length; ++i)
-      if (a.data[i] < 0 || a.data[i] >= src_n) range_error(v[k].Env(), "indices in [0, " + std::to_string(src_n) + ")", name.c_str(), v[k]);
+      if (a.data[i] < 0 || a.data[i] >= src_n)
+        range_error(v[k].Env(), "indices in [0, " + std::to_string(src_n) + ")", name.c_str(), v[k]);
     idx[k] = a.data;
   }
   const float* w[3];
@@ -39,7 +40,8 @@ AxisTaps taps(const Napi::Value* v, const char* axis, size_t out_n, int src_n) {
   for (int k = 0; k < 3; ++k) {
     const std::string name = p + names[k];
     const auto a = f32(v[2 + k], name.c_str());
-    if (a.length != out_n) type_error(v[2 + k].Env(), "Float32Array of length " + std::to_string(out_n), name.c_str(), v[2 + k]);
+    if (a.length != out_n)
+      type_error(v[2 + k].Env(), "Float32Array of length " + std::to_string(out_n), name.c_str(), v[2 + k]);
     w[k] = a.data;
   }
   return {idx[0], idx[1], w[0], w[1], w[2]};
@@ -66,10 +68,12 @@ Napi::Value PreprocessPixels(const Napi::CallbackInfo& info) {
     const float pad = resize ? static_cast<float>(number(info[7], "padValue", -1e30, 1e30, "finite number")) : 0.f;
     // From here on no JS runs.
     const auto src = bytes(info[0], "src");
-    const int w = static_cast<int>(count(info[1], "width", false)), h = static_cast<int>(count(info[2], "height", false));
+    const int w = static_cast<int>(count(info[1], "width", false)),
+              h = static_cast<int>(count(info[2], "height", false));
     const int ch = static_cast<int>(count(info[3], "channels", false));
     if (ch != 3 && ch != 4) range_error(env, "3 or 4", "channels", info[3]);
-    if (w < 1 || h < 1) range_error(env, "a positive width and height", w < 1 ? "width" : "height", info[w < 1 ? 1 : 2]);
+    if (w < 1 || h < 1)
+      range_error(env, "a positive width and height", w < 1 ? "width" : "height", info[w < 1 ? 1 : 2]);
     if (src.length < static_cast<size_t>(w) * h * ch)
       type_error(env, "pixel data of length ≥ " + std::to_string(static_cast<size_t>(w) * h * ch), "src", info[0]);
     const auto out = typed<float, napi_float32_array>(info[4], "out", 1, "Float32Array", "");
@@ -79,18 +83,24 @@ Napi::Value PreprocessPixels(const Napi::CallbackInfo& info) {
     l.offset = static_cast<size_t>(count(loff, "layout.offset", false));
     const bool nchw = boolean(lnchw, "layout.nchw"), bgr = boolean(lbgr, "layout.bgr");
     const size_t plane = static_cast<size_t>(l.out_w) * l.out_h;
-    if (out.length < l.offset + 3 * plane) type_error(env, "Float32Array of length ≥ offset + 3·w·h = " + std::to_string(l.offset + 3 * plane), "out", info[4]);
+    if (out.length < l.offset + 3 * plane)
+      type_error(env, "Float32Array of length ≥ offset + 3·w·h = " + std::to_string(l.offset + 3 * plane), "out",
+                 info[4]);
     l.c_stride = nchw ? plane : 1, l.p_stride = nchw ? 1 : 3;
     l.dst_r = bgr ? 2 : 0, l.dst_g = 1, l.dst_b = bgr ? 0 : 2;
     const auto sc = f32(lscale, "layout.scale"), bi = f32(lbias, "layout.bias");
-    if (sc.length != 3 || bi.length != 3) type_error(env, "Float32Array of length 3", sc.length != 3 ? "layout.scale" : "layout.bias", sc.length != 3 ? lscale : lbias);
+    if (sc.length != 3 || bi.length != 3)
+      type_error(env, "Float32Array of length 3", sc.length != 3 ? "layout.scale" : "layout.bias",
+                 sc.length != 3 ? lscale : lbias);
     for (int k = 0; k < 3; ++k) l.scale[k] = sc.data[k], l.bias[k] = bi.data[k];
     if (!resize) {
-      if (l.out_w != w || l.out_h != h) range_error(env, "taps when the output size differs from the image", "taps", info[6]);
+      if (l.out_w != w || l.out_h != h)
+        range_error(env, "taps when the output size differs from the image", "taps", info[6]);
       preprocess_same_size(src.data, ch, l, out.data);
       return env.Undefined();
     }
-    const AxisTaps tx = taps(tv, "x", static_cast<size_t>(l.out_w), w), ty = taps(tv + 5, "y", static_cast<size_t>(l.out_h), h);
+    const AxisTaps tx = taps(tv, "x", static_cast<size_t>(l.out_w), w),
+                   ty = taps(tv + 5, "y", static_cast<size_t>(l.out_h), h);
     preprocess_resize(src.data, w, ch, tx, ty, pad, l, out.data);
     return env.Undefined();
   });

@@ -71,9 +71,11 @@ Napi::Value SsdLossParts(const Napi::CallbackInfo& info) {
     if (c < 1) range_error(env, "integer >= 1", "numClasses", info[6]);
     const auto logits = f32(info[0], "classLogits");
     if (logits.length != n * static_cast<size_t>(c))
-      type_error(env, "Float32Array of length N·numClasses = " + std::to_string(n * static_cast<size_t>(c)), "classLogits", info[0]);
+      type_error(env, "Float32Array of length N·numClasses = " + std::to_string(n * static_cast<size_t>(c)),
+                 "classLogits", info[0]);
     const auto reg = f32(info[1], "boxRegression");
-    if (reg.length != 4 * n) type_error(env, "Float32Array of length 4·N = " + std::to_string(4 * n), "boxRegression", info[1]);
+    if (reg.length != 4 * n)
+      type_error(env, "Float32Array of length 4·N = " + std::to_string(4 * n), "boxRegression", info[1]);
     const bool cxcywh = boolean(info[3], "anchorCxcywh");
     const auto gt = f32(info[4], "gtBoxes", 4, "4·M");
     const auto labels = i32(info[5], "gtLabels");
@@ -86,7 +88,8 @@ Napi::Value SsdLossParts(const Napi::CallbackInfo& info) {
     p.iou_threshold = static_cast<float>(number(info[7], "iouThreshold", 0, 1, "number in [0, 1]"));
     p.neg_pos_ratio = number(info[8], "negPosRatio", 0, INFINITY, "number >= 0");
     p.coder = coder_params(info, 9, 10);
-    const LossImage img{logits.data, reg.data, anchors.data, cxcywh, n, static_cast<size_t>(c), gt.data, labels.data, m};
+    const LossImage img{logits.data, reg.data, anchors.data, cxcywh, n, static_cast<size_t>(c), gt.data,
+                        labels.data, m};
     const LossParts r = ssd_loss_parts(img, p);
     auto o = Napi::Object::New(env);
     o.Set("matchedIdxs", new_i32(env, r.matched));

@@ -12,25 +12,32 @@ void PostprocessJob::parse(const Napi::CallbackInfo& info) {
   const auto o = info[6].As<Napi::Object>();
   const Napi::Value scoring = o.Get("scoring");
   const std::string sc = scoring.IsString() ? scoring.As<Napi::String>().Utf8Value() : "";
-  if (sc == "softmax") params.scoring = Scoring::Softmax;
-  else if (sc == "sigmoid") params.scoring = Scoring::Sigmoid;
-  else if (sc == "none") params.scoring = Scoring::Identity;
-  else type_error(env, "'softmax' | 'sigmoid' | 'none'", "options.scoring", scoring);
+  if (sc == "softmax")
+    params.scoring = Scoring::Softmax;
+  else if (sc == "sigmoid")
+    params.scoring = Scoring::Sigmoid;
+  else if (sc == "none")
+    params.scoring = Scoring::Identity;
+  else
+    type_error(env, "'softmax' | 'sigmoid' | 'none'", "options.scoring", scoring);
   params.decoded = boolean(o.Get("boxesDecoded"), "options.boxesDecoded");
   const double bg = number(o.Get("backgroundIndex"), "options.backgroundIndex", -1, 2147483647.0, "integer >= -1");
   if (bg != std::floor(bg)) range_error(env, "integer >= -1", "options.backgroundIndex", o.Get("backgroundIndex"));
   params.background = static_cast<int>(bg);
-  params.score_thresh = static_cast<float>(number(o.Get("scoreThresh"), "options.scoreThresh", -1e30, 1e30, "finite number"));
+  params.score_thresh =
+      static_cast<float>(number(o.Get("scoreThresh"), "options.scoreThresh", -1e30, 1e30, "finite number"));
   params.nms_thresh = number(o.Get("nmsThresh"), "options.nmsThresh", 0, 1, "number in [0, 1]");
   params.topk = count(o.Get("topkCandidates"), "options.topkCandidates", true);
   params.detections = count(o.Get("detectionsPerImg"), "options.detectionsPerImg", true);
   const auto w = f32(o.Get("weights"), "options.weights");
   if (w.length != 4) type_error(env, "Float32Array of length 4", "options.weights", o.Get("weights"));
   for (size_t i = 0; i < 4; ++i)
-    if (!(w.data[i] > 0.f && w.data[i] < 3.4e38f)) range_error(env, "positive finite weights", "options.weights", o.Get("weights"));
+    if (!(w.data[i] > 0.f && w.data[i] < 3.4e38f))
+      range_error(env, "positive finite weights", "options.weights", o.Get("weights"));
   params.coder.wx = w.data[0], params.coder.wy = w.data[1], params.coder.ww = w.data[2], params.coder.wh = w.data[3];
   params.coder.order_yx = boolean(o.Get("orderYx"), "options.orderYx");
-  params.coder.bbox_clip = static_cast<float>(number(o.Get("bboxClip"), "options.bboxClip", -1e30, 1e30, "finite number"));
+  params.coder.bbox_clip =
+      static_cast<float>(number(o.Get("bboxClip"), "options.bboxClip", -1e30, 1e30, "finite number"));
   params.clip = boolean(o.Get("clipBoxes"), "options.clipBoxes");
   const auto reg_v = f32(info[0], "boxRegression", 4, "4·B·N");
   const auto logits_v = f32(info[1], "classLogits");
@@ -44,15 +51,18 @@ void PostprocessJob::parse(const Napi::CallbackInfo& info) {
   if (static_cast<double>(batch) * static_cast<double>(num_anchors) * static_cast<double>(num_classes) > 4e18)
     range_error(env, "B·N·C that fits in memory", "batchSize", info[3]);
   if (reg_v.length != 4 * batch * num_anchors)
-    type_error(env, "Float32Array of length 4·B·N = " + std::to_string(4 * batch * num_anchors), "boxRegression", info[0]);
+    type_error(env, "Float32Array of length 4·B·N = " + std::to_string(4 * batch * num_anchors), "boxRegression",
+               info[0]);
   if (logits_v.length != batch * num_anchors * num_classes)
-    type_error(env, "Float32Array of length B·N·C = " + std::to_string(batch * num_anchors * num_classes), "classLogits", info[1]);
-  if (sizes_v.length != 2 * batch) type_error(env, "Float32Array of length 2·B = " + std::to_string(2 * batch), "imageSizes", info[5]);
+    type_error(env, "Float32Array of length B·N·C = " + std::to_string(batch * num_anchors * num_classes),
+               "classLogits", info[1]);
+  if (sizes_v.length != 2 * batch)
+    type_error(env, "Float32Array of length 2·B = " + std::to_string(2 * batch), "imageSizes", info[5]);
   for (size_t i = 0; i < sizes_v.length; ++i)
-    if (!(sizes_v.data[i] > 0.f && sizes_v.data[i] < 3.4e38f)) range_error(env, "positive finite sizes", "imageSizes", info[5]);
+    if (!(sizes_v.data[i] > 0.f && sizes_v.data[i] < 3.4e38f))
+      range_error(env, "positive finite sizes", "imageSizes", info[5]);
   reg = reg_v.data, logits = logits_v.data, anchors = anchors_v.data;
   image_hw.assign(sizes_v.data, sizes_v.data + sizes_v.length);
-
 }
 
 void PostprocessJob::own_inputs() {

@@ -26,8 +26,10 @@ void encode_boxes(const float* g, const float* a, bool anchors_cxcywh, size_t n,
   const int ix = p.order_yx ? 1 : 0, iy = p.order_yx ? 0 : 1, iw = p.order_yx ? 3 : 2, ih = p.order_yx ? 2 : 3;
   for (size_t i = 0; i < n; ++i, g += 4, a += 4, out += 4) {
     float ac[4];
-    if (anchors_cxcywh) ac[0] = a[0], ac[1] = a[1], ac[2] = a[2], ac[3] = a[3];
-    else xyxy_to_cxcywh(a, ac, 1);
+    if (anchors_cxcywh)
+      ac[0] = a[0], ac[1] = a[1], ac[2] = a[2], ac[3] = a[3];
+    else
+      xyxy_to_cxcywh(a, ac, 1);
     float gc[4];
     xyxy_to_cxcywh(g, gc, 1);
     out[ix] = p.wx * (gc[0] - ac[0]) / ac[2];

@@ -8,10 +8,10 @@ namespace ssd {
 enum class DefaultBoxClip { None = 0, WH = 1, XYXY = 2 };
 
 struct DefaultBoxLevel {
-  int rows, cols;        // feature-map size
-  double step_y, step_x; // input pixels between neighbouring centres
-  double offset;         // centre offset in cells (0.5 = cell centre)
-  int num_shapes;        // how many (w, h) pairs this level uses from the shape list
+  int rows, cols;         // feature-map size
+  double step_y, step_x;  // input pixels between neighbouring centres
+  double offset;          // centre offset in cells (0.5 = cell centre)
+  int num_shapes;         // how many (w, h) pairs this level uses from the shape list
 };
 
 // Number of boxes the levels produce.

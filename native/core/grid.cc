@@ -3,8 +3,8 @@
 #include "../simd/kernels.h"
 
 #include <climits>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace ssd {
@@ -78,15 +78,18 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
         const size_t c = h[static_cast<size_t>(e)] + h[static_cast<size_t>(e + 1)];
         classes += c > 0, largest = std::max(largest, c);
       }
-      if (classes < best_classes || (classes == best_classes && largest > best_max)) best = p, best_classes = classes, best_max = largest;
+      if (classes < best_classes || (classes == best_classes && largest > best_max))
+        best = p, best_classes = classes, best_max = largest;
     }
     return best;  // the class of e is ⌊(e − kBias − best)/2⌋ + const; kBias is even
   };
   px_ = parity(hist_x), py_ = parity(hist_y);
   int cx_lo = INT_MAX, cx_hi = INT_MIN, cy_lo = INT_MAX, cy_hi = INT_MIN;
   for (int e = 0; e < 320; ++e) {
-    if (hist_x[static_cast<size_t>(e)]) cx_lo = std::min(cx_lo, class_x(e - kBias)), cx_hi = std::max(cx_hi, class_x(e - kBias));
-    if (hist_y[static_cast<size_t>(e)]) cy_lo = std::min(cy_lo, class_y(e - kBias)), cy_hi = std::max(cy_hi, class_y(e - kBias));
+    if (hist_x[static_cast<size_t>(e)])
+      cx_lo = std::min(cx_lo, class_x(e - kBias)), cx_hi = std::max(cx_hi, class_x(e - kBias));
+    if (hist_y[static_cast<size_t>(e)])
+      cy_lo = std::min(cy_lo, class_y(e - kBias)), cy_hi = std::max(cy_hi, class_y(e - kBias));
   }
   if (cx_lo > cx_hi) return;  // nothing can overlap anything
   cx_lo_ = cx_lo, cx_hi_ = cx_hi, cy_lo_ = cy_lo, cy_hi_ = cy_hi, cy_n_ = cy_hi - cy_lo + 1;
@@ -161,7 +164,8 @@ void BoxGrid::grow() {
 int32_t& BoxGrid::head_slot(int32_t c, int64_t x, int64_t y) {
   Class& cl = classes_[c];
   if (cl.dense) {
-    if (x < cl.lo_x || x > cl.hi_x || y < cl.lo_y || y > cl.hi_y) throw std::logic_error("BoxGrid: box was not prepared");
+    if (x < cl.lo_x || x > cl.hi_x || y < cl.lo_y || y > cl.hi_y)
+      throw std::logic_error("BoxGrid: box was not prepared");
     return cl.heads[static_cast<size_t>((y - cl.lo_y) * cl.w + (x - cl.lo_x))];
   }
   if ((filled_ + 1) * 2 > slots_.size()) grow();
@@ -179,7 +183,8 @@ void BoxGrid::insert(int32_t idx) {
   if (!exponents(b, ex, ey)) return;
   const int32_t c = class_of(ex, ey);
   Class& cl = classes_[c];
-  if (cl.cw < std::ldexp(1.0, ex + 1) || cl.ch < std::ldexp(1.0, ey + 1)) throw std::logic_error("BoxGrid: box was not prepared");
+  if (cl.cw < std::ldexp(1.0, ex + 1) || cl.ch < std::ldexp(1.0, ey + 1))
+    throw std::logic_error("BoxGrid: box was not prepared");
   // w < 2^(ex+1) ≤ the cell width: at most two columns (and two rows).
   const int64_t x0 = cell(b[0], cl.cw), x1 = cell(b[2], cl.cw), y0 = cell(b[1], cl.ch), y1 = cell(b[3], cl.ch);
   if (entries_.size() + 4 > static_cast<size_t>(INT32_MAX)) throw std::length_error("BoxGrid: too many boxes");

@@ -49,7 +49,8 @@ class BoxGrid {
       }
       for (int64_t y = y0; y <= y1; ++y)
         for (int64_t x = x0; x <= x1; ++x)
-          for (int32_t e = cl.dense ? cl.heads[static_cast<size_t>((y - cl.lo_y) * cl.w + (x - cl.lo_x))] : head(c, x, y);
+          for (int32_t e = cl.dense ? cl.heads[static_cast<size_t>((y - cl.lo_y) * cl.w + (x - cl.lo_x))]
+                                    : head(c, x, y);
                e >= 0; e = entries_[e].next)
             if (fn(entries_[e].box, entries_[e].xyxy, entries_[e].area)) return true;
       return false;
@@ -81,8 +82,8 @@ class BoxGrid {
     double cw = 0, ch = 0;  // cell size: 2^(e+1) for the largest exponents e in the class
     int64_t lo_x = INT64_MAX, hi_x = INT64_MIN, lo_y = INT64_MAX, hi_y = INT64_MIN;  // cells of the prepared boxes
     int64_t reg_lo_x = INT64_MAX, reg_hi_x = INT64_MIN, reg_lo_y = INT64_MAX, reg_hi_y = INT64_MIN;  // registered
-    size_t count = 0;            // prepared boxes
-    bool dense = false;          // heads[(y − lo_y)·w + (x − lo_x)], else the hash table
+    size_t count = 0;                                                                                // prepared boxes
+    bool dense = false;  // heads[(y − lo_y)·w + (x − lo_x)], else the hash table
     int64_t w = 0;
     std::vector<int32_t> heads;
     std::vector<int32_t> first;  // one entry per registered box

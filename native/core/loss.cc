@@ -95,7 +95,8 @@ LossParts ssd_loss_parts(const LossImage& img, const LossParams& p) {
   for (size_t i = 0; i < n; ++i)
     if (positive[i]) r.positive_cls_sum += static_cast<double>(r.cls_loss[i]);
   r.hard_negatives = hard_negatives(r.cls_loss.data(), positive.data(), n, p.neg_pos_ratio);
-  for (const int32_t i : r.hard_negatives) r.hard_negative_cls_sum += static_cast<double>(r.cls_loss[static_cast<size_t>(i)]);
+  for (const int32_t i : r.hard_negatives)
+    r.hard_negative_cls_sum += static_cast<double>(r.cls_loss[static_cast<size_t>(i)]);
   return r;
 }
 

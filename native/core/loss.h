@@ -29,8 +29,8 @@ struct LossImage {
   const float* anchors;          // [n, 4] xyxy (or cxcywh), same units as gt_boxes
   bool anchors_cxcywh;
   size_t n, c;
-  const float* gt_boxes;         // [m, 4] xyxy
-  const int32_t* gt_labels;      // [m], each in [0, c)
+  const float* gt_boxes;     // [m, 4] xyxy
+  const int32_t* gt_labels;  // [m], each in [0, c)
   size_t m;
 };
 
@@ -47,7 +47,7 @@ struct LossParts {
   std::vector<float> cls_loss;          // [n] cross-entropy against target = label of the matched gt, else 0
   std::vector<int32_t> hard_negatives;  // ascending
   double smooth_l1_sum = 0, positive_cls_sum = 0, hard_negative_cls_sum = 0;
-  size_t num_positive = 0;              // anchors whose target class is > 0
+  size_t num_positive = 0;  // anchors whose target class is > 0
 };
 
 // Everything torchvision's compute_loss computes for one image before the batch reduction.

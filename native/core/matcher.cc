@@ -32,7 +32,7 @@ void match_anchors(const float* gt, size_t m, const float* anchors, size_t n, bo
     for (size_t i = 0; i < n; ++i) {
       const float v = row[i];
       if (v > best_iou[i]) best_iou[i] = v, out[i] = static_cast<int32_t>(j);  // strict: ties keep the lower gt
-      if (v > row[arg]) arg = i;                                                // strict: ties keep the lower anchor
+      if (v > row[arg]) arg = i;                                               // strict: ties keep the lower anchor
     }
     best_anchor[j] = arg;
   }

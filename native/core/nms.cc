@@ -11,7 +11,6 @@
 namespace ssd {
 namespace {
 
-
 size_t limit(int64_t v, size_t n) { return v < 0 ? n : std::min(static_cast<size_t>(v), n); }
 
 // From this many candidates on, NMS indexes the kept boxes in a BoxGrid, so inputs where most boxes survive
@@ -88,7 +87,8 @@ std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const 
   std::vector<int32_t> order;
   sorted_indices_above(scores, n, score_threshold, order);
   // Group by class keeping the score order inside each class.
-  std::stable_sort(order.begin(), order.end(), [class_ids](int32_t a, int32_t b) { return class_ids[a] < class_ids[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [class_ids](int32_t a, int32_t b) { return class_ids[a] < class_ids[b]; });
   std::vector<int32_t> keep;
   NmsWorkspace ws;
   for (size_t s = 0; s < order.size();) {

@@ -10,7 +10,8 @@
 namespace ssd {
 namespace {
 
-constexpr size_t kSampleStride = 7;  // every 7th anchor (coprime with the 4 or 6 boxes per cell) estimates each class's k-th best
+constexpr size_t kSampleStride =
+    7;  // every 7th anchor (coprime with the 4 or 6 boxes per cell) estimates each class's k-th best
 
 // Per-class pre-filter cuts that keep the selection exact: collecting only scores > cut is enough when at
 // least k of them exist (then the k best are all above it); a class that ends with fewer is re-collected at
@@ -47,7 +48,6 @@ void estimate_cuts(const float* scores, size_t n, size_t C, int background, size
 // candidate); otherwise every class is suppressed in full, with the exact grid index for large classes.
 constexpr size_t kMergedNmsMax = 16384;
 
-
 // Per-class greedy NMS visited in the global output order — decreasing score, ties by lower candidate index, the
 // order a full per-class NMS followed by the final sort produces — stopping after `limit` kept. A candidate's fate
 // depends only on the better candidates of its own class, all visited before it, so the first `limit` kept are
@@ -63,7 +63,9 @@ void merged_nms(PostprocessWorkspace& ws, size_t C, double threshold, size_t lim
   for (size_t c = 0; c < C; ++c) ws.class_start[c + 1] = ws.class_start[c] + ws.topk[c].items().size();
   ws.class_next.assign(ws.class_start.begin(), ws.class_start.end() - 1);
   ws.class_kept.assign(C, 0);
-  auto item = [&](size_t i) { return (static_cast<uint64_t>(desc_key(ws.cand_scores[i])) << 32) | static_cast<uint32_t>(i); };
+  auto item = [&](size_t i) {
+    return (static_cast<uint64_t>(desc_key(ws.cand_scores[i])) << 32) | static_cast<uint32_t>(i);
+  };
   std::vector<uint64_t>& heap = ws.merge_heap;
   heap.clear();
   for (size_t c = 0; c < C; ++c)
@@ -85,7 +87,8 @@ void merged_nms(PostprocessWorkspace& ws, size_t C, double threshold, size_t lim
       continue;
     }
     const size_t base = ws.class_start[c];
-    const KeptBoxes view{&kept.x1[base], &kept.y1[base], &kept.x2[base], &kept.y2[base], &kept.area[base], ws.class_kept[c]};
+    const KeptBoxes view{&kept.x1[base], &kept.y1[base],   &kept.x2[base],
+                         &kept.y2[base], &kept.area[base], ws.class_kept[c]};
     const float area = box_area(b);
     if (k.any_iou_above(b, area, view, threshold)) continue;
     const size_t slot = base + ws.class_kept[c]++;
@@ -116,8 +119,10 @@ void postprocess(const float* reg, const float* logits, const float* anchors, si
   const float* S = logits;
   if (p.scoring != Scoring::Identity) {
     ws.scores.resize(n * C);
-    if (p.scoring == Scoring::Softmax) k.softmax_rows(logits, ws.scores.data(), n, C);
-    else k.sigmoid(logits, ws.scores.data(), n * C);
+    if (p.scoring == Scoring::Softmax)
+      k.softmax_rows(logits, ws.scores.data(), n, C);
+    else
+      k.sigmoid(logits, ws.scores.data(), n * C);
     S = ws.scores.data();
   }
 
@@ -170,10 +175,13 @@ void postprocess(const float* reg, const float* logits, const float* anchors, si
       ws.cand_labels[t] = static_cast<int32_t>(c);
       ++t;
     }
-  if (p.decoded) ws.cand_boxes.swap(ws.cand_deltas);
-  else k.decode(ws.cand_deltas.data(), ws.cand_anchors.data(), ws.cand_boxes.data(), total, p.coder);
+  if (p.decoded)
+    ws.cand_boxes.swap(ws.cand_deltas);
+  else
+    k.decode(ws.cand_deltas.data(), ws.cand_anchors.data(), ws.cand_boxes.data(), total, p.coder);
   if (p.clip)
-    for (float& v : ws.cand_boxes) v = !(v > 0.f) && v == v ? 0.f : (v > 1.f ? 1.f : v);  // NaN kept, −0 → +0 (as Math.max)
+    for (float& v : ws.cand_boxes)
+      v = !(v > 0.f) && v == v ? 0.f : (v > 1.f ? 1.f : v);  // NaN kept, −0 → +0 (as Math.max)
 
   // 4-5. NMS inside each class, best `detections` over all classes (ties → lower candidate index).
   ws.keep.clear();

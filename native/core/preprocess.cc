@@ -27,7 +27,7 @@ void preprocess_same_size(const uint8_t* src, int channels, const TensorLayout& 
 }
 
 void preprocess_resize(const uint8_t* src, int width, int channels, const AxisTaps& x, const AxisTaps& y,
-                             float pad_value, const TensorLayout& l, float* out) {
+                       float pad_value, const TensorLayout& l, float* out) {
   const size_t ch = static_cast<size_t>(channels), row = static_cast<size_t>(width) * ch;
   const size_t ps = l.p_stride;
   float* r = out + l.offset + l.dst_r * l.c_stride;

@@ -18,16 +18,16 @@ struct AxisTaps {
 
 struct TensorLayout {
   int out_w, out_h;
-  size_t offset;            // first element written in `out`
-  size_t c_stride, p_stride; // NCHW: plane, 1; NHWC: 1, 3
-  size_t dst_r, dst_g, dst_b; // output channel slot of the source R, G, B (colour order)
-  float scale[3], bias[3];  // per source channel R, G, B
+  size_t offset;               // first element written in `out`
+  size_t c_stride, p_stride;   // NCHW: plane, 1; NHWC: 1, 3
+  size_t dst_r, dst_g, dst_b;  // output channel slot of the source R, G, B (colour order)
+  float scale[3], bias[3];     // per source channel R, G, B
 };
 
 // Same size: no resize. `src` has `channels` (3 or 4) bytes per pixel, rows packed.
 void preprocess_same_size(const uint8_t* src, int channels, const TensorLayout& l, float* out);
 // Bilinear resize through the tables; pad_value fills the weight outside the image.
 void preprocess_resize(const uint8_t* src, int width, int channels, const AxisTaps& x, const AxisTaps& y,
-                             float pad_value, const TensorLayout& l, float* out);
+                       float pad_value, const TensorLayout& l, float* out);
 
 }  // namespace ssd

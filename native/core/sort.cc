@@ -91,17 +91,18 @@ void sort_by_score_desc(const float* scores, std::vector<int32_t>& idx) {
     radix_sort(scores, idx);
     return;
   }
-  std::sort(idx.begin(), idx.end(), [scores](int32_t a, int32_t b) {
-    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-  });
+  std::sort(idx.begin(), idx.end(),
+            [scores](int32_t a, int32_t b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); });
 }
 
 void sorted_indices_above(const float* scores, size_t n, float threshold, std::vector<int32_t>& out) {
   out.clear();
   for (size_t i = 0; i < n; ++i)
     if (scores[i] > threshold) out.push_back(static_cast<int32_t>(i));
-  if (out.size() > 512) radix_sort(scores, out);
-  else sort_by_score_desc(scores, out);
+  if (out.size() > 512)
+    radix_sort(scores, out);
+  else
+    sort_by_score_desc(scores, out);
 }
 
 }  // namespace ssd

@@ -1,7 +1,7 @@
 // Index sorting by decreasing score with ties broken by ascending index (torchvision's observed order).
 #pragma once
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -38,7 +38,9 @@ struct ScoreBuckets {
   }
   size_t operator()(float v) const { return (desc_key(v) - top) >> shift; }
   // Scores > this fall in buckets <= b.
-  float below(size_t b) const { return float_of_desc_key(static_cast<uint32_t>(top + ((static_cast<uint64_t>(b) + 1) << shift))); }
+  float below(size_t b) const {
+    return float_of_desc_key(static_cast<uint32_t>(top + ((static_cast<uint64_t>(b) + 1) << shift)));
+  }
 };
 // Per-class candidate collection and exact top-k: push every (score, index) with score > threshold in
 // ascending index order, then select() the k best by decreasing score, ties by ascending index. Selection
@@ -59,8 +61,8 @@ class TopK {
   }
   size_t size() const { return scores_.size(); }
   size_t capacity_bytes() const {
-    return scores_.capacity() * 4 + index_.capacity() * 4 + items_.capacity() * 8 + tmp_.capacity() * 8 + bins_.capacity() * 2 +
-           hist_.capacity() * 4;
+    return scores_.capacity() * 4 + index_.capacity() * 4 + items_.capacity() * 8 + tmp_.capacity() * 8 +
+           bins_.capacity() * 2 + hist_.capacity() * 4;
   }
   // Fills items() with the k best, best first, packed as desc_key(score) << 32 | index.
   void select(size_t k);

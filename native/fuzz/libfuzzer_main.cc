@@ -6,4 +6,6 @@
 #error "define SSD_FUZZ_TARGET to one of the names in targets.h"
 #endif
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) { return ssd::fuzz::SSD_FUZZ_TARGET(data, size); }
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return ssd::fuzz::SSD_FUZZ_TARGET(data, size);
+}

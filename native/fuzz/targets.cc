@@ -36,13 +36,17 @@ class Reader {
   // Mostly "interesting" floats: small integers, specials, extremes, else raw bits.
   float f32() {
     switch (byte() % 8) {
-      case 0: return static_cast<float>(static_cast<int8_t>(byte()));
+      case 0:
+        return static_cast<float>(static_cast<int8_t>(byte()));
       case 1: {
-        static const float special[] = {0.f, -0.f, NAN, INFINITY, -INFINITY, 3.4e38f, -3.4e38f, 1e-45f, 1e-38f, 1e30f, 0.5f, 1.f};
+        static const float special[] = {0.f,      -0.f,   NAN,    INFINITY, -INFINITY, 3.4e38f,
+                                        -3.4e38f, 1e-45f, 1e-38f, 1e30f,    0.5f,      1.f};
         return special[byte() % 12];
       }
-      case 2: return static_cast<float>(byte()) / 255.f;
-      case 3: return static_cast<float>(static_cast<int16_t>(u32() & 0xffff)) / 64.f;
+      case 2:
+        return static_cast<float>(byte()) / 255.f;
+      case 3:
+        return static_cast<float>(static_cast<int16_t>(u32() & 0xffff)) / 64.f;
       default: {
         const uint32_t bits = u32();
         float f;
@@ -183,7 +187,8 @@ int batched_nms(const uint8_t* data, size_t size) {
   const auto boxes = r.boxes(n), scores = r.floats(n);
   std::vector<int32_t> cls(n);
   for (auto& c : cls) c = r.flag() ? static_cast<int32_t>(r.below(4)) : static_cast<int32_t>(r.u32());
-  const auto k = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, r.f32(), static_cast<int64_t>(r.below(400)) - 1);
+  const auto k = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, r.f32(),
+                                  static_cast<int64_t>(r.below(400)) - 1);
   for (size_t i = 1; i < k.size(); ++i) check(!(scores[k[i]] > scores[k[i - 1]]), "batched_nms sorted by score");
   return 0;
 }
@@ -198,7 +203,8 @@ int soft_nms(const uint8_t* data, size_t size) {
   if (!(sigma > 0) || !std::isfinite(sigma) || !std::isfinite(score_thr)) return 0;  // the addon rejects these
   std::vector<int32_t> idx;
   std::vector<float> out;
-  ssd::soft_nms(boxes.data(), scores.data(), n, sigma, iou_thr, score_thr, static_cast<int64_t>(r.below(300)) - 1, idx, out);
+  ssd::soft_nms(boxes.data(), scores.data(), n, sigma, iou_thr, score_thr, static_cast<int64_t>(r.below(300)) - 1, idx,
+                out);
   std::vector<uint8_t> seen(n, 0);
   for (int32_t i : idx) {
     check(i >= 0 && static_cast<size_t>(i) < n && !seen[i], "soft_nms picks each box once");
@@ -227,7 +233,8 @@ int postprocess(const uint8_t* data, size_t size) {
   Detections out;
   PostprocessWorkspace ws;
   ssd::postprocess(reg.data(), logits.data(), anchors.data(), n, c, ih, iw, p, out, ws);
-  check(out.boxes.size() == 4 * out.scores.size() && out.labels.size() == out.scores.size(), "postprocess output sizes");
+  check(out.boxes.size() == 4 * out.scores.size() && out.labels.size() == out.scores.size(),
+        "postprocess output sizes");
   for (int32_t l : out.labels) check(l >= 0 && static_cast<size_t>(l) < c && l != p.background, "postprocess labels");
   return 0;
 }
@@ -261,7 +268,8 @@ int loss(const uint8_t* data, size_t size) {
   for (auto& v : pos) v = r.flag();
   const auto cl = r.floats(n);
   const auto hn = hard_negatives(cl.data(), pos.data(), n, p.neg_pos_ratio);
-  for (size_t i = 0; i < hn.size(); ++i) check(hn[i] >= 0 && static_cast<size_t>(hn[i]) < n && !pos[hn[i]], "hard negatives are background");
+  for (size_t i = 0; i < hn.size(); ++i)
+    check(hn[i] >= 0 && static_cast<size_t>(hn[i]) < n && !pos[hn[i]], "hard negatives are background");
   return 0;
 }
 
@@ -301,9 +309,16 @@ int preprocess(const uint8_t* data, size_t size) {
 }
 
 const NamedTarget kTargets[] = {
-    {"default_boxes", default_boxes}, {"box_coder", box_coder}, {"iou", iou},       {"nms", nms},
-    {"batched_nms", batched_nms},     {"soft_nms", soft_nms},   {"postprocess", postprocess},
-    {"matcher", matcher},             {"loss", loss},           {"preprocess", preprocess},
+    {"default_boxes", default_boxes},
+    {"box_coder", box_coder},
+    {"iou", iou},
+    {"nms", nms},
+    {"batched_nms", batched_nms},
+    {"soft_nms", soft_nms},
+    {"postprocess", postprocess},
+    {"matcher", matcher},
+    {"loss", loss},
+    {"preprocess", preprocess},
 };
 const size_t kNumTargets = sizeof(kTargets) / sizeof(kTargets[0]);
 

@@ -3,8 +3,8 @@
 // Every variant must give bit-identical IoU/NMS decisions; decode and scores may differ from scalar by a
 // few ulp (vector exp).
 #pragma once
-#include <cstddef>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include "../core/types.h"
 

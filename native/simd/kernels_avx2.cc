@@ -59,7 +59,8 @@ SSD_AVX2 inline void row_exp_sum(const float* in, float* out, size_t cols, float
   size_t c = 0;
   for (; c + 8 <= cols; c += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(in + c));
   const __m256i tm = tail_mask(cols - c);
-  if (c < cols) vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(in + c, tm), _mm256_castsi256_ps(tm)));
+  if (c < cols)
+    vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(in + c, tm), _mm256_castsi256_ps(tm)));
   const float mf = hmax(vmax);
   const __m256 m = _mm256_set1_ps(mf);
   __m256 vsum = _mm256_setzero_ps();
@@ -108,10 +109,13 @@ SSD_AVX2 void sigmoid(const float* in, float* out, size_t n) {
   const __m256 zero = _mm256_setzero_ps();
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i, _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, _mm256_loadu_ps(in + i))))));
+    _mm256_storeu_ps(out + i,
+                     _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, _mm256_loadu_ps(in + i))))));
   if (i < n) {
     const __m256i tm = tail_mask(n - i);
-    _mm256_maskstore_ps(out + i, tm, _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, _mm256_maskload_ps(in + i, tm))))));
+    _mm256_maskstore_ps(
+        out + i, tm,
+        _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, _mm256_maskload_ps(in + i, tm))))));
   }
 }
 
@@ -119,9 +123,9 @@ SSD_AVX2 void sigmoid(const float* in, float* out, size_t n) {
 SSD_AVX2 inline __m256 decode2(__m256 d, __m256 a, __m256 weights, __m256 clip, bool order_yx) {
   if (order_yx) d = _mm256_permute_ps(d, _MM_SHUFFLE(2, 3, 0, 1));  // [ty tx th tw] → [tx ty tw th]
   const __m256 q = _mm256_div_ps(d, weights);
-  const __m256 awh = _mm256_permute_ps(a, _MM_SHUFFLE(3, 2, 3, 2));  // [aw ah aw ah]
-  const __m256 acxy = _mm256_permute_ps(a, _MM_SHUFFLE(1, 0, 1, 0)); // [acx acy acx acy]
-  const __m256 ctr = _mm256_add_ps(_mm256_mul_ps(q, awh), acxy);    // lanes 0,1: cx, cy
+  const __m256 awh = _mm256_permute_ps(a, _MM_SHUFFLE(3, 2, 3, 2));      // [aw ah aw ah]
+  const __m256 acxy = _mm256_permute_ps(a, _MM_SHUFFLE(1, 0, 1, 0));     // [acx acy acx acy]
+  const __m256 ctr = _mm256_add_ps(_mm256_mul_ps(q, awh), acxy);         // lanes 0,1: cx, cy
   const __m256 wh = _mm256_mul_ps(exp256(_mm256_min_ps(clip, q)), awh);  // lanes 2,3: w, h (NaN q stays NaN)
   const __m256 half = _mm256_permute_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), wh), _MM_SHUFFLE(3, 2, 3, 2));
   const __m256 c2 = _mm256_permute_ps(ctr, _MM_SHUFFLE(1, 0, 1, 0));
@@ -133,10 +137,12 @@ SSD_AVX2 void decode(const float* d, const float* a, float* out, size_t n, const
   const __m256 clip = _mm256_set1_ps(p.bbox_clip);
   size_t i = 0;
   for (; i + 2 <= n; i += 2)
-    _mm256_storeu_ps(out + 4 * i, decode2(_mm256_loadu_ps(d + 4 * i), _mm256_loadu_ps(a + 4 * i), weights, clip, p.order_yx));
+    _mm256_storeu_ps(out + 4 * i,
+                     decode2(_mm256_loadu_ps(d + 4 * i), _mm256_loadu_ps(a + 4 * i), weights, clip, p.order_yx));
   if (i < n) {
     const __m256i tm = tail_mask(4);
-    const __m256 r = decode2(_mm256_maskload_ps(d + 4 * i, tm), _mm256_maskload_ps(a + 4 * i, tm), weights, clip, p.order_yx);
+    const __m256 r =
+        decode2(_mm256_maskload_ps(d + 4 * i, tm), _mm256_maskload_ps(a + 4 * i, tm), weights, clip, p.order_yx);
     _mm256_maskstore_ps(out + 4 * i, tm, r);
   }
 }
@@ -161,7 +167,8 @@ SSD_AVX2 inline __m256 iou8(const BoxVec& b, const KeptBoxes& k, size_t j, __m25
 }
 
 SSD_AVX2 inline BoxVec broadcast(const float box[4], float area) {
-  return {_mm256_set1_ps(box[0]), _mm256_set1_ps(box[1]), _mm256_set1_ps(box[2]), _mm256_set1_ps(box[3]), _mm256_set1_ps(area)};
+  return {_mm256_set1_ps(box[0]), _mm256_set1_ps(box[1]), _mm256_set1_ps(box[2]), _mm256_set1_ps(box[3]),
+          _mm256_set1_ps(area)};
 }
 
 // any_iou_above computes iou_scalar(kept, box) while iou_row computes iou_scalar(box, other): max/min/+ are

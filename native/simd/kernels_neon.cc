@@ -66,18 +66,25 @@ inline void row_exp_sum(const float* in, float* out, size_t cols, float& max_out
     float32x4_t e = exp4(vsubq_f32(n == 4 ? vld1q_f32(in + c) : load_n(in + c, n), vm));
     e = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(e), tail_mask(n)));
     if (out) {
-      if (n == 4) vst1q_f32(out + c, e); else store_n(out + c, e, n);
+      if (n == 4)
+        vst1q_f32(out + c, e);
+      else
+        store_n(out + c, e, n);
     }
     if (cols < 8) {
       float tmp[4];
       vst1q_f32(tmp, e);
       for (size_t t = 0; t < n; ++t) in_order += tmp[t];
     }
-    if ((c & 7) == 0) lo = vaddq_f32(lo, e); else hi = vaddq_f32(hi, e);
+    if ((c & 7) == 0)
+      lo = vaddq_f32(lo, e);
+    else
+      hi = vaddq_f32(hi, e);
   }
   const float32x4_t p = vaddq_f32(lo, hi);  // (l0+l4, l1+l5, l2+l6, l3+l7)
   max_out = m;
-  sum_out = cols < 8 ? in_order : (vgetq_lane_f32(p, 0) + vgetq_lane_f32(p, 2)) + (vgetq_lane_f32(p, 1) + vgetq_lane_f32(p, 3));
+  sum_out = cols < 8 ? in_order
+                     : (vgetq_lane_f32(p, 0) + vgetq_lane_f32(p, 2)) + (vgetq_lane_f32(p, 1) + vgetq_lane_f32(p, 3));
 }
 
 void softmax_rows(const float* in, float* out, size_t rows, size_t cols) {
@@ -156,7 +163,10 @@ void iou_row(const float box[4], float area, const KeptBoxes& k, float* out) {
   for (size_t j = 0; j < k.count; j += 4) {
     const size_t n = k.count - j;
     const float32x4_t r = iou4(bx1, by1, bx2, by2, ba, k, j, n);
-    if (n >= 4) vst1q_f32(out + j, r); else store_n(out + j, r, n);
+    if (n >= 4)
+      vst1q_f32(out + j, r);
+    else
+      store_n(out + j, r, n);
   }
 }
 

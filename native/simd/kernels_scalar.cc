@@ -58,7 +58,8 @@ void exp_sums(const float* in, float* max_out, float* sum_out, size_t rows, size
       in_order += e;
     }
     max_out[r] = m;
-    sum_out[r] = cols < 8 ? in_order : ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+    sum_out[r] =
+        cols < 8 ? in_order : ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
   }
 }
 

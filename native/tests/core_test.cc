@@ -10,26 +10,26 @@
 #include <vector>
 
 #include "../core/box_coder.h"
+#include "../core/default_boxes.h"
 #include "../core/iou.h"
 #include "../core/loss.h"
 #include "../core/matcher.h"
 #include "../core/nms.h"
 #include "../core/postprocess.h"
-#include "../core/default_boxes.h"
 #include "../core/sort.h"
 #include "../simd/dispatch.h"
 
 namespace {
 
 int failures = 0;
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      ++failures;                                               \
+#define CHECK(cond, ...)                                           \
+  do {                                                             \
+    if (!(cond)) {                                                 \
+      ++failures;                                                  \
       std::printf("FAIL %s:%d: %s — ", __FILE__, __LINE__, #cond); \
-      std::printf(__VA_ARGS__);                                 \
-      std::printf("\n");                                        \
-    }                                                           \
+      std::printf(__VA_ARGS__);                                    \
+      std::printf("\n");                                           \
+    }                                                              \
   } while (0)
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -75,7 +75,8 @@ void test_semantics() {
   const double shape[] = {0.87 * std::sqrt(2.0), 0.87 / std::sqrt(2.0)};
   float out[4];
   ssd::default_boxes(300, 300, lv, shape, 1, ssd::DefaultBoxClip::WH, out);
-  CHECK(out[0] == 0.5f && out[2] == 1.f && std::fabs(out[3] - 0.6151829f) < 1e-6f, "clip wh: %g %g %g %g", out[0], out[1], out[2], out[3]);
+  CHECK(out[0] == 0.5f && out[2] == 1.f && std::fabs(out[3] - 0.6151829f) < 1e-6f, "clip wh: %g %g %g %g", out[0],
+        out[1], out[2], out[3]);
   // expf_sleef: exact at 0, saturation, NaN.
   CHECK(ssd::expf_sleef(0.f) == 1.f, "exp(0)");
   CHECK(ssd::expf_sleef(-200.f) == 0.f && std::isinf(ssd::expf_sleef(200.f)), "exp saturation");
@@ -134,7 +135,8 @@ void test_variants() {
         ssd::set_level(level);
         ssd::kernels().decode(deltas.data(), anchors.data(), db.data(), n, p);
         bool same = da.size() == db.size();
-        for (size_t i = 0; same && i < da.size(); ++i) same = da[i] == db[i] || (std::isnan(da[i]) && std::isnan(db[i]));
+        for (size_t i = 0; same && i < da.size(); ++i)
+          same = da[i] == db[i] || (std::isnan(da[i]) && std::isnan(db[i]));
         CHECK(same, "%s decode differs (seed %d, yx %d)", level.c_str(), seed, yx);
       }
 
@@ -180,9 +182,11 @@ void test_grid() {
   // Inverted boxes (x2 < x1) only: the grid must size itself from both corners (regression: crashed).
   {
     std::vector<float> inv(4 * 20000);
-    for (size_t i = 0; i < 20000; ++i) inv[4 * i] = 10.f + i % 7, inv[4 * i + 1] = 0, inv[4 * i + 2] = 8.5f, inv[4 * i + 3] = 1;
+    for (size_t i = 0; i < 20000; ++i)
+      inv[4 * i] = 10.f + i % 7, inv[4 * i + 1] = 0, inv[4 * i + 2] = 8.5f, inv[4 * i + 3] = 1;
     std::vector<float> sc(20000, 0.5f);
-    CHECK(ssd::nms(inv.data(), sc.data(), sc.size(), 0.5, -INFINITY, -1, -1).size() == 20000, "inverted boxes overlap nothing");
+    CHECK(ssd::nms(inv.data(), sc.data(), sc.size(), 0.5, -INFINITY, -1, -1).size() == 20000,
+          "inverted boxes overlap nothing");
     std::vector<int32_t> idx;
     std::vector<float> out;
     ssd::soft_nms(inv.data(), sc.data(), 1, 0.5f, -1, 0.001f, -1, idx, out);
@@ -212,22 +216,33 @@ std::vector<float> adversarial_layout(int kind, size_t n, std::mt19937& rng) {
     auto set = [&](float a, float c, float d, float e) { p[0] = a, p[1] = c, p[2] = d, p[3] = e; };
     switch (kind) {
       case 0:  // small boxes + one [0,0,1e30,1e30] (first and last)
-        if (i == 0 || i == n - 1) set(0, 0, 1e30f, 1e30f);
-        else set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
+        if (i == 0 || i == n - 1)
+          set(0, 0, 1e30f, 1e30f);
+        else
+          set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
         break;
       case 1:  // small boxes + corners near ±3e38 and a box spanning them (width overflows to inf)
-        if (i % 1000 == 1) set(-3e38f, -3e38f, -2.9e38f, -2.9e38f);
-        else if (i % 1000 == 2) set(2.9e38f, 2.9e38f, 3e38f, 3e38f);
-        else if (i % 1000 == 3) set(-3e38f, -3e38f, 3e38f, 3e38f);
-        else set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
+        if (i % 1000 == 1)
+          set(-3e38f, -3e38f, -2.9e38f, -2.9e38f);
+        else if (i % 1000 == 2)
+          set(2.9e38f, 2.9e38f, 3e38f, 3e38f);
+        else if (i % 1000 == 3)
+          set(-3e38f, -3e38f, 3e38f, 3e38f);
+        else
+          set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
         break;
       case 2: {  // NaN / ±Inf / inverted / zero-area mixed in
         const float r = u(rng);
-        if (r < 0.05f) set(NAN, y, x + 1, y + 1);
-        else if (r < 0.1f) set(-INFINITY, -INFINITY, INFINITY, INFINITY);
-        else if (r < 0.15f) set(x * 300 + 5, y * 300, x * 300, y * 300 + 5);  // inverted
-        else if (r < 0.2f) set(x * 300, y * 300, x * 300, y * 300 + 5);       // zero width
-        else set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
+        if (r < 0.05f)
+          set(NAN, y, x + 1, y + 1);
+        else if (r < 0.1f)
+          set(-INFINITY, -INFINITY, INFINITY, INFINITY);
+        else if (r < 0.15f)
+          set(x * 300 + 5, y * 300, x * 300, y * 300 + 5);  // inverted
+        else if (r < 0.2f)
+          set(x * 300, y * 300, x * 300, y * 300 + 5);  // zero width
+        else
+          set(x * 300, y * 300, x * 300 + 1 + 8 * u(rng), y * 300 + 1 + 8 * u(rng));
         break;
       }
       case 3: {  // every size from 1e-3 to 1e3 over a wide span, heavy overlap among similar sizes
@@ -242,11 +257,14 @@ std::vector<float> adversarial_layout(int kind, size_t n, std::mt19937& rng) {
         break;
       }
       case 5:  // thin boxes stacked (w ≫ h) and tall ones, crossing
-        if (i % 2) set(x * 50, y * 50, x * 50 + 40, y * 50 + 0.01f + 0.05f * u(rng));
-        else set(x * 50, y * 50, x * 50 + 0.01f + 0.05f * u(rng), y * 50 + 40);
+        if (i % 2)
+          set(x * 50, y * 50, x * 50 + 40, y * 50 + 0.01f + 0.05f * u(rng));
+        else
+          set(x * 50, y * 50, x * 50 + 0.01f + 0.05f * u(rng), y * 50 + 40);
         break;
       case 6:  // few distinct boxes, many duplicates, nested sizes around one centre
-        if (i % 2) set(10, 10, 20, 20);
+        if (i % 2)
+          set(10, 10, 20, 20);
         else {
           const float s = 1 + 20 * u(rng);
           set(100 - s, 100 - s, 100 + s, 100 + s);
@@ -376,7 +394,9 @@ void test_postprocess_merged() {
     std::vector<float> logits(n * C), reg(4 * n), anchors(4 * n);
     for (auto& v : logits) v = nd(rng);
     for (auto& v : reg) v = nd(rng) * 0.3f;
-    for (size_t i = 0; i < n; ++i) anchors[4 * i] = u(rng), anchors[4 * i + 1] = u(rng), anchors[4 * i + 2] = u(rng) * 0.4f, anchors[4 * i + 3] = u(rng) * 0.4f;
+    for (size_t i = 0; i < n; ++i)
+      anchors[4 * i] = u(rng), anchors[4 * i + 1] = u(rng), anchors[4 * i + 2] = u(rng) * 0.4f,
+                  anchors[4 * i + 3] = u(rng) * 0.4f;
     if (seed % 5 == 4) reg[8] = NAN;
     ssd::PostprocessParams p;
     p.scoring = seed % 2 ? ssd::Scoring::Softmax : ssd::Scoring::Sigmoid;
@@ -395,14 +415,16 @@ void test_postprocess_merged() {
     for (size_t i = 0; same && i < m; ++i) {
       same = some.scores[i] == all.scores[i] && some.labels[i] == all.labels[i];
       for (int k = 0; same && k < 4; ++k)
-        same = some.boxes[4 * i + k] == all.boxes[4 * i + k] || (std::isnan(some.boxes[4 * i + k]) && std::isnan(all.boxes[4 * i + k]));
+        same = some.boxes[4 * i + k] == all.boxes[4 * i + k] ||
+               (std::isnan(some.boxes[4 * i + k]) && std::isnan(all.boxes[4 * i + k]));
     }
     CHECK(same, "merged NMS differs from full NMS + cut (seed %d: %zu vs %zu)", seed, some.scores.size(), m);
   }
 }
 
 // Matcher: a hand-made case, and every variant against a brute-force reference on the full IoU matrix.
-std::vector<int32_t> reference_match(const std::vector<float>& gt, const std::vector<float>& anchors, float thr, bool low) {
+std::vector<int32_t> reference_match(const std::vector<float>& gt, const std::vector<float>& anchors, float thr,
+                                     bool low) {
   const size_t m = gt.size() / 4, n = anchors.size() / 4;
   std::vector<float> iou(m * n);
   ssd::box_iou(gt.data(), m, anchors.data(), n, iou.data());
@@ -415,7 +437,9 @@ std::vector<int32_t> reference_match(const std::vector<float>& gt, const std::ve
     if (iou[best * n + i] >= thr) out[i] = static_cast<int32_t>(best);
   }
   if (low && n > 0)
-    for (size_t j = 0; j < m; ++j) out[std::max_element(iou.begin() + j * n, iou.begin() + (j + 1) * n) - (iou.begin() + j * n)] = static_cast<int32_t>(j);
+    for (size_t j = 0; j < m; ++j)
+      out[std::max_element(iou.begin() + j * n, iou.begin() + (j + 1) * n) - (iou.begin() + j * n)] =
+          static_cast<int32_t>(j);
   return out;
 }
 
@@ -424,7 +448,8 @@ void test_matcher_and_loss() {
   const float an[] = {0, 0, 10, 10, 0, 0, 10, 20, 20, 20, 30, 30, 22, 20, 32, 30, 50, 50, 60, 60, 100, 100, 110, 110};
   std::vector<int32_t> out(6);
   ssd::match_anchors(gt, 4, an, 6, false, 0.5f, true, out.data());
-  CHECK((out == std::vector<int32_t>{2, 0, 1, 1, -1, 3}), "hand-made match: %d %d %d %d %d %d", out[0], out[1], out[2], out[3], out[4], out[5]);
+  CHECK((out == std::vector<int32_t>{2, 0, 1, 1, -1, 3}), "hand-made match: %d %d %d %d %d %d", out[0], out[1], out[2],
+        out[3], out[4], out[5]);
   ssd::match_anchors(gt, 4, an, 6, false, 0.5f, false, out.data());
   CHECK((out == std::vector<int32_t>{0, 0, 1, 1, -1, -1}), "hand-made match without forcing");
   ssd::match_anchors(gt, 0, an, 6, false, 0.5f, true, out.data());
@@ -432,7 +457,8 @@ void test_matcher_and_loss() {
   float cx[24];
   for (int i = 0; i < 6; ++i) {
     const float* b = an + 4 * i;
-    cx[4 * i] = 0.5f * (b[0] + b[2]), cx[4 * i + 1] = 0.5f * (b[1] + b[3]), cx[4 * i + 2] = b[2] - b[0], cx[4 * i + 3] = b[3] - b[1];
+    cx[4 * i] = 0.5f * (b[0] + b[2]), cx[4 * i + 1] = 0.5f * (b[1] + b[3]), cx[4 * i + 2] = b[2] - b[0],
+           cx[4 * i + 3] = b[3] - b[1];
   }
   ssd::match_anchors(gt, 4, cx, 6, true, 0.5f, true, out.data());
   CHECK((out == std::vector<int32_t>{2, 0, 1, 1, -1, 3}), "cxcywh anchors");
@@ -445,14 +471,15 @@ void test_matcher_and_loss() {
       auto anchors = random_boxes(rng, 1 + seed * 3, seed % 2 ? 100.f : 300.f, 60.f);
       auto gtb = random_boxes(rng, seed % 9, seed % 2 ? 100.f : 300.f, 90.f);
       if (seed % 3 == 0)
-        for (auto& v : anchors) v = std::round(v);  // exact IoU ties
+        for (auto& v : anchors) v = std::round(v);                                                // exact IoU ties
       if (seed % 4 == 1 && gtb.size() >= 8) gtb.insert(gtb.end(), gtb.begin(), gtb.begin() + 8);  // shared best anchors
       if (seed % 7 == 2) anchors[1] = NAN, anchors[6] = INFINITY;
       const float thr = 0.1f * static_cast<float>(seed % 11);
       for (bool low : {true, false}) {
         std::vector<int32_t> got(anchors.size() / 4);
         ssd::match_anchors(gtb.data(), gtb.size() / 4, anchors.data(), anchors.size() / 4, false, thr, low, got.data());
-        CHECK(got == reference_match(gtb, anchors, thr, low), "%s matcher differs from the reference (seed %d, low %d)", level.c_str(), seed, low);
+        CHECK(got == reference_match(gtb, anchors, thr, low), "%s matcher differs from the reference (seed %d, low %d)",
+              level.c_str(), seed, low);
       }
     }
   }
@@ -477,7 +504,8 @@ void test_matcher_and_loss() {
   float ce[2];
   ssd::softmax_cross_entropy(logits, targets, 2, 3, ce);
   const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
-  CHECK(std::fabs(ce[0] - (lse - 3)) < 1e-6 && std::fabs(ce[1] - std::log(3.0)) < 1e-6, "cross-entropy %g %g", ce[0], ce[1]);
+  CHECK(std::fabs(ce[0] - (lse - 3)) < 1e-6 && std::fabs(ce[1] - std::log(3.0)) < 1e-6, "cross-entropy %g %g", ce[0],
+        ce[1]);
   const int32_t bad[] = {3};
   bool threw = false;
   try {
@@ -493,8 +521,10 @@ void test_matcher_and_loss() {
   const int32_t labels[] = {0, 2};
   const ssd::LossImage img{logits3, reg, anchors3, false, 3, 3, gt2, labels, 2};
   const ssd::LossParts r = ssd::ssd_loss_parts(img, ssd::LossParams{});
-  CHECK((r.matched == std::vector<int32_t>{0, -1, 1}) && (r.foreground == std::vector<int32_t>{0, 2}), "parts: matches");
-  CHECK(r.num_positive == 1 && (r.hard_negatives == std::vector<int32_t>{0, 1}), "parts: a label-0 match is no positive and may be mined");
+  CHECK((r.matched == std::vector<int32_t>{0, -1, 1}) && (r.foreground == std::vector<int32_t>{0, 2}),
+        "parts: matches");
+  CHECK(r.num_positive == 1 && (r.hard_negatives == std::vector<int32_t>{0, 1}),
+        "parts: a label-0 match is no positive and may be mined");
   CHECK(r.smooth_l1_sum == 0.125 + 1.5 && r.encoded.size() == 8, "parts: smooth-L1 %g", r.smooth_l1_sum);
 }
 

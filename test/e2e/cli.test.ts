@@ -19,7 +19,11 @@ const ASTRONAUT = path.join(fixturesDir, 'images', 'astronaut.png');
 const TSX = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-cli-'));
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function cli(...args: string[]): Promise<Result> {
   return cliIn(root, ...args);
@@ -32,14 +36,19 @@ function cliIn(cwd: string, ...args: string[]): Promise<Result> {
 
 function run(file: string, args: string[], cwd: string): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...process.env, SSD_EDGE_DEBUG: '' } },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(file, args, { cwd, env: { ...process.env, SSD_EDGE_DEBUG: '' } }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 /** Files left in a directory, sorted (temporary files included: none may remain). */
 const ls = (dir: string) => fs.readdirSync(dir).sort();
-const isPng = (file: string) => fs.readFileSync(file).subarray(0, 4).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+const isPng = (file: string) =>
+  fs
+    .readFileSync(file)
+    .subarray(0, 4)
+    .equals(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
 
 /** stderr holds exactly one line, starting with 'ssd-edge: '. */
 function oneLine(t: import('ava').ExecutionContext, r: Result): string {
@@ -62,12 +71,17 @@ test('detect --json prints one array of { file, width, height, detections } matc
   t.deepEqual(Object.keys(d), ['label', 'classId', 'score', 'box']);
   t.deepEqual(Object.keys(d.box), ['x1', 'y1', 'x2', 'y2']);
   t.like(d, { label: 'face', classId: 1 });
-  const [score, ...box] = readJson<{ runs: Array<{ detections: number[][] }> }>('detector/astronaut_faceapi_detections.json').runs[0].detections[0];
+  const [score, ...box] = readJson<{ runs: Array<{ detections: number[][] }> }>(
+    'detector/astronaut_faceapi_detections.json',
+  ).runs[0].detections[0];
   t.true(Math.abs(d.score - score) < 1e-3);
-  t.true([d.box.x1, d.box.y1, d.box.x2, d.box.y2].every((v: number, i: number) => Math.abs(v - box[i]) <= 1), JSON.stringify(d.box));
+  t.true(
+    [d.box.x1, d.box.y1, d.box.x2, d.box.y2].every((v: number, i: number) => Math.abs(v - box[i]) <= 1),
+    JSON.stringify(d.box),
+  );
 });
 
-test('--json and --jsonl carry the API\'s detections at full precision (nothing rounded)', async (t) => {
+test("--json and --jsonl carry the API's detections at full precision (nothing rounded)", async (t) => {
   const detector = await Detector.load();
   const api = await detector.detect(ASTRONAUT);
   await detector.dispose();
@@ -93,8 +107,14 @@ test('the table, --jsonl and --out', async (t) => {
   const outDir = path.join(tmp, 'annotated');
   const jsonl = await cli('detect', path.join(tmp, '*.png'), '--jsonl', '--out', outDir);
   t.is(jsonl.code, 0, jsonl.stderr);
-  const rows = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  t.deepEqual(rows.map((r) => r.file), [copy]);
+  const rows = jsonl.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.deepEqual(
+    rows.map((r) => r.file),
+    [copy],
+  );
   t.is(rows[0].annotated, path.join(outDir, 'copy.png'));
   t.deepEqual([...fs.readFileSync(rows[0].annotated).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
 });
@@ -121,14 +141,20 @@ test('an undecodable image: exit 1 and one line', async (t) => {
   fs.writeFileSync(bad, 'not really a jpeg');
   const r = await cli('detect', bad, '--json');
   t.is(r.code, 1);
-  t.is(oneLine(t, r), `ssd-edge: Cannot decode ${bad}: not a JPEG, PNG, WebP, GIF or BMP image (starts with 6e 6f 74 20)`);
+  t.is(
+    oneLine(t, r),
+    `ssd-edge: Cannot decode ${bad}: not a JPEG, PNG, WebP, GIF or BMP image (starts with 6e 6f 74 20)`,
+  );
 });
 
 test('a model without ssd-edge metadata, and a file that is not ONNX: exit 1 and one line', async (t) => {
   const noMeta = writeTinyDecodedModel(null, tmp);
   const r = await cli('detect', ASTRONAUT, '--model', noMeta);
   t.is(r.code, 1);
-  t.regex(oneLine(t, r), /^ssd-edge: Expected ONNX model with ssd-edge metadata .* import it first with `ssd-edge model import`$/);
+  t.regex(
+    oneLine(t, r),
+    /^ssd-edge: Expected ONNX model with ssd-edge metadata .* import it first with `ssd-edge model import`$/,
+  );
   const text = path.join(tmp, 'text.onnx');
   fs.writeFileSync(text, 'hello');
   const r2 = await cli('detect', ASTRONAUT, '--model', text);
@@ -139,10 +165,16 @@ test('a model without ssd-edge metadata, and a file that is not ONNX: exit 1 and
 test('invalid usage: exit 2 and one line', async (t) => {
   const r = await cli('detect', ASTRONAUT, '--threshold', '2');
   t.is(r.code, 2);
-  t.is(oneLine(t, r), "ssd-edge: option '--threshold <score>' argument '2' is invalid. --threshold must be a number in [0, 1]");
+  t.is(
+    oneLine(t, r),
+    "ssd-edge: option '--threshold <score>' argument '2' is invalid. --threshold must be a number in [0, 1]",
+  );
   const r1 = await cli('detect', ASTRONAUT, '-t', '2');
   t.is(r1.code, 2);
-  t.is(oneLine(t, r1), "ssd-edge: option '-t, --score-threshold <score>' argument '2' is invalid. --score-threshold must be a number in [0, 1]");
+  t.is(
+    oneLine(t, r1),
+    "ssd-edge: option '-t, --score-threshold <score>' argument '2' is invalid. --score-threshold must be a number in [0, 1]",
+  );
   const r2 = await cli('detect', ASTRONAUT, '--device', 'npu');
   t.is(r2.code, 2);
   oneLine(t, r2);
@@ -163,7 +195,10 @@ test('unknown commands: exit 2 and one line, --help included', async (t) => {
   for (const args of [['train', '--help'], ['bogus'], ['help', 'train']]) {
     const r = await cli(...args);
     t.is(r.code, 2, args.join(' '));
-    t.is(oneLine(t, r), `ssd-edge: unknown command '${args.at(-1) === '--help' ? args[0] : args.at(-1)}' (commands: detect, doctor, model)`);
+    t.is(
+      oneLine(t, r),
+      `ssd-edge: unknown command '${args.at(-1) === '--help' ? args[0] : args.at(-1)}' (commands: detect, doctor, model)`,
+    );
     t.is(r.stdout, '');
   }
   const m = await cli('model', 'bogus');
@@ -174,20 +209,27 @@ test('unknown commands: exit 2 and one line, --help included', async (t) => {
   t.regex(help.stdout, /--score-threshold <score>[\s\S]*alias --threshold/);
 });
 
-test('--out into the inputs\' own folder never replaces an input, nor an existing file without --overwrite', async (t) => {
+test("--out into the inputs' own folder never replaces an input, nor an existing file without --overwrite", async (t) => {
   const dir = fs.mkdtempSync(path.join(tmp, 'same-'));
   const jpg = path.join(root, 'examples', 'astronaut.jpg');
   fs.copyFileSync(ASTRONAUT, path.join(dir, 'a.png'));
   fs.copyFileSync(jpg, path.join(dir, 'b.jpg'));
   const originals = { 'a.png': fs.readFileSync(ASTRONAUT), 'b.jpg': fs.readFileSync(jpg) };
-  const unchanged = () => Object.entries(originals).every(([f, bytes]) => fs.readFileSync(path.join(dir, f)).equals(bytes));
+  const unchanged = () =>
+    Object.entries(originals).every(([f, bytes]) => fs.readFileSync(path.join(dir, f)).equals(bytes));
 
   // detect photos/ --out photos/: annotated copies beside the originals
   const r1 = await cli('detect', dir, '--out', dir, '--jsonl');
   t.is(r1.code, 0, r1.stderr);
   t.true(unchanged());
   t.deepEqual(ls(dir), ['a.annotated.png', 'a.png', 'b.annotated.jpg', 'b.jpg']);
-  t.deepEqual(r1.stdout.trim().split('\n').map((l) => JSON.parse(l).annotated), [path.join(dir, 'a.annotated.png'), path.join(dir, 'b.annotated.jpg')]);
+  t.deepEqual(
+    r1.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).annotated),
+    [path.join(dir, 'a.annotated.png'), path.join(dir, 'b.annotated.jpg')],
+  );
   t.true(isPng(path.join(dir, 'a.annotated.png')));
 
   // detect a.png --out . : the annotated name exists and is not replaced; the result is still printed, exit 1
@@ -230,9 +272,15 @@ test('a failing write (ulimit -f) leaves no partial file, names the file, goes o
   const script = `ulimit -f 60; exec "$0" --import=tsx lib/cli/index.ts detect "$1" "$2" --out "$3" --json`;
   const r = await run('bash', ['-c', script, process.execPath, ASTRONAUT, small, out], root);
   t.is(r.code, 1);
-  t.is(oneLine(t, r), `ssd-edge: Cannot write ${path.join(out, 'astronaut.png')}: file too large (a file-size limit, e.g. ulimit -f) (EFBIG)`);
+  t.is(
+    oneLine(t, r),
+    `ssd-edge: Cannot write ${path.join(out, 'astronaut.png')}: file too large (a file-size limit, e.g. ulimit -f) (EFBIG)`,
+  );
   const results = JSON.parse(r.stdout);
-  t.deepEqual(results.map((x: { file: string }) => x.file), [ASTRONAUT, small]);
+  t.deepEqual(
+    results.map((x: { file: string }) => x.file),
+    [ASTRONAUT, small],
+  );
   t.is(results[0].detections.length, 1);
   t.false('annotated' in results[0]);
   t.is(results[1].annotated, path.join(out, 'small.png'));
@@ -245,22 +293,39 @@ test('rerunning `detect dir/ --out dir/` never detects on its own annotated copi
   fs.copyFileSync(path.join(root, 'examples', 'astronaut.jpg'), path.join(dir, 'a.jpg'));
   fs.copyFileSync(ASTRONAUT, path.join(dir, 'b.png'));
   const names = ['a.annotated.jpg', 'a.jpg', 'b.annotated.png', 'b.png'];
-  const rows = (r: Result) => r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const rows = (r: Result) =>
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
   const annotated = [path.join(dir, 'a.annotated.jpg'), path.join(dir, 'b.annotated.png')];
 
   const r1 = await cli('detect', dir, '--out', dir, '--jsonl');
   t.is(r1.code, 0, r1.stderr);
   t.deepEqual(ls(dir), names);
   const first = rows(r1);
-  t.deepEqual(first.map((x) => x.file), [path.join(dir, 'a.jpg'), path.join(dir, 'b.png')]);
+  t.deepEqual(
+    first.map((x) => x.file),
+    [path.join(dir, 'a.jpg'), path.join(dir, 'b.png')],
+  );
   const copies = annotated.map((f) => fs.readFileSync(f));
 
   // the same command again: the originals only (not the copies), the copies kept, each refusal on its own line
   const r2 = await cli('detect', dir, '--out', dir, '--jsonl');
   t.is(r2.code, 1);
-  t.deepEqual(r2.stderr.trim().split('\n'), annotated.map((f) => `ssd-edge: Not writing ${f}: the file exists (--overwrite replaces it)`));
-  t.deepEqual(rows(r2).map((x) => x.file), first.map((x) => x.file));
-  t.deepEqual(rows(r2).map((x) => x.detections), first.map((x) => x.detections), 'the same images, the same detections');
+  t.deepEqual(
+    r2.stderr.trim().split('\n'),
+    annotated.map((f) => `ssd-edge: Not writing ${f}: the file exists (--overwrite replaces it)`),
+  );
+  t.deepEqual(
+    rows(r2).map((x) => x.file),
+    first.map((x) => x.file),
+  );
+  t.deepEqual(
+    rows(r2).map((x) => x.detections),
+    first.map((x) => x.detections),
+    'the same images, the same detections',
+  );
   t.deepEqual(ls(dir), names);
   t.true(annotated.every((f, i) => fs.readFileSync(f).equals(copies[i])));
 
@@ -268,15 +333,24 @@ test('rerunning `detect dir/ --out dir/` never detects on its own annotated copi
   // --out reaching the same folder, behave the same)
   const r3 = await cliIn(dir, 'detect', '*', '--out', '.', '--overwrite', '--jsonl');
   t.is(r3.code, 0, r3.stderr);
-  t.deepEqual(rows(r3).map((x) => x.file), ['a.jpg', 'b.png']);
-  t.deepEqual(rows(r3).map((x) => x.detections), first.map((x) => x.detections));
+  t.deepEqual(
+    rows(r3).map((x) => x.file),
+    ['a.jpg', 'b.png'],
+  );
+  t.deepEqual(
+    rows(r3).map((x) => x.detections),
+    first.map((x) => x.detections),
+  );
   t.deepEqual(ls(dir), names);
 
   // into another folder, the input folder's annotated copies are images like any other (only --out's own are skipped)
   const other = path.join(tmp, 'rerun-other');
   const r4 = await cli('detect', dir, '--out', other, '--jsonl');
   t.is(r4.code, 0, r4.stderr);
-  t.deepEqual(rows(r4).map((x) => path.basename(x.file)), names);
+  t.deepEqual(
+    rows(r4).map((x) => path.basename(x.file)),
+    names,
+  );
 });
 
 test('a bad --model or --classes leaves no --out folder behind; --classes naming no label of the model is a usage error', async (t) => {

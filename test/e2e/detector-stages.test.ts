@@ -42,7 +42,8 @@ function normals(n: number, seed: number): number[] {
 
 /** A model whose outputs are constants (+ 0·mean(input)): boxes [1, N, 4], scores [1, N, C]. */
 function writeConstantModel(name: string, boxes: number[], scores: number[], spec: ModelSpec): string {
-  const n = boxes.length / 4, c = scores.length / n;
+  const n = boxes.length / 4,
+    c = scores.length / n;
   const g = new GraphBuilder(name);
   g.addInput('image', ['batch', 3, 8, 8]);
   const mean = g.op('ReduceMean', ['image'], { axes: [1, 2, 3], keepdims: 1 });
@@ -76,7 +77,10 @@ test('prepare → forward → finish on their own give exactly what detect gives
   t.like(output, { batch: 1, numBoxes: 5118, numClasses: 2 });
   const opts = detectDefaults(spec);
   const { classes, ...thresholds } = opts;
-  const [dets] = await finish(output, spec, anchors, prepared.transforms, { ...thresholds, classFilter: classFilter(spec.labels, 0, classes) });
+  const [dets] = await finish(output, spec, anchors, prepared.transforms, {
+    ...thresholds,
+    classFilter: classFilter(spec.labels, 0, classes),
+  });
   t.deepEqual(dets, expected);
   t.true(expected.length > 0);
 });
@@ -89,14 +93,23 @@ test('prepare: two frames of different sizes in one batch, a reusable buffer, fi
   const prepared = await prepare([ASTRONAUT, small], spec.input, { batch: 3, out });
   t.is(prepared.input.data, out, 'writes into the given buffer');
   t.deepEqual(prepared.input.dims, [3, 3, 512, 512]);
-  t.true(out.subarray(2 * per).every((v) => v === 0), 'the padding slot is zero-filled');
-  t.deepEqual(prepared.sizes, [{ width: 512, height: 512 }, { width: 64, height: 48 }]);
+  t.true(
+    out.subarray(2 * per).every((v) => v === 0),
+    'the padding slot is zero-filled',
+  );
+  t.deepEqual(prepared.sizes, [
+    { width: 512, height: 512 },
+    { width: 64, height: 48 },
+  ]);
   const output = await forward(session, spec, prepared.input);
   const { classes: _, ...thresholds } = detectDefaults(spec);
   const results = await finish(output, spec, anchors, prepared.transforms, { ...thresholds, classFilter: null });
   t.is(results.length, 2, 'one result per image, the padding slot dropped');
   t.deepEqual(results[0], await detector.detect(ASTRONAUT));
-  await t.throwsAsync(prepare([ASTRONAUT], spec.input, { out: new Float32Array(10) }), { instanceOf: TypeError, message: /^Expected Float32Array of length ≥ 786432/ });
+  await t.throwsAsync(prepare([ASTRONAUT], spec.input, { out: new Float32Array(10) }), {
+    instanceOf: TypeError,
+    message: /^Expected Float32Array of length ≥ 786432/,
+  });
   await t.throwsAsync(prepare([ASTRONAUT, small], spec.input, { batch: 1 }), { instanceOf: RangeError });
 });
 
@@ -104,9 +117,17 @@ test('prepare: two frames of different sizes in one batch, a reusable buffer, fi
 
 test('decoded boxes declared, raw deltas emitted: load fails naming output.kind', async (t) => {
   const n = 200;
-  const file = writeConstantModel('deltas-as-decoded', normals(4 * n, 7), probabilities(n), tinyDecodedSpec({ name: 'deltas-as-decoded' }));
+  const file = writeConstantModel(
+    'deltas-as-decoded',
+    normals(4 * n, 7),
+    probabilities(n),
+    tinyDecodedSpec({ name: 'deltas-as-decoded' }),
+  );
   const err = await t.throwsAsync(Detector.load(file, { device: 'cpu' }), { instanceOf: TypeError });
-  t.regex(err.message, /^Model deltas-as-decoded: its spec declares decoded boxes \(output\.kind 'decoded', normalized xyxy in output 'boxes'\) but on the warm-up input \d+ of 200 boxes have x1 > x2 or y1 > y2 \(e\.g\. \[.*\]\): the graph looks like it emits raw box deltas\. Fix output\.kind/);
+  t.regex(
+    err.message,
+    /^Model deltas-as-decoded: its spec declares decoded boxes \(output\.kind 'decoded', normalized xyxy in output 'boxes'\) but on the warm-up input \d+ of 200 boxes have x1 > x2 or y1 > y2 \(e\.g\. \[.*\]\): the graph looks like it emits raw box deltas\. Fix output\.kind/,
+  );
   t.false(err.message.includes('\n'));
   // Without the warm-up nothing runs at load, so nothing is checked (documented on `warmup`).
   const d = await Detector.load(file, { device: 'cpu', warmup: false });
@@ -117,10 +138,16 @@ test('probabilities declared (scoring none), logits emitted: load fails naming p
   const n = 100;
   const boxes = Array.from({ length: n }, (_, i) => [0.1, 0.1, 0.2 + i / 200, 0.3]).flat();
   const logits = normals(3 * n, 3).map((v) => 3 * v);
-  const file = writeConstantModel('logits-as-probabilities', boxes, logits, tinyDecodedSpec({ name: 'logits-as-probabilities' }));
+  const file = writeConstantModel(
+    'logits-as-probabilities',
+    boxes,
+    logits,
+    tinyDecodedSpec({ name: 'logits-as-probabilities' }),
+  );
   await t.throwsAsync(Detector.load(file, { device: 'cpu' }), {
     instanceOf: TypeError,
-    message: /^Model logits-as-probabilities: its spec declares probabilities in output 'scores' \(postprocess\.scoring 'none'\) but on the warm-up input \d+ of 300 scores lie far outside \[0, 1\]/,
+    message:
+      /^Model logits-as-probabilities: its spec declares probabilities in output 'scores' \(postprocess\.scoring 'none'\) but on the warm-up input \d+ of 300 scores lie far outside \[0, 1\]/,
   });
 });
 
@@ -129,17 +156,38 @@ test('the layout check accepts valid decoded models: the tiny model, a pytorch-s
   await tiny.dispose();
   const src = path.join(tmp, 'mb1-ssd.onnx');
   fs.writeFileSync(src, writeOnnx(tinyPytorchSsd(3000, 3)));
-  const { path: imported } = await importModelFile('pytorch-ssd', src, { out: path.join(tmp, 'mb1-imported.onnx'), labels: ['BACKGROUND', 'a', 'b'] });
+  const { path: imported } = await importModelFile('pytorch-ssd', src, {
+    out: path.join(tmp, 'mb1-imported.onnx'),
+    labels: ['BACKGROUND', 'a', 'b'],
+  });
   const d = await Detector.load(imported, { device: 'cpu' }); // outputs = mean of the input: equal corners, ordered
   await d.dispose();
   // Straight on the stage output: zero-area, clipped-to-edge and slightly out-of-image boxes are valid.
   const spec = tinyDecodedSpec();
-  const out = (boxes: number[], scores: number[]): ForwardOutput =>
-    ({ boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), batch: 1, numBoxes: boxes.length / 4, numClasses: 3, ms: 0 });
-  t.notThrows(() => checkOutputLayout(out([0, 0, 0, 0, 1, 1, 1, 1, -0.2, 0.5, 1.3, 1.0, 0.3, 0.3, 0.3 - 1e-6, 0.4], probabilities(4)), spec));
-  t.notThrows(() => checkOutputLayout(out([NaN, 0, 0, 0, 0.1, 0.1, 0.2, 0.2], probabilities(2)), spec), 'non-finite boxes are not counted');
-  t.throws(() => checkOutputLayout(out([0.5, 0, 0, 0.37, 0.6, 0.2, 0.1, 0.5], probabilities(2)), spec), { message: /2 of 2 boxes have x1 > x2/ });
-  t.throws(() => checkOutputLayout(out([0, 0, 300, 200, 0, 0, 500, 400], probabilities(2)), spec), { message: /2 of 2 boxes lie more than 64 input sizes outside/ });
+  const out = (boxes: number[], scores: number[]): ForwardOutput => ({
+    boxes: Float32Array.from(boxes),
+    scores: Float32Array.from(scores),
+    batch: 1,
+    numBoxes: boxes.length / 4,
+    numClasses: 3,
+    ms: 0,
+  });
+  t.notThrows(() =>
+    checkOutputLayout(
+      out([0, 0, 0, 0, 1, 1, 1, 1, -0.2, 0.5, 1.3, 1.0, 0.3, 0.3, 0.3 - 1e-6, 0.4], probabilities(4)),
+      spec,
+    ),
+  );
+  t.notThrows(
+    () => checkOutputLayout(out([NaN, 0, 0, 0, 0.1, 0.1, 0.2, 0.2], probabilities(2)), spec),
+    'non-finite boxes are not counted',
+  );
+  t.throws(() => checkOutputLayout(out([0.5, 0, 0, 0.37, 0.6, 0.2, 0.1, 0.5], probabilities(2)), spec), {
+    message: /2 of 2 boxes have x1 > x2/,
+  });
+  t.throws(() => checkOutputLayout(out([0, 0, 300, 200, 0, 0, 500, 400], probabilities(2)), spec), {
+    message: /2 of 2 boxes lie more than 64 input sizes outside/,
+  });
   // Raw outputs are never checked (deltas and logits take any value).
   const raw = { ...spec, output: { ...spec.output, kind: 'raw' as const } } as ModelSpec;
   t.notThrows(() => checkOutputLayout(out([0.5, 0, 0, 0.37], [5, -3, 2]), raw));
@@ -150,21 +198,32 @@ test('the layout check accepts valid decoded models: the tiny model, a pytorch-s
 test('unknown option keys throw a TypeError naming the key and the valid ones', async (t) => {
   await t.throwsAsync(detector.detect(ASTRONAUT, { threshold: 0.1 } as never), {
     instanceOf: TypeError,
-    message: "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold', 'maxDetections', 'classes'",
+    message:
+      "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold', 'maxDetections', 'classes'",
   });
-  await t.throwsAsync(detector.detectBatch([ASTRONAUT], { maxDetection: 3 } as never), { instanceOf: TypeError, message: /^Unknown key 'maxDetection' in options/ });
+  await t.throwsAsync(detector.detectBatch([ASTRONAUT], { maxDetection: 3 } as never), {
+    instanceOf: TypeError,
+    message: /^Unknown key 'maxDetection' in options/,
+  });
   await t.throwsAsync(Detector.load(undefined, { threshold: 0.1 } as never), {
     instanceOf: TypeError,
-    message: "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold', 'maxDetections', 'classes', 'device', 'deviceId', " +
+    message:
+      "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold', 'maxDetections', 'classes', 'device', 'deviceId', " +
       "'providerOptions', 'threads', 'spinning', 'warmup', 'maxBatch', 'worker'",
   });
   await t.throwsAsync(Detector.load(undefined, { providerOptions: { tensorrt: { fp32: true } } } as never), {
-    instanceOf: TypeError, message: /^Unknown key 'fp32' in providerOptions\.tensorrt: expected one of 'fp16', 'int8'/,
+    instanceOf: TypeError,
+    message: /^Unknown key 'fp32' in providerOptions\.tensorrt: expected one of 'fp16', 'int8'/,
   });
   await t.throwsAsync(detector.draw(ASTRONAUT, [], { colour: 'red' } as never), {
-    instanceOf: TypeError, message: "Unknown key 'colour' in options: expected one of 'format', 'quality', 'lineWidth', 'fontSize', 'color', 'labels', 'scoreDigits'",
+    instanceOf: TypeError,
+    message:
+      "Unknown key 'colour' in options: expected one of 'format', 'quality', 'lineWidth', 'fontSize', 'color', 'labels', 'scoreDigits'",
   });
-  await t.throwsAsync(Session.create(writeTinyDecodedModel(undefined, tmp), { thread: 2 } as never), { instanceOf: TypeError, message: /^Unknown key 'thread' in options: expected one of 'device', 'deviceId'/ });
+  await t.throwsAsync(Session.create(writeTinyDecodedModel(undefined, tmp), { thread: 2 } as never), {
+    instanceOf: TypeError,
+    message: /^Unknown key 'thread' in options: expected one of 'device', 'deviceId'/,
+  });
   // Known keys with undefined values are fine.
   t.true(Array.isArray(await detector.detect(ASTRONAUT, { scoreThreshold: undefined })));
 });
@@ -173,11 +232,19 @@ test('unknown option keys throw a TypeError naming the key and the valid ones', 
 
 test('dispose with detects in flight (in-process): each completes or fails with "Session is disposed", nothing else', async (t) => {
   const d = await Detector.load(undefined, { device: 'cpu', warmup: false });
-  const pending = [1, 2, 3, 4].map(() => d.detect(ASTRONAUT).then(() => 'done', (e: Error) => e.message));
+  const pending = [1, 2, 3, 4].map(() =>
+    d.detect(ASTRONAUT).then(
+      () => 'done',
+      (e: Error) => e.message,
+    ),
+  );
   await new Promise((r) => setImmediate(r));
   await d.dispose();
   const outcomes = await Promise.all(pending);
-  t.true(outcomes.every((o) => o === 'done' || o === 'Session is disposed'), outcomes.join(' | '));
+  t.true(
+    outcomes.every((o) => o === 'done' || o === 'Session is disposed'),
+    outcomes.join(' | '),
+  );
   await t.throwsAsync(d.detect(ASTRONAUT), { message: 'Session is disposed' });
   await d.dispose(); // idempotent
 });
@@ -189,7 +256,8 @@ test('warm-up: forward passes until two consecutive ones are within 20 % (at mos
   t.true(ms.length >= 2 && ms.length <= 8, `${ms.length} runs`);
   const settled = (k: number) => Math.abs(ms[k] - ms[k - 1]) <= 0.2 * ms[k - 1];
   const spent = (k: number) => ms.slice(0, k + 1).reduce((a, b) => a + b, 0) >= 3000;
-  for (let k = 1; k < ms.length - 1; k++) t.false(settled(k) || spent(k), `stopped at the first settled pair or the budget (${ms.map((v) => v.toFixed(1))})`);
+  for (let k = 1; k < ms.length - 1; k++)
+    t.false(settled(k) || spent(k), `stopped at the first settled pair or the budget (${ms.map((v) => v.toFixed(1))})`);
   if (ms.length < 8) t.true(settled(ms.length - 1) || spent(ms.length - 1));
   t.log(`warm-up forward ms: ${ms.map((v) => v.toFixed(1)).join(', ')}`);
   const cold = await Detector.load(undefined, { device: 'cpu', warmup: false });

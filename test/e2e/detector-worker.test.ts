@@ -17,7 +17,10 @@ test('worker and in-process sessions give identical detections; batches too', as
   try {
     t.false(local.inWorker);
     t.true(remote.inWorker);
-    t.deepEqual(await remote.detect(image, { scoreThreshold: 0.02 }), await local.detect(image, { scoreThreshold: 0.02 }));
+    t.deepEqual(
+      await remote.detect(image, { scoreThreshold: 0.02 }),
+      await local.detect(image, { scoreThreshold: 0.02 }),
+    );
     const [a, b] = await remote.detectBatch([image, image]);
     t.deepEqual(a, b);
     t.true(a.length > 10);
@@ -32,7 +35,10 @@ test('the event loop keeps turning while a worker detect is pending', async (t) 
   try {
     let turns = 0;
     let running = true;
-    const spin = () => { turns++; if (running) setImmediate(spin); };
+    const spin = () => {
+      turns++;
+      if (running) setImmediate(spin);
+    };
     setImmediate(spin);
     const before = turns;
     const pending = d.detect(image);
@@ -50,7 +56,11 @@ test('a process with a loaded worker detector exits by itself (the idle worker d
     const d = await Detector.load(undefined, { worker: true });
     const r = await d.detect('${image}');
     console.log(JSON.stringify({ faces: r.length }));`;
-  const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   t.is(r.status, 0, r.stderr);
   t.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { faces: 1 });
 });
@@ -71,7 +81,11 @@ test('dispose while detects are in flight: each settles (done, or "Session is di
       await Promise.all(pending);
     }
     console.log(JSON.stringify({ done, failed }));`;
-  const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   t.is(r.signal, null, r.stderr);
   t.is(r.status, 0, r.stderr);
   const { done, failed } = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -90,7 +104,11 @@ test('an input that cannot be sent to the worker rejects the run and does not ke
     let message = '';
     try { await s.run({ image: tensor }); } catch (e) { message = e.name; }
     console.log(JSON.stringify({ message }));`;
-  const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   t.is(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr}`);
   t.regex(JSON.parse(r.stdout.trim().split('\n').pop()!).message, /Error/);
 });

@@ -14,7 +14,9 @@ import { tinyDecodedSpec, writeTinyDecodedModel } from '../helpers/tiny-detector
 
 const ASTRONAUT = path.join(fixturesDir, 'images', 'astronaut.png');
 type Row = [number, number, number, number, number]; // score, x1, y1, x2, y2
-const reference = readJson<{ runs: Array<{ minConfidence: number; maxResults: number; detections: Row[] }> }>('detector/astronaut_faceapi_detections.json');
+const reference = readJson<{ runs: Array<{ minConfidence: number; maxResults: number; detections: Row[] }> }>(
+  'detector/astronaut_faceapi_detections.json',
+);
 
 let detector: Detector;
 test.before(async () => {
@@ -48,7 +50,10 @@ for (const minConfidence of [0.5, 0.02]) {
       let bestPx = Infinity;
       for (const k of unmatched) {
         const px = Math.max(...boxOf(dets[k]).map((v, i) => Math.abs(v - box[i])));
-        if (px <= 1 && Math.abs(dets[k].score - score) <= 1e-3 && px < bestPx) { best = k; bestPx = px; }
+        if (px <= 1 && Math.abs(dets[k].score - score) <= 1e-3 && px < bestPx) {
+          best = k;
+          bestPx = px;
+        }
       }
       if (best < 0) {
         t.fail(`no detection within 1 px / 1e-3 of face-api's ${score} [${box.map((v) => v.toFixed(2))}]`);
@@ -70,12 +75,20 @@ test('provider, timings and the spec are exposed', async (t) => {
   t.deepEqual(detector.labels, ['background', 'face']);
   await detector.detect(ASTRONAUT);
   const tm = detector.timings!;
-  for (const k of ['decode', 'preprocess', 'forward', 'postprocess', 'total'] as const) t.true(tm[k] >= 0 && Number.isFinite(tm[k]), k);
+  for (const k of ['decode', 'preprocess', 'forward', 'postprocess', 'total'] as const)
+    t.true(tm[k] >= 0 && Number.isFinite(tm[k]), k);
   t.true(tm.total >= tm.forward);
 });
 
 /** astronaut.png drawn onto a canvas of another size / orientation, as raw RGBA. */
-async function transformed(width: number, height: number, paint: (ctx: ReturnType<ReturnType<typeof createCanvas>['getContext']>, img: Awaited<ReturnType<typeof loadImage>>) => void): Promise<RawImage> {
+async function transformed(
+  width: number,
+  height: number,
+  paint: (
+    ctx: ReturnType<ReturnType<typeof createCanvas>['getContext']>,
+    img: Awaited<ReturnType<typeof loadImage>>,
+  ) => void,
+): Promise<RawImage> {
   const img = await loadImage(fs.readFileSync(ASTRONAUT));
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
@@ -96,7 +109,10 @@ test('detectBatch gives the same detections as detect, image by image', async (t
     single.forEach((d, k) => {
       t.is(batch[i][k].classId, d.classId);
       t.true(Math.abs(batch[i][k].score - d.score) <= 1e-4, `image ${i} det ${k} score`);
-      t.true(boxOf(batch[i][k]).every((v, j) => Math.abs(v - boxOf(d)[j]) <= 0.05), `image ${i} det ${k} box`);
+      t.true(
+        boxOf(batch[i][k]).every((v, j) => Math.abs(v - boxOf(d)[j]) <= 0.05),
+        `image ${i} det ${k} box`,
+      );
     });
   }
   t.true(batch[2].length > 0);
@@ -108,12 +124,24 @@ test('boxes come back in source pixels through the resize: scaled, padded and EX
   const ref = boxOf(face);
   // 2× larger and 0.6× smaller (pad mode resizes them to 512): the face scales with the image
   for (const s of [2, 0.6]) {
-    const img = await transformed(Math.round(512 * s), Math.round(512 * s), (ctx, im) => ctx.drawImage(im, 0, 0, 512 * s, 512 * s));
+    const img = await transformed(Math.round(512 * s), Math.round(512 * s), (ctx, im) =>
+      ctx.drawImage(im, 0, 0, 512 * s, 512 * s),
+    );
     const [d] = await detector.detect(img);
-    t.true(iou(boxOf(d), ref.map((v) => v * s)) > 0.9, `scale ${s}: ${boxOf(d)}`);
+    t.true(
+      iou(
+        boxOf(d),
+        ref.map((v) => v * s),
+      ) > 0.9,
+      `scale ${s}: ${boxOf(d)}`,
+    );
   }
   // shifted right inside a wider black frame: the box shifts with it
-  const shifted = await transformed(800, 512, (ctx, im) => { ctx.fillStyle = '#000'; ctx.fillRect(0, 0, 800, 512); ctx.drawImage(im, 200, 0); });
+  const shifted = await transformed(800, 512, (ctx, im) => {
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, 800, 512);
+    ctx.drawImage(im, 200, 0);
+  });
   const [d2] = await detector.detect(shifted);
   t.true(iou(boxOf(d2), [ref[0] + 200, ref[1], ref[2] + 200, ref[3]]) > 0.9, `shifted: ${boxOf(d2)}`);
   // stored rotated 90° counter-clockwise with EXIF orientation 6 (= rotate clockwise to view): same box as upright
@@ -138,7 +166,8 @@ test('draw returns a decodable PNG (and JPEG) of the source size', async (t) => 
   t.like(back, { width: 512, height: 512, format: 'png' });
   // the box outline changed pixels on the box edge, not far from it
   const src = await decodeImage(ASTRONAUT);
-  const at = (img: RawImage, x: number, y: number) => Array.from(img.data.subarray((y * 512 + x) * 4, (y * 512 + x) * 4 + 3));
+  const at = (img: RawImage, x: number, y: number) =>
+    Array.from(img.data.subarray((y * 512 + x) * 4, (y * 512 + x) * 4 + 3));
   const { x1, y1, y2 } = dets[0].box;
   const edge = [Math.round(x1), Math.round((y1 + y2) / 2)] as const;
   t.notDeepEqual(at(back, ...edge), at(src, ...edge));
@@ -150,29 +179,54 @@ test('draw returns a decodable PNG (and JPEG) of the source size', async (t) => 
 test('option validation and the classes filter', async (t) => {
   t.deepEqual(await detector.detect(ASTRONAUT, { classes: ['face'] }), await detector.detect(ASTRONAUT));
   t.deepEqual(await detector.detect(ASTRONAUT, { classes: [0] }), []);
-  await t.throwsAsync(detector.detect(ASTRONAUT, { classes: ['cat'] }), { instanceOf: TypeError, message: "Expected a label of the model ('face') for classes[0] but received \"cat\"" });
-  await t.throwsAsync(detector.detect(ASTRONAUT, { scoreThreshold: 1.5 }), { instanceOf: RangeError, message: 'Expected number in [0, 1] for scoreThreshold but received 1.5' });
+  await t.throwsAsync(detector.detect(ASTRONAUT, { classes: ['cat'] }), {
+    instanceOf: TypeError,
+    message: 'Expected a label of the model (\'face\') for classes[0] but received "cat"',
+  });
+  await t.throwsAsync(detector.detect(ASTRONAUT, { scoreThreshold: 1.5 }), {
+    instanceOf: RangeError,
+    message: 'Expected number in [0, 1] for scoreThreshold but received 1.5',
+  });
   t.is((await detector.detect(ASTRONAUT, { scoreThreshold: 0.01, maxDetections: 3 })).length, 3);
 });
 
 // --- decoded outputs (scoring 'none', xyxy boxes) -------------------------------------------------------
 
-test("decoded-output models: scores used as given, xyxy boxes, per-class NMS, classes and maxDetections", async (t) => {
+test('decoded-output models: scores used as given, xyxy boxes, per-class NMS, classes and maxDetections', async (t) => {
   const file = writeTinyDecodedModel();
   const d = await Detector.load(file, { device: 'cpu', threads: 1 });
   try {
     const img: RawImage = { data: new Uint8Array(100 * 50 * 3), width: 100, height: 50, channels: 3 }; // stretch → ×100, ×50
     const dets = await d.detect(img);
     const f = Math.fround;
-    t.deepEqual(dets.map((x) => [x.label, x.score]), [['cat', f(0.9)], ['dog', f(0.7)], ['dog', f(0.6)]]);
+    t.deepEqual(
+      dets.map((x) => [x.label, x.score]),
+      [
+        ['cat', f(0.9)],
+        ['dog', f(0.7)],
+        ['dog', f(0.6)],
+      ],
+    );
     const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) < 1e-4);
     t.true(close(boxOf(dets[0]), [10, 5, 50, 25]), String(boxOf(dets[0])));
     t.true(close(boxOf(dets[1]), [60, 30, 90, 40]), String(boxOf(dets[1])));
     t.true(close(boxOf(dets[2]), [12, 5, 52, 25]), String(boxOf(dets[2])));
-    t.deepEqual((await d.detect(img, { classes: ['dog'] })).map((x) => x.score), [f(0.7), f(0.6)]);
-    t.deepEqual((await d.detect(img, { classes: [2], maxDetections: 1 })).map((x) => x.score), [f(0.7)]);
-    t.deepEqual((await d.detect(img, { iouThreshold: 0.95 })).map((x) => x.score), [f(0.9), f(0.8), f(0.7), f(0.6)]);
-    t.deepEqual((await d.detect(img, { scoreThreshold: 0.65 })).map((x) => x.score), [f(0.9), f(0.7)]);
+    t.deepEqual(
+      (await d.detect(img, { classes: ['dog'] })).map((x) => x.score),
+      [f(0.7), f(0.6)],
+    );
+    t.deepEqual(
+      (await d.detect(img, { classes: [2], maxDetections: 1 })).map((x) => x.score),
+      [f(0.7)],
+    );
+    t.deepEqual(
+      (await d.detect(img, { iouThreshold: 0.95 })).map((x) => x.score),
+      [f(0.9), f(0.8), f(0.7), f(0.6)],
+    );
+    t.deepEqual(
+      (await d.detect(img, { scoreThreshold: 0.65 })).map((x) => x.score),
+      [f(0.9), f(0.7)],
+    );
     const batch = await d.detectBatch([img, img, img]);
     t.deepEqual(batch, [dets, dets, dets]);
   } finally {
@@ -185,7 +239,9 @@ test('loading a model that is not an ssd-edge model fails with one clear message
   const err = await t.throwsAsync(Detector.load(noMeta), { instanceOf: TypeError });
   t.regex(err.message, /ssd-edge metadata/);
   t.false(err.message.includes('\n'));
-  await t.throwsAsync(Detector.load(path.join(path.dirname(noMeta), 'missing.onnx')), { message: `Cannot read model ${path.join(path.dirname(noMeta), 'missing.onnx')}: no such file` });
+  await t.throwsAsync(Detector.load(path.join(path.dirname(noMeta), 'missing.onnx')), {
+    message: `Cannot read model ${path.join(path.dirname(noMeta), 'missing.onnx')}: no such file`,
+  });
   const wrongLabels = writeTinyDecodedModel(tinyDecodedSpec({ labels: ['background', 'cat'] }));
   await t.throwsAsync(Detector.load(wrongLabels), { instanceOf: TypeError, message: /labels/ });
 });

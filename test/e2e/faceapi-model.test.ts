@@ -72,7 +72,6 @@ function columns(m: Float32Array, width: number, cols: number): Float32Array {
   return out;
 }
 
-
 // Build once for the whole file (in memory; ~0.2 s).
 const metadata = { 'test.key': 'value', 'test.other': 'ünïcode ✓' };
 const built = importFaceApiSsdMobilenetv1({ metadata });
@@ -90,8 +89,14 @@ test('ONNX round trip: structure and metadata survive readOnnx/writeOnnx', (t) =
   t.is(model.opset_import[0].version, 13);
   t.like(getMetadata(model), { ...metadata, 'ssd_edge.version': '1' });
   t.deepEqual(readModelSpec(model), built.spec);
-  t.deepEqual(model.graph.input.map((i) => i.name), ['image']);
-  t.deepEqual(model.graph.output.map((o) => o.name), ['box_encodings', 'class_logits']);
+  t.deepEqual(
+    model.graph.input.map((i) => i.name),
+    ['image'],
+  );
+  t.deepEqual(
+    model.graph.output.map((o) => o.name),
+    ['box_encodings', 'class_logits'],
+  );
   const dims = model.graph.input[0].type?.tensor_type?.shape?.dim ?? [];
   t.deepEqual(dims, [{ dim_param: 'batch' }, { dim_value: 3 }, { dim_value: 512 }, { dim_value: 512 }]);
   // re-encoding what we read gives the same bytes
@@ -100,7 +105,7 @@ test('ONNX round trip: structure and metadata survive readOnnx/writeOnnx', (t) =
   t.like(getMetadata(readOnnx(writeOnnx(model))), { 'test.key': 'changed', 'test.other': 'ünïcode ✓', added: 'x' });
 });
 
-test('anchors are face-api\'s Output/extra_dim, bit for bit; the spec\'s preset matches them within 1.2e-7', (t) => {
+test("anchors are face-api's Output/extra_dim, bit for bit; the spec's preset matches them within 1.2e-7", (t) => {
   const ref = readF32('default_boxes/faceapi_ssd_mobilenetv1_anchors_yxyx.f32');
   t.is(built.anchors.length, N * 4);
   t.true(Buffer.from(built.anchors.buffer).equals(Buffer.from(ref.buffer)));
@@ -116,8 +121,18 @@ test('anchors are face-api\'s Output/extra_dim, bit for bit; the spec\'s preset 
 
 test('the spec: face-api preprocessing, 2 labels, face-api postprocess', (t) => {
   t.like(built.spec, {
-    name: 'ssd-mobilenetv1-face', architecture: 'ssd-mobilenetv1',
-    input: { name: 'image', height: 512, width: 512, resize: 'pad', interpolation: 'bilinear-asymmetric', mean: [0, 0, 0], std: [1, 1, 1], dynamicBatch: true },
+    name: 'ssd-mobilenetv1-face',
+    architecture: 'ssd-mobilenetv1',
+    input: {
+      name: 'image',
+      height: 512,
+      width: 512,
+      resize: 'pad',
+      interpolation: 'bilinear-asymmetric',
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      dynamicBatch: true,
+    },
     output: { kind: 'raw', boxes: 'box_encodings', scores: 'class_logits' },
     anchors: { preset: 'tf-ssd-mobilenetv1-512' },
     labels: ['background', 'face'],
@@ -138,8 +153,12 @@ test('onnxruntime-node reproduces face-api raw outputs on astronaut.png', async 
   // Target: max |diff| ≤ 1e-4 of the reference's value range (measured: ~1.6e-6 and ~1.1e-6).
   const b = diffOfRange(box, readF32('faceapi/astronaut_box_encodings.f32'));
   const c = diffOfRange(logits, columns(readF32('faceapi/astronaut_class_logits.f32'), 3, 2));
-  t.log(`box_encodings: max abs ${b.maxAbs.toExponential(2)}, range ${b.range.toFixed(2)}, rel ${b.rel.toExponential(2)}`);
-  t.log(`class_logits:  max abs ${c.maxAbs.toExponential(2)}, range ${c.range.toFixed(2)}, rel ${c.rel.toExponential(2)}`);
+  t.log(
+    `box_encodings: max abs ${b.maxAbs.toExponential(2)}, range ${b.range.toFixed(2)}, rel ${b.rel.toExponential(2)}`,
+  );
+  t.log(
+    `class_logits:  max abs ${c.maxAbs.toExponential(2)}, range ${c.range.toFixed(2)}, rel ${c.rel.toExponential(2)}`,
+  );
   t.true(b.rel <= 1e-4, `box_encodings rel diff ${b.rel}`);
   t.true(c.rel <= 1e-4, `class_logits rel diff ${c.rel}`);
 
@@ -153,15 +172,26 @@ test('onnxruntime-node reproduces face-api raw outputs on astronaut.png', async 
   // Whole chain with the spec's defaults (sigmoid per column, background 0, anchors from the preset): the best
   // detection is face-api's best anchor, its box = face-api's decoded box (ymin,xmin,ymax,xmax → xyxy pixels).
   const [det] = postprocessDetections(
-    { boxRegression: box, classLogits: logits, anchors: resolveAnchors(built.spec), numClasses: 2, imageSizes: [[height, width]] },
-    built.spec.postprocess);
+    {
+      boxRegression: box,
+      classLogits: logits,
+      anchors: resolveAnchors(built.spec),
+      numClasses: 2,
+      imageSizes: [[height, width]],
+    },
+    built.spec.postprocess,
+  );
   const refScores = readF32('faceapi/astronaut_scores.f32');
   const best = refScores.indexOf(Math.max(...refScores));
   const [y1, x1, y2, x2] = readF32('faceapi/astronaut_boxes_yxyx.f32').subarray(4 * best, 4 * best + 4);
   t.is(det.labels[0], 1);
   t.true(Math.abs(det.scores[0] - refScores[best]) <= 1e-5);
-  const boxDiff = Math.max(...[x1 * width, y1 * height, x2 * width, y2 * height].map((v, k) => Math.abs(v - det.boxes[k])));
-  t.log(`face: ${det.labels.length} detection(s) ≥ ${built.spec.postprocess.scoreThresh}, best score ${det.scores[0].toFixed(4)}, box diff ${boxDiff.toExponential(2)} px`);
+  const boxDiff = Math.max(
+    ...[x1 * width, y1 * height, x2 * width, y2 * height].map((v, k) => Math.abs(v - det.boxes[k])),
+  );
+  t.log(
+    `face: ${det.labels.length} detection(s) ≥ ${built.spec.postprocess.scoreThresh}, best score ${det.scores[0].toFixed(4)}, box diff ${boxDiff.toExponential(2)} px`,
+  );
   t.true(boxDiff <= 0.01, `box diff ${boxDiff}`);
 
   // The batch dimension is symbolic: a batch of two identical images gives the same rows twice.

@@ -34,15 +34,24 @@ import { diffOfRange } from '../helpers/compare.ts';
 const exportPath = path.join(cacheRoot(), 'torchvision', 'ssd300_vgg16_tamed.onnx');
 const have = fs.existsSync(exportPath);
 const maybe = have ? test : test.skip;
-if (!have) console.warn(`ssd300-builder: ${exportPath} missing — make it with /usr/bin/python3 scripts/export-torchvision-ssd.py`);
-
+if (!have)
+  console.warn(
+    `ssd300-builder: ${exportPath} missing — make it with /usr/bin/python3 scripts/export-torchvision-ssd.py`,
+  );
 
 /**
  * torchvision's SSD300 preprocessing of a uint8 RGB image: x/255, (x − mean)/std (float32), then bilinear resize to
  * out×out like torch.nn.functional.interpolate(align_corners=False, antialias=False): src = (dst + 0.5)·(in/out) − 0.5,
  * clamped at 0, neighbours floor(src) and min(floor(src) + 1, in − 1). Returns NCHW float32.
  */
-function torchvisionPreprocess(rgb: Uint8Array, w: number, h: number, out: number, mean: number[], std: number[]): Float32Array {
+function torchvisionPreprocess(
+  rgb: Uint8Array,
+  w: number,
+  h: number,
+  out: number,
+  mean: number[],
+  std: number[],
+): Float32Array {
   const f = Math.fround;
   const plane = new Float32Array(w * h);
   const result = new Float32Array(3 * out * out);
@@ -84,14 +93,19 @@ async function decodeRgb(file: string): Promise<{ width: number; height: number;
 
 // Built lazily once (reading + building + serializing ~105 MB takes ~1 s).
 let cache: Promise<{ exported: ort.InferenceSession; built: ort.InferenceSession; builtBytes: Uint8Array }> | undefined;
-const sessions = () => (cache ??= (async () => {
-  const exportedBytes = fs.readFileSync(exportPath);
-  const weights = torchvisionWeightsFromOnnx(readOnnx(exportedBytes));
-  const { model, numAnchors, numClasses } = buildSsd300Vgg16(weights);
-  if (numAnchors !== 8732 || numClasses !== 21) throw new Error(`built ${numAnchors} anchors, ${numClasses} classes`);
-  const builtBytes = writeOnnx(model);
-  return { exported: await ort.InferenceSession.create(exportedBytes), built: await ort.InferenceSession.create(builtBytes), builtBytes };
-})());
+const sessions = () =>
+  (cache ??= (async () => {
+    const exportedBytes = fs.readFileSync(exportPath);
+    const weights = torchvisionWeightsFromOnnx(readOnnx(exportedBytes));
+    const { model, numAnchors, numClasses } = buildSsd300Vgg16(weights);
+    if (numAnchors !== 8732 || numClasses !== 21) throw new Error(`built ${numAnchors} anchors, ${numClasses} classes`);
+    const builtBytes = writeOnnx(model);
+    return {
+      exported: await ort.InferenceSession.create(exportedBytes),
+      built: await ort.InferenceSession.create(builtBytes),
+      builtBytes,
+    };
+  })());
 
 maybe('torchvisionWeightsFromOnnx maps every torchvision parameter of the export', (t) => {
   const weights = torchvisionWeightsFromOnnx(readOnnx(fs.readFileSync(exportPath)));
@@ -115,52 +129,67 @@ maybe('builder graph = torchvision export on a random input (≤ 1e-4 of the ran
   }
 });
 
-maybe('builder graph on astronaut.png reproduces torchvision\'s stored head outputs; full chain gives its detections', async (t) => {
-  const { built, builtBytes } = await sessions();
-  const meta = readJson('postprocess/ssd300_astronaut.json');
-  const { width, height, rgb } = await decodeRgb(path.join(fixturesDir, 'images', 'astronaut.png'));
-  // torchvision ssd300_vgg16: image_mean [0.48235, 0.45882, 0.40784], image_std [1/255]·3 (reference README).
-  const x = torchvisionPreprocess(rgb, width, height, 300, [0.48235, 0.45882, 0.40784], [1 / 255, 1 / 255, 1 / 255]);
-  const out = await built.run({ images: new ort.Tensor('float32', x, [1, 3, 300, 300]) });
-  const reg = out.bbox_regression.data as Float32Array;
-  const logits = out.cls_logits.data as Float32Array;
-  for (const [k, got] of [['bbox_regression', reg], ['cls_logits', logits]] as const) {
-    const d = diffOfRange(got, readF32(`postprocess/ssd300_astronaut_${k}.f32`));
-    t.log(`${k} vs torchvision: max abs ${d.maxAbs.toExponential(2)}, range ${d.range.toFixed(2)}, rel ${d.rel.toExponential(2)}`);
-    t.true(d.rel <= 1e-4, `${k} rel ${d.rel}`);
-  }
+maybe(
+  "builder graph on astronaut.png reproduces torchvision's stored head outputs; full chain gives its detections",
+  async (t) => {
+    const { built, builtBytes } = await sessions();
+    const meta = readJson('postprocess/ssd300_astronaut.json');
+    const { width, height, rgb } = await decodeRgb(path.join(fixturesDir, 'images', 'astronaut.png'));
+    // torchvision ssd300_vgg16: image_mean [0.48235, 0.45882, 0.40784], image_std [1/255]·3 (reference README).
+    const x = torchvisionPreprocess(rgb, width, height, 300, [0.48235, 0.45882, 0.40784], [1 / 255, 1 / 255, 1 / 255]);
+    const out = await built.run({ images: new ort.Tensor('float32', x, [1, 3, 300, 300]) });
+    const reg = out.bbox_regression.data as Float32Array;
+    const logits = out.cls_logits.data as Float32Array;
+    for (const [k, got] of [
+      ['bbox_regression', reg],
+      ['cls_logits', logits],
+    ] as const) {
+      const d = diffOfRange(got, readF32(`postprocess/ssd300_astronaut_${k}.f32`));
+      t.log(
+        `${k} vs torchvision: max abs ${d.maxAbs.toExponential(2)}, range ${d.range.toFixed(2)}, rel ${d.rel.toExponential(2)}`,
+      );
+      t.true(d.rel <= 1e-4, `${k} rel ${d.rel}`);
+    }
 
-  // Whole chain: the torchvision importer's spec (anchors, postprocess defaults) on our outputs.
-  const { spec } = importTorchvisionSsd(readOnnx(builtBytes));
-  t.deepEqual(readModelSpec(importTorchvisionSsd(readOnnx(builtBytes)).model), spec);
-  const [det] = postprocessDetections(
-    { boxRegression: reg, classLogits: logits, anchors: resolveAnchors(spec), numClasses: spec.labels.length, imageSizes: [[height, width]] },
-    spec.postprocess);
-  const ref = meta.detections_original_frame;
-  const n = ref.labels.length;
-  t.is(det.labels.length, n);
-  // Raw outputs differ from torch's at the 1e-6 level, so compare the detections as sets keyed by label and
-  // box (order may swap between near-equal scores): every reference detection has a match ≤ 0.01 px, ≤ 1e-5 score.
-  const refBoxes = f32(ref.boxes_xyxy);
-  let matched = 0;
-  let maxScore = 0;
-  const used = new Set<number>();
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      if (used.has(j) || det.labels[j] !== ref.labels[i]) continue;
-      let dBox = 0;
-      for (let k = 0; k < 4; k++) dBox = Math.max(dBox, Math.abs(det.boxes[4 * j + k] - refBoxes[4 * i + k]));
-      if (dBox <= 0.01 && Math.abs(det.scores[j] - ref.scores[i]) <= 1e-5) {
-        used.add(j);
-        matched++;
-        maxScore = Math.max(maxScore, Math.abs(det.scores[j] - ref.scores[i]));
-        break;
+    // Whole chain: the torchvision importer's spec (anchors, postprocess defaults) on our outputs.
+    const { spec } = importTorchvisionSsd(readOnnx(builtBytes));
+    t.deepEqual(readModelSpec(importTorchvisionSsd(readOnnx(builtBytes)).model), spec);
+    const [det] = postprocessDetections(
+      {
+        boxRegression: reg,
+        classLogits: logits,
+        anchors: resolveAnchors(spec),
+        numClasses: spec.labels.length,
+        imageSizes: [[height, width]],
+      },
+      spec.postprocess,
+    );
+    const ref = meta.detections_original_frame;
+    const n = ref.labels.length;
+    t.is(det.labels.length, n);
+    // Raw outputs differ from torch's at the 1e-6 level, so compare the detections as sets keyed by label and
+    // box (order may swap between near-equal scores): every reference detection has a match ≤ 0.01 px, ≤ 1e-5 score.
+    const refBoxes = f32(ref.boxes_xyxy);
+    let matched = 0;
+    let maxScore = 0;
+    const used = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (used.has(j) || det.labels[j] !== ref.labels[i]) continue;
+        let dBox = 0;
+        for (let k = 0; k < 4; k++) dBox = Math.max(dBox, Math.abs(det.boxes[4 * j + k] - refBoxes[4 * i + k]));
+        if (dBox <= 0.01 && Math.abs(det.scores[j] - ref.scores[i]) <= 1e-5) {
+          used.add(j);
+          matched++;
+          maxScore = Math.max(maxScore, Math.abs(det.scores[j] - ref.scores[i]));
+          break;
+        }
       }
     }
-  }
-  t.log(`detections: ${matched}/${n} matched (max score diff ${maxScore.toExponential(2)})`);
-  t.is(matched, n);
-});
+    t.log(`detections: ${matched}/${n} matched (max score diff ${maxScore.toExponential(2)})`);
+    t.is(matched, n);
+  },
+);
 
 maybe('the built graph has a dynamic batch: two images in one call give the single-image rows', async (t) => {
   const { built } = await sessions();
@@ -168,10 +197,16 @@ maybe('the built graph has a dynamic batch: two images in one call give the sing
   const one = Float32Array.from({ length: 3 * 300 * 300 }, () => rng() * 200 - 100);
   const two = new Float32Array(2 * one.length);
   two.set(one);
-  two.set(one.map((v) => -v), one.length);
+  two.set(
+    one.map((v) => -v),
+    one.length,
+  );
   const single = await built.run({ images: new ort.Tensor('float32', one, [1, 3, 300, 300]) });
   const pair = await built.run({ images: new ort.Tensor('float32', two, [2, 3, 300, 300]) });
   t.deepEqual(pair.cls_logits.dims, [2, 8732, 21]);
-  const d = diffOfRange((pair.cls_logits.data as Float32Array).subarray(0, 8732 * 21), single.cls_logits.data as Float32Array);
+  const d = diffOfRange(
+    (pair.cls_logits.data as Float32Array).subarray(0, 8732 * 21),
+    single.cls_logits.data as Float32Array,
+  );
   t.true(d.rel <= 1e-5, `rel ${d.rel}`);
 });

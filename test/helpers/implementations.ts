@@ -4,11 +4,28 @@
  * check it too. The twins validate like their ops (test/unit/ops/twin-validation.test.ts checks the messages match).
  */
 import {
-  backend, batchedNms, boxIou, decodeBoxes, defaultBoxes, encodeBoxes, nms, postprocessDetections, softNms,
+  backend,
+  batchedNms,
+  boxIou,
+  decodeBoxes,
+  defaultBoxes,
+  encodeBoxes,
+  nms,
+  postprocessDetections,
+  softNms,
 } from '../../lib/index.ts';
 import {
-  batchedNmsTs, boxIouTs, decodeBoxesTs, defaultBoxesTs, encodeBoxesTs, hardNegativeMiningTs, matchAnchorsTs, nmsTs,
-  postprocessDetectionsTs, softNmsTs, ssdLossPartsTs,
+  batchedNmsTs,
+  boxIouTs,
+  decodeBoxesTs,
+  defaultBoxesTs,
+  encodeBoxesTs,
+  hardNegativeMiningTs,
+  matchAnchorsTs,
+  nmsTs,
+  postprocessDetectionsTs,
+  softNmsTs,
+  ssdLossPartsTs,
 } from '../../lib/reference.ts';
 import { hardNegativeMining, matchAnchors, ssdLossParts } from '../../lib/train/index.ts';
 

@@ -50,7 +50,12 @@ export function randomBoxes(rng: Rng, n: number, opts: BoxOptions = {}): Float32
 }
 
 /** n random boxes clustered around a few centres (heavy overlaps), float32 xyxy. */
-export function clusteredBoxes(rng: Rng, n: number, clusters: number, opts: { extent?: number; side?: number; jitter?: number } = {}): Float32Array {
+export function clusteredBoxes(
+  rng: Rng,
+  n: number,
+  clusters: number,
+  opts: { extent?: number; side?: number; jitter?: number } = {},
+): Float32Array {
   const { extent = 1000, side = 40, jitter = 3 } = opts;
   const centres: number[][] = [];
   for (let c = 0; c < clusters; c++) centres.push([uniform(rng, 0, extent), uniform(rng, 0, extent)]);

@@ -6,8 +6,14 @@ const f = Math.fround;
 
 /** float32 IoU of box i of `a` and box j of `b` (xyxy), with the spec's rule: 0 when union ≤ 0 or NaN. */
 export function iouF32(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number): number {
-  const ax1 = a[4 * i], ay1 = a[4 * i + 1], ax2 = a[4 * i + 2], ay2 = a[4 * i + 3];
-  const bx1 = b[4 * j], by1 = b[4 * j + 1], bx2 = b[4 * j + 2], by2 = b[4 * j + 3];
+  const ax1 = a[4 * i],
+    ay1 = a[4 * i + 1],
+    ax2 = a[4 * i + 2],
+    ay2 = a[4 * i + 3];
+  const bx1 = b[4 * j],
+    by1 = b[4 * j + 1],
+    bx2 = b[4 * j + 2],
+    by2 = b[4 * j + 3];
   const areaA = f(f(ax2 - ax1) * f(ay2 - ay1));
   const areaB = f(f(bx2 - bx1) * f(by2 - by1));
   const w = Math.max(0, f(Math.min(ax2, bx2) - Math.max(ax1, bx1)));
@@ -29,7 +35,8 @@ export function nmsIouF32(a: ArrayLike<number>, i: number, b: ArrayLike<number>,
 export function iouF64(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number): number {
   const [ax1, ay1, ax2, ay2] = [a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]];
   const [bx1, by1, bx2, by2] = [b[4 * j], b[4 * j + 1], b[4 * j + 2], b[4 * j + 3]];
-  const inter = Math.max(0, Math.min(ax2, bx2) - Math.max(ax1, bx1)) * Math.max(0, Math.min(ay2, by2) - Math.max(ay1, by1));
+  const inter =
+    Math.max(0, Math.min(ax2, bx2) - Math.max(ax1, bx1)) * Math.max(0, Math.min(ay2, by2) - Math.max(ay1, by1));
   const union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter;
   if (!(union > 0)) return 0;
   const iou = inter / union;
@@ -39,5 +46,5 @@ export function iouF64(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j:
 /** Indices sorted by decreasing score, equal scores by ascending index. */
 export function argsortDesc(scores: ArrayLike<number>, indices?: number[]): number[] {
   const idx = indices ?? Array.from({ length: scores.length }, (_, i) => i);
-  return idx.slice().sort((p, q) => (scores[q] - scores[p]) || (p - q));
+  return idx.slice().sort((p, q) => scores[q] - scores[p] || p - q);
 }

@@ -26,19 +26,40 @@ export function tinyDecodedSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
   return {
     name: 'tiny-decoded',
     architecture: 'test',
-    input: { name: 'image', height: 8, width: 8, layout: 'NCHW', colorOrder: 'RGB', mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch', interpolation: 'bilinear', dynamicBatch: true },
+    input: {
+      name: 'image',
+      height: 8,
+      width: 8,
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      resize: 'stretch',
+      interpolation: 'bilinear',
+      dynamicBatch: true,
+    },
     output: { kind: 'decoded', boxes: 'boxes', scores: 'scores' },
     labels: ['background', 'cat', 'dog'],
     postprocess: {
-      scoring: 'none', boxEncoding: 'xyxy', backgroundIndex: 0, scoreThresh: 0.3, nmsThresh: 0.5, topkCandidates: Infinity,
-      detectionsPerImg: 10, boxCoder: { weights: [10, 10, 5, 5], order: 'xywh', clip: Math.log(1000 / 16) }, clipBoxes: true,
+      scoring: 'none',
+      boxEncoding: 'xyxy',
+      backgroundIndex: 0,
+      scoreThresh: 0.3,
+      nmsThresh: 0.5,
+      topkCandidates: Infinity,
+      detectionsPerImg: 10,
+      boxCoder: { weights: [10, 10, 5, 5], order: 'xywh', clip: Math.log(1000 / 16) },
+      clipBoxes: true,
     },
     ...overrides,
   };
 }
 
 /** Writes the tiny model (with `spec`, or without any ssd-edge metadata when spec is null) to a temp file. */
-export function writeTinyDecodedModel(spec: ModelSpec | null = tinyDecodedSpec(), dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-tiny-'))): string {
+export function writeTinyDecodedModel(
+  spec: ModelSpec | null = tinyDecodedSpec(),
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-tiny-')),
+): string {
   const n = TINY_BOXES.length;
   const g = new GraphBuilder('tiny_decoded');
   g.addInput('image', ['batch', 3, 8, 8]);

@@ -31,8 +31,23 @@ export function tinySsdModel({ input, size, outputs, batch = 1 }: TinySsdOptions
 
 /** torchvision raw-head export stand-in (input `images`, outputs `bbox_regression`, `cls_logits`). */
 export const tinyTorchvision = (n: number, c: number, size: number, batch: Dim = 1) =>
-  tinySsdModel({ input: 'images', size, batch, outputs: [['bbox_regression', n, 4], ['cls_logits', n, c]] });
+  tinySsdModel({
+    input: 'images',
+    size,
+    batch,
+    outputs: [
+      ['bbox_regression', n, 4],
+      ['cls_logits', n, c],
+    ],
+  });
 
 /** pytorch-ssd onnx_export.py stand-in (input `input_0`, outputs `scores`, `boxes`). */
 export const tinyPytorchSsd = (n: number, c: number, size = 300) =>
-  tinySsdModel({ input: 'input_0', size, outputs: [['scores', n, c], ['boxes', n, 4]] });
+  tinySsdModel({
+    input: 'input_0',
+    size,
+    outputs: [
+      ['scores', n, c],
+      ['boxes', n, 4],
+    ],
+  });

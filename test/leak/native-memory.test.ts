@@ -40,7 +40,11 @@ if (!binding) {
   test('native leak check: skipped — the addon is not loaded', (t) => t.pass());
 } else {
   test('2400 rounds of every op (sync, async, failing calls) leave the resident set flat', (t) => {
-    const r = spawnSync(process.execPath, ['--expose-gc', '--import=tsx', '--input-type=module', '-e', child], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import=tsx', '--input-type=module', '-e', child], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     t.is(r.status, 0, r.stderr.slice(-2000));
     const { growthMiB } = JSON.parse(r.stdout.trim().split('\n').pop()!);
     t.log(`RSS growth after warm-up: ${growthMiB.toFixed(1)} MiB`);

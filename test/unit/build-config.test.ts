@@ -20,16 +20,21 @@ function cmakeSources(): string[] {
 }
 
 function gypSources(): string[] {
-  const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8')) as { targets: Array<{ sources: string[] }> };
+  const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8')) as {
+    targets: Array<{ sources: string[] }>;
+  };
   return [...gyp.targets[0].sources].sort();
 }
 
 function nativeSources(dir = 'native'): string[] {
-  return fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) => {
-    const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return rel === 'native/tests' || rel === 'native/fuzz' ? [] : nativeSources(rel);
-    return rel.endsWith('.cc') ? [rel] : [];
-  }).sort();
+  return fs
+    .readdirSync(path.join(root, dir), { withFileTypes: true })
+    .flatMap((e) => {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) return rel === 'native/tests' || rel === 'native/fuzz' ? [] : nativeSources(rel);
+      return rel.endsWith('.cc') ? [rel] : [];
+    })
+    .sort();
 }
 
 test('CMakeLists.txt and binding.gyp compile the same source list', (t) => {
@@ -60,7 +65,10 @@ test('binding.cc only registers the op wrappers (they live in native/addon/ops_*
 
 test('one name per concept in native/: default boxes (not priors), preprocess (not pixels)', (t) => {
   const files = nativeSources().concat(nativeSources('native/tests'));
-  t.false(files.some((f) => /priors|pixels/.test(f)), files.join(', '));
+  t.false(
+    files.some((f) => /priors|pixels/.test(f)),
+    files.join(', '),
+  );
   for (const f of files) {
     const text = fs.readFileSync(path.join(root, f), 'utf8');
     t.false(/Prior[A-Z]|prior_|pixels_/.test(text), `${f} uses an old identifier`);
@@ -74,12 +82,17 @@ test('both builds define the same N-API version and fp-contract setting', (t) =>
     t.true(cmake.includes(token), `CMakeLists.txt lacks ${token}`);
     t.true(gyp.includes(token), `binding.gyp lacks ${token}`);
   }
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { binary: { napi_versions: number[] } };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    binary: { napi_versions: number[] };
+  };
   t.deepEqual(pkg.binary.napi_versions, [8]);
 });
 
 // ELF e_machine: 62 = x86-64, 183 = AArch64 (little-endian 16-bit at offset 18).
-for (const [dir, machine] of [['linux-x64', 62], ['linux-arm64', 183]] as const) {
+for (const [dir, machine] of [
+  ['linux-x64', 62],
+  ['linux-arm64', 183],
+] as const) {
   test(`a ${dir} prebuild is committed and is an ELF shared object for that CPU`, (t) => {
     const file = path.join(root, 'prebuilds', dir, 'ssd-edge.node');
     t.true(fs.existsSync(file), `${file} is missing: npm run prebuild${dir === 'linux-arm64' ? ':arm64' : ''}`);

@@ -20,7 +20,10 @@ test('gatherDoctor: a plain object naming the bundled ONNX Runtime, its binding 
   t.is(o.loaded!.packageName, 'onnxruntime-node');
   const pkgDir = path.dirname(require.resolve('onnxruntime-node/package.json'));
   t.is(o.version, JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version);
-  t.is(fs.realpathSync(o.loaded!.binding!), fs.realpathSync(path.join(pkgDir, 'bin', 'napi-v6', process.platform, process.arch, 'onnxruntime_binding.node')));
+  t.is(
+    fs.realpathSync(o.loaded!.binding!),
+    fs.realpathSync(path.join(pkgDir, 'bin', 'napi-v6', process.platform, process.arch, 'onnxruntime_binding.node')),
+  );
   t.is(o.binaryDir, path.dirname(o.loaded!.binding!));
   if (process.platform === 'linux') t.regex(o.loaded!.library ?? '', /libonnxruntime\.so/);
   t.true(o.providers.some((p) => p.name === 'cpu' && p.installed));
@@ -29,7 +32,10 @@ test('gatherDoctor: a plain object naming the bundled ONNX Runtime, its binding 
   const gpuLibs = fs.readdirSync(o.binaryDir!).some((f) => /providers_(cuda|tensorrt)/.test(f));
   if (gpuLibs) t.regex(o.gpuHint, /^CUDA\/TensorRT provider libraries are installed/);
   else if (process.platform === 'linux' && process.arch === 'x64') {
-    t.is(o.gpuHint, 'CUDA: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, online, with CUDA 12 + cuDNN 9 installed');
+    t.is(
+      o.gpuHint,
+      'CUDA: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, online, with CUDA 12 + cuDNN 9 installed',
+    );
   }
   const text = formatDoctor(r);
   t.regex(text, /^onnxruntime +\d+\.\d+\.\d+ \(onnxruntime-node@[\d.]+, bundled\)$/m);
@@ -38,8 +44,14 @@ test('gatherDoctor: a plain object naming the bundled ONNX Runtime, its binding 
 });
 
 test('gpuHint: how to get CUDA per platform', (t) => {
-  t.is(gpuHint('linux', 'x64'), 'CUDA: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, online, with CUDA 12 + cuDNN 9 installed');
-  t.regex(gpuHint('linux', 'arm64'), /no GPU build for linux-arm64: build ONNX Runtime with CUDA\/TensorRT \(docs\/jetson\.md\) and set SSD_EDGE_ORT/);
+  t.is(
+    gpuHint('linux', 'x64'),
+    'CUDA: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, online, with CUDA 12 + cuDNN 9 installed',
+  );
+  t.regex(
+    gpuHint('linux', 'arm64'),
+    /no GPU build for linux-arm64: build ONNX Runtime with CUDA\/TensorRT \(docs\/jetson\.md\) and set SSD_EDGE_ORT/,
+  );
   t.regex(gpuHint('linux', 'x64', true), /^CUDA\/TensorRT provider libraries are installed/);
   t.is(gpuHint('darwin', 'arm64'), 'no CUDA build of onnxruntime-node for darwin-arm64');
 });
@@ -48,10 +60,25 @@ test('formatDoctor: a runtime that did not load is one line with the reason', (t
   const r = {
     ssdEdge: '0.1.0',
     platform: { os: 'linux 6', arch: 'x64', node: 'v20', napi: '9', cpu: 'cpu', cores: 2, memoryGiB: 4 },
-    addon: { backend: 'native' as const, simd: { compiled: ['scalar'], supported: ['scalar'], active: 'scalar' } as never, error: null },
-    onnxruntime: { loaded: null, override: '/x', version: null, binaryDir: null, providers: [], gpuHint: 'h', error: 'Cannot load ONNX Runtime from SSD_EDGE_ORT=/x: no such file or folder.' },
+    addon: {
+      backend: 'native' as const,
+      simd: { compiled: ['scalar'], supported: ['scalar'], active: 'scalar' } as never,
+      error: null,
+    },
+    onnxruntime: {
+      loaded: null,
+      override: '/x',
+      version: null,
+      binaryDir: null,
+      providers: [],
+      gpuHint: 'h',
+      error: 'Cannot load ONNX Runtime from SSD_EDGE_ORT=/x: no such file or folder.',
+    },
     threads: { intraOpNumThreads: 2, spinning: false },
     defaultModel: { name: 'm', path: '/m.onnx', cached: false, bytes: null, spec: null, error: null },
   };
-  t.regex(formatDoctor(r), /^onnxruntime +not loaded — Cannot load ONNX Runtime from SSD_EDGE_ORT=\/x: no such file or folder\.$/m);
+  t.regex(
+    formatDoctor(r),
+    /^onnxruntime +not loaded — Cannot load ONNX Runtime from SSD_EDGE_ORT=\/x: no such file or folder\.$/m,
+  );
 });

@@ -17,17 +17,45 @@ import * as train from '../../lib/train/index.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const TWINS = [
-  'batchedNmsTs', 'boxIouTs', 'decodeBoxesTs', 'defaultBoxesTs', 'encodeBoxesTs', 'hardNegativeMiningTs', 'matchAnchorsTs',
-  'nmsTs', 'postprocessDetectionsTs', 'preprocessTs', 'softNmsTs', 'ssdLossPartsTs',
+  'batchedNmsTs',
+  'boxIouTs',
+  'decodeBoxesTs',
+  'defaultBoxesTs',
+  'encodeBoxesTs',
+  'hardNegativeMiningTs',
+  'matchAnchorsTs',
+  'nmsTs',
+  'postprocessDetectionsTs',
+  'preprocessTs',
+  'softNmsTs',
+  'ssdLossPartsTs',
 ];
 const TRAINING_OPS = ['BELOW_THRESHOLD', 'hardNegativeMining', 'matchAnchors', 'ssdLoss', 'ssdLossParts'];
 
 test('the main entry exports the inference ops and no twin or training op', (t) => {
   const names = Object.keys(main);
-  t.deepEqual(names.filter((n) => /Ts$/.test(n)), []);
-  t.deepEqual(names.filter((n) => TRAINING_OPS.includes(n)), []);
-  for (const op of ['defaultBoxes', 'BoxCoder', 'decodeBoxes', 'encodeBoxes', 'boxIou', 'boxConvert', 'nms', 'batchedNms', 'softNms',
-    'postprocessDetections', 'postprocessDetectionsAsync', 'Detector']) {
+  t.deepEqual(
+    names.filter((n) => /Ts$/.test(n)),
+    [],
+  );
+  t.deepEqual(
+    names.filter((n) => TRAINING_OPS.includes(n)),
+    [],
+  );
+  for (const op of [
+    'defaultBoxes',
+    'BoxCoder',
+    'decodeBoxes',
+    'encodeBoxes',
+    'boxIou',
+    'boxConvert',
+    'nms',
+    'batchedNms',
+    'softNms',
+    'postprocessDetections',
+    'postprocessDetectionsAsync',
+    'Detector',
+  ]) {
     t.is(typeof (main as Record<string, unknown>)[op], 'function', op);
   }
 });
@@ -41,9 +69,14 @@ test('ssd-edge/reference exports exactly the twins, ssd-edge/train the training 
 });
 
 test('the export map names ./reference, ./train and ./stream, each emitted from its lib/ source', (t) => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    exports: Record<string, unknown>;
+  };
   const sources: Record<string, string> = {
-    '.': 'lib/index.ts', './reference': 'lib/reference.ts', './train': 'lib/train/index.ts', './stream': 'lib/stream/index.ts',
+    '.': 'lib/index.ts',
+    './reference': 'lib/reference.ts',
+    './train': 'lib/train/index.ts',
+    './stream': 'lib/stream/index.ts',
   };
   for (const [subpath, source] of Object.entries(sources)) {
     const target = pkg.exports[subpath] as { types: string; default: string };
@@ -73,7 +106,10 @@ function withoutTfjs(body: string) {
       return load.call(this, request, parent, isMain);
     };
     ${body}`;
-  return spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+  });
 }
 
 test('importing ssd-edge and ssd-edge/reference loads no @tensorflow module', (t) => {

@@ -6,7 +6,14 @@
 import test from 'ava';
 import vm from 'node:vm';
 import {
-  assertFloat32Array, assertFloat32ArrayLength, assertInt32Array, assertKnownKeys, describe, detached, typedArrayKind, typedArrayOf,
+  assertFloat32Array,
+  assertFloat32ArrayLength,
+  assertInt32Array,
+  assertKnownKeys,
+  describe,
+  detached,
+  typedArrayKind,
+  typedArrayOf,
 } from '../../lib/is.ts';
 
 function detachedF32(n: number): Float32Array {
@@ -17,7 +24,16 @@ function detachedF32(n: number): Float32Array {
 
 test('describe names Proxies and detached typed arrays, and still describes everything else', (t) => {
   let trapped = 0;
-  const trap = new Proxy(new Float32Array(4), { get: () => { trapped++; return 0; }, getPrototypeOf: () => { trapped++; return null; } });
+  const trap = new Proxy(new Float32Array(4), {
+    get: () => {
+      trapped++;
+      return 0;
+    },
+    getPrototypeOf: () => {
+      trapped++;
+      return null;
+    },
+  });
   t.is(describe(trap), 'Proxy');
   t.is(trapped, 0);
   const { proxy, revoke } = Proxy.revocable({}, {});
@@ -53,22 +69,27 @@ test('typed-array guards: real arrays of any realm pass, Proxies and detached ar
 
 test('assertions report a Proxy or a detached array in the usual message', (t) => {
   t.throws(() => assertFloat32Array('boxes', new Proxy(new Float32Array(8), {}), 4), {
-    instanceOf: TypeError, message: 'Expected Float32Array of length 4·N for boxes but received Proxy',
+    instanceOf: TypeError,
+    message: 'Expected Float32Array of length 4·N for boxes but received Proxy',
   });
   t.throws(() => assertFloat32Array('boxes', detachedF32(8), 4), {
-    instanceOf: TypeError, message: 'Expected Float32Array of length 4·N for boxes but received detached Float32Array',
+    instanceOf: TypeError,
+    message: 'Expected Float32Array of length 4·N for boxes but received detached Float32Array',
   });
   t.throws(() => assertFloat32ArrayLength('scores', detachedF32(2), 2, 'one per box'), {
-    instanceOf: TypeError, message: 'Expected Float32Array of length 2 (one per box) for scores but received detached Float32Array',
+    instanceOf: TypeError,
+    message: 'Expected Float32Array of length 2 (one per box) for scores but received detached Float32Array',
   });
   t.throws(() => assertInt32Array('classIds', new Proxy(new Int32Array(2), {}), 2, 'one per box'), {
-    instanceOf: TypeError, message: 'Expected Int32Array of length 2 (one per box) for classIds but received Proxy',
+    instanceOf: TypeError,
+    message: 'Expected Int32Array of length 2 (one per box) for classIds but received Proxy',
   });
 });
 
 test('assertKnownKeys names the unknown key and lists the valid ones', (t) => {
   t.throws(() => assertKnownKeys('options', { threshold: 0.1 }, ['scoreThreshold', 'iouThreshold']), {
-    instanceOf: TypeError, message: "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold'",
+    instanceOf: TypeError,
+    message: "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold'",
   });
   t.notThrows(() => assertKnownKeys('options', { scoreThreshold: 0.1 }, ['scoreThreshold']));
   t.notThrows(() => assertKnownKeys('options', undefined, ['scoreThreshold']));

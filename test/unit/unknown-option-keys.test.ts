@@ -14,7 +14,14 @@ const bogus = { bogus: 1 } as never;
 const spec = tinyDecodedSpec();
 const image: RawImage = { data: new Uint8Array(8 * 8 * 3).fill(100), width: 8, height: 8, channels: 3 };
 const box = Float32Array.from([0, 0, 1, 1]);
-const output = { boxes: Float32Array.from([0.1, 0.1, 0.5, 0.5]), scores: Float32Array.from([0.1, 0.8, 0.1]), batch: 1, numBoxes: 1, numClasses: 3, ms: 0 };
+const output = {
+  boxes: Float32Array.from([0.1, 0.1, 0.5, 0.5]),
+  scores: Float32Array.from([0.1, 0.8, 0.1]),
+  batch: 1,
+  numBoxes: 1,
+  numClasses: 3,
+  ms: 0,
+};
 const ppInput = { boxRegression: new Float32Array(4), classLogits: new Float32Array(2), anchors: box, numClasses: 2 };
 let modelFile: string;
 test.before(() => {
@@ -67,7 +74,13 @@ test('every options object of the public entry rejects an unknown key, naming it
 
 test('the same calls with empty options do not throw on the options (the fixture arguments are valid)', async (t) => {
   // The builders need real weights, the face-api import reads its files: left to their own tests.
-  const skip = new Set(['buildSsd300Vgg16', 'buildSsdMobilenetV1', 'importFaceApiSsdMobilenetv1', 'Detector', 'Session']);
+  const skip = new Set([
+    'buildSsd300Vgg16',
+    'buildSsdMobilenetV1',
+    'importFaceApiSsdMobilenetv1',
+    'Detector',
+    'Session',
+  ]);
   for (const [name, , call] of CASES) {
     if (skip.has(name)) continue;
     await t.notThrowsAsync(async () => call({} as never), name);

@@ -17,8 +17,16 @@ import { errorLine, UsageError } from '../handle-error.ts';
 import { fileId, fileIds, type FileId, writeFileAtomic } from '../../files.ts';
 import { expandInputs } from '../inputs.ts';
 import {
-  addOptions, formatOptions, modelOptions, outOptions, outputFormat, resolveThresholds, thresholdOptions,
-  type ModelCliOptions, type ThresholdCliOptions, type Thresholds,
+  addOptions,
+  formatOptions,
+  modelOptions,
+  outOptions,
+  outputFormat,
+  resolveThresholds,
+  thresholdOptions,
+  type ModelCliOptions,
+  type ThresholdCliOptions,
+  type Thresholds,
 } from '../options.ts';
 import { type CliIo, formatTable, processIo, ResultPrinter } from '../output.ts';
 
@@ -57,7 +65,12 @@ export interface FileFailure {
 
 /** Detection → the CLI's JSON shape: the same fields and box object as the API, nothing rounded. */
 export function toJsonDetection(d: Detection): JsonDetection {
-  return { label: d.label, classId: d.classId, score: d.score, box: { x1: d.box.x1, y1: d.box.y1, x2: d.box.x2, y2: d.box.y2 } };
+  return {
+    label: d.label,
+    classId: d.classId,
+    score: d.score,
+    box: { x1: d.box.x1, y1: d.box.y1, x2: d.box.x2, y2: d.box.y2 },
+  };
 }
 
 /**
@@ -65,7 +78,12 @@ export function toJsonDetection(d: Detection): JsonDetection {
  * is an input itself (e.g. `--out` is the input's folder) `<stem>.annotated.<ext>`; `-1`, `-2`… when two inputs of
  * the same name meet in one run.
  */
-export async function outputPath(outDir: string, file: string, used: Set<string>, inputs: ReadonlySet<FileId>): Promise<string> {
+export async function outputPath(
+  outDir: string,
+  file: string,
+  used: Set<string>,
+  inputs: ReadonlySet<FileId>,
+): Promise<string> {
   const ext = /\.jpe?g$/i.test(file) ? '.jpg' : '.png';
   let stem = path.basename(file).replace(/\.[^.]+$/, '');
   const id = await fileId(path.join(outDir, `${stem}${ext}`)).catch(() => null);
@@ -98,13 +116,23 @@ export async function* detectFiles(
     }
     const { scoreThreshold, iouThreshold, maxDetections, classes } = options;
     const dets = await detector.detect(image, { scoreThreshold, iouThreshold, maxDetections, classes });
-    const result: FileResult = { file, width: image.width, height: image.height, detections: dets.map(toJsonDetection) };
+    const result: FileResult = {
+      file,
+      width: image.width,
+      height: image.height,
+      detections: dets.map(toJsonDetection),
+    };
     if (options.out) {
       let target: string | undefined;
       try {
         target = await outputPath(options.out, file, used, inputs);
         const bytes = await detector.draw(image, dets, { format: target.endsWith('.jpg') ? 'jpeg' : 'png' });
-        await writeFileAtomic(target, bytes, { overwrite: options.overwrite, protect: inputs, protectedAs: 'one of the input images', existsHint: '--overwrite replaces it' });
+        await writeFileAtomic(target, bytes, {
+          overwrite: options.overwrite,
+          protect: inputs,
+          protectedAs: 'one of the input images',
+          existsHint: '--overwrite replaces it',
+        });
         result.annotated = target;
       } catch (err) {
         const why = errorLine(err);
@@ -136,7 +164,12 @@ async function prepareOutDir(dir: string): Promise<void> {
     await fs.promises.mkdir(dir, { recursive: true });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a file of that name is in the way' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const why =
+      e.code === 'EEXIST' || e.code === 'ENOTDIR'
+        ? 'a file of that name is in the way'
+        : e.code === 'EACCES'
+          ? 'permission denied'
+          : e.message;
     throw new Error(`Cannot create output directory ${dir}: ${why}`, { cause: err });
   }
 }
@@ -151,8 +184,13 @@ function checkClasses(detector: Detector, classes: readonly string[] | undefined
   const unknown = (classes ?? []).filter((c) => !labels.includes(c));
   if (unknown.length === 0) return;
   const quote = (l: string) => `'${l}'`;
-  const known = labels.filter((_, i) => i !== postprocess.backgroundIndex).map(quote).join(', ');
-  throw new UsageError(`--classes: ${unknown.map(quote).join(', ')} ${unknown.length > 1 ? 'are not labels' : 'is not a label'} of the model (its labels: ${known})`);
+  const known = labels
+    .filter((_, i) => i !== postprocess.backgroundIndex)
+    .map(quote)
+    .join(', ');
+  throw new UsageError(
+    `--classes: ${unknown.map(quote).join(', ')} ${unknown.length > 1 ? 'are not labels' : 'is not a label'} of the model (its labels: ${known})`,
+  );
 }
 
 /**
@@ -175,7 +213,11 @@ export async function runDetect(inputs: string[], options: DetectCliOptions, io:
   const printer = new ResultPrinter<FileResult>(format, detectionTable, files.length, io);
   let failures = 0;
   try {
-    for await (const r of detectFiles(detector, files, { ...thresholds, out: options.out, overwrite: options.overwrite })) {
+    for await (const r of detectFiles(detector, files, {
+      ...thresholds,
+      out: options.out,
+      overwrite: options.overwrite,
+    })) {
       if ('error' in r) {
         failures++;
         printer.error(r.error);

@@ -19,7 +19,14 @@ export interface ModelCommandIo {
   out(text: string): void;
 }
 
-interface ImportOpts { out: string; labels?: string; name?: string; preprocess?: PytorchSsdPreprocess; rebuild?: boolean; overwrite?: boolean }
+interface ImportOpts {
+  out: string;
+  labels?: string;
+  name?: string;
+  preprocess?: PytorchSsdPreprocess;
+  rebuild?: boolean;
+  overwrite?: boolean;
+}
 
 /**
  * --out must not be a directory, nor the source model (whatever path reaches it), nor, without --overwrite, an
@@ -27,8 +34,17 @@ interface ImportOpts { out: string; labels?: string; name?: string; preprocess?:
  *
  * @throws {WriteError} Naming --out and why.
  */
-async function checkImportTarget(out: string, source: string | undefined, overwrite: boolean | undefined): Promise<void> {
-  await checkWriteTarget(out, { overwrite, protect: await fileIds(source ? [source] : []), protectedAs: 'the source model', existsHint: '--overwrite replaces it' });
+async function checkImportTarget(
+  out: string,
+  source: string | undefined,
+  overwrite: boolean | undefined,
+): Promise<void> {
+  await checkWriteTarget(out, {
+    overwrite,
+    protect: await fileIds(source ? [source] : []),
+    protectedAs: 'the source model',
+    existsHint: '--overwrite replaces it',
+  });
 }
 
 const stdout: ModelCommandIo = { out: (text) => void process.stdout.write(text) };
@@ -45,34 +61,49 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
 
   model
     .command('inspect')
-    .description('print a model\'s ssd-edge spec (input, outputs, anchors, labels, postprocess) and its ONNX interface')
+    .description("print a model's ssd-edge spec (input, outputs, anchors, labels, postprocess) and its ONNX interface")
     .argument('<file>', 'ONNX model file')
     .option('--json', 'print the gathered data as JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
       const info = await inspectModelFile(file);
       // serializeModelSpec keeps Infinity as "Infinity" (plain JSON.stringify would write null)
-      io.out(opts.json ? `${JSON.stringify({ ...info, spec: info.spec && JSON.parse(serializeModelSpec(info.spec)) }, null, 2)}\n` : `${formatModelInfo(info)}\n`);
+      io.out(
+        opts.json
+          ? `${JSON.stringify({ ...info, spec: info.spec && JSON.parse(serializeModelSpec(info.spec)) }, null, 2)}\n`
+          : `${formatModelInfo(info)}\n`,
+      );
     });
 
   model
     .command('import')
     .description('turn a torchvision / pytorch-ssd ONNX export or face-api weights into an ssd-edge model file')
     .addArgument(new Argument('<format>', 'source format').choices(IMPORT_FORMATS))
-    .argument('[file]', 'source: ONNX file (torchvision, pytorch-ssd) or face-api model folder / manifest (default: the bundled weights)')
+    .argument(
+      '[file]',
+      'source: ONNX file (torchvision, pytorch-ssd) or face-api model folder / manifest (default: the bundled weights)',
+    )
     .requiredOption('-o, --out <file>', 'output .onnx file')
     .option('--labels <file>', 'class names, one per line, background first (pytorch-ssd: labels.txt)')
     .option('--name <name>', 'model name stored in the spec')
-    .addOption(new Option('--preprocess <preset>', 'pytorch-ssd input normalization (default: vgg16 for 8732 anchors, else mobilenet)')
-      .choices(Object.keys(PYTORCH_SSD_PREPROCESS)))
+    .addOption(
+      new Option(
+        '--preprocess <preset>',
+        'pytorch-ssd input normalization (default: vgg16 for 8732 anchors, else mobilenet)',
+      ).choices(Object.keys(PYTORCH_SSD_PREPROCESS)),
+    )
     .option('--rebuild', 'torchvision SSD300-VGG16: rebuild the graph from its weights with a dynamic batch')
     .option('--overwrite', 'replace an existing --out file (never the source model)')
     .action(async (format: ImportFormat, file: string | undefined, opts: ImportOpts) => {
-      if (opts.preprocess && format !== 'pytorch-ssd') throw new UsageError(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
-      if (opts.rebuild && format !== 'torchvision') throw new UsageError(`--rebuild applies to torchvision imports only, not ${format}`);
+      if (opts.preprocess && format !== 'pytorch-ssd')
+        throw new UsageError(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
+      if (opts.rebuild && format !== 'torchvision')
+        throw new UsageError(`--rebuild applies to torchvision imports only, not ${format}`);
       await checkImportTarget(opts.out, file, opts.overwrite);
       const { out, labels, name, preprocess, rebuild, overwrite } = opts;
       const r = await importModelFile(format, file, { out, labels, name, preprocess, rebuild, overwrite });
-      io.out(`wrote ${r.path} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.spec.name}, ${r.spec.architecture}, ${r.spec.labels.length} labels\n`);
+      io.out(
+        `wrote ${r.path} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.spec.name}, ${r.spec.architecture}, ${r.spec.labels.length} labels\n`,
+      );
     });
 
   return model;

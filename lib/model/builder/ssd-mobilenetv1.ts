@@ -91,7 +91,11 @@ export interface SsdMobilenetV1Build {
 export function buildSsdMobilenetV1(weights: WeightsMap, options: SsdMobilenetV1Options = {}): SsdMobilenetV1Build {
   assertObject('options', options as unknown);
   assertKnownKeys('options', options, [
-    'inputSize', 'batch', 'numClasses', 'producerVersion', 'docString',
+    'inputSize',
+    'batch',
+    'numClasses',
+    'producerVersion',
+    'docString',
   ] satisfies ReadonlyArray<keyof SsdMobilenetV1Options>);
   const batch = options.batch ?? 'batch';
   const inputSize = options.inputSize ?? 512;
@@ -112,8 +116,15 @@ export function buildSsdMobilenetV1(weights: WeightsMap, options: SsdMobilenetV1
 
   /** Conv with TF 'SAME' padding (explicit pads), bias, optional relu6 (Clip 0..6); `weight` already OIHW. */
   const conv = (
-    input: string, inSize: [number, number], name: string, weight: Float32Array, wDims: number[],
-    bias: Float32Array, stride: number, relu6: boolean, group = 1,
+    input: string,
+    inSize: [number, number],
+    name: string,
+    weight: Float32Array,
+    wDims: number[],
+    bias: Float32Array,
+    stride: number,
+    relu6: boolean,
+    group = 1,
   ): { out: string; size: [number, number] } => {
     const [kh, kw] = [wDims[2], wDims[3]];
     const { pads, outSize } = tfSamePadding(inSize, [kh, kw], [stride, stride]);
@@ -189,14 +200,19 @@ export function buildSsdMobilenetV1(weights: WeightsMap, options: SsdMobilenetV1
       throw new TypeError(`Expected ClassPredictor channels a multiple of ${anchorsHere} anchors for level ${level}`);
     }
     columns = cols;
-    for (const [kind, k, parts] of [['BoxEncodingPredictor', 4, boxParts], ['ClassPredictor', cols, clsParts]] as const) {
+    for (const [kind, k, parts] of [
+      ['BoxEncodingPredictor', 4, boxParts],
+      ['ClassPredictor', cols, clsParts],
+    ] as const) {
       const prefix = `Prediction/BoxPredictor_${level}/${kind}`;
       const dims = w.dims(`${prefix}/weights`); // [1, 1, cin, A·k]
       const wt = hwioToOihw(w.get(`${prefix}/weights`, dims), dims);
       const bias = w.get(`${prefix}/biases`, [dims[3]]);
       const { out } = conv(f.out, f.size, prefix, wt, [dims[3], dims[2], dims[0], dims[1]], bias, 1, false);
       const nhwc = g.op('Transpose', [out], { perm: [0, 2, 3, 1] }, `${prefix}/nhwc`);
-      const shape = g.has(`const/shape_${k}`) ? `const/shape_${k}` : g.addInitializer(`const/shape_${k}`, int64s([0, -1, k]), [3]);
+      const shape = g.has(`const/shape_${k}`)
+        ? `const/shape_${k}`
+        : g.addInitializer(`const/shape_${k}`, int64s([0, -1, k]), [3]);
       parts.push(g.op('Reshape', [nhwc, shape], {}, `${prefix}/flat`));
     }
     numAnchors += f.size[0] * f.size[1] * anchorsHere;
@@ -219,6 +235,10 @@ export function buildSsdMobilenetV1(weights: WeightsMap, options: SsdMobilenetV1
   g.addOutput('box_encodings', [batch, numAnchors, 4]);
   g.addOutput('class_logits', [batch, numAnchors, numClasses]);
 
-  const model = g.toModel({ producerName: 'ssd-edge', producerVersion: options.producerVersion, docString: options.docString });
+  const model = g.toModel({
+    producerName: 'ssd-edge',
+    producerVersion: options.producerVersion,
+    docString: options.docString,
+  });
   return { model, numAnchors, numClasses, used: w.used };
 }

@@ -40,8 +40,18 @@ export interface Ssd300Vgg16Build {
 }
 
 const INPUT = 300;
-const VGG_BLOCKS = [[0, 2], [5, 7], [10, 12, 14], [17, 19, 21]]; // backbone.features indices of the convs
-const EXTRA_STRIDES = [[2, 1], [2, 1], [1, 0], [1, 0]]; // extra.1..4: (stride, pad) of the 3×3 conv
+const VGG_BLOCKS = [
+  [0, 2],
+  [5, 7],
+  [10, 12, 14],
+  [17, 19, 21],
+]; // backbone.features indices of the convs
+const EXTRA_STRIDES = [
+  [2, 1],
+  [2, 1],
+  [1, 0],
+  [1, 0],
+]; // extra.1..4: (stride, pad) of the 3×3 conv
 
 /**
  * Builds the ONNX graph of torchvision's SSD300-VGG16 from its parameters (see the file header).
@@ -53,22 +63,39 @@ const EXTRA_STRIDES = [[2, 1], [2, 1], [1, 0], [1, 0]]; // extra.1..4: (stride, 
  */
 export function buildSsd300Vgg16(weights: WeightsMap, options: Ssd300Vgg16Options = {}): Ssd300Vgg16Build {
   assertObject('options', options as unknown);
-  assertKnownKeys('options', options, ['batch', 'producerVersion', 'docString'] satisfies ReadonlyArray<keyof Ssd300Vgg16Options>);
+  assertKnownKeys('options', options, ['batch', 'producerVersion', 'docString'] satisfies ReadonlyArray<
+    keyof Ssd300Vgg16Options
+  >);
   const batch = options.batch ?? 'batch';
   const w = new WeightReader(weights, 'SSD300-VGG16');
   const g = new GraphBuilder('ssd300_vgg16');
   g.addInput('images', [batch, 3, INPUT, INPUT]);
 
   /** Conv (+ ReLU) from torchvision parameters `${prefix}.weight` / `${prefix}.bias`. */
-  const conv = (x: string, prefix: string, o: { stride?: number; pad?: number; dilation?: number; relu?: boolean } = {}) => {
+  const conv = (
+    x: string,
+    prefix: string,
+    o: { stride?: number; pad?: number; dilation?: number; relu?: boolean } = {},
+  ) => {
     const dims = w.dims(`${prefix}.weight`);
-    if (dims.length !== 4) throw new TypeError(`Expected dims [O, I, kh, kw] for SSD300-VGG16 weight '${prefix}.weight' but received [${dims}]`);
+    if (dims.length !== 4)
+      throw new TypeError(
+        `Expected dims [O, I, kh, kw] for SSD300-VGG16 weight '${prefix}.weight' but received [${dims}]`,
+      );
     const weight = g.addInitializer(`${prefix}.weight`, w.get(`${prefix}.weight`), dims);
     const bias = g.addInitializer(`${prefix}.bias`, w.get(`${prefix}.bias`, [dims[0]]), [dims[0]]);
     const { stride = 1, pad = 0, dilation = 1, relu = true } = o;
-    const y = g.op('Conv', [x, weight, bias], {
-      kernel_shape: [dims[2], dims[3]], strides: [stride, stride], pads: [pad, pad, pad, pad], dilations: [dilation, dilation],
-    }, prefix);
+    const y = g.op(
+      'Conv',
+      [x, weight, bias],
+      {
+        kernel_shape: [dims[2], dims[3]],
+        strides: [stride, stride],
+        pads: [pad, pad, pad, pad],
+        dilations: [dilation, dilation],
+      },
+      prefix,
+    );
     return relu ? g.op('Relu', [y], {}, `${prefix}/relu`) : y;
   };
   const maxPool = (x: string, name: string, k: number, s: number, pad = 0, ceil = 0) =>
@@ -87,7 +114,9 @@ export function buildSsd300Vgg16(weights: WeightsMap, options: Ssd300Vgg16Option
   const norm = g.op('ReduceL2', [conv4_3], { axes: [1], keepdims: 1 }, 'backbone.l2norm/norm');
   const eps = g.addInitializer('backbone.l2norm/eps', new Float32Array([1e-12]), []);
   const clamped = g.op('Clip', [norm, eps], {}, 'backbone.l2norm/clamp');
-  const features = [g.op('Mul', [g.op('Div', [conv4_3, clamped], {}, 'backbone.l2norm/div'), scale], {}, 'backbone.l2norm')];
+  const features = [
+    g.op('Mul', [g.op('Div', [conv4_3, clamped], {}, 'backbone.l2norm/div'), scale], {}, 'backbone.l2norm'),
+  ];
 
   // extra.0: pool4, conv5_x, pool5 (3×3/1 pad 1), conv6 (dilated), conv7.
   x = maxPool(conv4_3, 'backbone.extra.0.0', 2, 2);
@@ -105,20 +134,36 @@ export function buildSsd300Vgg16(weights: WeightsMap, options: Ssd300Vgg16Option
 
   // Heads. Feature sizes of a 300 input: 38, 19, 10, 5, 3, 1.
   const sizes = [38, 19, 10, 5, 3, 1];
-  const numClasses = w.dims('head.classification_head.module_list.0.weight')[0] / (w.dims('head.regression_head.module_list.0.weight')[0] / 4);
-  if (!Number.isInteger(numClasses)) throw new TypeError('Expected classification head channels a multiple of the anchors per location');
+  const numClasses =
+    w.dims('head.classification_head.module_list.0.weight')[0] /
+    (w.dims('head.regression_head.module_list.0.weight')[0] / 4);
+  if (!Number.isInteger(numClasses))
+    throw new TypeError('Expected classification head channels a multiple of the anchors per location');
   const parts: Record<'regression' | 'classification', string[]> = { regression: [], classification: [] };
   let numAnchors = 0;
   features.forEach((f, k) => {
     const anchors = w.dims(`head.regression_head.module_list.${k}.weight`)[0] / 4;
     numAnchors += sizes[k] * sizes[k] * anchors;
-    for (const [head, K] of [['regression', 4], ['classification', numClasses]] as const) {
+    for (const [head, K] of [
+      ['regression', 4],
+      ['classification', numClasses],
+    ] as const) {
       const prefix = `head.${head}_head.module_list.${k}`;
       const got = w.dims(`${prefix}.weight`)[0];
-      if (got !== anchors * K) throw new TypeError(`Expected ${anchors * K} output channels for '${prefix}.weight' but received ${got}`);
+      if (got !== anchors * K)
+        throw new TypeError(`Expected ${anchors * K} output channels for '${prefix}.weight' but received ${got}`);
       const y = conv(f, prefix, { pad: 1, relu: false });
-      const shape = g.has(`head/shape_${K}`) ? `head/shape_${K}` : g.addInitializer(`head/shape_${K}`, int64s([0, -1, K]), [3]);
-      parts[head].push(g.op('Reshape', [g.op('Transpose', [y], { perm: [0, 2, 3, 1] }, `${prefix}/nhwc`), shape], {}, `${prefix}/flat`));
+      const shape = g.has(`head/shape_${K}`)
+        ? `head/shape_${K}`
+        : g.addInitializer(`head/shape_${K}`, int64s([0, -1, K]), [3]);
+      parts[head].push(
+        g.op(
+          'Reshape',
+          [g.op('Transpose', [y], { perm: [0, 2, 3, 1] }, `${prefix}/nhwc`), shape],
+          {},
+          `${prefix}/flat`,
+        ),
+      );
     }
   });
   g.addNode('Concat', parts.regression, ['bbox_regression'], { axis: 1 });
@@ -127,12 +172,15 @@ export function buildSsd300Vgg16(weights: WeightsMap, options: Ssd300Vgg16Option
   g.addOutput('cls_logits', [batch, numAnchors, numClasses]);
 
   const unused = w.unused();
-  if (unused.length) throw new TypeError(`Expected only SSD300-VGG16 parameters but ${unused.join(', ')} were not used`);
+  if (unused.length)
+    throw new TypeError(`Expected only SSD300-VGG16 parameters but ${unused.join(', ')} were not used`);
   const model = g.toModel({
     producerName: 'ssd-edge',
     producerVersion: options.producerVersion,
-    docString: options.docString ?? 'SSD300-VGG16 (torchvision layout) built by ssd-edge: images [B,3,300,300] normalized → ' +
-      'bbox_regression [B,8732,4] (dx,dy,dw,dh), cls_logits [B,8732,C].',
+    docString:
+      options.docString ??
+      'SSD300-VGG16 (torchvision layout) built by ssd-edge: images [B,3,300,300] normalized → ' +
+        'bbox_regression [B,8732,4] (dx,dy,dw,dh), cls_logits [B,8732,C].',
   });
   return { model, numAnchors, numClasses };
 }
@@ -158,7 +206,9 @@ export function torchvisionWeightsFromOnnx(model: ModelProto): WeightsMap {
     if (n.op_type === 'Identity' && out[n.input[0]] && !out[n.output[0]]) out[n.output[0]] = out[n.input[0]];
   }
   if (!out['backbone.scale_weight']) {
-    const mul = model.graph.node.find((n) => n.op_type === 'Mul' && n.input.some((i) => out[i]?.dims.join() === '1,512,1,1'));
+    const mul = model.graph.node.find(
+      (n) => n.op_type === 'Mul' && n.input.some((i) => out[i]?.dims.join() === '1,512,1,1'),
+    );
     const name = mul?.input.find((i) => out[i]?.dims.join() === '1,512,1,1');
     if (name) {
       out['backbone.scale_weight'] = { dims: [512], data: out[name].data };

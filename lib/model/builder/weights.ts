@@ -15,7 +15,10 @@ export type WeightsMap = Record<string, WeightTensor>;
  */
 export class WeightReader {
   readonly used = new Set<string>();
-  constructor(private readonly weights: WeightsMap, private readonly what: string) {}
+  constructor(
+    private readonly weights: WeightsMap,
+    private readonly what: string,
+  ) {}
 
   /** Dims of a tensor (throws when missing). */
   dims(name: string): number[] {
@@ -28,12 +31,15 @@ export class WeightReader {
   get(name: string, dims?: number[]): Float32Array {
     const actual = this.dims(name);
     const t = this.weights[name];
-    if (!(t.data instanceof Float32Array)) throw new TypeError(`Expected Float32Array data for ${this.what} weight '${name}'`);
+    if (!(t.data instanceof Float32Array))
+      throw new TypeError(`Expected Float32Array data for ${this.what} weight '${name}'`);
     if (dims && (actual.length !== dims.length || dims.some((d, k) => d !== -1 && d !== actual[k]))) {
       throw new TypeError(`Expected dims [${dims}] for ${this.what} weight '${name}' but received [${actual}]`);
     }
     if (t.data.length !== actual.reduce((a, b) => a * b, 1)) {
-      throw new TypeError(`Expected ${actual.reduce((a, b) => a * b, 1)} values for ${this.what} weight '${name}' but received ${t.data.length}`);
+      throw new TypeError(
+        `Expected ${actual.reduce((a, b) => a * b, 1)} values for ${this.what} weight '${name}' but received ${t.data.length}`,
+      );
     }
     this.used.add(name);
     return t.data;

@@ -58,7 +58,10 @@ export function decodeTfjsWeights(
     const shards = group.paths.map(readShard);
     const buf = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
     let o = 0;
-    for (const s of shards) { buf.set(s, o); o += s.byteLength; }
+    for (const s of shards) {
+      buf.set(s, o);
+      o += s.byteLength;
+    }
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 
     let offset = 0;
@@ -74,8 +77,10 @@ export function decodeTfjsWeights(
       }
       const data = spec.dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
       if (q) {
-        if (q.dtype !== 'uint8' && q.dtype !== 'uint16') throw new Error(`weight ${spec.name}: ${q.dtype} quantization not supported`);
-        if (typeof q.scale !== 'number' || typeof q.min !== 'number') throw new Error(`weight ${spec.name}: quantization without scale/min`);
+        if (q.dtype !== 'uint8' && q.dtype !== 'uint16')
+          throw new Error(`weight ${spec.name}: ${q.dtype} quantization not supported`);
+        if (typeof q.scale !== 'number' || typeof q.min !== 'number')
+          throw new Error(`weight ${spec.name}: quantization without scale/min`);
         for (let i = 0; i < size; i++) {
           const v = q.dtype === 'uint8' ? buf[offset + i] : view.getUint16(offset + 2 * i, true);
           const real = v * q.scale + q.min; // float64, as tfjs does
@@ -83,13 +88,15 @@ export function decodeTfjsWeights(
         }
       } else {
         for (let i = 0; i < size; i++) {
-          data[i] = spec.dtype === 'float32' ? view.getFloat32(offset + 4 * i, true) : view.getInt32(offset + 4 * i, true);
+          data[i] =
+            spec.dtype === 'float32' ? view.getFloat32(offset + 4 * i, true) : view.getInt32(offset + 4 * i, true);
         }
       }
       offset += size * bytesPer;
       out.set(spec.name, { shape: [...spec.shape], data });
     }
-    if (offset !== buf.byteLength) throw new Error(`weights manifest covers ${offset} of ${buf.byteLength} shard bytes`);
+    if (offset !== buf.byteLength)
+      throw new Error(`weights manifest covers ${offset} of ${buf.byteLength} shard bytes`);
   }
   return out;
 }
@@ -133,14 +140,26 @@ export function faceApiModelSpec(options: { name?: string; source?: string } = {
     source: options.source ?? `@vladmandic/face-api@${faceApiVersion()} model/ssd_mobilenetv1_model.bin`,
     converter: FACEAPI_CONVERTER,
     input: {
-      name: 'image', height: 512, width: 512, layout: 'NCHW', colorOrder: 'RGB',
-      mean: [0, 0, 0], std: [1, 1, 1], // x/127.5 − 1 is inside the graph (bit-exact with face-api)
-      resize: 'pad', interpolation: 'bilinear-asymmetric', padValue: 0, dynamicBatch: true,
+      name: 'image',
+      height: 512,
+      width: 512,
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      mean: [0, 0, 0],
+      std: [1, 1, 1], // x/127.5 − 1 is inside the graph (bit-exact with face-api)
+      resize: 'pad',
+      interpolation: 'bilinear-asymmetric',
+      padValue: 0,
+      dynamicBatch: true,
     },
     output: { kind: 'raw', boxes: 'box_encodings', scores: 'class_logits' },
     anchors: { preset: 'tf-ssd-mobilenetv1-512' },
     labels: ['background', 'face'],
-    postprocess: { ...POSTPROCESS_PRESETS.faceApi, boxCoder: { ...POSTPROCESS_PRESETS.faceApi.boxCoder }, boxEncoding: 'deltas' },
+    postprocess: {
+      ...POSTPROCESS_PRESETS.faceApi,
+      boxCoder: { ...POSTPROCESS_PRESETS.faceApi.boxCoder },
+      boxEncoding: 'deltas',
+    },
   };
 }
 
@@ -159,7 +178,12 @@ export interface FaceApiSsdImportOptions {
 }
 
 const FACEAPI_IMPORT_OPTION_KEYS = [
-  'modelDir', 'weights', 'metadata', 'name', 'batch', 'producerVersion',
+  'modelDir',
+  'weights',
+  'metadata',
+  'name',
+  'batch',
+  'producerVersion',
 ] as const satisfies ReadonlyArray<keyof FaceApiSsdImportOptions>;
 
 export interface FaceApiSsdImport {
@@ -197,13 +221,17 @@ export function importFaceApiSsdMobilenetv1(options: FaceApiSsdImportOptions = {
       'NCHW RGB in 0..255 (512x512, normalized inside as x/127.5-1). Outputs: box_encodings (ty,tx,th,tw; ' +
       'decode against the anchors with scales 10,10,5,5) and class_logits (background, face; score = sigmoid).',
   });
-  if (numAnchors !== FACEAPI_NUM_ANCHORS) throw new TypeError(`Expected ${FACEAPI_NUM_ANCHORS} anchors for face-api SSD but received ${numAnchors}`);
+  if (numAnchors !== FACEAPI_NUM_ANCHORS)
+    throw new TypeError(`Expected ${FACEAPI_NUM_ANCHORS} anchors for face-api SSD but received ${numAnchors}`);
   // Every float32 weight must have been consumed, except the anchors and face-api's hard-coded preprocessing
   // constants (Preprocessor/mul/x = 1/127.5, Preprocessor/sub/y = 1); the int32 tensors are tfjs graph constants.
-  const unused = Object.keys(weights).filter((n) => !used.has(n) && n !== 'Output/extra_dim' && !n.startsWith('Preprocessor/'));
+  const unused = Object.keys(weights).filter(
+    (n) => !used.has(n) && n !== 'Output/extra_dim' && !n.startsWith('Preprocessor/'),
+  );
   if (unused.length) throw new TypeError(`Expected every face-api weight to be used but ${unused.join(', ')} were not`);
   const stored = weights['Output/extra_dim'];
-  if (!stored || stored.data.length !== 4 * FACEAPI_NUM_ANCHORS) throw new TypeError('Expected tensor Output/extra_dim [1,5118,4] in face-api weights');
+  if (!stored || stored.data.length !== 4 * FACEAPI_NUM_ANCHORS)
+    throw new TypeError('Expected tensor Output/extra_dim [1,5118,4] in face-api weights');
 
   writeModelSpec(model, spec);
   if (options.metadata) setMetadata(model, options.metadata);

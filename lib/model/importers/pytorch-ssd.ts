@@ -49,22 +49,37 @@ export interface PytorchSsdImportOptions extends OnnxImportOptions {
 export function importPytorchSsd(model: ModelProto, options: PytorchSsdImportOptions = {}): OnnxImport {
   const what = 'pytorch-ssd export';
   assertObject('options', options as unknown);
-  assertKnownKeys('options', options, [...ONNX_IMPORT_OPTION_KEYS, 'preprocess'] satisfies ReadonlyArray<keyof PytorchSsdImportOptions>);
+  assertKnownKeys('options', options, [...ONNX_IMPORT_OPTION_KEYS, 'preprocess'] satisfies ReadonlyArray<
+    keyof PytorchSsdImportOptions
+  >);
   const io = readSsdInterface(model, what, { input: 'input_0', boxes: 'boxes', scores: 'scores' });
   const preprocess = options.preprocess ?? (io.numAnchors === 8732 ? 'vgg16' : 'mobilenet');
   const norm = PYTORCH_SSD_PREPROCESS[preprocess];
   if (!norm) {
-    throw new TypeError(`Expected one of ${Object.keys(PYTORCH_SSD_PREPROCESS).map((k) => `'${k}'`).join(', ')} for preprocess but received "${preprocess}"`);
+    throw new TypeError(
+      `Expected one of ${Object.keys(PYTORCH_SSD_PREPROCESS)
+        .map((k) => `'${k}'`)
+        .join(', ')} for preprocess but received "${preprocess}"`,
+    );
   }
-  const architecture = io.numAnchors === 8732 ? 'pytorch-ssd-vgg16' : io.numAnchors === 3000 ? 'pytorch-ssd-mobilenet' : 'pytorch-ssd';
+  const architecture =
+    io.numAnchors === 8732 ? 'pytorch-ssd-vgg16' : io.numAnchors === 3000 ? 'pytorch-ssd-mobilenet' : 'pytorch-ssd';
   const spec: ModelSpec = {
     name: options.name ?? architecture,
     architecture,
     ...(options.source ? { source: options.source } : {}),
     converter: PYTORCH_SSD_CONVERTER,
     input: {
-      name: io.input, height: io.size, width: io.size, layout: 'NCHW', colorOrder: 'RGB',
-      mean: [...norm.mean], std: [...norm.std], resize: 'stretch', interpolation: 'bilinear', dynamicBatch: io.dynamicBatch,
+      name: io.input,
+      height: io.size,
+      width: io.size,
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      mean: [...norm.mean],
+      std: [...norm.std],
+      resize: 'stretch',
+      interpolation: 'bilinear',
+      dynamicBatch: io.dynamicBatch,
     },
     output: { kind: 'decoded', boxes: 'boxes', scores: 'scores' },
     labels: pickLabels(options.labels, io.numClasses, what, 'BACKGROUND'),

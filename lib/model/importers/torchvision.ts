@@ -29,12 +29,20 @@ export const TORCHVISION_CONVERTER = 'ssd-edge/torchvision-importer@1';
 
 const VARIANTS = {
   8732: {
-    architecture: 'ssd300-vgg16', size: 300, preset: 'torchvision-ssd300-vgg16',
-    mean: [122.99925, 116.9991, 103.9992], std: [1, 1, 1], postprocess: POSTPROCESS_PRESETS.torchvision,
+    architecture: 'ssd300-vgg16',
+    size: 300,
+    preset: 'torchvision-ssd300-vgg16',
+    mean: [122.99925, 116.9991, 103.9992],
+    std: [1, 1, 1],
+    postprocess: POSTPROCESS_PRESETS.torchvision,
   },
   3234: {
-    architecture: 'ssdlite320-mobilenetv3-large', size: 320, preset: 'torchvision-ssdlite320',
-    mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], postprocess: POSTPROCESS_PRESETS.torchvisionSsdlite,
+    architecture: 'ssdlite320-mobilenetv3-large',
+    size: 320,
+    preset: 'torchvision-ssdlite320',
+    mean: [127.5, 127.5, 127.5],
+    std: [127.5, 127.5, 127.5],
+    postprocess: POSTPROCESS_PRESETS.torchvisionSsdlite,
   },
 } as const;
 
@@ -53,8 +61,12 @@ export interface TorchvisionImportOptions extends OnnxImportOptions {
 }
 
 /** The keys of {@link OnnxImportOptions}. */
-export const ONNX_IMPORT_OPTION_KEYS = ['labels', 'name', 'source'] as const satisfies ReadonlyArray<keyof OnnxImportOptions>;
-const TORCHVISION_OPTION_KEYS = [...ONNX_IMPORT_OPTION_KEYS, 'rebuild'] as const satisfies ReadonlyArray<keyof TorchvisionImportOptions>;
+export const ONNX_IMPORT_OPTION_KEYS = ['labels', 'name', 'source'] as const satisfies ReadonlyArray<
+  keyof OnnxImportOptions
+>;
+const TORCHVISION_OPTION_KEYS = [...ONNX_IMPORT_OPTION_KEYS, 'rebuild'] as const satisfies ReadonlyArray<
+  keyof TorchvisionImportOptions
+>;
 
 export interface OnnxImport {
   /** The same model with the spec written into its metadata. */
@@ -75,22 +87,43 @@ export function importTorchvisionSsd(model: ModelProto, options: TorchvisionImpo
   assertObject('options', options as unknown);
   assertKnownKeys('options', options, TORCHVISION_OPTION_KEYS);
   if (options.rebuild) {
-    const { numAnchors } = readSsdInterface(model, what, { input: 'images', boxes: 'bbox_regression', scores: 'cls_logits' });
-    if (numAnchors !== 8732) throw new TypeError(`Expected an SSD300-VGG16 export (8732 anchors) for rebuild but received ${numAnchors} anchors`);
+    const { numAnchors } = readSsdInterface(model, what, {
+      input: 'images',
+      boxes: 'bbox_regression',
+      scores: 'cls_logits',
+    });
+    if (numAnchors !== 8732)
+      throw new TypeError(
+        `Expected an SSD300-VGG16 export (8732 anchors) for rebuild but received ${numAnchors} anchors`,
+      );
     model = buildSsd300Vgg16(torchvisionWeightsFromOnnx(model)).model; // throws unless it holds exactly SSD300-VGG16's parameters
   }
   const io = readSsdInterface(model, what, { input: 'images', boxes: 'bbox_regression', scores: 'cls_logits' });
   const v = VARIANTS[io.numAnchors as keyof typeof VARIANTS];
-  if (!v) throw new TypeError(`Expected 8732 (SSD300-VGG16) or 3234 (SSDLite320) anchors in output 'bbox_regression' for ${what} but received ${io.numAnchors}`);
-  if (io.size !== v.size) throw new TypeError(`Expected input size ${v.size} for ${v.architecture} (${io.numAnchors} anchors) but received ${io.size}`);
+  if (!v)
+    throw new TypeError(
+      `Expected 8732 (SSD300-VGG16) or 3234 (SSDLite320) anchors in output 'bbox_regression' for ${what} but received ${io.numAnchors}`,
+    );
+  if (io.size !== v.size)
+    throw new TypeError(
+      `Expected input size ${v.size} for ${v.architecture} (${io.numAnchors} anchors) but received ${io.size}`,
+    );
   const spec: ModelSpec = {
     name: options.name ?? v.architecture,
     architecture: v.architecture,
     ...(options.source ? { source: options.source } : {}),
     converter: TORCHVISION_CONVERTER,
     input: {
-      name: io.input, height: v.size, width: v.size, layout: 'NCHW', colorOrder: 'RGB',
-      mean: [...v.mean], std: [...v.std], resize: 'stretch', interpolation: 'bilinear', dynamicBatch: io.dynamicBatch,
+      name: io.input,
+      height: v.size,
+      width: v.size,
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      mean: [...v.mean],
+      std: [...v.std],
+      resize: 'stretch',
+      interpolation: 'bilinear',
+      dynamicBatch: io.dynamicBatch,
     },
     output: { kind: 'raw', boxes: 'bbox_regression', scores: 'cls_logits' },
     anchors: { preset: v.preset },

@@ -22,7 +22,8 @@ if (forced) {
 test('capabilities(): scalar is always compiled and supported when native; active is one of supported', (t) => {
   const caps = capabilities();
   t.true(caps.supported.includes(caps.active as never));
-  for (const level of caps.supported) t.true(caps.compiled.includes(level as never), `${level} supported but not compiled`);
+  for (const level of caps.supported)
+    t.true(caps.compiled.includes(level as never), `${level} supported but not compiled`);
   if (backend === 'native') {
     t.true(caps.compiled.includes('scalar' as never));
     t.true(caps.supported.includes('scalar' as never));

@@ -23,7 +23,11 @@ test('no loadable binary: one error with platform, causes and fixes; ops fall ba
       try { requireBinding(); } catch (e) { thrown = e.message; }
       const keep = nms(new Float32Array([0,0,10,10, 1,1,10,10]), new Float32Array([0.9, 0.8]), 0.5);
       console.log(JSON.stringify({ backend, message: bindingError && bindingError.message, thrown, keep: [...keep], caps: capabilities() }));`;
-    const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8', env: { ...process.env, SSD_EDGE_FORCE_TS: '' } });
+    const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, SSD_EDGE_FORCE_TS: '' },
+    });
     t.is(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     t.is(out.backend, 'typescript');

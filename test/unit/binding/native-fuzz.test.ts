@@ -80,7 +80,11 @@ if (!binding) {
   test('native fuzz: skipped — the addon is not loaded', (t) => t.pass());
 } else {
   test('6000 random native calls (and 200 async) never crash the process', (t) => {
-    const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', child], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', child], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     t.is(r.signal, null, `child died with ${r.signal}: ${r.stderr.slice(-2000)}`);
     t.is(r.status, 0, r.stderr.slice(-2000));
     const { ok, errors } = JSON.parse(r.stdout.trim().split('\n').pop()!);

@@ -12,7 +12,11 @@ import { binding } from '../../../lib/binding.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 function runChild(t: import('ava').ExecutionContext, script: string): unknown {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import=tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   t.is(r.signal, null, `child died with ${r.signal}: ${r.stderr.slice(-1500)}`);
   t.is(r.status, 0, r.stderr.slice(-1500));
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -22,7 +26,9 @@ if (!binding) {
   test('native regressions: skipped — the addon is not loaded', (t) => t.pass());
 } else {
   test('inverted boxes (x2 < x1) through softNms, the NMS grid (≥ 16384 boxes) and postprocess equal the TS twin', (t) => {
-    const out = runChild(t, `
+    const out = runChild(
+      t,
+      `
       import { softNms, nms, postprocessDetections } from './lib/index.ts';
       import { softNmsTs, nmsTs, postprocessDetectionsTs } from './lib/reference.ts';
       const one = new Float32Array([10, 0, 8.5, 1]), flat = new Float32Array([10, 0, 0, 1]);
@@ -34,12 +40,15 @@ if (!binding) {
       const opts = { scoring: 'none', boxEncoding: 'xyxy', backgroundIndex: -1, scoreThresh: 0, topkCandidates: Infinity, detectionsPerImg: Infinity, clipBoxes: false };
       const p = postprocessDetections(input, opts)[0], pt = postprocessDetectionsTs(input, opts)[0];
       console.log(JSON.stringify({ s1: [...r1.indices], s2: [...r2.indices], same: k.length === kt.length && k.every((v, i) => v === kt[i]), kept: k.length,
-        pp: p.scores.length === pt.scores.length && p.labels.every((v, i) => v === pt.labels[i]) }));`) as Record<string, unknown>;
+        pp: p.scores.length === pt.scores.length && p.labels.every((v, i) => v === pt.labels[i]) }));`,
+    ) as Record<string, unknown>;
     t.deepEqual(out, { s1: [0], s2: [0], same: true, kept: 16384, pp: true });
   });
 
   test('transferring an input buffer while postprocessAsync runs does not touch freed memory', (t) => {
-    const out = runChild(t, `
+    const out = runChild(
+      t,
+      `
       import { postprocessDetectionsAsync, postprocessDetections, defaultBoxes } from './lib/index.ts';
       const anchors = defaultBoxes('torchvision-ssd300-vgg16'), N = anchors.length / 4, C = 91;
       let same = 0;
@@ -54,28 +63,38 @@ if (!binding) {
         const [d] = await pending;
         if (d.scores.length === expected[0].scores.length && d.scores.every((v, i) => v === expected[0].scores[i])) same++;
       }
-      console.log(JSON.stringify({ same }));`) as { same: number };
+      console.log(JSON.stringify({ same }));`,
+    ) as { same: number };
     t.is(out.same, 3);
   });
 
   test('a layout getter that detaches the output array makes preprocessPixels throw, not crash', (t) => {
-    const out = runChild(t, `
+    const out = runChild(
+      t,
+      `
       import { binding } from './lib/binding.ts';
       const outArr = new Float32Array(3 * 4 * 4);
       const layout = { get width() { structuredClone(outArr.buffer, { transfer: [outArr.buffer] }); globalThis.gc(); return 4; },
         height: 4, offset: 0, nchw: true, bgr: false, scale: new Float32Array([1, 1, 1]), bias: new Float32Array(3) };
       let message = '';
       try { binding.preprocessPixels(new Uint8Array(4 * 4 * 3), 4, 4, 3, outArr, layout, null, 0); } catch (e) { message = e.constructor.name + ': ' + e.message; }
-      console.log(JSON.stringify({ message }));`) as { message: string };
-    t.regex(out.message, /^TypeError: Expected Float32Array of length ≥ .* for out but received Float32Array of length 0$/);
+      console.log(JSON.stringify({ message }));`,
+    ) as { message: string };
+    t.regex(
+      out.message,
+      /^TypeError: Expected Float32Array of length ≥ .* for out but received Float32Array of length 0$/,
+    );
   });
 
   test('typed arrays on a SharedArrayBuffer work like ordinary ones', (t) => {
-    const out = runChild(t, `
+    const out = runChild(
+      t,
+      `
       import { nms, boxIou } from './lib/index.ts';
       const boxes = new Float32Array(new SharedArrayBuffer(48)); boxes.set([0, 0, 10, 10, 1, 1, 10, 10, 20, 20, 30, 30]);
       const scores = new Float32Array(new SharedArrayBuffer(12)); scores.set([0.9, 0.8, 0.7]);
-      console.log(JSON.stringify({ keep: [...nms(boxes, scores, 0.5)], iou: boxIou(boxes, boxes)[1] }));`) as { keep: number[]; iou: number };
+      console.log(JSON.stringify({ keep: [...nms(boxes, scores, 0.5)], iou: boxIou(boxes, boxes)[1] }));`,
+    ) as { keep: number[]; iou: number };
     t.deepEqual(out.keep, [0, 2]);
     t.true(Math.abs(out.iou - 0.81) < 1e-6);
   });
@@ -85,16 +104,39 @@ if (binding) {
   test('clipping maps −0 to +0 and keeps NaN, in native as in the TS twin', async (t) => {
     const { postprocessDetections } = await import('../../../lib/index.ts');
     const { postprocessDetectionsTs } = await import('../../../lib/reference.ts');
-    const input = { boxRegression: new Float32Array([-0, -0, 0.5, 0.5, NaN, 0.2, 0.3, 1.5]), classLogits: new Float32Array([0.9, 0.8]), anchors: new Float32Array(0), numClasses: 1, imageSizes: [[10, 10]] as Array<[number, number]> };
-    const options = { scoring: 'none', boxEncoding: 'xyxy', backgroundIndex: -1, scoreThresh: 0, clipBoxes: true } as const;
-    const a = postprocessDetections(input, options)[0].boxes, b = postprocessDetectionsTs(input, options)[0].boxes;
-    t.deepEqual([...a].map((v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v)), [...b].map((v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v)));
+    const input = {
+      boxRegression: new Float32Array([-0, -0, 0.5, 0.5, NaN, 0.2, 0.3, 1.5]),
+      classLogits: new Float32Array([0.9, 0.8]),
+      anchors: new Float32Array(0),
+      numClasses: 1,
+      imageSizes: [[10, 10]] as Array<[number, number]>,
+    };
+    const options = {
+      scoring: 'none',
+      boxEncoding: 'xyxy',
+      backgroundIndex: -1,
+      scoreThresh: 0,
+      clipBoxes: true,
+    } as const;
+    const a = postprocessDetections(input, options)[0].boxes,
+      b = postprocessDetectionsTs(input, options)[0].boxes;
+    t.deepEqual(
+      [...a].map((v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v)),
+      [...b].map((v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v)),
+    );
     t.true(Object.is(a[0], 0));
   });
 
   test('counts beyond int32 are refused by the facade with the limit in the message', async (t) => {
     const { postprocessDetections } = await import('../../../lib/index.ts');
-    const err = t.throws(() => postprocessDetections({ boxRegression: new Float32Array(0), classLogits: new Float32Array(0), anchors: new Float32Array(0), numClasses: 2 ** 31 }));
+    const err = t.throws(() =>
+      postprocessDetections({
+        boxRegression: new Float32Array(0),
+        classLogits: new Float32Array(0),
+        anchors: new Float32Array(0),
+        numClasses: 2 ** 31,
+      }),
+    );
     t.is(err!.message, 'Expected integer in [1, 2147483647] for numClasses but received 2147483648');
   });
 }

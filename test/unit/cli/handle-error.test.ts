@@ -11,16 +11,20 @@ import { debugEnabled } from '../../../lib/cli/handle-error.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 test('debugEnabled: only non-empty values other than 0 / false', (t) => {
-  for (const off of [undefined, '', '  ', '0', 'false', 'FALSE', ' 0 ']) t.false(debugEnabled(off), JSON.stringify(off));
+  for (const off of [undefined, '', '  ', '0', 'false', 'FALSE', ' 0 '])
+    t.false(debugEnabled(off), JSON.stringify(off));
   for (const on of ['1', 'true', 'yes', '2', 'on']) t.true(debugEnabled(on), on);
 });
 
 /** stderr of `ssd-edge model inspect <missing file>` with SSD_EDGE_DEBUG set to `value`. */
 function stderrWith(value: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import=tsx', 'lib/cli/index.ts', 'model', 'inspect', path.join(root, 'no-such-model.onnx')],
+    execFile(
+      process.execPath,
+      ['--import=tsx', 'lib/cli/index.ts', 'model', 'inspect', path.join(root, 'no-such-model.onnx')],
       { cwd: root, env: { ...process.env, SSD_EDGE_DEBUG: value } },
-      (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }));
+      (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
+    );
   });
 }
 

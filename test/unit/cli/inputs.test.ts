@@ -27,7 +27,10 @@ test('directories: image files sorted; subfolders with recursive (hidden ones sk
 
 test('globs the shell did not expand', async (t) => {
   t.deepEqual(await expandInputs([path.join(dir, '*.jpg')]), p('a.jpg'));
-  t.deepEqual(await expandInputs([path.join(dir, '**/*.{jpg,jpeg,webp}')]), p('a.jpg', 'sub/c.jpeg', 'sub/deep/d.webp'));
+  t.deepEqual(
+    await expandInputs([path.join(dir, '**/*.{jpg,jpeg,webp}')]),
+    p('a.jpg', 'sub/c.jpeg', 'sub/deep/d.webp'),
+  );
   t.deepEqual(await expandInputs([path.join(dir, 'sub/*/?.webp')]), p('sub/deep/d.webp'));
   t.deepEqual(await expandInputs([path.join(dir, '[ab].*')]), p('a.jpg', 'b.PNG'));
 });
@@ -35,7 +38,9 @@ test('globs the shell did not expand', async (t) => {
 test('errors: nothing given, missing file, empty glob, directory without images', async (t) => {
   await t.throwsAsync(expandInputs([]), { instanceOf: UsageError, message: 'no images given' });
   await t.throwsAsync(expandInputs(p('zzz.jpg')), { message: `Cannot read image ${p('zzz.jpg')[0]}: no such file` });
-  await t.throwsAsync(expandInputs([path.join(dir, '*.gif')]), { message: `No files match ${path.join(dir, '*.gif')}` });
+  await t.throwsAsync(expandInputs([path.join(dir, '*.gif')]), {
+    message: `No files match ${path.join(dir, '*.gif')}`,
+  });
   const empty = path.join(dir, 'sub', 'deep');
   fs.mkdirSync(path.join(empty, 'x'), { recursive: true });
   await t.throwsAsync(expandInputs([path.join(empty, 'x')]), { message: /^No images \(.*\) in directory / });
@@ -55,7 +60,15 @@ test('globToRegExp', (t) => {
 test('skipOutputsOf: listing the --out folder skips the annotated copies there, and only there', async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-inputs-out-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
-  const names = ['a.jpg', 'a.annotated.jpg', 'b.png', 'b.annotated.png', 'b.annotated-1.png', 'c.annotated.webp', 'my.annotated.photo.jpg'];
+  const names = [
+    'a.jpg',
+    'a.annotated.jpg',
+    'b.png',
+    'b.annotated.png',
+    'b.annotated-1.png',
+    'c.annotated.webp',
+    'my.annotated.photo.jpg',
+  ];
   for (const f of [...names, 'sub/d.annotated.jpg']) {
     fs.mkdirSync(path.dirname(path.join(out, f)), { recursive: true });
     fs.writeFileSync(path.join(out, f), '');
@@ -67,10 +80,15 @@ test('skipOutputsOf: listing the --out folder skips the annotated copies there, 
   t.deepEqual(await expandInputs([out], { skipOutputsOf: `${out}/sub/..` }), kept);
   t.deepEqual(await expandInputs([path.join(out, '*')], { skipOutputsOf: out }), kept);
   // a subfolder is not --out: its files stay; files named explicitly always stay; another --out skips nothing
-  t.deepEqual(await expandInputs([out], { skipOutputsOf: out, recursive: true }), [...kept, ...q('sub/d.annotated.jpg')]);
+  t.deepEqual(await expandInputs([out], { skipOutputsOf: out, recursive: true }), [
+    ...kept,
+    ...q('sub/d.annotated.jpg'),
+  ]);
   t.deepEqual(await expandInputs(q('a.annotated.jpg'), { skipOutputsOf: out }), q('a.annotated.jpg'));
   t.deepEqual(await expandInputs([out], { skipOutputsOf: dir }), q(...[...names].sort()));
   // nothing left once the copies are skipped: the usual error
   const only = path.join(out, 'sub');
-  await t.throwsAsync(expandInputs([only], { skipOutputsOf: only }), { message: `No images (.jpg .jpeg .png .webp .gif .bmp) in directory ${only}` });
+  await t.throwsAsync(expandInputs([only], { skipOutputsOf: only }), {
+    message: `No images (.jpg .jpeg .png .webp .gif .bmp) in directory ${only}`,
+  });
 });

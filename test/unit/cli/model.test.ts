@@ -14,7 +14,10 @@ import { tinyPytorchSsd, tinyTorchvision } from '../../helpers/tiny-models.ts';
 async function run(...args: string[]): Promise<string> {
   let printed = '';
   const cmd = modelCommand({ out: (s) => (printed += s) });
-  const program = new Command('ssd-edge').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }).addCommand(cmd);
+  const program = new Command('ssd-edge')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: () => {} })
+    .addCommand(cmd);
   for (const c of [cmd, ...cmd.commands]) c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
   await program.parseAsync(['model', ...args], { from: 'user' });
   return printed;
@@ -31,18 +34,27 @@ function fixture(t: { teardown(fn: () => void): void }) {
 test('import torchvision then inspect (text and --json)', async (t) => {
   const { dir, src } = fixture(t);
   const out = path.join(dir, 'm.onnx');
-  t.regex(await run('import', 'torchvision', src, '--out', out, '--name', 'lite'), /^wrote .*m\.onnx \(0\.0 MB\): lite, ssdlite320-mobilenetv3-large, 91 labels\n$/);
+  t.regex(
+    await run('import', 'torchvision', src, '--out', out, '--name', 'lite'),
+    /^wrote .*m\.onnx \(0\.0 MB\): lite, ssdlite320-mobilenetv3-large, 91 labels\n$/,
+  );
   const text = await run('inspect', out);
   t.regex(text, /^name {10}lite$/m);
   t.regex(text, /^anchors {7}3234 \(preset torchvision-ssdlite320\)$/m);
   t.regex(text, /^labels {8}91: __background__, person, bicycle, car, motorcycle, airplane, bus, train, …$/m);
-  t.regex(text, /^postprocess {3}scoring softmax, boxes deltas, background 0, score > 0\.001, nms 0\.55, top-k 300, max 300/m);
+  t.regex(
+    text,
+    /^postprocess {3}scoring softmax, boxes deltas, background 0, score > 0\.001, nms 0\.55, top-k 300, max 300/m,
+  );
   t.regex(text, /^ {2}input {7}images float32 \[1, 3, 320, 320\]$/m);
   t.regex(text, /^onnx {10}opset 13, /m);
   const json = JSON.parse(await run('inspect', out, '--json'));
   t.is(json.spec.name, 'lite');
   t.is(json.anchors, 3234);
-  t.deepEqual(json.onnx.outputs.map((o: { name: string }) => o.name), ['bbox_regression', 'cls_logits']);
+  t.deepEqual(
+    json.onnx.outputs.map((o: { name: string }) => o.name),
+    ['bbox_regression', 'cls_logits'],
+  );
 });
 
 test('inspect of a model without metadata prints the ONNX interface and the import hint', async (t) => {
@@ -59,28 +71,60 @@ test('import pytorch-ssd with --labels and --preprocess', async (t) => {
   fs.writeFileSync(src, writeOnnx(tinyPytorchSsd(3000, 3)));
   fs.writeFileSync(path.join(dir, 'labels.txt'), 'BACKGROUND\na\nb\n');
   const out = path.join(dir, 'p.onnx');
-  await run('import', 'pytorch-ssd', src, '-o', out, '--labels', path.join(dir, 'labels.txt'), '--preprocess', 'jetson');
+  await run(
+    'import',
+    'pytorch-ssd',
+    src,
+    '-o',
+    out,
+    '--labels',
+    path.join(dir, 'labels.txt'),
+    '--preprocess',
+    'jetson',
+  );
   t.regex(await run('inspect', out), /mean \[127\.5, 127\.5, 127\.5\] std \[127\.5, 127\.5, 127\.5\]/);
 });
 
 test('errors are thrown with readable messages', async (t) => {
   const { dir, src } = fixture(t);
-  await t.throwsAsync(run('import', 'torchvision', src), { message: "error: required option '-o, --out <file>' not specified" });
-  await t.throwsAsync(run('import', 'caffe', src, '--out', 'x'), { message: /^error: command-argument value 'caffe' is invalid for argument 'format'/ });
-  await t.throwsAsync(run('import', 'torchvision', src, '--out', path.join(dir, 'x.onnx'), '--preprocess', 'vgg16'), { message: '--preprocess applies to pytorch-ssd imports only, not torchvision' });
-  await t.throwsAsync(run('import', 'pytorch-ssd', src, '--out', path.join(dir, 'x.onnx')), { message: /^Expected pytorch-ssd export with input 'input_0'/ });
+  await t.throwsAsync(run('import', 'torchvision', src), {
+    message: "error: required option '-o, --out <file>' not specified",
+  });
+  await t.throwsAsync(run('import', 'caffe', src, '--out', 'x'), {
+    message: /^error: command-argument value 'caffe' is invalid for argument 'format'/,
+  });
+  await t.throwsAsync(run('import', 'torchvision', src, '--out', path.join(dir, 'x.onnx'), '--preprocess', 'vgg16'), {
+    message: '--preprocess applies to pytorch-ssd imports only, not torchvision',
+  });
+  await t.throwsAsync(run('import', 'pytorch-ssd', src, '--out', path.join(dir, 'x.onnx')), {
+    message: /^Expected pytorch-ssd export with input 'input_0'/,
+  });
   const missing = path.join(dir, 'missing.onnx');
-  await t.throwsAsync(run('inspect', missing), { code: 'ENOENT', message: `Cannot read model ${missing}: no such file` });
-  await t.throwsAsync(run('inspect', dir), { code: 'EISDIR', message: `Cannot read model ${dir}: is a directory, expected an .onnx file` });
-  await t.throwsAsync(run('import', 'torchvision', dir, '--out', path.join(dir, 'x.onnx')), { code: 'EISDIR', message: `Cannot read model ${dir}: is a directory, expected an .onnx file` });
+  await t.throwsAsync(run('inspect', missing), {
+    code: 'ENOENT',
+    message: `Cannot read model ${missing}: no such file`,
+  });
+  await t.throwsAsync(run('inspect', dir), {
+    code: 'EISDIR',
+    message: `Cannot read model ${dir}: is a directory, expected an .onnx file`,
+  });
+  await t.throwsAsync(run('import', 'torchvision', dir, '--out', path.join(dir, 'x.onnx')), {
+    code: 'EISDIR',
+    message: `Cannot read model ${dir}: is a directory, expected an .onnx file`,
+  });
 });
 
 test('`ssd-edge model inspect DIR` as a user runs it: one line naming the path, exit 1', async (t) => {
   const { dir } = fixture(t);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['--import=tsx', 'lib/cli/index.ts', 'model', 'inspect', dir], { cwd: root, env: { ...process.env, SSD_EDGE_DEBUG: '' } },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['--import=tsx', 'lib/cli/index.ts', 'model', 'inspect', dir],
+      { cwd: root, env: { ...process.env, SSD_EDGE_DEBUG: '' } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
   t.is(r.code, 1);
   t.is(r.stdout, '');
@@ -90,20 +134,28 @@ test('`ssd-edge model inspect DIR` as a user runs it: one line naming the path, 
 test('import never writes over its source model, nor over an existing file without --overwrite', async (t) => {
   const { dir, src } = fixture(t);
   const original = fs.readFileSync(src);
-  await t.throwsAsync(run('import', 'torchvision', src, '--out', src, '--overwrite'), { message: `Not writing ${src}: it is the source model` });
+  await t.throwsAsync(run('import', 'torchvision', src, '--out', src, '--overwrite'), {
+    message: `Not writing ${src}: it is the source model`,
+  });
   const link = path.join(dir, 'link.onnx');
   fs.symlinkSync(src, link);
-  await t.throwsAsync(run('import', 'torchvision', src, '--out', link, '--overwrite'), { message: `Not writing ${link}: it is the source model` });
+  await t.throwsAsync(run('import', 'torchvision', src, '--out', link, '--overwrite'), {
+    message: `Not writing ${link}: it is the source model`,
+  });
   t.true(fs.readFileSync(src).equals(original));
   const out = path.join(dir, 'm.onnx');
   fs.writeFileSync(out, 'keep me');
-  await t.throwsAsync(run('import', 'torchvision', src, '--out', out), { message: `Not writing ${out}: the file exists (--overwrite replaces it)` });
+  await t.throwsAsync(run('import', 'torchvision', src, '--out', out), {
+    message: `Not writing ${out}: the file exists (--overwrite replaces it)`,
+  });
   t.is(fs.readFileSync(out, 'utf8'), 'keep me');
   t.regex(await run('import', 'torchvision', src, '--out', out, '--overwrite'), /^wrote .*m\.onnx/);
   t.regex(await run('inspect', out), /^anchors {7}3234 /m);
   // a directory as --out: said so, with or without --overwrite, and nothing written in or beside it
   for (const extra of [[], ['--overwrite']]) {
-    await t.throwsAsync(run('import', 'torchvision', src, '--out', dir, ...extra), { message: `Not writing ${dir}: it is a directory` });
+    await t.throwsAsync(run('import', 'torchvision', src, '--out', dir, ...extra), {
+      message: `Not writing ${dir}: it is a directory`,
+    });
   }
   t.deepEqual(fs.readdirSync(dir).sort(), ['link.onnx', 'm.onnx', path.basename(src)].sort());
 });

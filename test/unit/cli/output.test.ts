@@ -3,13 +3,28 @@ import test from 'ava';
 import { formatTable, ResultPrinter, toJson, type CliIo } from '../../../lib/cli/output.ts';
 
 function sink(): CliIo & { stdout: string; stderr: string } {
-  const io = { stdout: '', stderr: '', errIsTTY: false, out: (s: string) => void (io.stdout += s), err: (s: string) => void (io.stderr += s) };
+  const io = {
+    stdout: '',
+    stderr: '',
+    errIsTTY: false,
+    out: (s: string) => void (io.stdout += s),
+    err: (s: string) => void (io.stderr += s),
+  };
   return io;
 }
 
 test('formatTable pads columns and right-aligns numeric ones', (t) => {
-  t.is(formatTable([['FILE', 'SCORE', 'NOTE'], ['a.jpg', '0.9', 'x'], ['long.jpg', '0.25', '']], new Set([1])),
-    'FILE      SCORE  NOTE\na.jpg       0.9  x\nlong.jpg   0.25');
+  t.is(
+    formatTable(
+      [
+        ['FILE', 'SCORE', 'NOTE'],
+        ['a.jpg', '0.9', 'x'],
+        ['long.jpg', '0.25', ''],
+      ],
+      new Set([1]),
+    ),
+    'FILE      SCORE  NOTE\na.jpg       0.9  x\nlong.jpg   0.25',
+  );
   t.is(formatTable([]), '');
 });
 

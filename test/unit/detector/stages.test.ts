@@ -38,7 +38,10 @@ test('finish with partial options takes the missing thresholds and cap from spec
   const [strict] = await finish(output(), spec, null, [transform], { scoreThreshold: 0.5 });
   // Scores 0.95 … 0.55 are > 0.5: 9 boxes (k = 0..8), under the cap of 10.
   t.is(strict.length, 9);
-  t.deepEqual(strict.map((d) => d.label), Array(9).fill('cat'));
+  t.deepEqual(
+    strict.map((d) => d.label),
+    Array(9).fill('cat'),
+  );
   t.true(Math.abs(strict[8].score - 0.55) < 1e-6);
   t.true(Math.abs(strict[0].box.x2 - 120 * (0.5 / 12)) < 1e-3);
   t.true(Math.abs(strict[0].box.y2 - 40) < 1e-3);
@@ -48,34 +51,60 @@ test('finish with partial options takes the missing thresholds and cap from spec
   t.true(Math.abs(all[9].score - 0.5) < 1e-6);
   // Only a cap.
   const [two] = await finish(output(), spec, null, [transform], { maxDetections: 2 });
-  t.deepEqual(two.map((d) => Number(d.score.toFixed(2))), [0.95, 0.9]);
+  t.deepEqual(
+    two.map((d) => Number(d.score.toFixed(2))),
+    [0.95, 0.9],
+  );
 });
 
 test('finish rejects unknown or misspelt option keys and out-of-range values like detect', async (t) => {
   await t.throwsAsync(finish(output(), spec, null, [transform], { threshold: 0.99 } as never), {
     instanceOf: TypeError,
-    message: "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold', 'maxDetections', 'classFilter'",
+    message:
+      "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold', 'maxDetections', 'classFilter'",
   });
-  await t.throwsAsync(finish(output(), spec, null, [transform], { scoreThreshold: 1.5 }), { instanceOf: RangeError, message: /scoreThreshold/ });
-  await t.throwsAsync(finish(output(), spec, null, [transform], { iouThreshold: -0.1 }), { instanceOf: RangeError, message: /iouThreshold/ });
-  await t.throwsAsync(finish(output(), spec, null, [transform], { maxDetections: -1 }), { instanceOf: RangeError, message: /maxDetections/ });
-  await t.throwsAsync(finish(output(), spec, null, [transform], { classFilter: [1] as never }), { instanceOf: TypeError, message: /classFilter/ });
-  await t.throwsAsync(finish(output(), spec, null, [transform], 0.5 as never), { instanceOf: TypeError, message: /options/ });
+  await t.throwsAsync(finish(output(), spec, null, [transform], { scoreThreshold: 1.5 }), {
+    instanceOf: RangeError,
+    message: /scoreThreshold/,
+  });
+  await t.throwsAsync(finish(output(), spec, null, [transform], { iouThreshold: -0.1 }), {
+    instanceOf: RangeError,
+    message: /iouThreshold/,
+  });
+  await t.throwsAsync(finish(output(), spec, null, [transform], { maxDetections: -1 }), {
+    instanceOf: RangeError,
+    message: /maxDetections/,
+  });
+  await t.throwsAsync(finish(output(), spec, null, [transform], { classFilter: [1] as never }), {
+    instanceOf: TypeError,
+    message: /classFilter/,
+  });
+  await t.throwsAsync(finish(output(), spec, null, [transform], 0.5 as never), {
+    instanceOf: TypeError,
+    message: /options/,
+  });
 });
 
 test('finish with more transforms than output batches throws a contract error, fewer drops padding slots', async (t) => {
   await t.throwsAsync(finish(output(1), spec, null, [transform, transform]), {
     instanceOf: RangeError,
-    message: 'Expected at most 1 (output.batch: one transform per image of the batch) for transforms.length but received 2',
+    message:
+      'Expected at most 1 (output.batch: one transform per image of the batch) for transforms.length but received 2',
   });
-  await t.throwsAsync(finish(output(1), spec, null, transform as never), { instanceOf: TypeError, message: /^Expected Array of InputTransform/ });
+  await t.throwsAsync(finish(output(1), spec, null, transform as never), {
+    instanceOf: TypeError,
+    message: /^Expected Array of InputTransform/,
+  });
   const results = await finish(output(3), spec, null, [transform, transform]);
   t.is(results.length, 2);
   t.deepEqual(results[1], results[0]);
 });
 
 /** A stand-in session returning the given outputs. */
-function fakeSession(boxes: { data: Float32Array; dims: number[] }, scores: { data: Float32Array; dims: number[] }): Session {
+function fakeSession(
+  boxes: { data: Float32Array; dims: number[] },
+  scores: { data: Float32Array; dims: number[] },
+): Session {
   return { run: async () => ({ boxes, scores }) } as unknown as Session;
 }
 

@@ -9,7 +9,14 @@ import { createHash } from 'node:crypto';
 import { createCanvas } from '@napi-rs/canvas';
 import zlib from 'node:zlib';
 import { loadImage } from '@napi-rs/canvas';
-import { decodeImage, exifOrientationSegment, ImageDecodeError, MAX_DECODE_PIXELS, readImageSize, sniffImageFormat } from '../../../lib/image/decode.ts';
+import {
+  decodeImage,
+  exifOrientationSegment,
+  ImageDecodeError,
+  MAX_DECODE_PIXELS,
+  readImageSize,
+  sniffImageFormat,
+} from '../../../lib/image/decode.ts';
 import { fixturesDir } from '../../helpers/fixtures.ts';
 
 const astronaut = path.join(fixturesDir, 'images', 'astronaut.png');
@@ -52,19 +59,27 @@ test('raw pixels pass through without a copy', async (t) => {
 test('invalid raw pixels: exact messages', async (t) => {
   await t.throwsAsync(decodeImage({ data: new Uint8Array(17), width: 3, height: 2, channels: 3 }), {
     instanceOf: TypeError,
-    message: 'Expected Uint8Array of length 18 (width·height·channels) for image.data but received Uint8Array of length 17',
+    message:
+      'Expected Uint8Array of length 18 (width·height·channels) for image.data but received Uint8Array of length 17',
   });
   await t.throwsAsync(decodeImage({ data: new Uint8Array(12), width: 3, height: 2, channels: 2 as 3 }), {
-    instanceOf: TypeError, message: 'Expected 3 or 4 for image.channels but received 2',
+    instanceOf: TypeError,
+    message: 'Expected 3 or 4 for image.channels but received 2',
   });
-  await t.throwsAsync(decodeImage({ data: new Float32Array(6) as unknown as Uint8Array, width: 1, height: 2, channels: 3 }), {
-    instanceOf: TypeError, message: 'Expected Uint8Array or Uint8ClampedArray for image.data but received Float32Array of length 6',
-  });
+  await t.throwsAsync(
+    decodeImage({ data: new Float32Array(6) as unknown as Uint8Array, width: 1, height: 2, channels: 3 }),
+    {
+      instanceOf: TypeError,
+      message: 'Expected Uint8Array or Uint8ClampedArray for image.data but received Float32Array of length 6',
+    },
+  );
   await t.throwsAsync(decodeImage({ data: new Uint8Array(0), width: 0, height: 2, channels: 3 }), {
-    instanceOf: TypeError, message: 'Expected integer ≥ 1 for image.width but received 0',
+    instanceOf: TypeError,
+    message: 'Expected integer ≥ 1 for image.width but received 0',
   });
   await t.throwsAsync(decodeImage(42 as never), {
-    instanceOf: TypeError, message: 'Expected file path, encoded image Buffer or { data, width, height, channels } for image but received 42',
+    instanceOf: TypeError,
+    message: 'Expected file path, encoded image Buffer or { data, width, height, channels } for image but received 42',
   });
 });
 
@@ -80,9 +95,13 @@ test('unreadable or undecodable input: ImageDecodeError with one readable messag
   const text = path.join(dir, 'notes.jpg');
   fs.writeFileSync(text, 'hello world');
   await t.throwsAsync(decodeImage(text), {
-    instanceOf: ImageDecodeError, message: `Cannot decode ${text}: not a JPEG, PNG, WebP, GIF or BMP image (starts with 68 65 6c 6c)`,
+    instanceOf: ImageDecodeError,
+    message: `Cannot decode ${text}: not a JPEG, PNG, WebP, GIF or BMP image (starts with 68 65 6c 6c)`,
   });
-  await t.throwsAsync(decodeImage(new Uint8Array(0)), { instanceOf: ImageDecodeError, message: 'Cannot decode image: empty data' });
+  await t.throwsAsync(decodeImage(new Uint8Array(0)), {
+    instanceOf: ImageDecodeError,
+    message: 'Cannot decode image: empty data',
+  });
   // a PNG cut inside its header: recognised, but corrupt
   const cut = fs.readFileSync(astronaut).subarray(0, 40);
   const e3 = await t.throwsAsync(decodeImage(cut), { instanceOf: ImageDecodeError });
@@ -117,12 +136,17 @@ function blackPng(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 1; // bit depth; colour type 0 (gray), deflate, filter 0, no interlace
   const raw = Buffer.alloc((1 + Math.ceil(width / 8)) * height); // filter byte 0 + packed bits, per row
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(raw, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', zlib.deflateSync(raw, { level: 9 })),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Keeps only the image chunk of a VP8X WebP (a simple-format 'VP8 ' or 'VP8L' file). */
 function simpleWebp(vp8x: Buffer): Buffer {
-  for (let i = 12; i + 8 <= vp8x.length;) {
+  for (let i = 12; i + 8 <= vp8x.length; ) {
     const type = vp8x.toString('latin1', i, i + 4);
     const len = vp8x.readUInt32LE(i + 4);
     if (type === 'VP8 ' || type === 'VP8L') {
@@ -151,18 +175,29 @@ function bmp(width: number, height: number, topDown = false): Buffer {
   return b;
 }
 
-test('readImageSize reads every format\'s header as the decoder sizes the image', async (t) => {
+test("readImageSize reads every format's header as the decoder sizes the image", async (t) => {
   const files: Array<[string, Buffer]> = [];
-  for (const [w, h] of [[37, 23], [1, 1], [300, 7]]) {
+  for (const [w, h] of [
+    [37, 23],
+    [1, 1],
+    [300, 7],
+  ]) {
     const canvas = createCanvas(w, h);
     canvas.getContext('2d').fillRect(0, 0, 1, 1);
     files.push([`png ${w}x${h}`, canvas.encodeSync('png')], [`jpeg ${w}x${h}`, canvas.encodeSync('jpeg', 90)]);
     const webp = canvas.encodeSync('webp', 80);
-    files.push([`webp VP8X ${w}x${h}`, webp], [`webp VP8 ${w}x${h}`, simpleWebp(webp)], [`webp VP8L ${w}x${h}`, simpleWebp(canvas.encodeSync('webp', 100))]);
+    files.push(
+      [`webp VP8X ${w}x${h}`, webp],
+      [`webp VP8 ${w}x${h}`, simpleWebp(webp)],
+      [`webp VP8L ${w}x${h}`, simpleWebp(canvas.encodeSync('webp', 100))],
+    );
     files.push([`bmp ${w}x${h}`, bmp(w, h)], [`bmp top-down ${w}x${h}`, bmp(w, h, true)]);
   }
   // GIF: a 1×1 image on a 5×3 logical screen
-  files.push(['gif 5x3', Buffer.from('47494638396105000300800000000000ffffff21f90401000000002c00000000010001000002024401003b', 'hex')]);
+  files.push([
+    'gif 5x3',
+    Buffer.from('47494638396105000300800000000000ffffff21f90401000000002c00000000010001000002024401003b', 'hex'),
+  ]);
   // JPEG with an EXIF segment before the frame header
   const jpeg = createCanvas(9, 4).encodeSync('jpeg', 90);
   files.push(['jpeg + APP1', Buffer.concat([jpeg.subarray(0, 2), exifOrientationSegment(1), jpeg.subarray(2)])]);
@@ -175,7 +210,7 @@ test('readImageSize reads every format\'s header as the decoder sizes the image'
   t.is(readImageSize(Buffer.from([0xff, 0xd8, 0xff, 0xd9])), null); // JPEG without a frame header
 });
 
-test('a valid 32768×32768 PNG is refused from its header: over the decoder\'s limit, with the size and the limit', async (t) => {
+test("a valid 32768×32768 PNG is refused from its header: over the decoder's limit, with the size and the limit", async (t) => {
   t.is(MAX_DECODE_PIXELS, 1073741823); // 4294967295 bytes of RGBA
   // the generator makes valid PNGs: a small one decodes to black pixels
   const small = await decodeImage(blackPng(40, 30));
@@ -186,12 +221,19 @@ test('a valid 32768×32768 PNG is refused from its header: over the decoder\'s l
   t.like(await loadImage(big), { width: 32768, height: 32768 }); // canvas reads it as a valid image
   const err = await t.throwsAsync(decodeImage(big, 'huge.png'), {
     instanceOf: ImageDecodeError,
-    message: "Cannot decode huge.png: the PNG is 32768×32768 (1073741824 pixels), over the decoder's limit of 1073741823 pixels " +
+    message:
+      "Cannot decode huge.png: the PNG is 32768×32768 (1073741824 pixels), over the decoder's limit of 1073741823 pixels " +
       '(@napi-rs/canvas returns RGBA in one buffer of at most 4294967295 bytes); scale it down first',
   });
   t.is(err.code, 'ERR_SSD_EDGE_IMAGE_TOO_LARGE');
   // a JPEG frame header of 65500×65500 (the JPEG maximum) is refused the same way, before any decoding
-  const sof = Buffer.from([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xff, 0xdc, 0xff, 0xdc, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]);
+  const sof = Buffer.from([
+    0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xff, 0xdc, 0xff, 0xdc, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff,
+    0xd9,
+  ]);
   t.deepEqual(readImageSize(sof), { width: 65500, height: 65500 });
-  await t.throwsAsync(decodeImage(sof), { code: 'ERR_SSD_EDGE_IMAGE_TOO_LARGE', message: /^Cannot decode image: the JPEG is 65500×65500 \(4290250000 pixels\), over/ });
+  await t.throwsAsync(decodeImage(sof), {
+    code: 'ERR_SSD_EDGE_IMAGE_TOO_LARGE',
+    message: /^Cannot decode image: the JPEG is 65500×65500 \(4290250000 pixels\), over/,
+  });
 });

@@ -11,10 +11,14 @@ import { decodeImage, decoderAppliesOrientation } from '../../../lib/image/decod
 function baseJpeg(width = 24, height = 16): Buffer {
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#d02020'; ctx.fillRect(0, 0, width / 2, height / 2);
-  ctx.fillStyle = '#20d020'; ctx.fillRect(width / 2, 0, width / 2, height / 2);
-  ctx.fillStyle = '#2020d0'; ctx.fillRect(0, height / 2, width / 2, height / 2);
-  ctx.fillStyle = '#e0e020'; ctx.fillRect(width / 2, height / 2, width / 2, height / 2);
+  ctx.fillStyle = '#d02020';
+  ctx.fillRect(0, 0, width / 2, height / 2);
+  ctx.fillStyle = '#20d020';
+  ctx.fillRect(width / 2, 0, width / 2, height / 2);
+  ctx.fillStyle = '#2020d0';
+  ctx.fillRect(0, height / 2, width / 2, height / 2);
+  ctx.fillStyle = '#e0e020';
+  ctx.fillRect(width / 2, height / 2, width / 2, height / 2);
   return canvas.encodeSync('jpeg', 95);
 }
 
@@ -32,9 +36,15 @@ function exifSegment(order: 'II' | 'MM', entries: Array<[number, number, number,
   entries.forEach(([tag, type, count, value], k) => {
     const e = 10 + 12 * k;
     if (le) {
-      tiff.writeUInt16LE(tag, e); tiff.writeUInt16LE(type, e + 2); tiff.writeUInt32LE(count, e + 4); tiff.writeUInt16LE(value, e + 8);
+      tiff.writeUInt16LE(tag, e);
+      tiff.writeUInt16LE(type, e + 2);
+      tiff.writeUInt32LE(count, e + 4);
+      tiff.writeUInt16LE(value, e + 8);
     } else {
-      tiff.writeUInt16BE(tag, e); tiff.writeUInt16BE(type, e + 2); tiff.writeUInt32BE(count, e + 4); tiff.writeUInt16BE(value, e + 8);
+      tiff.writeUInt16BE(tag, e);
+      tiff.writeUInt16BE(type, e + 2);
+      tiff.writeUInt32BE(count, e + 4);
+      tiff.writeUInt16BE(value, e + 8);
     }
   });
   return app(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]));
@@ -58,7 +68,8 @@ const ALL: Orientation[] = [1, 2, 3, 4, 5, 6, 7, 8];
 test('reads every orientation value in both byte orders', (t) => {
   const jpeg = baseJpeg();
   for (const order of ['II', 'MM'] as const) {
-    for (const o of ALL) t.is(readJpegOrientation(withSegments(jpeg, exifSegment(order, [orientationEntry(o)]))), o, `${order} ${o}`);
+    for (const o of ALL)
+      t.is(readJpegOrientation(withSegments(jpeg, exifSegment(order, [orientationEntry(o)]))), o, `${order} ${o}`);
   }
 });
 
@@ -95,7 +106,11 @@ test('anything missing, malformed or truncated reads as 1', (t) => {
 test('EXIF after the start of scan is ignored', (t) => {
   const jpeg = baseJpeg();
   const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
-  const late = Buffer.concat([jpeg.subarray(0, sos), Buffer.from([0xff, 0xda, 0, 2]), exifSegment('II', [orientationEntry(6)])]);
+  const late = Buffer.concat([
+    jpeg.subarray(0, sos),
+    Buffer.from([0xff, 0xda, 0, 2]),
+    exifSegment('II', [orientationEntry(6)]),
+  ]);
   t.is(readJpegOrientation(late), 1);
 });
 
@@ -119,7 +134,9 @@ const REFERENCE: Record<Orientation, (g: Grid) => Grid> = {
 
 function packed(g: Grid, channels: 3 | 4): Uint8Array {
   const out = new Uint8Array(g.length * g[0].length * channels);
-  g.flat().forEach((id, p) => { for (let c = 0; c < channels; c++) out[p * channels + c] = (id * 7 + c * 50) & 255; });
+  g.flat().forEach((id, p) => {
+    for (let c = 0; c < channels; c++) out[p * channels + c] = (id * 7 + c * 50) & 255;
+  });
   return out;
 }
 

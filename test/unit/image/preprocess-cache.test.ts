@@ -4,7 +4,13 @@
  * built ones (checked against the TypeScript twin, which never caches).
  */
 import test from 'ava';
-import { preprocess, preprocessTs, TAP_CACHE_SIZE, tapCacheStats, type PreprocessSpec } from '../../../lib/image/preprocess.ts';
+import {
+  preprocess,
+  preprocessTs,
+  TAP_CACHE_SIZE,
+  tapCacheStats,
+  type PreprocessSpec,
+} from '../../../lib/image/preprocess.ts';
 import type { RawImage } from '../../../lib/image/decode.ts';
 import { binding } from '../../../lib/binding.ts';
 
@@ -16,8 +22,14 @@ function randomImage(W: number, H: number, seed: number): RawImage {
 }
 
 const spec: PreprocessSpec = {
-  width: 32, height: 24, resize: 'letterbox', interpolation: 'bilinear', layout: 'NCHW', colorOrder: 'RGB',
-  mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5],
+  width: 32,
+  height: 24,
+  resize: 'letterbox',
+  interpolation: 'bilinear',
+  layout: 'NCHW',
+  colorOrder: 'RGB',
+  mean: [127.5, 127.5, 127.5],
+  std: [127.5, 127.5, 127.5],
 };
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -27,13 +39,17 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 if (!binding) {
-  test('tap-table cache: skipped — the addon is not loaded (the TypeScript path builds no native tables)', (t) => t.pass());
+  test('tap-table cache: skipped — the addon is not loaded (the TypeScript path builds no native tables)', (t) =>
+    t.pass());
 } else {
   test('two frame sizes alternating: two misses, then hits only; same tensors every time', (t) => {
-    const a = randomImage(64, 48, 1), b = randomImage(50, 70, 2);
+    const a = randomImage(64, 48, 1),
+      b = randomImage(50, 70, 2);
     const before = tapCacheStats();
-    const refA = preprocessTs(a, spec).data, refB = preprocessTs(b, spec).data;
-    const firstA = preprocess(a, spec).data.slice(), firstB = preprocess(b, spec).data.slice();
+    const refA = preprocessTs(a, spec).data,
+      refB = preprocessTs(b, spec).data;
+    const firstA = preprocess(a, spec).data.slice(),
+      firstB = preprocess(b, spec).data.slice();
     for (let k = 0; k < 20; k++) {
       const img = k % 2 ? b : a;
       const out = preprocess(img, spec).data;

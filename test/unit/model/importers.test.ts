@@ -36,8 +36,19 @@ test('torchvision SSD300: preset anchors, normalization in the spec, torchvision
   const { model, spec } = importTorchvisionSsd(tinyTorchvision(8732, 21, 300), { source: 'x.onnx' });
   t.deepEqual(readModelSpec(model), spec);
   t.like(spec, {
-    name: 'ssd300-vgg16', architecture: 'ssd300-vgg16', source: 'x.onnx',
-    input: { name: 'images', height: 300, width: 300, mean: [122.99925, 116.9991, 103.9992], std: [1, 1, 1], resize: 'stretch', interpolation: 'bilinear', dynamicBatch: false },
+    name: 'ssd300-vgg16',
+    architecture: 'ssd300-vgg16',
+    source: 'x.onnx',
+    input: {
+      name: 'images',
+      height: 300,
+      width: 300,
+      mean: [122.99925, 116.9991, 103.9992],
+      std: [1, 1, 1],
+      resize: 'stretch',
+      interpolation: 'bilinear',
+      dynamicBatch: false,
+    },
     output: { kind: 'raw', boxes: 'bbox_regression', scores: 'cls_logits' },
     anchors: { preset: 'torchvision-ssd300-vgg16' },
   });
@@ -47,7 +58,11 @@ test('torchvision SSD300: preset anchors, normalization in the spec, torchvision
 
 test('torchvision SSDLite320: COCO labels for C = 91, dynamic batch detected, --labels and --name', (t) => {
   const { spec } = importTorchvisionSsd(tinyTorchvision(3234, 91, 320, 'batch'));
-  t.like(spec, { architecture: 'ssdlite320-mobilenetv3-large', anchors: { preset: 'torchvision-ssdlite320' }, input: { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], dynamicBatch: true } });
+  t.like(spec, {
+    architecture: 'ssdlite320-mobilenetv3-large',
+    anchors: { preset: 'torchvision-ssdlite320' },
+    input: { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], dynamicBatch: true },
+  });
   t.deepEqual(spec.labels, [...COCO_91_LABELS]);
   t.deepEqual(spec.postprocess, { ...POSTPROCESS_PRESETS.torchvisionSsdlite, boxEncoding: 'deltas' });
   const labels = ['bg', 'cat', 'dog'];
@@ -56,11 +71,16 @@ test('torchvision SSDLite320: COCO labels for C = 91, dynamic batch detected, --
 
 test('torchvision importer errors', (t) => {
   t.throws(() => importTorchvisionSsd(tinyTorchvision(1000, 21, 300)), {
-    instanceOf: TypeError, message: "Expected 8732 (SSD300-VGG16) or 3234 (SSDLite320) anchors in output 'bbox_regression' for torchvision SSD export but received 1000",
+    instanceOf: TypeError,
+    message:
+      "Expected 8732 (SSD300-VGG16) or 3234 (SSDLite320) anchors in output 'bbox_regression' for torchvision SSD export but received 1000",
   });
-  t.throws(() => importTorchvisionSsd(tinyTorchvision(8732, 21, 320)), { message: 'Expected input size 300 for ssd300-vgg16 (8732 anchors) but received 320' });
+  t.throws(() => importTorchvisionSsd(tinyTorchvision(8732, 21, 320)), {
+    message: 'Expected input size 300 for ssd300-vgg16 (8732 anchors) but received 320',
+  });
   t.throws(() => importTorchvisionSsd(tinyTorchvision(3234, 5, 320)), {
-    message: 'Expected labels for the 5 classes of the torchvision SSD export (built-in lists: 91 COCO, 21 VOC) — pass --labels FILE',
+    message:
+      'Expected labels for the 5 classes of the torchvision SSD export (built-in lists: 91 COCO, 21 VOC) — pass --labels FILE',
   });
   t.throws(() => importTorchvisionSsd(tinyTorchvision(3234, 3, 320), { labels: ['a'] }), {
     message: 'Expected 3 labels (one per class column of the torchvision SSD export, background first) but received 1',
@@ -77,11 +97,21 @@ test('pytorch-ssd: decoded outputs, scoring none, xyxy, jetson thresholds, BACKG
   const { model, spec } = importPytorchSsd(tinyPytorchSsd(3000, 3), { labels: ['person', 'car'] });
   t.deepEqual(readModelSpec(model), spec);
   t.like(spec, {
-    name: 'pytorch-ssd-mobilenet', architecture: 'pytorch-ssd-mobilenet',
+    name: 'pytorch-ssd-mobilenet',
+    architecture: 'pytorch-ssd-mobilenet',
     input: { name: 'input_0', height: 300, width: 300, mean: [127, 127, 127], std: [128, 128, 128], resize: 'stretch' },
     output: { kind: 'decoded', boxes: 'boxes', scores: 'scores' },
     labels: ['BACKGROUND', 'person', 'car'],
-    postprocess: { scoring: 'none', boxEncoding: 'xyxy', backgroundIndex: 0, scoreThresh: 0.5, nmsThresh: 0.45, topkCandidates: 200, detectionsPerImg: 200, clipBoxes: false },
+    postprocess: {
+      scoring: 'none',
+      boxEncoding: 'xyxy',
+      backgroundIndex: 0,
+      scoreThresh: 0.5,
+      nmsThresh: 0.45,
+      topkCandidates: 200,
+      detectionsPerImg: 200,
+      clipBoxes: false,
+    },
   });
   t.is(spec.anchors, undefined);
   // The spec's postprocess runs as is on decoded outputs (no anchors): scores used as given, boxes as xyxy.
@@ -91,12 +121,27 @@ test('pytorch-ssd: decoded outputs, scoring none, xyxy, jetson thresholds, BACKG
   scores.set([0.5, 0.2, 0.55], 3 * 7);
   boxes.set([0.1, 0.2, 0.5, 0.6], 0);
   boxes.set([0.5, 0.5, 1.2, 0.9], 4 * 7);
-  const [det] = postprocessDetections({ boxRegression: boxes, classLogits: scores, anchors: new Float32Array(0), numClasses: 3, imageSizes: [[100, 200]] }, spec.postprocess);
+  const [det] = postprocessDetections(
+    {
+      boxRegression: boxes,
+      classLogits: scores,
+      anchors: new Float32Array(0),
+      numClasses: 3,
+      imageSizes: [[100, 200]],
+    },
+    spec.postprocess,
+  );
   t.deepEqual([...det.labels], [1, 2]);
   t.deepEqual([...det.scores], [Math.fround(0.9), Math.fround(0.55)]);
   [20, 20, 100, 60, 100, 50, 240, 90].forEach((v, k) => t.true(Math.abs(det.boxes[k] - v) < 1e-4, `box ${k}`)); // pixels, not clipped
-  t.like(importPytorchSsd(tinyPytorchSsd(8732, 21)).spec, { architecture: 'pytorch-ssd-vgg16', input: { mean: [123, 117, 104], std: [1, 1, 1] }, labels: [...VOC_21_LABELS] });
-  t.like(importPytorchSsd(tinyPytorchSsd(3000, 21), { preprocess: 'jetson' }).spec, { input: { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] } });
+  t.like(importPytorchSsd(tinyPytorchSsd(8732, 21)).spec, {
+    architecture: 'pytorch-ssd-vgg16',
+    input: { mean: [123, 117, 104], std: [1, 1, 1] },
+    labels: [...VOC_21_LABELS],
+  });
+  t.like(importPytorchSsd(tinyPytorchSsd(3000, 21), { preprocess: 'jetson' }).spec, {
+    input: { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5] },
+  });
   t.throws(() => importPytorchSsd(tinyPytorchSsd(3000, 4), { labels: ['a'] }), { message: /^Expected 4 labels/ });
   t.throws(() => importPytorchSsd(tinyPytorchSsd(3000, 21), { preprocess: 'caffe' as never }), {
     message: `Expected one of 'mobilenet', 'jetson', 'vgg16' for preprocess but received "caffe"`,
@@ -117,13 +162,19 @@ test('importModelFile: pytorch-ssd with labels.txt → a file loadModelFile acce
   const src = path.join(dir, 'ssd-mobilenet.onnx');
   fs.writeFileSync(src, writeOnnx(tinyPytorchSsd(3000, 3)));
   fs.writeFileSync(path.join(dir, 'labels.txt'), 'BACKGROUND\nperson\ncar\n');
-  const r = await importModelFile('pytorch-ssd', src, { out: path.join(dir, 'out', 'm.onnx'), labels: path.join(dir, 'labels.txt'), name: 'people' });
+  const r = await importModelFile('pytorch-ssd', src, {
+    out: path.join(dir, 'out', 'm.onnx'),
+    labels: path.join(dir, 'labels.txt'),
+    name: 'people',
+  });
   t.is(r.path, path.join(dir, 'out', 'm.onnx'));
   const loaded = await loadModelFile(r.path);
   t.like(loaded.spec, { name: 'people', source: 'ssd-mobilenet.onnx', labels: ['BACKGROUND', 'person', 'car'] });
   t.is(loaded.anchors, null);
   const session = await ort.InferenceSession.create(loaded.path);
-  const out = await session.run({ input_0: new ort.Tensor('float32', new Float32Array(3 * 300 * 300).fill(2), [1, 3, 300, 300]) });
+  const out = await session.run({
+    input_0: new ort.Tensor('float32', new Float32Array(3 * 300 * 300).fill(2), [1, 3, 300, 300]),
+  });
   t.deepEqual(out.scores.dims, [1, 3000, 3]);
   t.is((out.boxes.data as Float32Array)[0], 2);
   t.deepEqual(fs.readdirSync(path.join(dir, 'out')), ['m.onnx']);
@@ -131,11 +182,19 @@ test('importModelFile: pytorch-ssd with labels.txt → a file loadModelFile acce
 
 test('importModelFile errors: unknown format, missing source, labels for face-api, no out', async (t) => {
   const dir = tmpDir(t);
-  await t.throwsAsync(importModelFile('caffe' as never, 'x', { out: 'y' }), { message: `Expected one of 'torchvision', 'pytorch-ssd', 'face-api' for format but received "caffe"` });
-  await t.throwsAsync(importModelFile('torchvision', undefined, { out: 'y' }), { message: 'Expected a source ONNX file for torchvision import but received none' });
+  await t.throwsAsync(importModelFile('caffe' as never, 'x', { out: 'y' }), {
+    message: `Expected one of 'torchvision', 'pytorch-ssd', 'face-api' for format but received "caffe"`,
+  });
+  await t.throwsAsync(importModelFile('torchvision', undefined, { out: 'y' }), {
+    message: 'Expected a source ONNX file for torchvision import but received none',
+  });
   await t.throwsAsync(importModelFile('torchvision', path.join(dir, 'nope.onnx'), { out: 'y' }), { code: 'ENOENT' });
-  await t.throwsAsync(importModelFile('face-api', undefined, { out: 'y', labels: ['a', 'b'] }), { message: /^Expected no labels for face-api import/ });
-  await t.throwsAsync(importModelFile('face-api', undefined, { out: '' }), { message: 'Expected an output path for out but received none' });
+  await t.throwsAsync(importModelFile('face-api', undefined, { out: 'y', labels: ['a', 'b'] }), {
+    message: /^Expected no labels for face-api import/,
+  });
+  await t.throwsAsync(importModelFile('face-api', undefined, { out: '' }), {
+    message: 'Expected an output path for out but received none',
+  });
 });
 
 test('importModelFile never replaces its source, a directory, or (without overwrite) an existing file; unknown keys throw', async (t) => {
@@ -147,12 +206,18 @@ test('importModelFile never replaces its source, a directory, or (without overwr
   const link = path.join(dir, 'link.onnx');
   fs.symlinkSync(src, link);
   for (const out of [src, link]) {
-    await t.throwsAsync(importModelFile('pytorch-ssd', src, { out, labels, overwrite: true }), { code: 'ERR_SSD_EDGE_INPUT', message: `Not writing ${out}: it is the source model` });
+    await t.throwsAsync(importModelFile('pytorch-ssd', src, { out, labels, overwrite: true }), {
+      code: 'ERR_SSD_EDGE_INPUT',
+      message: `Not writing ${out}: it is the source model`,
+    });
   }
   t.true(fs.readFileSync(src).equals(original));
   const out = path.join(dir, 'm.onnx');
   fs.writeFileSync(out, 'keep me');
-  await t.throwsAsync(importModelFile('pytorch-ssd', src, { out, labels }), { code: 'EEXIST', message: `Not writing ${out}: the file exists (overwrite: true replaces it)` });
+  await t.throwsAsync(importModelFile('pytorch-ssd', src, { out, labels }), {
+    code: 'EEXIST',
+    message: `Not writing ${out}: the file exists (overwrite: true replaces it)`,
+  });
   t.is(fs.readFileSync(out, 'utf8'), 'keep me');
   const r = await importModelFile('pytorch-ssd', src, { out, labels, overwrite: true });
   t.is(r.bytes, fs.statSync(out).size);
@@ -161,12 +226,21 @@ test('importModelFile never replaces its source, a directory, or (without overwr
   const sub = path.join(dir, 'sub');
   fs.mkdirSync(sub);
   for (const overwrite of [false, true]) {
-    await t.throwsAsync(importModelFile('face-api', undefined, { out: sub, overwrite }), { code: 'EISDIR', message: `Not writing ${sub}: it is a directory` });
+    await t.throwsAsync(importModelFile('face-api', undefined, { out: sub, overwrite }), {
+      code: 'EISDIR',
+      message: `Not writing ${sub}: it is a directory`,
+    });
   }
   t.deepEqual(fs.readdirSync(dir).sort(), ['link.onnx', 'm.onnx', 'ssd-mobilenet.onnx', 'sub']);
   t.deepEqual(fs.readdirSync(sub), []);
-  await t.throwsAsync(importModelFile('pytorch-ssd', src, { out: path.join(dir, 'n.onnx'), labels, overWrite: true } as never),
-    { instanceOf: TypeError, message: "Unknown key 'overWrite' in options: expected one of 'out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite'" });
+  await t.throwsAsync(
+    importModelFile('pytorch-ssd', src, { out: path.join(dir, 'n.onnx'), labels, overWrite: true } as never),
+    {
+      instanceOf: TypeError,
+      message:
+        "Unknown key 'overWrite' in options: expected one of 'out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite'",
+    },
+  );
   t.false(fs.existsSync(path.join(dir, 'n.onnx')));
 });
 

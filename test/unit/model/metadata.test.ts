@@ -6,7 +6,13 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkModelSpec, loadModelFile, readModelSpec, serializeModelSpec, writeModelSpec } from '../../../lib/model/metadata.ts';
+import {
+  checkModelSpec,
+  loadModelFile,
+  readModelSpec,
+  serializeModelSpec,
+  writeModelSpec,
+} from '../../../lib/model/metadata.ts';
 import { encodeAnchors, resolveAnchors, validateModelSpec, type ModelSpec } from '../../../lib/model/spec.ts';
 import { getMetadata, readOnnx, setMetadata, writeOnnx } from '../../../lib/model/onnx.ts';
 import { defaultBoxes } from '../../../lib/ops/default-boxes.ts';
@@ -16,12 +22,30 @@ import { tinyTorchvision } from '../../helpers/tiny-models.ts';
 /** A valid spec for a tiny SSDLite-shaped model (3234 anchors, 3 classes). */
 function spec(): ModelSpec {
   return {
-    name: 'tiny', architecture: 'ssdlite320-mobilenetv3-large', converter: 'test@1',
-    input: { name: 'images', height: 320, width: 320, layout: 'NCHW', colorOrder: 'RGB', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], resize: 'stretch', interpolation: 'bilinear', dynamicBatch: false },
+    name: 'tiny',
+    architecture: 'ssdlite320-mobilenetv3-large',
+    converter: 'test@1',
+    input: {
+      name: 'images',
+      height: 320,
+      width: 320,
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      mean: [127.5, 127.5, 127.5],
+      std: [127.5, 127.5, 127.5],
+      resize: 'stretch',
+      interpolation: 'bilinear',
+      dynamicBatch: false,
+    },
     output: { kind: 'raw', boxes: 'bbox_regression', scores: 'cls_logits' },
     anchors: { preset: 'torchvision-ssdlite320' },
     labels: ['background', 'a', 'b'],
-    postprocess: { ...POSTPROCESS_PRESETS.faceApi, boxCoder: { ...POSTPROCESS_PRESETS.faceApi.boxCoder }, scoring: 'softmax', boxEncoding: 'deltas' }, // has Infinity fields
+    postprocess: {
+      ...POSTPROCESS_PRESETS.faceApi,
+      boxCoder: { ...POSTPROCESS_PRESETS.faceApi.boxCoder },
+      scoring: 'softmax',
+      boxEncoding: 'deltas',
+    }, // has Infinity fields
   };
 }
 const tiny = () => tinyTorchvision(3234, 3, 320);
@@ -49,16 +73,23 @@ test('a label named "Infinity" stays a string', (t) => {
 test('readModelSpec: no metadata → the import hint', (t) => {
   t.throws(() => readModelSpec(tiny()), {
     instanceOf: TypeError,
-    message: "Expected ONNX model with ssd-edge metadata (metadata_props key 'ssd_edge') for model but received a model without it — import it first with `ssd-edge model import`",
+    message:
+      "Expected ONNX model with ssd-edge metadata (metadata_props key 'ssd_edge') for model but received a model without it — import it first with `ssd-edge model import`",
   });
   t.throws(() => readModelSpec(tiny(), 'x.onnx'), { message: /for x\.onnx but received a model without it/ });
 });
 
 test('readModelSpec: newer schema version, bad JSON', (t) => {
   const m = setMetadata(tiny(), { ssd_edge: serializeModelSpec(spec()), 'ssd_edge.version': '2' });
-  t.throws(() => readModelSpec(m), { instanceOf: RangeError, message: 'Expected ssd-edge metadata version 1..1 for model but received "2" — upgrade ssd-edge to read it' });
+  t.throws(() => readModelSpec(m), {
+    instanceOf: RangeError,
+    message: 'Expected ssd-edge metadata version 1..1 for model but received "2" — upgrade ssd-edge to read it',
+  });
   setMetadata(m, { ssd_edge: '{oops', 'ssd_edge.version': '1' });
-  t.throws(() => readModelSpec(m), { instanceOf: TypeError, message: /^Expected JSON for metadata 'ssd_edge' but received text that does not parse/ });
+  t.throws(() => readModelSpec(m), {
+    instanceOf: TypeError,
+    message: /^Expected JSON for metadata 'ssd_edge' but received text that does not parse/,
+  });
 });
 
 test('validateModelSpec fills boxEncoding and boxCoder defaults, returns a copy', (t) => {
@@ -74,24 +105,109 @@ test('validateModelSpec fills boxEncoding and boxCoder defaults, returns a copy'
 const invalid: Array<[string, (s: any) => void, RegExp | string, typeof TypeError | typeof RangeError]> = [
   ['not an object', () => {}, 'Expected object for spec but received null', TypeError],
   ['name', (s) => (s.name = ''), 'Expected non-empty string for name but received ""', TypeError],
-  ['output.kind', (s) => (s.output.kind = 'logits'), `Expected one of 'raw', 'decoded' for output.kind but received "logits"`, TypeError],
+  [
+    'output.kind',
+    (s) => (s.output.kind = 'logits'),
+    `Expected one of 'raw', 'decoded' for output.kind but received "logits"`,
+    TypeError,
+  ],
   ['input.height', (s) => (s.input.height = 0), 'Expected integer ≥ 1 for input.height but received 0', RangeError],
-  ['input.std', (s) => (s.input.std = [1, 0, 1]), 'Expected finite number > 0 for input.std[1] but received 0', RangeError],
-  ['input.mean', (s) => (s.input.mean = [1, 2]), 'Expected Array of 3 numbers for input.mean but received Array of length 2', TypeError],
-  ['input.resize', (s) => (s.input.resize = 'crop'), `Expected one of 'stretch', 'pad', 'letterbox' for input.resize but received "crop"`, TypeError],
-  ['labels', (s) => (s.labels = []), 'Expected Array of length ≥ 1 for labels but received Array of length 0', TypeError],
-  ['backgroundIndex', (s) => (s.postprocess.backgroundIndex = 3), 'Expected integer in [-1, 2] (labels has 3) for postprocess.backgroundIndex but received 3', RangeError],
-  ['scoreThresh', (s) => (s.postprocess.scoreThresh = 2), 'Expected number in [0, 1] for postprocess.scoreThresh but received 2', RangeError],
-  ['scoring', (s) => (s.postprocess.scoring = 'relu'), `Expected one of 'softmax', 'sigmoid', 'none' for postprocess.scoring but received "relu"`, TypeError],
-  ['no coder', (s) => delete s.postprocess.boxCoder, 'Expected object for postprocess.boxCoder but received undefined', TypeError],
-  ['detectionsPerImg', (s) => (s.postprocess.detectionsPerImg = -1), 'Expected integer ≥ 0 or Infinity (all) for postprocess.detectionsPerImg but received -1', RangeError],
-  ['coder', (s) => (s.postprocess.boxCoder.order = 'xy'), `Expected one of 'xywh', 'yxhw' for postprocess.boxCoder.order but received "xy"`, TypeError],
-  ['raw without anchors', (s) => delete s.anchors, "Expected AnchorSpec (required when output.kind is 'raw') for anchors but received undefined", TypeError],
-  ['raw with xyxy', (s) => (s.postprocess.boxEncoding = 'xyxy'), `Expected 'deltas' (output.kind is 'raw') for postprocess.boxEncoding but received "xyxy"`, TypeError],
-  ['decoded with deltas', (s) => (s.output.kind = 'decoded'), `Expected 'xyxy' (output.kind is 'decoded') for postprocess.boxEncoding but received "deltas"`, TypeError],
-  ['two anchor kinds', (s) => (s.anchors = { preset: 'x', data: 'y' }), `Expected object with exactly one of 'preset', 'spec', 'data' for anchors but received object with 'preset', 'data'`, TypeError],
-  ['unknown preset', (s) => (s.anchors = { preset: 'yolo' }), /^Expected one of 'ssd300-paper', .* for anchors.preset but received "yolo"$/, TypeError],
-  ['short data', (s) => (s.anchors = { data: Buffer.alloc(12).toString('base64'), count: 1 }), 'Expected base64 of 16 bytes (float32 [count·4], count 1) for anchors.data but received 12 bytes', TypeError],
+  [
+    'input.std',
+    (s) => (s.input.std = [1, 0, 1]),
+    'Expected finite number > 0 for input.std[1] but received 0',
+    RangeError,
+  ],
+  [
+    'input.mean',
+    (s) => (s.input.mean = [1, 2]),
+    'Expected Array of 3 numbers for input.mean but received Array of length 2',
+    TypeError,
+  ],
+  [
+    'input.resize',
+    (s) => (s.input.resize = 'crop'),
+    `Expected one of 'stretch', 'pad', 'letterbox' for input.resize but received "crop"`,
+    TypeError,
+  ],
+  [
+    'labels',
+    (s) => (s.labels = []),
+    'Expected Array of length ≥ 1 for labels but received Array of length 0',
+    TypeError,
+  ],
+  [
+    'backgroundIndex',
+    (s) => (s.postprocess.backgroundIndex = 3),
+    'Expected integer in [-1, 2] (labels has 3) for postprocess.backgroundIndex but received 3',
+    RangeError,
+  ],
+  [
+    'scoreThresh',
+    (s) => (s.postprocess.scoreThresh = 2),
+    'Expected number in [0, 1] for postprocess.scoreThresh but received 2',
+    RangeError,
+  ],
+  [
+    'scoring',
+    (s) => (s.postprocess.scoring = 'relu'),
+    `Expected one of 'softmax', 'sigmoid', 'none' for postprocess.scoring but received "relu"`,
+    TypeError,
+  ],
+  [
+    'no coder',
+    (s) => delete s.postprocess.boxCoder,
+    'Expected object for postprocess.boxCoder but received undefined',
+    TypeError,
+  ],
+  [
+    'detectionsPerImg',
+    (s) => (s.postprocess.detectionsPerImg = -1),
+    'Expected integer ≥ 0 or Infinity (all) for postprocess.detectionsPerImg but received -1',
+    RangeError,
+  ],
+  [
+    'coder',
+    (s) => (s.postprocess.boxCoder.order = 'xy'),
+    `Expected one of 'xywh', 'yxhw' for postprocess.boxCoder.order but received "xy"`,
+    TypeError,
+  ],
+  [
+    'raw without anchors',
+    (s) => delete s.anchors,
+    "Expected AnchorSpec (required when output.kind is 'raw') for anchors but received undefined",
+    TypeError,
+  ],
+  [
+    'raw with xyxy',
+    (s) => (s.postprocess.boxEncoding = 'xyxy'),
+    `Expected 'deltas' (output.kind is 'raw') for postprocess.boxEncoding but received "xyxy"`,
+    TypeError,
+  ],
+  [
+    'decoded with deltas',
+    (s) => (s.output.kind = 'decoded'),
+    `Expected 'xyxy' (output.kind is 'decoded') for postprocess.boxEncoding but received "deltas"`,
+    TypeError,
+  ],
+  [
+    'two anchor kinds',
+    (s) => (s.anchors = { preset: 'x', data: 'y' }),
+    `Expected object with exactly one of 'preset', 'spec', 'data' for anchors but received object with 'preset', 'data'`,
+    TypeError,
+  ],
+  [
+    'unknown preset',
+    (s) => (s.anchors = { preset: 'yolo' }),
+    /^Expected one of 'ssd300-paper', .* for anchors.preset but received "yolo"$/,
+    TypeError,
+  ],
+  [
+    'short data',
+    (s) => (s.anchors = { data: Buffer.alloc(12).toString('base64'), count: 1 }),
+    'Expected base64 of 16 bytes (float32 [count·4], count 1) for anchors.data but received 12 bytes',
+    TypeError,
+  ],
 ];
 for (const [label, mutate, message, instanceOf] of invalid) {
   test(`validateModelSpec rejects: ${label}`, (t) => {
@@ -108,7 +224,9 @@ test('resolveAnchors: preset, spec and base64 data', (t) => {
   t.deepEqual(resolveAnchors({ anchors: { spec: one } }), Float32Array.of(0.5, 0.5, 0.5, 0.5));
   t.deepEqual(resolveAnchors({ anchors: encodeAnchors(preset) }), preset);
   t.throws(() => resolveAnchors({}), { message: 'Expected AnchorSpec for anchors but received undefined' });
-  t.throws(() => encodeAnchors(new Float32Array(3)), { message: 'Expected Float32Array of length 4·N (N ≥ 1) for anchors but received Float32Array of length 3' });
+  t.throws(() => encodeAnchors(new Float32Array(3)), {
+    message: 'Expected Float32Array of length 4·N (N ≥ 1) for anchors but received Float32Array of length 3',
+  });
 });
 
 test('checkModelSpec: names, shapes and anchor count against the graph', (t) => {
@@ -119,7 +237,8 @@ test('checkModelSpec: names, shapes and anchor count against the graph', (t) => 
     message: "Expected ONNX input 'x' (input.name) for model but received inputs 'images'",
   });
   t.throws(() => checkModelSpec(m, { ...spec(), output: { ...spec().output, scores: 'logits' } }), {
-    message: "Expected ONNX output 'logits' (output.scores) for model but received outputs 'bbox_regression', 'cls_logits'",
+    message:
+      "Expected ONNX output 'logits' (output.scores) for model but received outputs 'bbox_regression', 'cls_logits'",
   });
   t.throws(() => checkModelSpec(m, { ...spec(), labels: ['bg', 'a'] }), {
     message: 'Expected output.scores with dim 2 = 2 (labels.length) for model but received shape [1,3234,3]',
@@ -128,7 +247,7 @@ test('checkModelSpec: names, shapes and anchor count against the graph', (t) => 
     message: 'Expected output.boxes with dim 1 = 8732 (anchor count) for model but received shape [1,3234,4]',
   });
   t.throws(() => checkModelSpec(m, { ...spec(), input: { ...spec().input, height: 300 } }), {
-    message: 'Expected input \'images\' of shape [B,3,300,320] (input.*) for model but received [1,3,320,320]',
+    message: "Expected input 'images' of shape [B,3,300,320] (input.*) for model but received [1,3,320,320]",
   });
   t.throws(() => checkModelSpec(m, { ...spec(), input: { ...spec().input, dynamicBatch: true } }), {
     message: "Expected input.dynamicBatch false for model (input 'images' has a fixed batch of 1) but received true",
@@ -150,12 +269,24 @@ test('loadModelFile: header, spec, path, anchors (the weights never read); error
 
     const bare = path.join(dir, 'bare.onnx');
     fs.writeFileSync(bare, writeOnnx(tiny()));
-    await t.throwsAsync(loadModelFile(bare), { instanceOf: TypeError, message: new RegExp(`for ${bare.replace(/[.]/g, '\\.')} but received a model without it`) });
+    await t.throwsAsync(loadModelFile(bare), {
+      instanceOf: TypeError,
+      message: new RegExp(`for ${bare.replace(/[.]/g, '\\.')} but received a model without it`),
+    });
     const junk = path.join(dir, 'junk.onnx');
     fs.writeFileSync(junk, 'not a model');
-    await t.throwsAsync(loadModelFile(junk), { instanceOf: TypeError, message: /^Expected ONNX model for .*junk\.onnx but received a file that does not parse/ });
-    await t.throwsAsync(loadModelFile(path.join(dir, 'missing.onnx')), { code: 'ENOENT', message: `Cannot read model ${path.join(dir, 'missing.onnx')}: no such file` });
-    await t.throwsAsync(loadModelFile(dir), { code: 'EISDIR', message: `Cannot read model ${dir}: is a directory, expected an .onnx file` });
+    await t.throwsAsync(loadModelFile(junk), {
+      instanceOf: TypeError,
+      message: /^Expected ONNX model for .*junk\.onnx but received a file that does not parse/,
+    });
+    await t.throwsAsync(loadModelFile(path.join(dir, 'missing.onnx')), {
+      code: 'ENOENT',
+      message: `Cannot read model ${path.join(dir, 'missing.onnx')}: no such file`,
+    });
+    await t.throwsAsync(loadModelFile(dir), {
+      code: 'EISDIR',
+      message: `Cannot read model ${dir}: is a directory, expected an .onnx file`,
+    });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

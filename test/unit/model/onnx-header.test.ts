@@ -32,15 +32,30 @@ function oddModel(): ModelProto {
   model.producer_version = '1.2.3';
   model.opset_import.push({ domain: 'com.example', version: 7 });
   model.graph.initializer!.push({ name: 'floats', dims: [3], data_type: DataType.FLOAT, float_data: [1, 2, 3] });
-  model.graph.input.push({ name: 'w', type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [{ dim_value: 1 }, { dim_value: 3 }, { dim_value: 4 }, { dim_value: 4 }] } } } });
+  model.graph.input.push({
+    name: 'w',
+    type: {
+      tensor_type: {
+        elem_type: DataType.FLOAT,
+        shape: { dim: [{ dim_value: 1 }, { dim_value: 3 }, { dim_value: 4 }, { dim_value: 4 }] },
+      },
+    },
+  });
   model.graph.output.push({
-    name: 'z', doc_string: 'doc ✓',
-    type: { denotation: 'TENSOR', tensor_type: { elem_type: DataType.INT64, shape: { dim: [{ dim_value: -1 }, { dim_value: 2 ** 40 }, { dim_param: 'n', denotation: 'DATA_BATCH' }] } } },
+    name: 'z',
+    doc_string: 'doc ✓',
+    type: {
+      denotation: 'TENSOR',
+      tensor_type: {
+        elem_type: DataType.INT64,
+        shape: { dim: [{ dim_value: -1 }, { dim_value: 2 ** 40 }, { dim_param: 'n', denotation: 'DATA_BATCH' }] },
+      },
+    },
   });
   return setMetadata(model, { a: 'ünïcode ✓', b: '' });
 }
 
-test('readOnnxHeader equals the header of protobufjs\' full decode (tiny, odd and face models)', (t) => {
+test("readOnnxHeader equals the header of protobufjs' full decode (tiny, odd and face models)", (t) => {
   const face = writeOnnx(importFaceApiSsdMobilenetv1({ metadata: { k: 'v' } }).model);
   for (const bytes of [writeOnnx(tinyTorchvision(3234, 3, 320)), writeOnnx(oddModel()), face]) {
     const reference = onnxHeaderOf(readOnnx(bytes));
@@ -49,8 +64,15 @@ test('readOnnxHeader equals the header of protobufjs\' full decode (tiny, odd an
   const odd = readOnnxHeader(writeOnnx(oddModel()));
   t.deepEqual(odd.graph.initializerNames, ['w', 'floats']);
   t.is(odd.graph.nodeCount, 1);
-  t.deepEqual(odd.graph.output[1].type!.tensor_type!.shape!.dim, [{ dim_value: -1 }, { dim_value: 2 ** 40 }, { dim_param: 'n', denotation: 'DATA_BATCH' }]);
-  t.deepEqual(odd.metadata_props, [{ key: 'a', value: 'ünïcode ✓' }, { key: 'b', value: '' }]);
+  t.deepEqual(odd.graph.output[1].type!.tensor_type!.shape!.dim, [
+    { dim_value: -1 },
+    { dim_value: 2 ** 40 },
+    { dim_param: 'n', denotation: 'DATA_BATCH' },
+  ]);
+  t.deepEqual(odd.metadata_props, [
+    { key: 'a', value: 'ünïcode ✓' },
+    { key: 'b', value: '' },
+  ]);
 });
 
 test('readOnnxHeaderFile reads the header, not the weights (40 MB initializer, < 1 MB read)', async (t) => {
@@ -99,7 +121,16 @@ test('malformed files: one TypeError naming the file and what is wrong', async (
   for (const [name, bytes, why] of cases) {
     const file = path.join(dir, `${name}.onnx`);
     fs.writeFileSync(file, bytes);
-    const err = await t.throwsAsync(readOnnxHeaderFile(file), { instanceOf: TypeError, message: new RegExp(`^Expected ONNX model for ${file.replace(/[.]/g, '\\.')} but received a file that does not parse \\(`) }, name);
+    const err = await t.throwsAsync(
+      readOnnxHeaderFile(file),
+      {
+        instanceOf: TypeError,
+        message: new RegExp(
+          `^Expected ONNX model for ${file.replace(/[.]/g, '\\.')} but received a file that does not parse \\(`,
+        ),
+      },
+      name,
+    );
     t.regex(err!.message, why, name);
     t.throws(() => readOnnxHeader(bytes), { instanceOf: Error }, name);
   }
@@ -108,11 +139,25 @@ test('malformed files: one TypeError naming the file and what is wrong', async (
 test('paths that are not model files: the message names the path and the problem, the code is kept', async (t) => {
   const dir = tmpDir(t);
   const missing = path.join(dir, 'missing.onnx');
-  await t.throwsAsync(readOnnxHeaderFile(dir), { instanceOf: ModelFileError, code: 'EISDIR', message: `Cannot read model ${dir}: is a directory, expected an .onnx file` });
-  await t.throwsAsync(readOnnxHeaderFile(missing), { instanceOf: ModelFileError, code: 'ENOENT', message: `Cannot read model ${missing}: no such file` });
+  await t.throwsAsync(readOnnxHeaderFile(dir), {
+    instanceOf: ModelFileError,
+    code: 'EISDIR',
+    message: `Cannot read model ${dir}: is a directory, expected an .onnx file`,
+  });
+  await t.throwsAsync(readOnnxHeaderFile(missing), {
+    instanceOf: ModelFileError,
+    code: 'ENOENT',
+    message: `Cannot read model ${missing}: no such file`,
+  });
   await t.throwsAsync(readOnnxHeaderFile(path.join(dir, 'missing', 'x.onnx')), { code: 'ENOENT' });
   const file = path.join(dir, 'f.onnx');
   fs.writeFileSync(file, 'x');
-  await t.throwsAsync(readOnnxHeaderFile(path.join(file, 'sub.onnx')), { code: 'ENOTDIR', message: `Cannot read model ${path.join(file, 'sub.onnx')}: a parent of it is not a directory` });
-  await t.throwsAsync(readOnnxHeaderFile(''), { instanceOf: TypeError, message: 'Expected path of an .onnx file for model but received ""' });
+  await t.throwsAsync(readOnnxHeaderFile(path.join(file, 'sub.onnx')), {
+    code: 'ENOTDIR',
+    message: `Cannot read model ${path.join(file, 'sub.onnx')}: a parent of it is not a directory`,
+  });
+  await t.throwsAsync(readOnnxHeaderFile(''), {
+    instanceOf: TypeError,
+    message: 'Expected path of an .onnx file for model but received ""',
+  });
 });

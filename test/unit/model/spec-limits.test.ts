@@ -21,26 +21,50 @@ import { tinyTorchvision } from '../../helpers/tiny-models.ts';
 /** A valid spec for tinyTorchvision(3234, 3, 320) (SSDLite anchors). */
 function spec(): ModelSpec {
   return {
-    name: 'tiny', architecture: 'ssdlite320-mobilenetv3-large',
-    input: { name: 'images', height: 320, width: 320, layout: 'NCHW', colorOrder: 'RGB', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], resize: 'stretch', dynamicBatch: false },
+    name: 'tiny',
+    architecture: 'ssdlite320-mobilenetv3-large',
+    input: {
+      name: 'images',
+      height: 320,
+      width: 320,
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      mean: [127.5, 127.5, 127.5],
+      std: [127.5, 127.5, 127.5],
+      resize: 'stretch',
+      dynamicBatch: false,
+    },
     output: { kind: 'raw', boxes: 'bbox_regression', scores: 'cls_logits' },
     anchors: { preset: 'torchvision-ssdlite320' },
     labels: ['background', 'a', 'b'],
-    postprocess: { ...POSTPROCESS_PRESETS.torchvisionSsdlite, boxCoder: { ...POSTPROCESS_PRESETS.torchvisionSsdlite.boxCoder } },
+    postprocess: {
+      ...POSTPROCESS_PRESETS.torchvisionSsdlite,
+      boxCoder: { ...POSTPROCESS_PRESETS.torchvisionSsdlite.boxCoder },
+    },
   };
 }
 
 /** 10^4 × 10^4 cells × 4 shapes = 4·10^8 default boxes (6.4 GB of float32 if generated). */
-const HUGE_SPEC = { inputSize: 320, featureMaps: [{ size: 10_000, boxes: [1, 2, 3, 4].map((r) => ({ scale: 0.1, aspectRatio: r })) }] };
+const HUGE_SPEC = {
+  inputSize: 320,
+  featureMaps: [{ size: 10_000, boxes: [1, 2, 3, 4].map((r) => ({ scale: 0.1, aspectRatio: r })) }],
+};
 /** 1000 × 1000 × 2 = 2·10^6: under the limit, but not the graph's 3234. */
 const BIG_SPEC = { inputSize: 320, featureMaps: [{ size: 1000, scale: 0.1, aspectRatios: [1, 2] }] };
 
 /** Writes `model` with `spec` stored as is (not validated: the point is a file whose metadata lies). */
-function write(t: { teardown(fn: () => void): void }, s: unknown, model: ModelProto = tinyTorchvision(3234, 3, 320)): string {
+function write(
+  t: { teardown(fn: () => void): void },
+  s: unknown,
+  model: ModelProto = tinyTorchvision(3234, 3, 320),
+): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-limits-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'm.onnx');
-  fs.writeFileSync(file, writeOnnx(setMetadata(model, { ssd_edge: serializeModelSpec(s as ModelSpec), 'ssd_edge.version': '1' })));
+  fs.writeFileSync(
+    file,
+    writeOnnx(setMetadata(model, { ssd_edge: serializeModelSpec(s as ModelSpec), 'ssd_edge.version': '1' })),
+  );
   return file;
 }
 
@@ -55,7 +79,7 @@ test('a spec claiming 4·10^8 default boxes: RangeError from the validator, load
   await t.throwsAsync(Detector.load(file, { device: 'cpu' }), { instanceOf: RangeError, message: HUGE_MESSAGE });
 });
 
-test('an anchor count under the limit is checked against the graph\'s output dims before any box is generated', async (t) => {
+test("an anchor count under the limit is checked against the graph's output dims before any box is generated", async (t) => {
   const s = { ...spec(), anchors: { spec: BIG_SPEC } };
   t.is(anchorCount(s), 2_000_000); // counted, not generated
   const file = write(t, s);
@@ -66,12 +90,28 @@ test('an anchor count under the limit is checked against the graph\'s output dim
 
 test('every size the metadata controls is bounded, the message names the field', (t) => {
   const cases: Array<[string, (s: any) => void, string]> = [
-    ['stored anchors', (s) => (s.anchors = { data: 'AAAA', count: 5_000_000 }), `Expected at most ${MODEL_LIMITS.anchors} anchors (MODEL_LIMITS.anchors) for anchors.count but received 5000000`],
-    ['input height', (s) => (s.input.height = 100_000), 'Expected integer in [1, 8192] for input.height but received 100000'],
+    [
+      'stored anchors',
+      (s) => (s.anchors = { data: 'AAAA', count: 5_000_000 }),
+      `Expected at most ${MODEL_LIMITS.anchors} anchors (MODEL_LIMITS.anchors) for anchors.count but received 5000000`,
+    ],
+    [
+      'input height',
+      (s) => (s.input.height = 100_000),
+      'Expected integer in [1, 8192] for input.height but received 100000',
+    ],
     ['input width', (s) => (s.input.width = 8193), 'Expected integer in [1, 8192] for input.width but received 8193'],
-    ['labels', (s) => (s.labels = new Array(70_000).fill('x')), `Expected Array of at most ${MODEL_LIMITS.labels} names (MODEL_LIMITS.labels) for labels but received Array of length 70000`],
-    ['feature map side', (s) => (s.anchors = { spec: { inputSize: 320, featureMaps: [{ size: 2_000_000, scale: 0.1, aspectRatios: [1] }] } }),
-      'Expected integer in [1, 1000000] for anchors.spec.featureMaps[0].size but received 2000000'],
+    [
+      'labels',
+      (s) => (s.labels = new Array(70_000).fill('x')),
+      `Expected Array of at most ${MODEL_LIMITS.labels} names (MODEL_LIMITS.labels) for labels but received Array of length 70000`,
+    ],
+    [
+      'feature map side',
+      (s) =>
+        (s.anchors = { spec: { inputSize: 320, featureMaps: [{ size: 2_000_000, scale: 0.1, aspectRatios: [1] }] } }),
+      'Expected integer in [1, 1000000] for anchors.spec.featureMaps[0].size but received 2000000',
+    ],
   ];
   for (const [label, mutate, message] of cases) {
     const s: any = spec();
@@ -82,14 +122,18 @@ test('every size the metadata controls is bounded, the message names the field',
 
 test('stored anchors whose base64 does not hold count·16 bytes are rejected without decoding', (t) => {
   const s = { ...spec(), anchors: { data: Buffer.alloc(32).toString('base64'), count: 3 } };
-  t.throws(() => validateModelSpec(s), { instanceOf: TypeError, message: 'Expected base64 of 48 bytes (float32 [count·4], count 3) for anchors.data but received 32 bytes' });
+  t.throws(() => validateModelSpec(s), {
+    instanceOf: TypeError,
+    message: 'Expected base64 of 48 bytes (float32 [count·4], count 3) for anchors.data but received 32 bytes',
+  });
 });
 
 test('a fixed batch whose input tensor would be too large is rejected before the warm-up allocates it', async (t) => {
   const file = write(t, spec(), tinyTorchvision(3234, 3, 320, 4096));
   await t.throwsAsync(loadModelFile(file), {
     instanceOf: RangeError,
-    message: "Expected a fixed batch B with B·3·320·320 ≤ 3·8192² elements for batch of input 'images' but received 4096",
+    message:
+      "Expected a fixed batch B with B·3·320·320 ≤ 3·8192² elements for batch of input 'images' but received 4096",
   });
 });
 
@@ -98,7 +142,10 @@ test('`model inspect` of a lying model exits through the error path with the fie
   const cmd = modelCommand({ out: () => {} });
   const program = new Command('ssd-edge').exitOverride().addCommand(cmd);
   for (const c of [cmd, ...cmd.commands]) c.exitOverride();
-  await t.throwsAsync(program.parseAsync(['model', 'inspect', file], { from: 'user' }), { instanceOf: RangeError, message: HUGE_MESSAGE });
+  await t.throwsAsync(program.parseAsync(['model', 'inspect', file], { from: 'user' }), {
+    instanceOf: RangeError,
+    message: HUGE_MESSAGE,
+  });
 });
 
 test('a valid spec still loads (writeModelSpec validates it too)', async (t) => {

@@ -32,7 +32,10 @@ function referenceDecode(deltas: Float32Array, anchors: Float32Array, w: number[
   const out = new Float64Array(deltas.length);
   for (let o = 0; o < deltas.length; o += 4) {
     const [x1, y1, x2, y2] = anchors.subarray(o, o + 4);
-    const aw = x2 - x1, ah = y2 - y1, acx = x1 + 0.5 * aw, acy = y1 + 0.5 * ah;
+    const aw = x2 - x1,
+      ah = y2 - y1,
+      acx = x1 + 0.5 * aw,
+      acy = y1 + 0.5 * ah;
     const cx = (deltas[o] / w[0]) * aw + acx;
     const cy = (deltas[o + 1] / w[1]) * ah + acy;
     const bw = Math.exp(Math.min(deltas[o + 2] / w[2], clip)) * aw;
@@ -43,11 +46,14 @@ function referenceDecode(deltas: Float32Array, anchors: Float32Array, w: number[
 }
 
 /** Anchors with positive width/height for property tests. */
-const anchorsFor = (seed: number, n: number) => randomBoxes(mulberry32(seed), n, { extent: 300, minSide: 4, maxSide: 120 });
+const anchorsFor = (seed: number, n: number) =>
+  randomBoxes(mulberry32(seed), n, { extent: 300, minSide: 4, maxSide: 120 });
 
 for (const impl of boxCoderImpls) {
   test(`${impl.name}: encode matches torchvision encode_single (64 rows, ≤ 1e-4 abs or 1e-6 rel)`, (t) => {
-    const deltas = impl.encodeBoxes(f32(oracle.encode.gt_xyxy), f32(oracle.encode.anchors_xyxy), { weights: [10, 10, 5, 5] });
+    const deltas = impl.encodeBoxes(f32(oracle.encode.gt_xyxy), f32(oracle.encode.anchors_xyxy), {
+      weights: [10, 10, 5, 5],
+    });
     t.true(deltas instanceof Float32Array);
     assertClose(t, deltas, f32(oracle.encode.deltas), TOL, 'encode');
   });
@@ -69,8 +75,20 @@ for (const impl of boxCoderImpls) {
   });
 
   test(`${impl.name}: the defaults are torchvision's (weights [10, 10, 5, 5], clip log(1000/16), order 'xywh', anchors 'xyxy')`, (t) => {
-    assertClose(t, impl.encodeBoxes(f32(oracle.encode.gt_xyxy), f32(oracle.encode.anchors_xyxy)), f32(oracle.encode.deltas), TOL, 'encode');
-    assertClose(t, impl.decodeBoxes(f32(oracle.decode.deltas), f32(oracle.decode.anchors_xyxy)), f32(oracle.decode.boxes_xyxy), TOL, 'decode');
+    assertClose(
+      t,
+      impl.encodeBoxes(f32(oracle.encode.gt_xyxy), f32(oracle.encode.anchors_xyxy)),
+      f32(oracle.encode.deltas),
+      TOL,
+      'encode',
+    );
+    assertClose(
+      t,
+      impl.decodeBoxes(f32(oracle.decode.deltas), f32(oracle.decode.anchors_xyxy)),
+      f32(oracle.decode.boxes_xyxy),
+      TOL,
+      'decode',
+    );
   });
 
   test(`${impl.name}: TF order 'yxhw' is torchvision's order with (x, y, w, h) → (y, x, h, w)`, (t) => {
@@ -81,8 +99,18 @@ for (const impl of boxCoderImpls) {
     t.deepEqual(tf, swapXY(tv), 'encode: same numbers, permuted');
     const deltas = f32(oracle.decode.deltas);
     const danchors = f32(oracle.decode.anchors_xyxy);
-    t.deepEqual(impl.decodeBoxes(swapXY(deltas), danchors, { order: 'yxhw' }), impl.decodeBoxes(deltas, danchors, { order: 'xywh' }), 'decode');
-    assertClose(t, impl.decodeBoxes(swapXY(deltas), danchors, { order: 'yxhw' }), f32(oracle.decode.boxes_xyxy), TOL, 'decode vs torchvision');
+    t.deepEqual(
+      impl.decodeBoxes(swapXY(deltas), danchors, { order: 'yxhw' }),
+      impl.decodeBoxes(deltas, danchors, { order: 'xywh' }),
+      'decode',
+    );
+    assertClose(
+      t,
+      impl.decodeBoxes(swapXY(deltas), danchors, { order: 'yxhw' }),
+      f32(oracle.decode.boxes_xyxy),
+      TOL,
+      'decode vs torchvision',
+    );
   });
 
   test(`${impl.name}: 'yxhw' decode of face-api's raw encodings against its anchors matches face-api's own decode (≤ 1e-6)`, (t) => {
@@ -91,12 +119,16 @@ for (const impl of boxCoderImpls) {
     const expected = yxyxToXyxy(readF32('faceapi/astronaut_boxes_yxyx.f32'));
     // face-api does not clamp; check that the clamp does not bite on this input so the comparison is fair.
     let maxScaled = -Infinity;
-    for (let o = 0; o < encodings.length; o += 4) maxScaled = Math.max(maxScaled, encodings[o + 2] / 5, encodings[o + 3] / 5);
+    for (let o = 0; o < encodings.length; o += 4)
+      maxScaled = Math.max(maxScaled, encodings[o + 2] / 5, encodings[o + 3] / 5);
     t.true(maxScaled < CLIP, `max th/5, tw/5 = ${maxScaled}`);
     const boxes = impl.decodeBoxes(encodings, anchorsXyxy, { weights: [10, 10, 5, 5], order: 'yxhw' });
     assertClose(t, boxes, expected, { abs: 1e-6 }, 'face-api decode');
     // Same through cxcywh anchors (the output of defaultBoxes('tf-ssd-mobilenetv1-512')).
-    const viaCxcywh = impl.decodeBoxes(encodings, boxConvert(anchorsXyxy, 'xyxy', 'cxcywh'), { order: 'yxhw', anchorFormat: 'cxcywh' });
+    const viaCxcywh = impl.decodeBoxes(encodings, boxConvert(anchorsXyxy, 'xyxy', 'cxcywh'), {
+      order: 'yxhw',
+      anchorFormat: 'cxcywh',
+    });
     assertClose(t, viaCxcywh, expected, { abs: 2e-6 }, 'face-api decode, cxcywh anchors');
   });
 
@@ -106,9 +138,21 @@ for (const impl of boxCoderImpls) {
       const anchors = anchorsFor(seed, 64);
       const cxcywh = boxConvert(anchors, 'xyxy', 'cxcywh');
       const deltas = randomArray(rng, 64 * 4, -3, 3);
-      assertClose(t, impl.decodeBoxes(deltas, cxcywh, { anchorFormat: 'cxcywh' }), impl.decodeBoxes(deltas, anchors), { abs: 1e-4, rel: 1e-6 }, `decode seed ${seed}`);
+      assertClose(
+        t,
+        impl.decodeBoxes(deltas, cxcywh, { anchorFormat: 'cxcywh' }),
+        impl.decodeBoxes(deltas, anchors),
+        { abs: 1e-4, rel: 1e-6 },
+        `decode seed ${seed}`,
+      );
       const gt = anchorsFor(seed + 500, 64);
-      assertClose(t, impl.encodeBoxes(gt, cxcywh, { anchorFormat: 'cxcywh' }), impl.encodeBoxes(gt, anchors), { abs: 1e-4, rel: 1e-5 }, `encode seed ${seed}`);
+      assertClose(
+        t,
+        impl.encodeBoxes(gt, cxcywh, { anchorFormat: 'cxcywh' }),
+        impl.encodeBoxes(gt, anchors),
+        { abs: 1e-4, rel: 1e-5 },
+        `encode seed ${seed}`,
+      );
     }
   });
 
@@ -117,7 +161,10 @@ for (const impl of boxCoderImpls) {
       const anchors = anchorsFor(seed, 50);
       const gt = randomBoxes(mulberry32(seed + 7777), 50, { extent: 300, minSide: 2, maxSide: 200 });
       for (const order of ['xywh', 'yxhw'] as const) {
-        for (const [anchorFormat, a] of [['xyxy', anchors], ['cxcywh', boxConvert(anchors, 'xyxy', 'cxcywh')]] as const) {
+        for (const [anchorFormat, a] of [
+          ['xyxy', anchors],
+          ['cxcywh', boxConvert(anchors, 'xyxy', 'cxcywh')],
+        ] as const) {
           const opts = { order, anchorFormat, weights: [10, 10, 5, 5] as [number, number, number, number] };
           const back = impl.decodeBoxes(impl.encodeBoxes(gt, a, opts), a, opts);
           assertClose(t, back, gt, { abs: 2e-4 }, `seed ${seed} ${order} ${anchorFormat}`);
@@ -146,7 +193,10 @@ for (const impl of boxCoderImpls) {
     const anchors = Float32Array.from([0, 0, 100, 100]);
     const boxes = impl.decodeBoxes(Float32Array.from([0, 0, 100, -60]), anchors);
     // w = exp(min(20, 4.135))·100 = 6250; h = exp(−12)·100
-    assertClose(t, boxes, [50 - 3125, 50 - 50 * Math.exp(-12), 50 + 3125, 50 + 50 * Math.exp(-12)], { rel: 1e-6, abs: 1e-4 });
+    assertClose(t, boxes, [50 - 3125, 50 - 50 * Math.exp(-12), 50 + 3125, 50 + 50 * Math.exp(-12)], {
+      rel: 1e-6,
+      abs: 1e-4,
+    });
   });
 
   test(`${impl.name}: empty input gives empty output`, (t) => {
@@ -161,10 +211,19 @@ test('BoxCoder class holds the options and matches the free functions', (t) => {
   const gt = f32(oracle.encode.gt_xyxy);
   const anchors = f32(oracle.encode.anchors_xyxy);
   assertClose(t, coder.encode(gt, anchors), f32(oracle.encode.deltas), TOL, 'encode');
-  assertClose(t, coder.decode(f32(oracle.decode.deltas), f32(oracle.decode.anchors_xyxy)), f32(oracle.decode.boxes_xyxy), TOL, 'decode');
+  assertClose(
+    t,
+    coder.decode(f32(oracle.decode.deltas), f32(oracle.decode.anchors_xyxy)),
+    f32(oracle.decode.boxes_xyxy),
+    TOL,
+    'decode',
+  );
   const tf = new BoxCoder({ order: 'yxhw' });
   const cxcywh = boxConvert(anchors, 'xyxy', 'cxcywh');
-  t.deepEqual(tf.decode(swapXY(f32(oracle.encode.deltas)), cxcywh, 'cxcywh'), decodeBoxes(swapXY(f32(oracle.encode.deltas)), cxcywh, { order: 'yxhw', anchorFormat: 'cxcywh' }));
+  t.deepEqual(
+    tf.decode(swapXY(f32(oracle.encode.deltas)), cxcywh, 'cxcywh'),
+    decodeBoxes(swapXY(f32(oracle.encode.deltas)), cxcywh, { order: 'yxhw', anchorFormat: 'cxcywh' }),
+  );
   t.deepEqual(tf.encode(gt, anchors), encodeBoxes(gt, anchors, { order: 'yxhw' }));
 });
 
@@ -173,28 +232,120 @@ const one = Float32Array.from([0, 0, 10, 10]);
 const two = Float32Array.from([0, 0, 10, 10, 5, 5, 20, 20]);
 type Case = [string, () => unknown, 'TypeError' | 'RangeError', string];
 const invalid: Case[] = [
-  ['boxes of length 7', () => encodeBoxes(new Float32Array(7), two), 'TypeError', 'Expected Float32Array of length 4·N for boxes but received Float32Array of length 7'],
-  ['boxes as a plain array', () => encodeBoxes([0, 0, 1, 1] as never, one), 'TypeError', 'Expected Float32Array of length 4·N for boxes but received Array of length 4'],
-  ['deltas as Float64Array', () => decodeBoxes(new Float64Array(4) as never, one), 'TypeError', 'Expected Float32Array of length 4·N for deltas but received Float64Array of length 4'],
-  ['anchors of another length (encode)', () => encodeBoxes(two, one), 'TypeError', 'Expected Float32Array of length 8 (same as boxes) for anchors but received Float32Array of length 4'],
-  ['anchors of another length (decode)', () => decodeBoxes(one, two), 'TypeError', 'Expected Float32Array of length 4 (same as deltas) for anchors but received Float32Array of length 8'],
-  ['anchors missing', () => decodeBoxes(one, undefined as never), 'TypeError', 'Expected Float32Array of length 4 (same as deltas) for anchors but received undefined'],
-  ['unknown order', () => decodeBoxes(one, one, { order: 'xyxy' as never }), 'TypeError', "Expected one of 'xywh', 'yxhw' for order but received \"xyxy\""],
-  ['unknown anchorFormat', () => encodeBoxes(one, one, { anchorFormat: 'xywh' as never }), 'TypeError', "Expected one of 'xyxy', 'cxcywh' for anchorFormat but received \"xywh\""],
-  ['3 weights', () => decodeBoxes(one, one, { weights: [10, 10, 5] as never }), 'TypeError', 'Expected Array of 4 numbers for weights but received Array of length 3'],
-  ['zero weight', () => decodeBoxes(one, one, { weights: [10, 0, 5, 5] }), 'RangeError', 'Expected finite number > 0 for weights[1] but received 0'],
-  ['NaN weight', () => encodeBoxes(one, one, { weights: [10, 10, 5, NaN] }), 'RangeError', 'Expected finite number > 0 for weights[3] but received NaN'],
-  ['NaN clip', () => decodeBoxes(one, one, { clip: NaN }), 'RangeError', 'Expected number (not NaN) for clip but received NaN'],
-  ['options not an object', () => decodeBoxes(one, one, 5 as never), 'TypeError', 'Expected object for options but received 5'],
-  ['BoxCoder with a bad order', () => new BoxCoder({ order: 'tf' as never }), 'TypeError', "Expected one of 'xywh', 'yxhw' for order but received \"tf\""],
-  ['BoxCoder with a negative weight', () => new BoxCoder({ weights: [-1, 10, 5, 5] }), 'RangeError', 'Expected finite number > 0 for weights[0] but received -1'],
-  ['BoxCoder.decode with a bad anchor format', () => new BoxCoder().decode(one, one, 'yxyx' as never), 'TypeError', "Expected one of 'xyxy', 'cxcywh' for anchorFormat but received \"yxyx\""],
-  ['BoxCoder with an unknown option key', () => new BoxCoder({ variances: [0.1, 0.1, 0.2, 0.2] } as never), 'TypeError',
-    "Unknown key 'variances' in options: expected one of 'weights', 'order', 'clip'"],
-  ['an unknown option key (decode)', () => decodeBoxes(one, one, { clamp: 4 } as never), 'TypeError',
-    "Unknown key 'clamp' in options: expected one of 'weights', 'order', 'clip', 'anchorFormat'"],
-  ['an unknown option key (encode)', () => encodeBoxes(one, one, { format: 'cxcywh' } as never), 'TypeError',
-    "Unknown key 'format' in options: expected one of 'weights', 'order', 'clip', 'anchorFormat'"],
+  [
+    'boxes of length 7',
+    () => encodeBoxes(new Float32Array(7), two),
+    'TypeError',
+    'Expected Float32Array of length 4·N for boxes but received Float32Array of length 7',
+  ],
+  [
+    'boxes as a plain array',
+    () => encodeBoxes([0, 0, 1, 1] as never, one),
+    'TypeError',
+    'Expected Float32Array of length 4·N for boxes but received Array of length 4',
+  ],
+  [
+    'deltas as Float64Array',
+    () => decodeBoxes(new Float64Array(4) as never, one),
+    'TypeError',
+    'Expected Float32Array of length 4·N for deltas but received Float64Array of length 4',
+  ],
+  [
+    'anchors of another length (encode)',
+    () => encodeBoxes(two, one),
+    'TypeError',
+    'Expected Float32Array of length 8 (same as boxes) for anchors but received Float32Array of length 4',
+  ],
+  [
+    'anchors of another length (decode)',
+    () => decodeBoxes(one, two),
+    'TypeError',
+    'Expected Float32Array of length 4 (same as deltas) for anchors but received Float32Array of length 8',
+  ],
+  [
+    'anchors missing',
+    () => decodeBoxes(one, undefined as never),
+    'TypeError',
+    'Expected Float32Array of length 4 (same as deltas) for anchors but received undefined',
+  ],
+  [
+    'unknown order',
+    () => decodeBoxes(one, one, { order: 'xyxy' as never }),
+    'TypeError',
+    "Expected one of 'xywh', 'yxhw' for order but received \"xyxy\"",
+  ],
+  [
+    'unknown anchorFormat',
+    () => encodeBoxes(one, one, { anchorFormat: 'xywh' as never }),
+    'TypeError',
+    "Expected one of 'xyxy', 'cxcywh' for anchorFormat but received \"xywh\"",
+  ],
+  [
+    '3 weights',
+    () => decodeBoxes(one, one, { weights: [10, 10, 5] as never }),
+    'TypeError',
+    'Expected Array of 4 numbers for weights but received Array of length 3',
+  ],
+  [
+    'zero weight',
+    () => decodeBoxes(one, one, { weights: [10, 0, 5, 5] }),
+    'RangeError',
+    'Expected finite number > 0 for weights[1] but received 0',
+  ],
+  [
+    'NaN weight',
+    () => encodeBoxes(one, one, { weights: [10, 10, 5, NaN] }),
+    'RangeError',
+    'Expected finite number > 0 for weights[3] but received NaN',
+  ],
+  [
+    'NaN clip',
+    () => decodeBoxes(one, one, { clip: NaN }),
+    'RangeError',
+    'Expected number (not NaN) for clip but received NaN',
+  ],
+  [
+    'options not an object',
+    () => decodeBoxes(one, one, 5 as never),
+    'TypeError',
+    'Expected object for options but received 5',
+  ],
+  [
+    'BoxCoder with a bad order',
+    () => new BoxCoder({ order: 'tf' as never }),
+    'TypeError',
+    "Expected one of 'xywh', 'yxhw' for order but received \"tf\"",
+  ],
+  [
+    'BoxCoder with a negative weight',
+    () => new BoxCoder({ weights: [-1, 10, 5, 5] }),
+    'RangeError',
+    'Expected finite number > 0 for weights[0] but received -1',
+  ],
+  [
+    'BoxCoder.decode with a bad anchor format',
+    () => new BoxCoder().decode(one, one, 'yxyx' as never),
+    'TypeError',
+    "Expected one of 'xyxy', 'cxcywh' for anchorFormat but received \"yxyx\"",
+  ],
+  [
+    'BoxCoder with an unknown option key',
+    () => new BoxCoder({ variances: [0.1, 0.1, 0.2, 0.2] } as never),
+    'TypeError',
+    "Unknown key 'variances' in options: expected one of 'weights', 'order', 'clip'",
+  ],
+  [
+    'an unknown option key (decode)',
+    () => decodeBoxes(one, one, { clamp: 4 } as never),
+    'TypeError',
+    "Unknown key 'clamp' in options: expected one of 'weights', 'order', 'clip', 'anchorFormat'",
+  ],
+  [
+    'an unknown option key (encode)',
+    () => encodeBoxes(one, one, { format: 'cxcywh' } as never),
+    'TypeError',
+    "Unknown key 'format' in options: expected one of 'weights', 'order', 'clip', 'anchorFormat'",
+  ],
 ];
 for (const [what, fn, type, message] of invalid) {
   test(`box coder rejects ${what}: ${type}`, (t) => {

@@ -29,17 +29,21 @@ test('same format: a copy, never the input', (t) => {
 
 test('invalid input: exact messages, Proxy and detached arrays included', (t) => {
   t.throws(() => boxConvert(new Float32Array(7), 'xyxy', 'xywh'), {
-    instanceOf: TypeError, message: 'Expected Float32Array of length 4·N for boxes but received Float32Array of length 7',
+    instanceOf: TypeError,
+    message: 'Expected Float32Array of length 4·N for boxes but received Float32Array of length 7',
   });
   t.throws(() => boxConvert(f(0, 0, 1, 1), 'xy' as never, 'xywh'), {
-    instanceOf: TypeError, message: `Expected one of 'xyxy', 'cxcywh', 'xywh' for inFmt but received "xy"`,
+    instanceOf: TypeError,
+    message: `Expected one of 'xyxy', 'cxcywh', 'xywh' for inFmt but received "xy"`,
   });
   t.throws(() => boxConvert(new Proxy(f(0, 0, 1, 1), {}), 'xyxy', 'xywh'), {
-    instanceOf: TypeError, message: 'Expected Float32Array of length 4·N for boxes but received Proxy',
+    instanceOf: TypeError,
+    message: 'Expected Float32Array of length 4·N for boxes but received Proxy',
   });
   const gone = f(0, 0, 1, 1);
   structuredClone(gone.buffer, { transfer: [gone.buffer] });
   t.throws(() => boxConvert(gone, 'xyxy', 'xywh'), {
-    instanceOf: TypeError, message: 'Expected Float32Array of length 4·N for boxes but received detached Float32Array',
+    instanceOf: TypeError,
+    message: 'Expected Float32Array of length 4·N for boxes but received detached Float32Array',
   });
 });

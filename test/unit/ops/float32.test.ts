@@ -42,7 +42,7 @@ function referenceLaneSum(e: number[]): number {
   return f32(f32(f32(l[0] + l[4]) + f32(l[2] + l[6])) + f32(f32(l[1] + l[5]) + f32(l[3] + l[7])));
 }
 
-test('expSum8 sums in torch\'s 8-lane order (which is not a running sum)', (t) => {
+test("expSum8 sums in torch's 8-lane order (which is not a running sum)", (t) => {
   const rng = mulberry32(7);
   let differsFromRunningSum = 0;
   for (let trial = 0; trial < 300; trial++) {
@@ -65,18 +65,26 @@ test('softmax32 and sigmoid32 agree with the float64 formulas to float32 precisi
   softmax32(logits, soft);
   const max = Math.max(...logits);
   const total = logits.reduce((s, v) => s + Math.exp(v - max), 0);
-  logits.forEach((v, c) => t.true(Math.abs(soft[c] - Math.exp(v - max) / total) <= 4e-7 * Math.max(1e-3, soft[c]) + 1e-9, `c ${c}`));
+  logits.forEach((v, c) =>
+    t.true(Math.abs(soft[c] - Math.exp(v - max) / total) <= 4e-7 * Math.max(1e-3, soft[c]) + 1e-9, `c ${c}`),
+  );
   const sig = new Float32Array(logits.length);
   sigmoid32(logits, sig);
   logits.forEach((v, c) => t.true(Math.abs(sig[c] - 1 / (1 + Math.exp(-v))) <= 2e-7, `c ${c}`));
 });
 
 test('one copy: no other file of lib/ aliases Math.fround or ports exp', (t) => {
-  const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  const files = (dir: string): string[] =>
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) =>
+        e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+      );
   const offenders = files(path.join(root, 'lib'))
     .filter((file) => !file.endsWith(path.join('ops', 'float32.ts')))
-    .filter((file) => /=\s*Math\.fround\s*;|0\.00139304355252534151077271|function expf32/.test(fs.readFileSync(file, 'utf8')))
+    .filter((file) =>
+      /=\s*Math\.fround\s*;|0\.00139304355252534151077271|function expf32/.test(fs.readFileSync(file, 'utf8')),
+    )
     .map((file) => path.relative(root, file));
   t.deepEqual(offenders, []);
 });

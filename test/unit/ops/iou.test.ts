@@ -46,13 +46,34 @@ for (const impl of iouImpls) {
   test(`${impl.name}: hand-checked pairs (identical → 1, shared edge → 0, nested, disjoint, zero-area)`, (t) => {
     const a = Float32Array.from([0, 0, 2, 2]);
     const b = Float32Array.from([
-      0, 0, 2, 2, // identical
-      2, 0, 4, 2, // shares an edge
-      1, 1, 3, 3, // 1 / 7
-      0, 0, 1, 2, // nested: 2 / 4
-      5, 5, 6, 6, // disjoint
-      1, 1, 1, 1, // a point inside
-      0, 1, 2, 1, // a zero-height segment inside
+      0,
+      0,
+      2,
+      2, // identical
+      2,
+      0,
+      4,
+      2, // shares an edge
+      1,
+      1,
+      3,
+      3, // 1 / 7
+      0,
+      0,
+      1,
+      2, // nested: 2 / 4
+      5,
+      5,
+      6,
+      6, // disjoint
+      1,
+      1,
+      1,
+      1, // a point inside
+      0,
+      1,
+      2,
+      1, // a zero-height segment inside
     ]);
     t.deepEqual(Array.from(impl.boxIou(a, b)), [1, 0, Math.fround(1 / 7), 0.5, 0, 0, 0]);
     // Two zero-area boxes: 0 (torchvision: 0/0 = NaN), also identical points.
@@ -65,7 +86,13 @@ for (const impl of iouImpls) {
       const rng = mulberry32(seed);
       const n = randInt(rng, 1, 40);
       const m = randInt(rng, 1, 40);
-      const opts = { extent: seed % 3 === 0 ? 50 : 300, minSide: 0, maxSide: 120, zeroAreaFraction: seed % 4 === 0 ? 0.2 : 0, integer: seed % 5 === 0 };
+      const opts = {
+        extent: seed % 3 === 0 ? 50 : 300,
+        minSide: 0,
+        maxSide: 120,
+        zeroAreaFraction: seed % 4 === 0 ? 0.2 : 0,
+        integer: seed % 5 === 0,
+      };
       const a = randomBoxes(rng, n, opts);
       const b = randomBoxes(rng, m, opts);
       const iou = impl.boxIou(a, b);
@@ -101,11 +128,31 @@ for (const impl of iouImpls) {
 // ---- invalid inputs ----------------------------------------------------------------------------------------
 const box = Float32Array.from([0, 0, 1, 1]);
 const invalid: Array<[string, () => unknown, string]> = [
-  ['a of length 5', () => boxIou(new Float32Array(5), box), 'Expected Float32Array of length 4·N for a but received Float32Array of length 5'],
-  ['b of length 3', () => boxIou(box, new Float32Array(3)), 'Expected Float32Array of length 4·N for b but received Float32Array of length 3'],
-  ['a as a plain array', () => boxIou([0, 0, 1, 1] as never, box), 'Expected Float32Array of length 4·N for a but received Array of length 4'],
-  ['b as Float64Array', () => boxIou(box, new Float64Array(4) as never), 'Expected Float32Array of length 4·N for b but received Float64Array of length 4'],
-  ['a missing', () => boxIou(undefined as never, box), 'Expected Float32Array of length 4·N for a but received undefined'],
+  [
+    'a of length 5',
+    () => boxIou(new Float32Array(5), box),
+    'Expected Float32Array of length 4·N for a but received Float32Array of length 5',
+  ],
+  [
+    'b of length 3',
+    () => boxIou(box, new Float32Array(3)),
+    'Expected Float32Array of length 4·N for b but received Float32Array of length 3',
+  ],
+  [
+    'a as a plain array',
+    () => boxIou([0, 0, 1, 1] as never, box),
+    'Expected Float32Array of length 4·N for a but received Array of length 4',
+  ],
+  [
+    'b as Float64Array',
+    () => boxIou(box, new Float64Array(4) as never),
+    'Expected Float32Array of length 4·N for b but received Float64Array of length 4',
+  ],
+  [
+    'a missing',
+    () => boxIou(undefined as never, box),
+    'Expected Float32Array of length 4·N for a but received undefined',
+  ],
   ['b null', () => boxIou(box, null as never), 'Expected Float32Array of length 4·N for b but received null'],
 ];
 for (const [what, fn, message] of invalid) {

@@ -19,7 +19,12 @@ import { nmsIouF32 } from '../../helpers/reference.ts';
  * takes the first gt reaching its column maximum if that maximum is ≥ float32(threshold); then, in gt order, each
  * gt's first anchor reaching its row maximum is set to that gt.
  */
-function referenceMatch(gt: Float32Array, anchors: Float32Array, threshold: number, allowLowQuality: boolean): number[] {
+function referenceMatch(
+  gt: Float32Array,
+  anchors: Float32Array,
+  threshold: number,
+  allowLowQuality: boolean,
+): number[] {
   const m = gt.length / 4;
   const n = anchors.length / 4;
   const iou = Array.from({ length: m }, (_, j) => Array.from({ length: n }, (_, i) => nmsIouF32(gt, j, anchors, i)));
@@ -40,8 +45,20 @@ function referenceMatch(gt: Float32Array, anchors: Float32Array, threshold: numb
 function randomCase(rng: Rng, seed: number): { gt: Float32Array; anchors: Float32Array } {
   const extent = seed % 2 ? 300 : 80;
   const integer = seed % 3 === 0;
-  const anchors = randomBoxes(rng, randInt(rng, 0, 300), { extent, minSide: seed % 7 === 0 ? 0 : 4, maxSide: 60, integer, zeroAreaFraction: seed % 5 === 0 ? 0.05 : 0 });
-  let gt = randomBoxes(rng, randInt(rng, 0, 12), { extent, minSide: 2, maxSide: 90, integer, zeroAreaFraction: seed % 5 === 0 ? 0.2 : 0 });
+  const anchors = randomBoxes(rng, randInt(rng, 0, 300), {
+    extent,
+    minSide: seed % 7 === 0 ? 0 : 4,
+    maxSide: 60,
+    integer,
+    zeroAreaFraction: seed % 5 === 0 ? 0.05 : 0,
+  });
+  let gt = randomBoxes(rng, randInt(rng, 0, 12), {
+    extent,
+    minSide: 2,
+    maxSide: 90,
+    integer,
+    zeroAreaFraction: seed % 5 === 0 ? 0.2 : 0,
+  });
   if (seed % 4 === 1 && gt.length >= 8) gt = Float32Array.from([...gt, ...gt.subarray(0, 8)]); // duplicates → shared best anchors
   if (seed % 9 === 4) gt = Float32Array.from([...gt, ...anchors.subarray(0, 4)]); // a gt equal to anchor 0: IoU exactly 1
   if (seed % 8 === 3) {
@@ -55,7 +72,9 @@ function randomCase(rng: Rng, seed: number): { gt: Float32Array; anchors: Float3
 // gt 0 and gt 2 are the same box (their best anchor a0 ends with gt 2); a1 has IoU exactly 0.5 with gt 0 (and
 // gt 2: the tie goes to gt 0); gt 3 overlaps only a5, by 0.01 (forced).
 const handGt = Float32Array.from([0, 0, 10, 10, 20, 20, 30, 30, 0, 0, 10, 10, 100, 100, 101, 101]);
-const handAnchors = Float32Array.from([0, 0, 10, 10, 0, 0, 10, 20, 20, 20, 30, 30, 22, 20, 32, 30, 50, 50, 60, 60, 100, 100, 110, 110]);
+const handAnchors = Float32Array.from([
+  0, 0, 10, 10, 0, 0, 10, 20, 20, 20, 30, 30, 22, 20, 32, 30, 50, 50, 60, 60, 100, 100, 110, 110,
+]);
 
 for (const impl of matcherImpls) {
   // ---- torchvision oracle ------------------------------------------------------------------------------------
@@ -66,7 +85,8 @@ for (const impl of matcherImpls) {
         const matched = impl.matchAnchors(gtBoxes, ssd300AnchorsXyxyPx());
         t.true(matched instanceof Int32Array);
         assertSameArray(t, matched, im.matched_idxs, `${c.name} image ${b}`);
-        for (const f of im.forced_matches) t.is(matched[f.anchor], f.gt, `gt ${f.gt} keeps its best anchor ${f.anchor}`);
+        for (const f of im.forced_matches)
+          t.is(matched[f.anchor], f.gt, `gt ${f.gt} keeps its best anchor ${f.anchor}`);
       });
     });
   }
@@ -89,19 +109,43 @@ for (const impl of matcherImpls) {
   // ---- hand-made -------------------------------------------------------------------------------------------------
   test(`${impl.name}: hand-made case (exact 0.5 threshold, equal gts, forced low-quality match)`, (t) => {
     assertSameArray(t, impl.matchAnchors(handGt, handAnchors), [2, 0, 1, 1, -1, 3], 'defaults');
-    assertSameArray(t, impl.matchAnchors(handGt, handAnchors, { allowLowQuality: false }), [0, 0, 1, 1, -1, -1], 'threshold only');
+    assertSameArray(
+      t,
+      impl.matchAnchors(handGt, handAnchors, { allowLowQuality: false }),
+      [0, 0, 1, 1, -1, -1],
+      'threshold only',
+    );
     assertSameArray(t, impl.matchAnchors(handGt, handAnchors, { iouThreshold: 0.6 }), [2, -1, 1, 1, -1, 3], '0.6');
-    assertSameArray(t, impl.matchAnchors(handGt, handAnchors, { iouThreshold: 0, allowLowQuality: false }), [0, 0, 1, 1, 0, 3], '0: IoU 0 matches gt 0');
-    assertSameArray(t, impl.matchAnchors(handGt, handAnchors, { iouThreshold: 1, allowLowQuality: false }), [0, -1, 1, -1, -1, -1], '1');
+    assertSameArray(
+      t,
+      impl.matchAnchors(handGt, handAnchors, { iouThreshold: 0, allowLowQuality: false }),
+      [0, 0, 1, 1, 0, 3],
+      '0: IoU 0 matches gt 0',
+    );
+    assertSameArray(
+      t,
+      impl.matchAnchors(handGt, handAnchors, { iouThreshold: 1, allowLowQuality: false }),
+      [0, -1, 1, -1, -1, -1],
+      '1',
+    );
   });
 
   test(`${impl.name}: anchorFormat 'cxcywh' = the same anchors converted to xyxy`, (t) => {
     const cxcywh = boxConvert(handAnchors, 'xyxy', 'cxcywh');
-    assertSameArray(t, impl.matchAnchors(handGt, cxcywh, { anchorFormat: 'cxcywh' }), impl.matchAnchors(handGt, boxConvert(cxcywh, 'cxcywh', 'xyxy')));
+    assertSameArray(
+      t,
+      impl.matchAnchors(handGt, cxcywh, { anchorFormat: 'cxcywh' }),
+      impl.matchAnchors(handGt, boxConvert(cxcywh, 'cxcywh', 'xyxy')),
+    );
     const [astronaut] = lossCases()[0].per_image;
     const px = boxConvert(ssd300AnchorsXyxyPx(), 'xyxy', 'cxcywh');
     const viaCxcywh = impl.matchAnchors(groundTruth(astronaut).gtBoxes, px, { anchorFormat: 'cxcywh' });
-    assertSameArray(t, viaCxcywh, impl.matchAnchors(groundTruth(astronaut).gtBoxes, boxConvert(px, 'cxcywh', 'xyxy')), 'SSD300');
+    assertSameArray(
+      t,
+      viaCxcywh,
+      impl.matchAnchors(groundTruth(astronaut).gtBoxes, boxConvert(px, 'cxcywh', 'xyxy')),
+      'SSD300',
+    );
   });
 
   // ---- obvious reference over many seeds ---------------------------------------------------------------------
@@ -112,7 +156,12 @@ for (const impl of matcherImpls) {
       for (const thr of [0, 0.1, 0.3, 0.5, 0.7, 1, Math.fround(rng())]) {
         for (const allowLowQuality of [true, false]) {
           const got = impl.matchAnchors(gt, anchors, { iouThreshold: thr, allowLowQuality });
-          assertSameArray(t, got, referenceMatch(gt, anchors, thr, allowLowQuality), `seed ${seed} M ${gt.length / 4} N ${anchors.length / 4} thr ${thr} lowQuality ${allowLowQuality}`);
+          assertSameArray(
+            t,
+            got,
+            referenceMatch(gt, anchors, thr, allowLowQuality),
+            `seed ${seed} M ${gt.length / 4} N ${anchors.length / 4} thr ${thr} lowQuality ${allowLowQuality}`,
+          );
         }
       }
     }
@@ -137,14 +186,19 @@ for (const impl of matcherImpls) {
 
 // ---- every SIMD variant of the native IoU row against the TS twin ---------------------------------------------------
 if (backend === 'native') {
-  test.serial('matchAnchors: every SIMD variant gives the TS twin\'s matches over 60 seeds', (t) => {
+  test.serial("matchAnchors: every SIMD variant gives the TS twin's matches over 60 seeds", (t) => {
     try {
       for (const level of capabilities().supported as SimdLevel[]) {
         setSimd(level);
         for (const seed of seeds(60)) {
           const { gt, anchors } = randomCase(mulberry32(30_000 + seed), seed);
           for (const allowLowQuality of [true, false]) {
-            assertSameArray(t, matchAnchors(gt, anchors, { allowLowQuality }), matchAnchorsTs(gt, anchors, { allowLowQuality }), `${level} seed ${seed}`);
+            assertSameArray(
+              t,
+              matchAnchors(gt, anchors, { allowLowQuality }),
+              matchAnchorsTs(gt, anchors, { allowLowQuality }),
+              `${level} seed ${seed}`,
+            );
           }
         }
       }
@@ -156,16 +210,66 @@ if (backend === 'native') {
 
 // ---- invalid inputs (public op, exact messages) -------------------------------------------------------------------
 const invalid: Array<[string, () => unknown, 'TypeError' | 'RangeError', string]> = [
-  ['gtBoxes of length 7', () => matchAnchors(new Float32Array(7), handAnchors), 'TypeError', 'Expected Float32Array of length 4·N for gtBoxes but received Float32Array of length 7'],
-  ['gtBoxes missing', () => (matchAnchors as (...a: unknown[]) => unknown)(), 'TypeError', 'Expected Float32Array of length 4·N for gtBoxes but received undefined'],
-  ['anchors as a plain array', () => matchAnchors(handGt, [0, 0, 1, 1] as never), 'TypeError', 'Expected Float32Array of length 4·N for anchors but received Array of length 4'],
-  ['anchors as Float64Array', () => matchAnchors(handGt, new Float64Array(8) as never), 'TypeError', 'Expected Float32Array of length 4·N for anchors but received Float64Array of length 8'],
-  ['iouThreshold NaN', () => matchAnchors(handGt, handAnchors, { iouThreshold: NaN }), 'RangeError', 'Expected number in [0, 1] for iouThreshold but received NaN'],
-  ['iouThreshold 1.5', () => matchAnchors(handGt, handAnchors, { iouThreshold: 1.5 }), 'RangeError', 'Expected number in [0, 1] for iouThreshold but received 1.5'],
-  ['iouThreshold a string', () => matchAnchors(handGt, handAnchors, { iouThreshold: '0.5' as never }), 'TypeError', 'Expected number in [0, 1] for iouThreshold but received "0.5"'],
-  ['allowLowQuality 1', () => matchAnchors(handGt, handAnchors, { allowLowQuality: 1 as never }), 'TypeError', 'Expected boolean for allowLowQuality but received 1'],
-  ['anchorFormat xywh', () => matchAnchors(handGt, handAnchors, { anchorFormat: 'xywh' as never }), 'TypeError', 'Expected one of \'xyxy\', \'cxcywh\' for anchorFormat but received "xywh"'],
-  ['options a number', () => matchAnchors(handGt, handAnchors, 3 as never), 'TypeError', 'Expected object for options but received 3'],
+  [
+    'gtBoxes of length 7',
+    () => matchAnchors(new Float32Array(7), handAnchors),
+    'TypeError',
+    'Expected Float32Array of length 4·N for gtBoxes but received Float32Array of length 7',
+  ],
+  [
+    'gtBoxes missing',
+    () => (matchAnchors as (...a: unknown[]) => unknown)(),
+    'TypeError',
+    'Expected Float32Array of length 4·N for gtBoxes but received undefined',
+  ],
+  [
+    'anchors as a plain array',
+    () => matchAnchors(handGt, [0, 0, 1, 1] as never),
+    'TypeError',
+    'Expected Float32Array of length 4·N for anchors but received Array of length 4',
+  ],
+  [
+    'anchors as Float64Array',
+    () => matchAnchors(handGt, new Float64Array(8) as never),
+    'TypeError',
+    'Expected Float32Array of length 4·N for anchors but received Float64Array of length 8',
+  ],
+  [
+    'iouThreshold NaN',
+    () => matchAnchors(handGt, handAnchors, { iouThreshold: NaN }),
+    'RangeError',
+    'Expected number in [0, 1] for iouThreshold but received NaN',
+  ],
+  [
+    'iouThreshold 1.5',
+    () => matchAnchors(handGt, handAnchors, { iouThreshold: 1.5 }),
+    'RangeError',
+    'Expected number in [0, 1] for iouThreshold but received 1.5',
+  ],
+  [
+    'iouThreshold a string',
+    () => matchAnchors(handGt, handAnchors, { iouThreshold: '0.5' as never }),
+    'TypeError',
+    'Expected number in [0, 1] for iouThreshold but received "0.5"',
+  ],
+  [
+    'allowLowQuality 1',
+    () => matchAnchors(handGt, handAnchors, { allowLowQuality: 1 as never }),
+    'TypeError',
+    'Expected boolean for allowLowQuality but received 1',
+  ],
+  [
+    'anchorFormat xywh',
+    () => matchAnchors(handGt, handAnchors, { anchorFormat: 'xywh' as never }),
+    'TypeError',
+    "Expected one of 'xyxy', 'cxcywh' for anchorFormat but received \"xywh\"",
+  ],
+  [
+    'options a number',
+    () => matchAnchors(handGt, handAnchors, 3 as never),
+    'TypeError',
+    'Expected object for options but received 3',
+  ],
 ];
 for (const [what, fn, type, message] of invalid) {
   test(`matchAnchors rejects ${what}: ${type}`, (t) => {

@@ -15,14 +15,22 @@ import { nmsIouF32 } from '../../helpers/reference.ts';
 type Layout = (i: number, n: number, rnd: () => number) => [number, number, number, number];
 
 const small = (rnd: () => number, extent: number): [number, number, number, number] => {
-  const x = rnd() * extent, y = rnd() * extent;
+  const x = rnd() * extent,
+    y = rnd() * extent;
   return [x, y, x + 1 + rnd() * 8, y + 1 + rnd() * 8];
 };
 
 const layouts: Record<string, Layout> = {
-  'small + [0,0,1e30,1e30] (best and worst score)': (i, n, rnd) => (i === 0 || i === n - 1 ? [0, 0, 1e30, 1e30] : small(rnd, 400)),
+  'small + [0,0,1e30,1e30] (best and worst score)': (i, n, rnd) =>
+    i === 0 || i === n - 1 ? [0, 0, 1e30, 1e30] : small(rnd, 400),
   'small + corners at ±3e38': (i, _n, rnd) =>
-    i % 500 === 1 ? [-3e38, -3e38, -2.9e38, -2.9e38] : i % 500 === 2 ? [2.9e38, 2.9e38, 3e38, 3e38] : i % 500 === 3 ? [-3e38, -3e38, 3e38, 3e38] : small(rnd, 400),
+    i % 500 === 1
+      ? [-3e38, -3e38, -2.9e38, -2.9e38]
+      : i % 500 === 2
+        ? [2.9e38, 2.9e38, 3e38, 3e38]
+        : i % 500 === 3
+          ? [-3e38, -3e38, 3e38, 3e38]
+          : small(rnd, 400),
   'NaN/±Inf/inverted mixed in': (_i, _n, rnd) => {
     const r = rnd();
     if (r < 0.05) return [NaN, 0, 1, 1];
@@ -31,15 +39,20 @@ const layouts: Record<string, Layout> = {
     return small(rnd, 400);
   },
   'sizes 1e-3…1e3 mixed': (_i, _n, rnd) => {
-    const x = rnd() * 3000, y = rnd() * 3000;
+    const x = rnd() * 3000,
+      y = rnd() * 3000;
     return [x, y, x + 10 ** (rnd() * 6 - 3), y + 10 ** (rnd() * 6 - 3)];
   },
   'tiny and subnormal areas': (i, _n, rnd) => {
-    const x = rnd() * 1e-19, y = rnd() * 1e-19, s = 1e-20 * (1 + 3 * rnd());
+    const x = rnd() * 1e-19,
+      y = rnd() * 1e-19,
+      s = 1e-20 * (1 + 3 * rnd());
     return [x, y, x + s, y + (i % 3 ? s : 1e-44 * (1 + 8 * rnd()))];
   },
   'thin crossing boxes': (i, _n, rnd) => {
-    const x = rnd() * 60, y = rnd() * 60, t = 0.01 + 0.05 * rnd();
+    const x = rnd() * 60,
+      y = rnd() * 60,
+      t = 0.01 + 0.05 * rnd();
     return i % 2 ? [x, y, x + 40, y + t] : [x, y, x + t, y + 40];
   },
 };
@@ -89,7 +102,8 @@ const N = 17000; // > 16 384: the grid path
 for (const [name, layout] of Object.entries(layouts)) {
   test(`nms (${backend}) = greedy reference on ${N} boxes: ${name}`, (t) => {
     const { boxes, scores } = makeLayout(layout, N, 11);
-    for (const thr of [0.5]) assertSameArray(t, nms(boxes, scores, thr), referenceNms(boxes, scores, thr), `${name} @${thr}`);
+    for (const thr of [0.5])
+      assertSameArray(t, nms(boxes, scores, thr), referenceNms(boxes, scores, thr), `${name} @${thr}`);
   });
 }
 
@@ -107,13 +121,32 @@ test(`postprocessDetections (${backend}, decoded xyxy, no clip) on ${N} adversar
   for (let i = 0; i < N; i++) classLogits[2 * i + 1] = scores[i];
   const [det] = postprocessDetections(
     { boxRegression: boxes, classLogits, anchors: new Float32Array(0), numClasses: 2 },
-    { scoring: 'none', boxEncoding: 'xyxy', backgroundIndex: 0, scoreThresh: 0, nmsThresh: 0.5, topkCandidates: Infinity, detectionsPerImg: Infinity, clipBoxes: false },
+    {
+      scoring: 'none',
+      boxEncoding: 'xyxy',
+      backgroundIndex: 0,
+      scoreThresh: 0,
+      nmsThresh: 0.5,
+      topkCandidates: Infinity,
+      detectionsPerImg: Infinity,
+      clipBoxes: false,
+    },
   );
   const class1 = new Float32Array(N).map((_, i) => classLogits[2 * i + 1]);
   const keep = referenceNms(boxes, class1, 0.5);
   t.is(det.scores.length, keep.length);
-  assertSameArray(t, det.scores, keep.map((i) => class1[i]), 'scores');
-  assertSameArray(t, det.boxes, keep.flatMap((i) => Array.from(boxes.subarray(4 * i, 4 * i + 4))), 'boxes');
+  assertSameArray(
+    t,
+    det.scores,
+    keep.map((i) => class1[i]),
+    'scores',
+  );
+  assertSameArray(
+    t,
+    det.boxes,
+    keep.flatMap((i) => Array.from(boxes.subarray(4 * i, 4 * i + 4))),
+    'boxes',
+  );
 });
 
 for (const [name, layout] of Object.entries(layouts)) {

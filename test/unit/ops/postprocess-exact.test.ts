@@ -3,7 +3,14 @@
  * in torch's 8-lane order from 8 on; sigmoid per logit), on every SIMD level; NaN box deltas stay NaN on every level.
  */
 import test from 'ava';
-import { backend, capabilities, decodeBoxes, postprocessDetections, setSimd, type SimdLevel } from '../../../lib/index.ts';
+import {
+  backend,
+  capabilities,
+  decodeBoxes,
+  postprocessDetections,
+  setSimd,
+  type SimdLevel,
+} from '../../../lib/index.ts';
 import { decodeBoxesTs, postprocessDetectionsTs } from '../../../lib/reference.ts';
 import { mulberry32 } from '../../helpers/random.ts';
 
@@ -21,7 +28,14 @@ if (backend !== 'native') {
         const classLogits = Float32Array.from({ length: N * C }, () => (rnd() - 0.5) * 12);
         const boxRegression = Float32Array.from({ length: 4 * N }, () => rnd() - 0.5);
         const anchors = Float32Array.from({ length: 4 * N }, (_, i) => (i % 4 < 2 ? rnd() : 0.05 + 0.3 * rnd()));
-        const options = { scoring, backgroundIndex: C > 1 ? 0 : -1, scoreThresh: 0, topkCandidates: Infinity, detectionsPerImg: Infinity, nmsThresh: 1 };
+        const options = {
+          scoring,
+          backgroundIndex: C > 1 ? 0 : -1,
+          scoreThresh: 0,
+          topkCandidates: Infinity,
+          detectionsPerImg: Infinity,
+          nmsThresh: 1,
+        };
         const input = { boxRegression, classLogits, anchors, numClasses: C };
         const ts = postprocessDetectionsTs(input, options)[0];
         for (const level of levels) {
@@ -35,11 +49,12 @@ if (backend !== 'native') {
   }
 
   test('all-equal logits (an untrained SSDLite: every score 1/91) keep the lowest anchors per class, as the TS twin', (t) => {
-    const N = 700, C = 91;
+    const N = 700,
+      C = 91;
     const input = {
       boxRegression: Float32Array.from({ length: 4 * N }, (_, i) => Math.sin(i) * 0.3),
       classLogits: new Float32Array(N * C).fill(0.25),
-      anchors: Float32Array.from({ length: 4 * N }, (_, i) => (i % 4 < 2 ? ((i * 0.618) % 1) : 0.1 + ((i * 0.31) % 0.3))),
+      anchors: Float32Array.from({ length: 4 * N }, (_, i) => (i % 4 < 2 ? (i * 0.618) % 1 : 0.1 + ((i * 0.31) % 0.3))),
       numClasses: C,
     };
     const options = { scoreThresh: 0.001, nmsThresh: 0.55, topkCandidates: 300, detectionsPerImg: 300 };

@@ -5,8 +5,12 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import {
-  defaultBoxes, POSTPROCESS_PRESETS, postprocessDetections, postprocessDetectionsAsync,
-  type Detections, type PostprocessOptions,
+  defaultBoxes,
+  POSTPROCESS_PRESETS,
+  postprocessDetections,
+  postprocessDetectionsAsync,
+  type Detections,
+  type PostprocessOptions,
 } from '../../../lib/index.ts';
 import { f32, readF32, readJson } from '../../helpers/fixtures.ts';
 import { assertClose, assertSameArray } from '../../helpers/compare.ts';
@@ -15,23 +19,46 @@ import { mulberry32, randInt, randomArray, randomBoxes, seeds } from '../../help
 import { nmsIouF32 } from '../../helpers/reference.ts';
 
 interface Model {
-  name: string; json: string; anchors: string; numAnchors: number; numClasses: number;
+  name: string;
+  json: string;
+  anchors: string;
+  numAnchors: number;
+  numClasses: number;
 }
 const MODELS: Model[] = [
-  { name: 'ssd300', json: 'postprocess/ssd300_astronaut', anchors: 'default_boxes/ssd300_vgg16_default_boxes_cxcywh_norm.f32', numAnchors: 8732, numClasses: 21 },
-  { name: 'ssdlite320', json: 'postprocess/ssdlite320_astronaut', anchors: 'default_boxes/ssdlite320_mobilenet_v3_large_default_boxes_cxcywh_norm.f32', numAnchors: 3234, numClasses: 91 },
+  {
+    name: 'ssd300',
+    json: 'postprocess/ssd300_astronaut',
+    anchors: 'default_boxes/ssd300_vgg16_default_boxes_cxcywh_norm.f32',
+    numAnchors: 8732,
+    numClasses: 21,
+  },
+  {
+    name: 'ssdlite320',
+    json: 'postprocess/ssdlite320_astronaut',
+    anchors: 'default_boxes/ssdlite320_mobilenet_v3_large_default_boxes_cxcywh_norm.f32',
+    numAnchors: 3234,
+    numClasses: 91,
+  },
 ];
 
 function load(m: Model) {
   const meta = readJson(`${m.json}.json`);
   const p = meta.params;
   const options: PostprocessOptions = {
-    scoring: 'softmax', boxEncoding: 'deltas', backgroundIndex: p.background_class, scoreThresh: p.score_thresh, nmsThresh: p.nms_thresh,
-    topkCandidates: p.topk_candidates, detectionsPerImg: p.detections_per_img,
-    boxCoder: { weights: p.box_coder_weights, order: 'xywh', clip: p.bbox_xform_clip }, clipBoxes: true,
+    scoring: 'softmax',
+    boxEncoding: 'deltas',
+    backgroundIndex: p.background_class,
+    scoreThresh: p.score_thresh,
+    nmsThresh: p.nms_thresh,
+    topkCandidates: p.topk_candidates,
+    detectionsPerImg: p.detections_per_img,
+    boxCoder: { weights: p.box_coder_weights, order: 'xywh', clip: p.bbox_xform_clip },
+    clipBoxes: true,
   };
   return {
-    meta, options,
+    meta,
+    options,
     boxRegression: readF32(`${m.json}_bbox_regression.f32`),
     classLogits: readF32(`${m.json}_cls_logits.f32`),
     anchors: readF32(m.anchors),
@@ -40,7 +67,12 @@ function load(m: Model) {
 }
 
 /** Asserts detections equal torchvision's: same labels in the same order, boxes ≤ 1e-3 px, scores ≤ 1e-5. */
-function assertMatchesTorchvision(t: ExecutionContext, det: Detections, expected: { boxes_xyxy: number[][]; scores: number[]; labels: number[] }, label: string) {
+function assertMatchesTorchvision(
+  t: ExecutionContext,
+  det: Detections,
+  expected: { boxes_xyxy: number[][]; scores: number[]; labels: number[] },
+  label: string,
+) {
   t.true(det.boxes instanceof Float32Array && det.scores instanceof Float32Array && det.labels instanceof Int32Array);
   assertSameArray(t, det.labels, expected.labels, `${label} labels`);
   assertClose(t, det.scores, f32(expected.scores), { abs: 1e-5 }, `${label} scores`);
@@ -58,7 +90,13 @@ for (const m of MODELS) {
     test(`${impl.name}: ${m.name} astronaut matches torchvision detections_original_frame`, (t) => {
       const d = load(m);
       const out = impl.postprocessDetections(
-        { boxRegression: d.boxRegression, classLogits: d.classLogits, anchors: d.anchors, numClasses: m.numClasses, imageSizes: d.imageSizes },
+        {
+          boxRegression: d.boxRegression,
+          classLogits: d.classLogits,
+          anchors: d.anchors,
+          numClasses: m.numClasses,
+          imageSizes: d.imageSizes,
+        },
         d.options,
       );
       t.is(out.length, 1);
@@ -68,7 +106,10 @@ for (const m of MODELS) {
 
     test(`${impl.name}: ${m.name} without imageSizes gives torchvision's input-frame boxes divided by the input size`, (t) => {
       const d = load(m);
-      const [out] = impl.postprocessDetections({ boxRegression: d.boxRegression, classLogits: d.classLogits, anchors: d.anchors, numClasses: m.numClasses }, d.options);
+      const [out] = impl.postprocessDetections(
+        { boxRegression: d.boxRegression, classLogits: d.classLogits, anchors: d.anchors, numClasses: m.numClasses },
+        d.options,
+      );
       const [h, w] = d.meta.input_hw as [number, number];
       const inputFrame = d.meta.detections_input_frame;
       const normalized = f32(inputFrame.boxes_xyxy).map((v, k) => v / (k % 2 ? h : w));
@@ -81,7 +122,10 @@ for (const m of MODELS) {
       const N = m.numAnchors;
       const C = m.numClasses;
       const single = (reg: Float32Array, logits: Float32Array, size: [number, number]) =>
-        impl.postprocessDetections({ boxRegression: reg, classLogits: logits, anchors: d.anchors, numClasses: C, imageSizes: [size] }, d.options)[0];
+        impl.postprocessDetections(
+          { boxRegression: reg, classLogits: logits, anchors: d.anchors, numClasses: C, imageSizes: [size] },
+          d.options,
+        )[0];
       const concat = (a: Float32Array, b: Float32Array) => {
         const out = new Float32Array(a.length + b.length);
         out.set(a);
@@ -89,10 +133,17 @@ for (const m of MODELS) {
         return out;
       };
       // Same image twice.
-      const twice = impl.postprocessDetections({
-        boxRegression: concat(d.boxRegression, d.boxRegression), classLogits: concat(d.classLogits, d.classLogits),
-        anchors: d.anchors, batchSize: 2, numClasses: C, imageSizes: [d.imageSizes[0], d.imageSizes[0]],
-      }, d.options);
+      const twice = impl.postprocessDetections(
+        {
+          boxRegression: concat(d.boxRegression, d.boxRegression),
+          classLogits: concat(d.classLogits, d.classLogits),
+          anchors: d.anchors,
+          batchSize: 2,
+          numClasses: C,
+          imageSizes: [d.imageSizes[0], d.imageSizes[0]],
+        },
+        d.options,
+      );
       t.is(twice.length, 2);
       const alone = single(d.boxRegression, d.classLogits, d.imageSizes[0]);
       sameDetections(t, twice[0], alone, 'image 0');
@@ -102,10 +153,17 @@ for (const m of MODELS) {
       const reg2 = d.boxRegression.map((v) => v + (rng() - 0.5) * 0.5);
       const logits2 = d.classLogits.map((v) => v + (rng() - 0.5) * 2);
       const size2: [number, number] = [480, 640];
-      const mixed = impl.postprocessDetections({
-        boxRegression: concat(d.boxRegression, reg2), classLogits: concat(d.classLogits, logits2),
-        anchors: d.anchors, batchSize: 2, numClasses: C, imageSizes: [d.imageSizes[0], size2],
-      }, d.options);
+      const mixed = impl.postprocessDetections(
+        {
+          boxRegression: concat(d.boxRegression, reg2),
+          classLogits: concat(d.classLogits, logits2),
+          anchors: d.anchors,
+          batchSize: 2,
+          numClasses: C,
+          imageSizes: [d.imageSizes[0], size2],
+        },
+        d.options,
+      );
       sameDetections(t, mixed[0], alone, 'mixed image 0');
       const other = single(reg2, logits2, size2);
       t.notDeepEqual(Array.from(other.labels), Array.from(alone.labels), 'the second input really differs');
@@ -116,7 +174,13 @@ for (const m of MODELS) {
 
   test(`postprocessDetectionsAsync: ${m.name} equals the sync result (and torchvision)`, async (t) => {
     const d = load(m);
-    const input = { boxRegression: d.boxRegression, classLogits: d.classLogits, anchors: d.anchors, numClasses: m.numClasses, imageSizes: d.imageSizes };
+    const input = {
+      boxRegression: d.boxRegression,
+      classLogits: d.classLogits,
+      anchors: d.anchors,
+      numClasses: m.numClasses,
+      imageSizes: d.imageSizes,
+    };
     const promise = postprocessDetectionsAsync(input, d.options);
     t.true(promise instanceof Promise);
     const asyncOut = await promise;
@@ -130,11 +194,27 @@ for (const m of MODELS) {
     const d = load(m);
     const reg = new Float32Array(2 * d.boxRegression.length);
     reg.set(d.boxRegression);
-    reg.set(d.boxRegression.map((v) => -v), d.boxRegression.length);
+    reg.set(
+      d.boxRegression.map((v) => -v),
+      d.boxRegression.length,
+    );
     const logits = new Float32Array(2 * d.classLogits.length);
     logits.set(d.classLogits);
-    logits.set(d.classLogits.map((v, k) => v * (1 + (k % 3) * 0.1)), d.classLogits.length);
-    const input = { boxRegression: reg, classLogits: logits, anchors: d.anchors, batchSize: 2, numClasses: m.numClasses, imageSizes: [[512, 512], [100, 200]] as Array<[number, number]> };
+    logits.set(
+      d.classLogits.map((v, k) => v * (1 + (k % 3) * 0.1)),
+      d.classLogits.length,
+    );
+    const input = {
+      boxRegression: reg,
+      classLogits: logits,
+      anchors: d.anchors,
+      batchSize: 2,
+      numClasses: m.numClasses,
+      imageSizes: [
+        [512, 512],
+        [100, 200],
+      ] as Array<[number, number]>,
+    };
     const syncOut = postprocessDetections(input, d.options);
     const all = await Promise.all([1, 2, 3, 4].map(() => postprocessDetectionsAsync(input, d.options)));
     for (const out of all) {
@@ -149,22 +229,49 @@ test('POSTPROCESS_PRESETS.torchvision matches the SSD300 oracle params; the pres
   const m = MODELS[0];
   const d = load(m);
   const pre = POSTPROCESS_PRESETS.torchvision;
-  t.like(pre, { scoring: 'softmax', backgroundIndex: 0, scoreThresh: 0.01, nmsThresh: 0.45, topkCandidates: 400, detectionsPerImg: 200, clipBoxes: true });
+  t.like(pre, {
+    scoring: 'softmax',
+    backgroundIndex: 0,
+    scoreThresh: 0.01,
+    nmsThresh: 0.45,
+    topkCandidates: 400,
+    detectionsPerImg: 200,
+    clipBoxes: true,
+  });
   t.deepEqual(pre.boxCoder.weights, [10, 10, 5, 5]);
   t.is(pre.boxCoder.order, 'xywh');
   const [out] = postprocessDetections(
-    { boxRegression: d.boxRegression, classLogits: d.classLogits, anchors: defaultBoxes('torchvision-ssd300-vgg16'), numClasses: 21, imageSizes: d.imageSizes },
+    {
+      boxRegression: d.boxRegression,
+      classLogits: d.classLogits,
+      anchors: defaultBoxes('torchvision-ssd300-vgg16'),
+      numClasses: 21,
+      imageSizes: d.imageSizes,
+    },
     pre,
   );
   assertMatchesTorchvision(t, out, d.meta.detections_original_frame, 'preset');
   // Options left out come from the torchvision preset.
-  const [dflt] = postprocessDetections({ boxRegression: d.boxRegression, classLogits: d.classLogits, anchors: d.anchors, numClasses: 21, imageSizes: d.imageSizes });
+  const [dflt] = postprocessDetections({
+    boxRegression: d.boxRegression,
+    classLogits: d.classLogits,
+    anchors: d.anchors,
+    numClasses: 21,
+    imageSizes: d.imageSizes,
+  });
   sameDetections(t, dflt, out, 'defaults');
 });
 
 test('POSTPROCESS_PRESETS.faceApi is sigmoid, bg 0, 0.5 / 0.5, all candidates, 100, yxhw, no clip', (t) => {
   const pre = POSTPROCESS_PRESETS.faceApi;
-  t.like(pre, { scoring: 'sigmoid', backgroundIndex: 0, scoreThresh: 0.5, nmsThresh: 0.5, detectionsPerImg: 100, clipBoxes: false });
+  t.like(pre, {
+    scoring: 'sigmoid',
+    backgroundIndex: 0,
+    scoreThresh: 0.5,
+    nmsThresh: 0.5,
+    detectionsPerImg: 100,
+    clipBoxes: false,
+  });
   t.is(pre.topkCandidates, Infinity);
   t.deepEqual(pre.boxCoder.weights, [10, 10, 5, 5]);
   t.is(pre.boxCoder.order, 'yxhw');
@@ -175,7 +282,14 @@ test('POSTPROCESS_PRESETS.faceApi is sigmoid, bg 0, 0.5 / 0.5, all candidates, 1
  * Obvious postprocess for one image (float64 scores, float32 IoU on float32 decoded boxes): each step of the
  * contract spelled out. Decode and scaling are in float64 (compared with a tolerance).
  */
-function referencePostprocess(reg: Float32Array, logits: Float32Array, anchors: Float32Array, C: number, o: PostprocessOptions, [h, w]: [number, number]) {
+function referencePostprocess(
+  reg: Float32Array,
+  logits: Float32Array,
+  anchors: Float32Array,
+  C: number,
+  o: PostprocessOptions,
+  [h, w]: [number, number],
+) {
   const N = logits.length / C;
   const scores: number[][] = [];
   for (let a = 0; a < N; a++) {
@@ -194,7 +308,8 @@ function referencePostprocess(reg: Float32Array, logits: Float32Array, anchors: 
   const boxes = new Float32Array(4 * N);
   for (let a = 0; a < N; a++) {
     const d = reg.subarray(4 * a, 4 * a + 4);
-    if (o.boxEncoding === 'xyxy') { // already decoded, normalized xyxy
+    if (o.boxEncoding === 'xyxy') {
+      // already decoded, normalized xyxy
       boxes.set(o.clipBoxes ? Array.from(d, (v) => Math.min(Math.max(v, 0), 1)) : d, 4 * a);
       continue;
     }
@@ -219,14 +334,18 @@ function referencePostprocess(reg: Float32Array, logits: Float32Array, anchors: 
   const order = cand.map((_, k) => k).sort((p, q) => cand[q].score - cand[p].score || p - q);
   const keep: number[] = [];
   for (const k of order) {
-    const clash = keep.some((j) => cand[j].label === cand[k].label && nmsIouF32(boxes, cand[j].anchor, boxes, cand[k].anchor) > o.nmsThresh);
+    const clash = keep.some(
+      (j) => cand[j].label === cand[k].label && nmsIouF32(boxes, cand[j].anchor, boxes, cand[k].anchor) > o.nmsThresh,
+    );
     if (!clash) keep.push(k);
   }
   const kept = keep.slice(0, o.detectionsPerImg);
   return {
     labels: kept.map((k) => cand[k].label),
     scores: kept.map((k) => cand[k].score),
-    boxes: kept.flatMap((k) => Array.from(boxes.subarray(4 * cand[k].anchor, 4 * cand[k].anchor + 4)).map((v, i) => v * (i % 2 ? h : w))),
+    boxes: kept.flatMap((k) =>
+      Array.from(boxes.subarray(4 * cand[k].anchor, 4 * cand[k].anchor + 4)).map((v, i) => v * (i % 2 ? h : w)),
+    ),
   };
 }
 
@@ -239,7 +358,9 @@ for (const impl of postprocessImpls) {
       const anchors = new Float32Array(4 * N);
       for (let a = 0; a < N; a++) anchors.set([rng(), rng(), 0.05 + 0.4 * rng(), 0.05 + 0.4 * rng()], 4 * a);
       const decoded = seed % 5 === 3; // boxEncoding 'xyxy': boxRegression holds normalized xyxy boxes
-      const reg = decoded ? randomBoxes(rng, N, { extent: 1, minSide: 0.02, maxSide: 0.5 }) : randomArray(rng, 4 * N, -2, 2);
+      const reg = decoded
+        ? randomBoxes(rng, N, { extent: 1, minSide: 0.02, maxSide: 0.5 })
+        : randomArray(rng, 4 * N, -2, 2);
       const logits = randomArray(rng, N * C, -4, 4);
       const o: PostprocessOptions = {
         scoring: (['softmax', 'sigmoid', 'none'] as const)[seed % 3 === 2 && seed % 2 === 0 ? 2 : seed % 2],
@@ -248,14 +369,21 @@ for (const impl of postprocessImpls) {
         nmsThresh: [0.3, 0.5, 0.7][(seed >> 1) % 3],
         topkCandidates: seed % 4 === 0 ? Infinity : randInt(rng, 0, 20),
         detectionsPerImg: seed % 5 === 0 ? Infinity : randInt(rng, 0, 40),
-        boxCoder: { weights: [10, 10, 5, 5], order: seed % 3 === 1 ? 'yxhw' : 'xywh', clip: seed % 7 === 0 ? 0.5 : Math.log(1000 / 16) },
+        boxCoder: {
+          weights: [10, 10, 5, 5],
+          order: seed % 3 === 1 ? 'yxhw' : 'xywh',
+          clip: seed % 7 === 0 ? 0.5 : Math.log(1000 / 16),
+        },
         clipBoxes: seed % 2 === 0,
         boxEncoding: decoded ? 'xyxy' : 'deltas',
       };
       const size: [number, number] = [randInt(rng, 50, 600), randInt(rng, 50, 600)];
       // With decoded boxes the anchors are unused and may be empty.
       const anchorsIn = decoded && seed % 2 ? new Float32Array(0) : anchors;
-      const [got] = impl.postprocessDetections({ boxRegression: reg, classLogits: logits, anchors: anchorsIn, numClasses: C, imageSizes: [size] }, o);
+      const [got] = impl.postprocessDetections(
+        { boxRegression: reg, classLogits: logits, anchors: anchorsIn, numClasses: C, imageSizes: [size] },
+        o,
+      );
       const want = referencePostprocess(reg, logits, anchors, C, o, size);
       const label = `seed ${seed} N ${N} C ${C} ${JSON.stringify({ ...o, boxCoder: undefined })}`;
       assertSameArray(t, got.labels, want.labels, `${label} labels`);
@@ -268,7 +396,10 @@ for (const impl of postprocessImpls) {
 test('postprocessDetections: empty outputs (no anchors above the threshold, detectionsPerImg 0) have the right types', (t) => {
   const anchors = Float32Array.from([0.5, 0.5, 0.2, 0.2]);
   const input = { boxRegression: new Float32Array(4), classLogits: Float32Array.from([5, -5]), anchors, numClasses: 2 };
-  for (const [out] of [postprocessDetections(input), postprocessDetections(input, { detectionsPerImg: 0, scoreThresh: 0 })]) {
+  for (const [out] of [
+    postprocessDetections(input),
+    postprocessDetections(input, { detectionsPerImg: 0, scoreThresh: 0 }),
+  ]) {
     t.true(out.boxes instanceof Float32Array && out.scores instanceof Float32Array && out.labels instanceof Int32Array);
     t.is(out.labels.length, 0);
     t.is(out.boxes.length, 0);
@@ -280,27 +411,141 @@ const anchors1 = Float32Array.from([0.5, 0.5, 0.2, 0.2, 0.3, 0.3, 0.1, 0.1]);
 const good = { boxRegression: new Float32Array(8), classLogits: new Float32Array(6), anchors: anchors1, numClasses: 3 };
 const invalid: Array<[string, unknown, unknown, 'TypeError' | 'RangeError', string]> = [
   ['input not an object', null, undefined, 'TypeError', 'Expected object for input but received null'],
-  ['anchors of length 6', { ...good, anchors: new Float32Array(6) }, undefined, 'TypeError', 'Expected Float32Array of length 4·N for anchors but received Float32Array of length 6'],
-  ['boxRegression of the wrong length', { ...good, boxRegression: new Float32Array(4) }, undefined, 'TypeError', 'Expected Float32Array of length 8 (4·B·N) for boxRegression but received Float32Array of length 4'],
-  ['classLogits of the wrong length', { ...good, classLogits: new Float32Array(5) }, undefined, 'TypeError', 'Expected Float32Array of length 6 (B·N·C) for classLogits but received Float32Array of length 5'],
-  ['classLogits as a plain array', { ...good, classLogits: [0, 0, 0, 0, 0, 0] }, undefined, 'TypeError', 'Expected Float32Array of length 6 (B·N·C) for classLogits but received Array of length 6'],
-  ['batchSize 2 with one image of data', { ...good, batchSize: 2 }, undefined, 'TypeError', 'Expected Float32Array of length 16 (4·B·N) for boxRegression but received Float32Array of length 8'],
-  ['batchSize 0', { ...good, batchSize: 0 }, undefined, 'RangeError', 'Expected integer ≥ 1 for batchSize but received 0'],
-  ['numClasses missing', { ...good, numClasses: undefined }, undefined, 'TypeError', 'Expected integer ≥ 1 for numClasses but received undefined'],
-  ['numClasses 1.5', { ...good, numClasses: 1.5 }, undefined, 'RangeError', 'Expected integer ≥ 1 for numClasses but received 1.5'],
-  ['imageSizes of the wrong count', { ...good, imageSizes: [[1, 1], [2, 2]] }, undefined, 'TypeError', 'Expected Array of length 1 (one [h, w] per image) for imageSizes but received Array of length 2'],
-  ['imageSizes entry not a pair', { ...good, imageSizes: [[1]] }, undefined, 'TypeError', 'Expected [h, w] for imageSizes[0] but received Array of length 1'],
-  ['imageSizes height 0', { ...good, imageSizes: [[0, 10]] }, undefined, 'RangeError', 'Expected finite number > 0 for imageSizes[0][0] but received 0'],
+  [
+    'anchors of length 6',
+    { ...good, anchors: new Float32Array(6) },
+    undefined,
+    'TypeError',
+    'Expected Float32Array of length 4·N for anchors but received Float32Array of length 6',
+  ],
+  [
+    'boxRegression of the wrong length',
+    { ...good, boxRegression: new Float32Array(4) },
+    undefined,
+    'TypeError',
+    'Expected Float32Array of length 8 (4·B·N) for boxRegression but received Float32Array of length 4',
+  ],
+  [
+    'classLogits of the wrong length',
+    { ...good, classLogits: new Float32Array(5) },
+    undefined,
+    'TypeError',
+    'Expected Float32Array of length 6 (B·N·C) for classLogits but received Float32Array of length 5',
+  ],
+  [
+    'classLogits as a plain array',
+    { ...good, classLogits: [0, 0, 0, 0, 0, 0] },
+    undefined,
+    'TypeError',
+    'Expected Float32Array of length 6 (B·N·C) for classLogits but received Array of length 6',
+  ],
+  [
+    'batchSize 2 with one image of data',
+    { ...good, batchSize: 2 },
+    undefined,
+    'TypeError',
+    'Expected Float32Array of length 16 (4·B·N) for boxRegression but received Float32Array of length 8',
+  ],
+  [
+    'batchSize 0',
+    { ...good, batchSize: 0 },
+    undefined,
+    'RangeError',
+    'Expected integer ≥ 1 for batchSize but received 0',
+  ],
+  [
+    'numClasses missing',
+    { ...good, numClasses: undefined },
+    undefined,
+    'TypeError',
+    'Expected integer ≥ 1 for numClasses but received undefined',
+  ],
+  [
+    'numClasses 1.5',
+    { ...good, numClasses: 1.5 },
+    undefined,
+    'RangeError',
+    'Expected integer ≥ 1 for numClasses but received 1.5',
+  ],
+  [
+    'imageSizes of the wrong count',
+    {
+      ...good,
+      imageSizes: [
+        [1, 1],
+        [2, 2],
+      ],
+    },
+    undefined,
+    'TypeError',
+    'Expected Array of length 1 (one [h, w] per image) for imageSizes but received Array of length 2',
+  ],
+  [
+    'imageSizes entry not a pair',
+    { ...good, imageSizes: [[1]] },
+    undefined,
+    'TypeError',
+    'Expected [h, w] for imageSizes[0] but received Array of length 1',
+  ],
+  [
+    'imageSizes height 0',
+    { ...good, imageSizes: [[0, 10]] },
+    undefined,
+    'RangeError',
+    'Expected finite number > 0 for imageSizes[0][0] but received 0',
+  ],
   ['options not an object', good, 'fast', 'TypeError', 'Expected object for options but received "fast"'],
-  ['unknown scoring', good, { scoring: 'argmax' }, 'TypeError', "Expected one of 'softmax', 'sigmoid', 'none' for scoring but received \"argmax\""],
-  ['backgroundIndex -2', good, { backgroundIndex: -2 }, 'RangeError', 'Expected integer ≥ -1 for backgroundIndex but received -2'],
-  ['scoreThresh NaN', good, { scoreThresh: NaN }, 'RangeError', 'Expected number in [0, 1] for scoreThresh but received NaN'],
+  [
+    'unknown scoring',
+    good,
+    { scoring: 'argmax' },
+    'TypeError',
+    "Expected one of 'softmax', 'sigmoid', 'none' for scoring but received \"argmax\"",
+  ],
+  [
+    'backgroundIndex -2',
+    good,
+    { backgroundIndex: -2 },
+    'RangeError',
+    'Expected integer ≥ -1 for backgroundIndex but received -2',
+  ],
+  [
+    'scoreThresh NaN',
+    good,
+    { scoreThresh: NaN },
+    'RangeError',
+    'Expected number in [0, 1] for scoreThresh but received NaN',
+  ],
   ['nmsThresh 1.1', good, { nmsThresh: 1.1 }, 'RangeError', 'Expected number in [0, 1] for nmsThresh but received 1.1'],
-  ['topkCandidates -1', good, { topkCandidates: -1 }, 'RangeError', 'Expected integer ≥ 0 or Infinity (all) for topkCandidates but received -1'],
-  ['detectionsPerImg 2.5', good, { detectionsPerImg: 2.5 }, 'RangeError', 'Expected integer ≥ 0 or Infinity (all) for detectionsPerImg but received 2.5'],
+  [
+    'topkCandidates -1',
+    good,
+    { topkCandidates: -1 },
+    'RangeError',
+    'Expected integer ≥ 0 or Infinity (all) for topkCandidates but received -1',
+  ],
+  [
+    'detectionsPerImg 2.5',
+    good,
+    { detectionsPerImg: 2.5 },
+    'RangeError',
+    'Expected integer ≥ 0 or Infinity (all) for detectionsPerImg but received 2.5',
+  ],
   ['clipBoxes not boolean', good, { clipBoxes: 1 }, 'TypeError', 'Expected boolean for clipBoxes but received 1'],
-  ['boxCoder order unknown', good, { boxCoder: { order: 'xy' } }, 'TypeError', "Expected one of 'xywh', 'yxhw' for boxCoder.order but received \"xy\""],
-  ['boxCoder weight 0', good, { boxCoder: { weights: [10, 10, 0, 5] } }, 'RangeError', 'Expected finite number > 0 for boxCoder.weights[2] but received 0'],
+  [
+    'boxCoder order unknown',
+    good,
+    { boxCoder: { order: 'xy' } },
+    'TypeError',
+    "Expected one of 'xywh', 'yxhw' for boxCoder.order but received \"xy\"",
+  ],
+  [
+    'boxCoder weight 0',
+    good,
+    { boxCoder: { weights: [10, 10, 0, 5] } },
+    'RangeError',
+    'Expected finite number > 0 for boxCoder.weights[2] but received 0',
+  ],
 ];
 for (const [what, input, options, type, message] of invalid) {
   test(`postprocessDetections rejects ${what}: ${type}`, (t) => {
@@ -309,7 +554,9 @@ for (const [what, input, options, type, message] of invalid) {
   });
   test(`postprocessDetectionsAsync rejects ${what}: ${type} (a rejected promise, not a throw)`, async (t) => {
     let promise: Promise<unknown> | undefined;
-    t.notThrows(() => { promise = postprocessDetectionsAsync(input as never, options as never); });
+    t.notThrows(() => {
+      promise = postprocessDetectionsAsync(input as never, options as never);
+    });
     const err = await t.throwsAsync(promise!, { message });
     t.is(err?.constructor.name, type);
   });

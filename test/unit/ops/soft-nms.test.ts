@@ -9,14 +9,23 @@ import { nmsImpls } from '../../helpers/implementations.ts';
 import { mulberry32, randInt, randomBoxes, randomScores, seeds } from '../../helpers/random.ts';
 import { nmsIouF32 } from '../../helpers/reference.ts';
 
-interface SoftOpts { sigma?: number; scoreThreshold?: number; maxOutput?: number; iouThreshold?: number }
+interface SoftOpts {
+  sigma?: number;
+  scoreThreshold?: number;
+  maxOutput?: number;
+  iouThreshold?: number;
+}
 
 /**
  * The obvious algorithm, in float32 like the contract: alive = boxes with score > scoreThreshold; repeatedly
  * pick the highest current score (ties → lower index), record it; every other alive box decays by
  * exp(−IoU²/σ) (only when IoU > iouThreshold, if given); drop those now ≤ scoreThreshold.
  */
-function referenceSoftNms(boxes: Float32Array, scores: Float32Array, opts: SoftOpts = {}): { indices: number[]; scores: number[] } {
+function referenceSoftNms(
+  boxes: Float32Array,
+  scores: Float32Array,
+  opts: SoftOpts = {},
+): { indices: number[]; scores: number[] } {
   const f = Math.fround;
   const { sigma = 0.5, scoreThreshold = 0.001, maxOutput = Infinity, iouThreshold } = opts;
   const current = Array.from(scores);
@@ -32,7 +41,8 @@ function referenceSoftNms(boxes: Float32Array, scores: Float32Array, opts: SoftO
     alive = alive.filter((j) => j !== m);
     for (const j of alive) {
       const iou = nmsIouF32(boxes, m, boxes, j);
-      if (iouThreshold === undefined || iou > iouThreshold) current[j] = f(current[j] * f(Math.exp(f(-f(iou * iou) / f(sigma)))));
+      if (iouThreshold === undefined || iou > iouThreshold)
+        current[j] = f(current[j] * f(Math.exp(f(-f(iou * iou) / f(sigma)))));
     }
     alive = alive.filter((j) => current[j] > f(scoreThreshold));
   }
@@ -95,16 +105,30 @@ for (const impl of nmsImpls) {
     const scores = Float32Array.from([0.9, 0.8]);
     const decayed = impl.softNms(boxes, scores, { scoreThreshold: 0.01 }).scores[1]; // ≈ 0.8·exp(−0.81²/0.5)
     t.true(decayed > 0.1 && decayed < 0.3, `decayed ${decayed}`);
-    assertSameArray(t, impl.softNms(boxes, scores, { scoreThreshold: decayed }).indices, [0], 'threshold = decayed score');
+    assertSameArray(
+      t,
+      impl.softNms(boxes, scores, { scoreThreshold: decayed }).indices,
+      [0],
+      'threshold = decayed score',
+    );
     const below = new Float32Array([decayed]);
     new Int32Array(below.buffer)[0] -= 1; // the float32 just below
-    assertSameArray(t, impl.softNms(boxes, scores, { scoreThreshold: below[0] }).indices, [0, 1], 'threshold one ulp below');
+    assertSameArray(
+      t,
+      impl.softNms(boxes, scores, { scoreThreshold: below[0] }).indices,
+      [0, 1],
+      'threshold one ulp below',
+    );
   });
 
   test(`${impl.name}: maxOutput stops after that many picks; iouThreshold limits which boxes decay`, (t) => {
     const boxes = Float32Array.from([0, 0, 10, 10, 0, 0, 10, 5, 0, 0, 10, 9]);
     const scores = Float32Array.from([0.9, 0.8, 0.7]);
-    assertSameArray(t, impl.softNms(boxes, scores, { maxOutput: 2 }).indices, referenceSoftNms(boxes, scores, { maxOutput: 2 }).indices);
+    assertSameArray(
+      t,
+      impl.softNms(boxes, scores, { maxOutput: 2 }).indices,
+      referenceSoftNms(boxes, scores, { maxOutput: 2 }).indices,
+    );
     t.is(impl.softNms(boxes, scores, { maxOutput: 2 }).indices.length, 2);
     t.is(impl.softNms(boxes, scores, { maxOutput: 0 }).indices.length, 0);
     // IoU(0,1) = 0.5 (not > 0.5: no decay), IoU(0,2) = 0.9 (decays).
@@ -129,14 +153,49 @@ for (const impl of nmsImpls) {
 const b2 = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
 const s2 = Float32Array.from([0.5, 0.6]);
 const invalid: Array<[string, () => unknown, 'TypeError' | 'RangeError', string]> = [
-  ['boxes of length 6', () => softNms(new Float32Array(6), s2), 'TypeError', 'Expected Float32Array of length 4·N for boxes but received Float32Array of length 6'],
-  ['scores of the wrong length', () => softNms(b2, new Float32Array(1)), 'TypeError', 'Expected Float32Array of length 2 (one per box) for scores but received Float32Array of length 1'],
+  [
+    'boxes of length 6',
+    () => softNms(new Float32Array(6), s2),
+    'TypeError',
+    'Expected Float32Array of length 4·N for boxes but received Float32Array of length 6',
+  ],
+  [
+    'scores of the wrong length',
+    () => softNms(b2, new Float32Array(1)),
+    'TypeError',
+    'Expected Float32Array of length 2 (one per box) for scores but received Float32Array of length 1',
+  ],
   ['sigma 0', () => softNms(b2, s2, { sigma: 0 }), 'RangeError', 'Expected finite number > 0 for sigma but received 0'],
-  ['sigma Infinity', () => softNms(b2, s2, { sigma: Infinity }), 'RangeError', 'Expected finite number > 0 for sigma but received Infinity'],
-  ['sigma a string', () => softNms(b2, s2, { sigma: '1' as never }), 'TypeError', 'Expected finite number > 0 for sigma but received "1"'],
-  ['scoreThreshold NaN', () => softNms(b2, s2, { scoreThreshold: NaN }), 'RangeError', 'Expected finite number for scoreThreshold but received NaN'],
-  ['iouThreshold 1.5', () => softNms(b2, s2, { iouThreshold: 1.5 }), 'RangeError', 'Expected number in [0, 1] for iouThreshold but received 1.5'],
-  ['maxOutput -1', () => softNms(b2, s2, { maxOutput: -1 }), 'RangeError', 'Expected integer ≥ 0 or Infinity (all) for maxOutput but received -1'],
+  [
+    'sigma Infinity',
+    () => softNms(b2, s2, { sigma: Infinity }),
+    'RangeError',
+    'Expected finite number > 0 for sigma but received Infinity',
+  ],
+  [
+    'sigma a string',
+    () => softNms(b2, s2, { sigma: '1' as never }),
+    'TypeError',
+    'Expected finite number > 0 for sigma but received "1"',
+  ],
+  [
+    'scoreThreshold NaN',
+    () => softNms(b2, s2, { scoreThreshold: NaN }),
+    'RangeError',
+    'Expected finite number for scoreThreshold but received NaN',
+  ],
+  [
+    'iouThreshold 1.5',
+    () => softNms(b2, s2, { iouThreshold: 1.5 }),
+    'RangeError',
+    'Expected number in [0, 1] for iouThreshold but received 1.5',
+  ],
+  [
+    'maxOutput -1',
+    () => softNms(b2, s2, { maxOutput: -1 }),
+    'RangeError',
+    'Expected integer ≥ 0 or Infinity (all) for maxOutput but received -1',
+  ],
   ['options null', () => softNms(b2, s2, null as never), 'TypeError', 'Expected object for options but received null'],
 ];
 for (const [what, fn, type, message] of invalid) {

@@ -22,14 +22,19 @@ test('a run after release: the worker answers with the message an in-process ses
   const { source, eval: isEval } = workerEntry();
   const worker = new Worker(source, { eval: isEval, workerData: { ortEntry: ortEntry() }, execArgv: [] });
   t.teardown(() => worker.terminate());
-  const answer = (msg: object) => new Promise<Record<string, unknown>>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.postMessage(msg);
-  });
+  const answer = (msg: object) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.postMessage(msg);
+    });
   t.like(await answer({ id: 1, type: 'create', model, options: {} }), { id: 1, ok: true });
   const ran = await answer({ id: 2, type: 'run', feeds: { image: { type: 'float32', ...feeds().image } } });
   t.like(ran, { id: 2, ok: true }, String(ran.message));
   t.like(await answer({ id: 3, type: 'release' }), { id: 3, ok: true });
-  t.deepEqual(await answer({ id: 4, type: 'run', feeds: { image: { type: 'float32', ...feeds().image } } }), { id: 4, ok: false, error: { name: 'Error', message: SESSION_DISPOSED } });
+  t.deepEqual(await answer({ id: 4, type: 'run', feeds: { image: { type: 'float32', ...feeds().image } } }), {
+    id: 4,
+    ok: false,
+    error: { name: 'Error', message: SESSION_DISPOSED },
+  });
 });

@@ -40,7 +40,9 @@ test('errorToWire → structured clone → errorFromWire keeps class, message an
 test('a TypeError thrown in the worker thread rejects as a TypeError on this thread', async (t) => {
   // onnxruntime-common throws TypeError("Unexpected argument[0]: must be 'path' or 'buffer'.") for a model that is
   // neither, inside the worker.
-  const err = await t.throwsAsync(WorkerOrtSession.create(42 as never, {}, ortEntry()), { message: /Unexpected argument\[0\]/ });
+  const err = await t.throwsAsync(WorkerOrtSession.create(42 as never, {}, ortEntry()), {
+    message: /Unexpected argument\[0\]/,
+  });
   t.true(err instanceof TypeError, `got ${Object.getPrototypeOf(err)?.constructor?.name}`);
   // A missing file: ORT's own (plain) Error stays an Error.
   const missing = await t.throwsAsync(WorkerOrtSession.create('/nonexistent/model.onnx', {}, ortEntry()));
