@@ -12,6 +12,7 @@ const only = process.argv.slice(2);
 const suites: Record<string, () => Promise<unknown>> = {
   core: async () => (await import('./core.ts')).benchCore(),
   detector: async () => (await import('./detector.ts')).benchDetector(),
+  'model-load': async () => (await import('./model-load.ts')).benchModelLoad(),
 };
 
 fs.mkdirSync(path.join(here, 'results'), { recursive: true });
