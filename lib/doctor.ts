@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { backend, binding, bindingError, type Capabilities } from './binding.ts';
+import { firstLine } from './errors.ts';
 import { loadModelFile } from './model/metadata.ts';
 import { DEFAULT_MODEL_NAME, modelCachePath } from './model/zoo.ts';
 import { ORT_ENV, ortInfo, type OrtInfo } from './runtime/ort.ts';
@@ -51,16 +52,6 @@ export interface DoctorReport {
 }
 
 const require = createRequire(import.meta.url);
-
-function firstLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return (
-    msg
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)[0] ?? msg
-  );
-}
 
 /** How to enable the GPU providers on `platform`/`arch`, given whether they are installed already. */
 export function gpuHint(platform: string = process.platform, arch: string = process.arch, installed = false): string {

@@ -4,6 +4,7 @@
  * by command actions, commander's own parse errors (rethrown by the program's exitOverride) and load failures.
  */
 import { CommanderError } from 'commander';
+import { oneLine } from '../errors.ts';
 
 /** Exit codes: 1 = the command failed (bad file, bad model, runtime error); 2 = invalid usage (options, arguments). */
 export const EXIT_FAILURE = 1;
@@ -31,13 +32,7 @@ const PRINTED = new Set(['commander.helpDisplayed', 'commander.help', 'commander
 
 /** The error's message on one line (newlines and indentation collapsed), without a leading "ssd-edge: " or "error: ". */
 export function errorLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg
-    .replace(/^(ssd-edge:|error:)\s*/, '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' ');
+  return oneLine(err).replace(/^(ssd-edge:|error:)\s*/, '');
 }
 
 /** The exit code for an error: 2 for usage errors (ours and commander's), 0 after help/--version, else 1. */

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type * as OrtModule from 'onnxruntime-node';
+import { firstLine } from '../errors.ts';
 
 /** The onnxruntime-node module type (for lib/runtime only). */
 export type Ort = typeof OrtModule;
@@ -59,7 +60,7 @@ export function resolveOrtEntry(value: string | undefined = process.env[ORT_ENV]
   } catch (err) {
     throw ortLoadError(
       value,
-      fs.existsSync(target) ? `no package entry there (${oneLine(err)})` : 'no such file or folder',
+      fs.existsSync(target) ? `no package entry there (${firstLine(err)})` : 'no such file or folder',
       err,
     );
   }
@@ -71,16 +72,6 @@ function ortLoadError(value: string, why: string, cause?: unknown): Error {
     `Cannot load ONNX Runtime from ${ORT_ENV}=${value}: ${why}. Set ${ORT_ENV} to the folder of an onnxruntime-node ` +
       `package (with package.json, dist/ and bin/napi-v6/${process.platform}/${process.arch}/), or unset it to use the bundled onnxruntime-node.`,
     { cause },
-  );
-}
-
-function oneLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return (
-    msg
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)[0] ?? msg
   );
 }
 
@@ -97,7 +88,7 @@ export function ort(): Ort {
     mod = require(entry) as Ort;
   } catch (err) {
     if (source === 'bundled') throw err;
-    throw ortLoadError(process.env[ORT_ENV]!, oneLine(err), err);
+    throw ortLoadError(process.env[ORT_ENV]!, firstLine(err), err);
   }
   const missing = ['InferenceSession', 'Tensor', 'env', 'listSupportedBackends'].filter((k) => !(k in (mod as object)));
   if (missing.length) {

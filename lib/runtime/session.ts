@@ -13,6 +13,7 @@ import {
   assertOneOf,
   invalidParameterError,
 } from '../is.ts';
+import { oneLine } from '../errors.ts';
 import { SESSION_DISPOSED } from './messages.ts';
 import { ort, ortEntry, type OrtModule } from './ort.ts';
 import { WorkerOrtSession, type SessionBackend, type ValueInfo } from './worker-session.ts';
@@ -117,15 +118,6 @@ export function sessionOptionsFor(
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     extra: { session: { intra_op: { allow_spinning: threads.spinning ? '1' : '0' } } },
   };
-}
-
-function oneLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' ');
 }
 
 /**
