@@ -113,7 +113,8 @@ for (const t of targets) {
     for (const { f, size } of files) {
       if (count >= 32 || bytes + size > cap) continue;
       fs.copyFileSync(path.join(merged, f), path.join(corpus, f));
-      (bytes += size), count++;
+      bytes += size;
+      count++;
     }
   }
 }

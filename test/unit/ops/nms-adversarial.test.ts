@@ -92,7 +92,10 @@ function referenceNms(boxes: Float32Array, scores: Float32Array, t: number, clas
     }
     if (suppressed) continue;
     keep.push(i);
-    if ([x1, y1, x2, y2].every(Number.isFinite)) kept.set([x1, y1, x2, y2], 4 * count), (keptIdx[count++] = i);
+    if ([x1, y1, x2, y2].every(Number.isFinite)) {
+      kept.set([x1, y1, x2, y2], 4 * count);
+      keptIdx[count++] = i;
+    }
   }
   return keep;
 }
