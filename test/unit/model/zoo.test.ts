@@ -3,7 +3,7 @@
  * cached file (zeroed, not truncated: it still loads and detects worse) make the next load rebuild it, atomically.
  * Detections are compared with face-api's own on astronaut.png (test/fixtures/detector/astronaut_faceapi_detections.json).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,20 +36,26 @@ async function bestFace(file?: string): Promise<{ score: number; box: number[] }
   }
 }
 
+/** Points $SSD_EDGE_CACHE at a fresh temporary folder for this test; restores it and removes the folder after. */
+function useTempCache(t: ExecutionContext): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-zoo-'));
+  const saved = process.env.SSD_EDGE_CACHE;
+  process.env.SSD_EDGE_CACHE = dir;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.SSD_EDGE_CACHE;
+    else process.env.SSD_EDGE_CACHE = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
 const matchesFaceApi = (f: { score: number; box: number[] }) =>
   Math.abs(f.score - REF_SCORE) <= 1e-3 && f.box.length === 4 && f.box.every((v, i) => Math.abs(v - REF_BOX[i]) <= 1);
 
 test.serial(
   'a cached model whose bytes changed is rebuilt on the next load and detects as face-api again',
   async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-zoo-'));
-    const saved = process.env.SSD_EDGE_CACHE;
-    process.env.SSD_EDGE_CACHE = dir;
-    t.teardown(() => {
-      if (saved === undefined) delete process.env.SSD_EDGE_CACHE;
-      else process.env.SSD_EDGE_CACHE = saved;
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    useTempCache(t);
 
     const p = await ensureDefaultModel();
     t.is(p, modelCachePath());
@@ -101,14 +107,7 @@ test.serial(
 test.serial(
   'buildDefaultModel into the cache writes the hash too, so ensureDefaultModel reuses it; elsewhere no hash, no overwrite',
   async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-zoo-'));
-    const saved = process.env.SSD_EDGE_CACHE;
-    process.env.SSD_EDGE_CACHE = dir;
-    t.teardown(() => {
-      if (saved === undefined) delete process.env.SSD_EDGE_CACHE;
-      else process.env.SSD_EDGE_CACHE = saved;
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const dir = useTempCache(t);
 
     const built = await buildDefaultModel();
     const p = modelCachePath();
