@@ -121,7 +121,7 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
   bool hashed = false;
   for (Class& cl : classes_) {
     const double cells = (static_cast<double>(cl.hi_x) - cl.lo_x + 1) * (static_cast<double>(cl.hi_y) - cl.lo_y + 1);
-    cl.dense = cells <= 32.0 * static_cast<double>(cl.count) + 4096;  // ≤ 128 bytes per box
+    cl.dense = cells <= 32.0 * static_cast<double>(cl.count) + 64;  // ≤ 128 bytes per box + 256 per class
     if (cl.dense) {
       cl.w = cl.hi_x - cl.lo_x + 1;
       cl.heads.assign(static_cast<size_t>(cells), -1);

@@ -139,4 +139,30 @@ if (binding) {
     );
     t.is(err!.message, 'Expected integer in [1, 2147483647] for numClasses but received 2147483648');
   });
+
+  test('the NMS grid sizes its dense cell arrays by its boxes: one sparse pair per size class stays small in memory', (t) => {
+    // Two boxes 63 cells apart in every (width, height) binade: each size class once allocated a 4096-cell array.
+    const out = runChild(
+      t,
+      `
+      import { nms } from './lib/index.ts';
+      import { nmsTs as ref } from './lib/reference.ts';
+      const B = [], S = [];
+      for (let e = -60; e <= 60; e++) for (let f = -60; f <= 60; f++) {
+        const w = 2 ** e, h = 2 ** f;
+        if (!(Math.fround(w * h) > 0 && Number.isFinite(w * h))) continue;
+        for (const k of [0, 63]) { B.push(2 * k * w, 2 * k * h, 2 * k * w + 1.5 * w, 2 * k * h + 1.5 * h); S.push(((B.length * 7919) % 1000) / 1000); }
+      }
+      const boxes = new Float32Array(B), scores = new Float32Array(S);
+      globalThis.gc();
+      const before = process.memoryUsage().rss;
+      const keep = nms(boxes, scores, 0.5);
+      const grown = (process.resourceUsage().maxRSS * 1024 - before) / 2 ** 20;
+      console.log(JSON.stringify({ n: S.length, grown, same: JSON.stringify(Array.from(keep)) === JSON.stringify(Array.from(ref(boxes, scores, 0.5))) }));
+      `,
+    ) as { n: number; grown: number; same: boolean };
+    t.true(out.n >= 16384, 'enough boxes for the grid');
+    t.true(out.same, 'same indices as the TS twin');
+    t.true(out.grown < 40, `peak RSS grew ${out.grown.toFixed(1)} MB (was ~60 MB with 4096 cells per class)`);
+  });
 }
