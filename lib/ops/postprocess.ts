@@ -207,6 +207,19 @@ export function validatePostprocessOptions(
 }
 
 /** The addon's options object. */
+/** The addon's postprocess arguments (the same for the sync and the async call). */
+function nativeArgs(input: PostprocessInput, r: Resolved) {
+  return [
+    input.boxRegression,
+    input.classLogits,
+    input.anchors,
+    r.batchSize,
+    r.numClasses,
+    r.imageSizes,
+    nativeOptions(r),
+  ] as const;
+}
+
 function nativeOptions({ options: o }: Resolved) {
   return {
     scoring: o.scoring,
@@ -251,17 +264,7 @@ function nativeOptions({ options: o }: Resolved) {
  */
 export function postprocessDetections(input: PostprocessInput, options?: PostprocessOptionsInput): Detections[] {
   const r = resolve(input, options);
-  return binding
-    ? binding.postprocess(
-        input.boxRegression,
-        input.classLogits,
-        input.anchors,
-        r.batchSize,
-        r.numClasses,
-        r.imageSizes,
-        nativeOptions(r),
-      )
-    : run(input, r);
+  return binding ? binding.postprocess(...nativeArgs(input, r)) : run(input, r);
 }
 
 /**
@@ -282,21 +285,12 @@ export async function postprocessDetectionsAsync(
   const native = binding;
   const caller = new Error();
   return new Promise((resolvePromise, reject) => {
-    native.postprocessAsync(
-      input.boxRegression,
-      input.classLogits,
-      input.anchors,
-      r.batchSize,
-      r.numClasses,
-      r.imageSizes,
-      nativeOptions(r),
-      (err: Error | null, result?: NativeDetections[]) => {
-        if (err) {
-          err.stack = `${err.name}: ${err.message}\n${caller.stack?.split('\n').slice(1).join('\n')}`;
-          reject(err);
-        } else resolvePromise(result!);
-      },
-    );
+    native.postprocessAsync(...nativeArgs(input, r), (err: Error | null, result?: NativeDetections[]) => {
+      if (err) {
+        err.stack = `${err.name}: ${err.message}\n${caller.stack?.split('\n').slice(1).join('\n')}`;
+        reject(err);
+      } else resolvePromise(result!);
+    });
   });
 }
 

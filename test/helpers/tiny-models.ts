@@ -5,6 +5,8 @@
  */
 import { GraphBuilder, int64s, type Dim } from '../../lib/model/graph.ts';
 import type { ModelProto } from '../../lib/model/onnx.ts';
+import type { ModelSpec } from '../../lib/model/spec.ts';
+import { POSTPROCESS_PRESETS } from '../../lib/ops/postprocess.ts';
 
 export interface TinySsdOptions {
   input: string;
@@ -51,3 +53,33 @@ export const tinyPytorchSsd = (n: number, c: number, size = 300) =>
       ['boxes', n, 4],
     ],
   });
+
+/** A valid spec for tinyTorchvision(3234, 3, 320): SSDLite anchors, 3 classes, Infinity fields in postprocess. */
+export function tinySsdliteSpec(): ModelSpec {
+  return {
+    name: 'tiny',
+    architecture: 'ssdlite320-mobilenetv3-large',
+    converter: 'test@1',
+    input: {
+      name: 'images',
+      height: 320,
+      width: 320,
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      mean: [127.5, 127.5, 127.5],
+      std: [127.5, 127.5, 127.5],
+      resize: 'stretch',
+      interpolation: 'bilinear',
+      dynamicBatch: false,
+    },
+    output: { kind: 'raw', boxes: 'bbox_regression', scores: 'cls_logits' },
+    anchors: { preset: 'torchvision-ssdlite320' },
+    labels: ['background', 'a', 'b'],
+    postprocess: {
+      ...POSTPROCESS_PRESETS.faceApi,
+      boxCoder: { ...POSTPROCESS_PRESETS.faceApi.boxCoder },
+      scoring: 'softmax',
+      boxEncoding: 'deltas',
+    }, // has Infinity fields
+  };
+}

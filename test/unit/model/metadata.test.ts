@@ -13,41 +13,11 @@ import {
   serializeModelSpec,
   writeModelSpec,
 } from '../../../lib/model/metadata.ts';
-import { encodeAnchors, resolveAnchors, validateModelSpec, type ModelSpec } from '../../../lib/model/spec.ts';
+import { encodeAnchors, resolveAnchors, validateModelSpec } from '../../../lib/model/spec.ts';
 import { getMetadata, readOnnx, setMetadata, writeOnnx } from '../../../lib/model/onnx.ts';
 import { defaultBoxes } from '../../../lib/ops/default-boxes.ts';
-import { POSTPROCESS_PRESETS } from '../../../lib/ops/postprocess.ts';
-import { tinyTorchvision } from '../../helpers/tiny-models.ts';
+import { tinySsdliteSpec as spec, tinyTorchvision } from '../../helpers/tiny-models.ts';
 
-/** A valid spec for a tiny SSDLite-shaped model (3234 anchors, 3 classes). */
-function spec(): ModelSpec {
-  return {
-    name: 'tiny',
-    architecture: 'ssdlite320-mobilenetv3-large',
-    converter: 'test@1',
-    input: {
-      name: 'images',
-      height: 320,
-      width: 320,
-      layout: 'NCHW',
-      colorOrder: 'RGB',
-      mean: [127.5, 127.5, 127.5],
-      std: [127.5, 127.5, 127.5],
-      resize: 'stretch',
-      interpolation: 'bilinear',
-      dynamicBatch: false,
-    },
-    output: { kind: 'raw', boxes: 'bbox_regression', scores: 'cls_logits' },
-    anchors: { preset: 'torchvision-ssdlite320' },
-    labels: ['background', 'a', 'b'],
-    postprocess: {
-      ...POSTPROCESS_PRESETS.faceApi,
-      boxCoder: { ...POSTPROCESS_PRESETS.faceApi.boxCoder },
-      scoring: 'softmax',
-      boxEncoding: 'deltas',
-    }, // has Infinity fields
-  };
-}
 const tiny = () => tinyTorchvision(3234, 3, 320);
 
 test('writeModelSpec / readModelSpec round trip, Infinity included, other metadata kept', (t) => {

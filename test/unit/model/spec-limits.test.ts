@@ -15,34 +15,7 @@ import { inspectModelFile } from '../../../lib/model/inspect.ts';
 import { loadModelFile, serializeModelSpec, writeModelSpec } from '../../../lib/model/metadata.ts';
 import { setMetadata, writeOnnx, type ModelProto } from '../../../lib/model/onnx.ts';
 import { anchorCount, MODEL_LIMITS, validateModelSpec, type ModelSpec } from '../../../lib/model/spec.ts';
-import { POSTPROCESS_PRESETS } from '../../../lib/ops/postprocess.ts';
-import { tinyTorchvision } from '../../helpers/tiny-models.ts';
-
-/** A valid spec for tinyTorchvision(3234, 3, 320) (SSDLite anchors). */
-function spec(): ModelSpec {
-  return {
-    name: 'tiny',
-    architecture: 'ssdlite320-mobilenetv3-large',
-    input: {
-      name: 'images',
-      height: 320,
-      width: 320,
-      layout: 'NCHW',
-      colorOrder: 'RGB',
-      mean: [127.5, 127.5, 127.5],
-      std: [127.5, 127.5, 127.5],
-      resize: 'stretch',
-      dynamicBatch: false,
-    },
-    output: { kind: 'raw', boxes: 'bbox_regression', scores: 'cls_logits' },
-    anchors: { preset: 'torchvision-ssdlite320' },
-    labels: ['background', 'a', 'b'],
-    postprocess: {
-      ...POSTPROCESS_PRESETS.torchvisionSsdlite,
-      boxCoder: { ...POSTPROCESS_PRESETS.torchvisionSsdlite.boxCoder },
-    },
-  };
-}
+import { tinySsdliteSpec as spec, tinyTorchvision } from '../../helpers/tiny-models.ts';
 
 /** 10^4 × 10^4 cells × 4 shapes = 4·10^8 default boxes (6.4 GB of float32 if generated). */
 const HUGE_SPEC = {
