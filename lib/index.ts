@@ -149,3 +149,18 @@ export { ortInfo, type OrtInfo } from './runtime/ort.ts';
 
 // --- Models: format, importers, builders, the default model ---------------------------------------
 export * from './model/index.ts';
+
+// --- Datasets: VOC / COCO / JSONL readers and validation -------------------------------------------
+export {
+  checkDataset,
+  DatasetError,
+  detectFormat,
+  openDataset,
+  type BoxPolicy,
+  type CheckDatasetOptions,
+  type DataProblem,
+  type Dataset,
+  type DatasetFormat,
+  type OpenDatasetOptions,
+  type Sample,
+} from './data/index.ts';
