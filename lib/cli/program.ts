@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { dataCommand } from './commands/data.ts';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { modelCommand } from './commands/model.ts';
@@ -64,6 +65,7 @@ export function createProgram(): Command {
   const program = new Command('ssd-edge')
     .description('SSD object detection: ONNX Runtime inference with a native box-ops core')
     .version(version)
+    .addCommand(dataCommand())
     .addCommand(detectCommand())
     .addCommand(doctorCommand())
     .addCommand(modelCommand());
