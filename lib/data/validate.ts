@@ -85,7 +85,8 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
     const scope: ProblemScope = parsed.fatal
       ? 'dataset'
       : (parsed.scopes?.get(p) ?? (p.object !== undefined ? 'object' : 'sample'));
-    findings.push({ problem: p, scope, record: p.id !== undefined ? (recordOf.get(p.id) ?? -1) : -1 });
+    const record = parsed.recordOf?.get(p) ?? (p.id !== undefined ? recordOf.get(p.id) : undefined) ?? -1;
+    findings.push({ problem: p, scope, record });
   }
   if (!parsed.fatal && records.length === 0) {
     findings.push({
