@@ -196,7 +196,10 @@ test('JPEG EXIF orientation 5–8 swaps the header size, as the decoder does', a
   const dir = tmpDir(t);
   const jpeg = image(40, 20);
   const { exifOrientationSegment } = await import('../../../lib/image/decode.ts');
-  fs.writeFileSync(path.join(dir, 'r.jpg'), Buffer.concat([jpeg.subarray(0, 2), exifOrientationSegment(6), jpeg.subarray(2)]));
+  fs.writeFileSync(
+    path.join(dir, 'r.jpg'),
+    Buffer.concat([jpeg.subarray(0, 2), exifOrientationSegment(6), jpeg.subarray(2)]),
+  );
   const file = writeJsonl(path.join(dir, 'r.jsonl'), [
     { image: 'r.jpg', width: 20, height: 40, boxes: [{ label: 'x', box: [0, 0, 20, 40] }] },
   ]);
@@ -215,7 +218,10 @@ test('truncated PNG data and checkImages: false', async (t) => {
     [['undecodable-image', path.join(dir, 'p.png')]],
   );
   t.is(problems[0].line, 1);
-  t.regex(problems[0].message, /p\.png image p\.png: cannot be decoded: truncated PNG data \(chunk IEND cut short\) \(annotated in .*p\.jsonl:1\)$/);
+  t.regex(
+    problems[0].message,
+    /p\.png image p\.png: cannot be decoded: truncated PNG data \(chunk IDAT cut short\) \(annotated in .*p\.jsonl:1\)$/,
+  );
   // openDataset reads headers only: the header is fine
   t.is((await openDataset(file)).size, 1);
   // without image checks a missing image is not seen when the annotation states the size
