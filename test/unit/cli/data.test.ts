@@ -70,8 +70,8 @@ test('check: every problem on its own line (file, object, what), then the summar
   t.deepEqual(
     report.problems.map((p: { code: string; object?: number }) => [p.code, p.object]),
     [
-      ['box-outside', 1],
       ['unknown-label', 1],
+      ['box-outside', 1],
       ['empty-box', 2],
       ['missing-image', undefined],
     ],
