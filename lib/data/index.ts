@@ -8,6 +8,7 @@
  * for await (const s of ds) console.log(s.id, s.boxes, s.labels.map((l) => ds.classes[l]));
  * const { problems } = await checkDataset('data.jsonl');      // never throws for data problems
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   assertArray,
@@ -59,6 +60,7 @@ export {
 /** Reads the annotations of a dataset path in its format (detected unless given). */
 function parse(file: string, format: DatasetFormat, split: string | undefined): ParsedDataset {
   const root = path.resolve(file);
+  if (!fs.existsSync(root)) throw new Error(`Cannot open dataset ${displayPath(root)}: no such file or directory`);
   switch (format) {
     case 'voc':
       return readVoc(root, split);
