@@ -135,7 +135,10 @@ function makeDataset(format: DatasetFormat, root: string, v: Validated, problems
  *   naming the splits present when `split` does not exist.
  * @example
  * const ds = await openDataset('data/voc', { split: 'val', boxPolicy: 'clip' });
- * ds.samples[0]; // { id: '000001', image: '/…/JPEGImages/000001.jpg', width: 353, height: 500, boxes: Float32Array [47, 239, 195, 371], labels: Int32Array [11], difficult: Uint8Array [0], truncated: … }
+ * ds.samples[0];
+ * // VOC2007 000001.xml (dog 48 240 195 371, person 8 12 352 498):
+ * // { id: '000001', image: '/…/JPEGImages/000001.jpg', width: 353, height: 500,
+ * //   boxes: Float32Array [47, 239, 195, 371, 7, 11, 352, 498], labels: Int32Array [11, 14], difficult: Uint8Array [0, 0], … }
  */
 export async function openDataset(file: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
   assertObject('options', options as unknown);
