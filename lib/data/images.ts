@@ -12,11 +12,14 @@ export type ImageHeader =
   | { ok: true; format: string; width: number; height: number }
   | { ok: false; code: 'missing-image' | 'undecodable-image'; why: string };
 
-/** Bytes read first for the header: JPEG EXIF (APP1) is at most 64 KiB, SOF follows. */
-const HEAD_BYTES = 1 << 17;
+/**
+ * Bytes read first for the header; when the size is not in them (a JPEG whose EXIF APP1, up to 64 KiB, comes before
+ * its SOF), the whole file is read. A SOF found in them means any APP1 before it is complete too (orientation).
+ */
+const HEAD_BYTES = 1 << 14;
 
 /**
- * Reads an image file's header (the first 128 KiB; the whole file when the size is further in).
+ * Reads an image file's header (the first 16 KiB; the whole file when the size is further in).
  *
  * @example await readImageHeader('a.jpg') // { ok: true, format: 'jpeg', width: 500, height: 375 }
  */

@@ -195,19 +195,35 @@ test('hostile annotations: with clip or drop every box reaching a sample is fini
   t.true(err!.problems.every((p) => p.line === 1 && p.object !== undefined));
 });
 
-test('JPEG EXIF orientation 5–8 swaps the header size, as the decoder does', async (t) => {
+test('JPEG EXIF orientation 5–8 swaps the header size, as the decoder does; headers past the first 16 KiB are read', async (t) => {
   const dir = tmpDir(t);
   const jpeg = image(40, 20);
   const { exifOrientationSegment } = await import('../../../lib/image/decode.ts');
+  // a 30 000-byte APP2 segment first pushes the EXIF and the SOF past the first chunk read
+  const app2 = Buffer.alloc(30_000);
+  app2.writeUInt16BE(0xffe2, 0);
+  app2.writeUInt16BE(app2.length - 2, 2);
   fs.writeFileSync(
     path.join(dir, 'r.jpg'),
     Buffer.concat([jpeg.subarray(0, 2), exifOrientationSegment(6), jpeg.subarray(2)]),
   );
+  fs.writeFileSync(
+    path.join(dir, 'big.jpg'),
+    Buffer.concat([jpeg.subarray(0, 2), app2, exifOrientationSegment(8), jpeg.subarray(2)]),
+  );
   const file = writeJsonl(path.join(dir, 'r.jsonl'), [
     { image: 'r.jpg', width: 20, height: 40, boxes: [{ label: 'x', box: [0, 0, 20, 40] }] },
+    { image: 'big.jpg', boxes: [] },
   ]);
   const ds = await openDataset(file);
-  t.deepEqual([ds.samples[0].width, ds.samples[0].height], [20, 40]);
+  t.deepEqual(
+    ds.samples.map((s) => [s.width, s.height]),
+    [
+      [20, 40],
+      [20, 40],
+    ],
+  );
+  t.deepEqual((await checkDataset(file)).problems, []); // and both decode completely
 });
 
 test('truncated PNG data and checkImages: false', async (t) => {
