@@ -3,6 +3,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { detectFormat, openDataset } from '../../../lib/data/index.ts';
+import { fixturesDir } from '../../helpers/fixtures.ts';
 import { tmpDir, writeImage, writeJsonl, writeVoc } from './trees.ts';
 
 test('voc: a folder with Annotations/; coco: a .json or a folder with annotations/instances_*.json; jsonl: .jsonl', async (t) => {
@@ -70,4 +71,19 @@ test('bad options name the parameter, the expected and the received value', asyn
     instanceOf: TypeError,
     message: 'Expected dataset path (string) for path but received 42',
   });
+});
+
+test('the main entry exports the dataset API; both option objects reject unknown keys', async (t) => {
+  const main = await import('../../../lib/index.ts');
+  const voc = path.join(fixturesDir, 'data', 'voc-mini');
+  for (const name of ['openDataset', 'checkDataset', 'detectFormat', 'DatasetError'] as const)
+    t.is(typeof main[name], 'function', name);
+  for (const call of [main.openDataset, main.checkDataset]) {
+    await t.throwsAsync(call(voc, { bogus: 1 } as never), {
+      instanceOf: TypeError,
+      message:
+        /^Unknown key 'bogus' in options: expected one of 'format', 'split', 'boxPolicy', 'checkImages', 'classes'/,
+    });
+    await t.notThrowsAsync(call(voc, {}));
+  }
 });
