@@ -151,7 +151,7 @@ export function renderPrCurves(
     };
     ctx.lineJoin = 'miter';
     ctx.strokeStyle = PLOT_COLORS.raw;
-    ctx.lineWidth = 1;
+    ctx.lineWidth = 1.5;
     steps(c.precision);
     ctx.strokeStyle = PLOT_COLORS.curve;
     ctx.lineWidth = 2.5;
