@@ -149,3 +149,6 @@ export { ortInfo, type OrtInfo } from './runtime/ort.ts';
 
 // --- Models: format, importers, builders, the default model ---------------------------------------
 export * from './model/index.ts';
+
+// --- Evaluation: VOC AP, COCO mAP, ground-truth and detection files -------------------------------
+export * from './eval/index.ts';
