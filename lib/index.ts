@@ -152,3 +152,18 @@ export * from './model/index.ts';
 
 // --- Evaluation: VOC AP, COCO mAP, ground-truth and detection files -------------------------------
 export * from './eval/index.ts';
+
+// --- Datasets: VOC / COCO / JSONL readers and validation -------------------------------------------
+export {
+  checkDataset,
+  DatasetError,
+  detectFormat,
+  openDataset,
+  type BoxPolicy,
+  type CheckDatasetOptions,
+  type DataProblem,
+  type Dataset,
+  type DatasetFormat,
+  type OpenDatasetOptions,
+  type Sample,
+} from './data/index.ts';
