@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { evalCommand } from './commands/eval.ts';
 import { modelCommand } from './commands/model.ts';
 import { debugEnabled, UsageError } from './handle-error.ts';
 import { setOrtLogLevel } from '../runtime/ort.ts';
@@ -66,6 +67,7 @@ export function createProgram(): Command {
     .version(version)
     .addCommand(detectCommand())
     .addCommand(doctorCommand())
+    .addCommand(evalCommand())
     .addCommand(modelCommand());
   return oneLineErrors(program);
 }

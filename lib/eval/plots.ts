@@ -91,7 +91,7 @@ export function renderPrCurves(
   registerFont();
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  const iou = options.iouThreshold ?? 0.5;
+  const iou: number = (options as PrCurvesOptions).iouThreshold ?? 0.5;
 
   classes.forEach((name, k) => {
     const col = k % columns;

@@ -16,7 +16,7 @@ import type { Dataset, Sample } from '../data/index.ts';
 import type { Detector } from '../detector/detector.ts';
 import { finish, forward, prepare, type PreparedInput } from '../detector/stages.ts';
 import { evaluateCoco, evaluateVoc } from './index.ts';
-import type { CocoResult, DetectionImage, GroundTruthImage, VocOptions, VocResult } from './types.ts';
+import type { CocoOptions, CocoResult, DetectionImage, GroundTruthImage, VocOptions, VocResult } from './types.ts';
 
 /** Score threshold of evaluation runs (detections with score > 0.01 are kept, as torchvision's and the VOC protocol's). */
 export const EVAL_SCORE_THRESHOLD = 0.01;
@@ -34,17 +34,11 @@ export interface EvaluateModelOptions {
   /** At most this many detections per image (default: the model's `detectionsPerImg`; COCO scores the best 100). */
   maxDetections?: number;
   /** VOC options: `use07Metric` (11-point), `iouThreshold` (matching IoU, default 0.5), `pixelOffset`. */
-  voc?: VocOptions;
+  voc?: Omit<VocOptions, 'classes'>;
   /** COCO options passed to `evaluateCoco` (`maxDets`, `iouThresholds`). */
-  coco?: CocoOptions;
+  coco?: Omit<CocoOptions, 'classes'>;
   /** Called after each batch with the images done so far and the total. */
   onProgress?: (done: number, total: number) => void;
-}
-
-/** Options `evaluateCoco` takes. */
-export interface CocoOptions {
-  maxDets?: [number, number, number];
-  iouThresholds?: number[];
 }
 
 /** The keys of {@link EvaluateModelOptions}. */
@@ -151,8 +145,8 @@ function checkOptions(options: unknown): asserts options is EvaluateModelOptions
 
 /**
  * Scores detections against ground truth with both metrics: VOC AP (per class, mean = `ap50`) and COCO (`map` =
- * AP@[.5:.95], `ap75`). Classes: those of `classes` when given (detections and ground truth of other labels are not
- * scored), else every label in the ground truth and the detections.
+ * AP@[.5:.95], `ap75`). Every label of the ground truth and the detections is a class (one without ground truth gets
+ * NaN and stays out of the means); `classes` puts these first, in this order.
  *
  * @param groundTruth One entry per image (`image` ids must be unique).
  * @param detections One entry per image with detections; `image` ids must be ground-truth images.
@@ -164,11 +158,12 @@ function checkOptions(options: unknown): asserts options is EvaluateModelOptions
 export function scoreDetections(
   groundTruth: GroundTruthImage[],
   detections: DetectionImage[],
-  options: { voc?: VocOptions; coco?: CocoOptions } = {},
+  options: { voc?: VocOptions; coco?: CocoOptions; classes?: string[] } = {},
 ): Evaluation {
   const t = performance.now();
-  const voc = evaluateVoc(groundTruth, detections, options.voc ?? {});
-  const coco = evaluateCoco(groundTruth, detections, options.coco ?? {});
+  const classes0 = options.classes ? { classes: options.classes } : {};
+  const voc = evaluateVoc(groundTruth, detections, { ...options.voc, ...classes0 });
+  const coco = evaluateCoco(groundTruth, detections, { ...options.coco, ...classes0 });
   const metricsMs = performance.now() - t;
   const classes = [...voc.classes];
   for (const c of coco.classes) if (!classes.includes(c)) classes.push(c);
@@ -304,7 +299,11 @@ export async function evaluateModel(
     options.onProgress?.(Math.min(total, start + batchSize), total);
   }
 
-  const scored = scoreDetections(groundTruth, detections, { voc: options.voc, coco: options.coco });
+  const scored = scoreDetections(groundTruth, detections, {
+    voc: options.voc,
+    coco: options.coco,
+    classes: dataset.classes.filter((c) => shared.has(c)),
+  });
   timings.metrics = scored.metricsMs;
   // Shared classes, in the dataset's order (also those neither side has an object of).
   const perClass: Record<string, ClassEvaluation> = {};
