@@ -31,9 +31,13 @@ try {
   fs.writeFileSync(out, `${JSON.stringify({ model: 'ssd-mobilenetv1-face', settings, groundTruth, detections })}\n`);
   console.log(`${path.relative(root, out)}: ${detections.reduce((a, d) => a + d.detections.length, 0)} detections`);
   console.log(`evaluateModel: ap50 ${r.ap50} map ${r.map} ap75 ${r.ap75}`);
-  execFileSync('/usr/bin/python3', [path.join(root, 'scripts/eval-oracle-score.py'), out, path.join(dir, 'expected.json')], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    '/usr/bin/python3',
+    [path.join(root, 'scripts/eval-oracle-score.py'), out, path.join(dir, 'expected.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
 } finally {
   await detector.dispose();
 }

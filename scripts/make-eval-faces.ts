@@ -33,7 +33,12 @@ interface Item {
   faces: Box[];
 }
 
-const scaled = (s: number, dx = 0, dy = 0): Box => [FACE[0] * s + dx, FACE[1] * s + dy, FACE[2] * s + dx, FACE[3] * s + dy];
+const scaled = (s: number, dx = 0, dy = 0): Box => [
+  FACE[0] * s + dx,
+  FACE[1] * s + dy,
+  FACE[2] * s + dx,
+  FACE[3] * s + dy,
+];
 /** The face box of the astronaut drawn mirrored at scale s with its left edge at dx (image width 512·s). */
 const mirrored = (s: number, dx = 0, dy = 0): Box => [
   (512 - FACE[2]) * s + dx,
@@ -43,7 +48,13 @@ const mirrored = (s: number, dx = 0, dy = 0): Box => [
 ];
 
 const items: Item[] = [
-  { name: 'astronaut', width: 320, height: 320, draw: (c, i) => c.drawImage(i.astronaut, 0, 0, 320, 320), faces: [scaled(0.625)] },
+  {
+    name: 'astronaut',
+    width: 320,
+    height: 320,
+    draw: (c, i) => c.drawImage(i.astronaut, 0, 0, 320, 320),
+    faces: [scaled(0.625)],
+  },
   {
     name: 'astronaut-flipped',
     width: 320,
@@ -55,8 +66,20 @@ const items: Item[] = [
     },
     faces: [mirrored(0.625)],
   },
-  { name: 'astronaut-small', width: 160, height: 160, draw: (c, i) => c.drawImage(i.astronaut, 0, 0, 160, 160), faces: [scaled(0.3125)] },
-  { name: 'astronaut-tiny', width: 64, height: 64, draw: (c, i) => c.drawImage(i.astronaut, 0, 0, 64, 64), faces: [scaled(0.125)] },
+  {
+    name: 'astronaut-small',
+    width: 160,
+    height: 160,
+    draw: (c, i) => c.drawImage(i.astronaut, 0, 0, 160, 160),
+    faces: [scaled(0.3125)],
+  },
+  {
+    name: 'astronaut-tiny',
+    width: 64,
+    height: 64,
+    draw: (c, i) => c.drawImage(i.astronaut, 0, 0, 64, 64),
+    faces: [scaled(0.125)],
+  },
   {
     name: 'astronaut-padded',
     width: 560,
@@ -85,7 +108,8 @@ const items: Item[] = [
 ];
 
 const images: Record<string, Image> = {};
-for (const n of ['astronaut', 'chelsea', 'coffee']) images[n] = await loadImage(fs.readFileSync(path.join(src, `${n}.png`)));
+for (const n of ['astronaut', 'chelsea', 'coffee'])
+  images[n] = await loadImage(fs.readFileSync(path.join(src, `${n}.png`)));
 
 fs.mkdirSync(path.join(out, 'images'), { recursive: true });
 const lines: string[] = [];

@@ -85,7 +85,7 @@ export function renderPrCurves(
   const columns = options.columns ?? Math.min(10, Math.ceil(Math.sqrt(n)));
   assertInteger('columns', columns, 1);
   const rows = Math.ceil(n / columns);
-  const { width: pw, height: ph, left, right, top, bottom } = PR_PANEL;
+  const { width: pw, height: ph, left, right, top } = PR_PANEL;
   const canvas = createCanvas(pw * Math.min(columns, n), ph * rows);
   const ctx = canvas.getContext('2d');
   registerFont();
@@ -194,8 +194,11 @@ export function renderSummaryChart(
   assertObject('options', options);
   assertKnownKeys('options', options, ['title', 'iouThreshold']);
   const names = Object.keys(perClass);
-  const { width, left, right, top, rowHeight, bottom } = SUMMARY_CHART;
-  const rows: Array<[string, SummaryClass]> = [['mean', { ap50: means.ap50, map: means.map }], ...names.map((n) => [n, perClass[n]] as [string, SummaryClass])];
+  const { width, left, top, rowHeight, bottom } = SUMMARY_CHART;
+  const rows: Array<[string, SummaryClass]> = [
+    ['mean', { ap50: means.ap50, map: means.map }],
+    ...names.map((n) => [n, perClass[n]] as [string, SummaryClass]),
+  ];
   const canvas = createCanvas(width, top + rows.length * rowHeight + bottom);
   const ctx = canvas.getContext('2d');
   registerFont();

@@ -11,7 +11,14 @@
  * ground-truth object gets NaN, as in the metrics). So a face model run over a dataset of faces and cats reports its
  * face AP as `ap50` and lists `cat` as missing, instead of averaging in a zero it could never have avoided.
  */
-import { assertInRange, assertInteger, assertKnownKeys, assertObject, invalidParameterError, outOfRangeError } from '../is.ts';
+import {
+  assertInRange,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  invalidParameterError,
+  outOfRangeError,
+} from '../is.ts';
 import type { Dataset, Sample } from '../data/index.ts';
 import type { Detector } from '../detector/detector.ts';
 import { finish, forward, prepare, type PreparedInput } from '../detector/stages.ts';
@@ -115,7 +122,11 @@ function fixedBatchOf(detector: Detector): number | null {
 }
 
 /** The ground truth of one sample as the metrics take it (only boxes of `keep` classes). */
-export function sampleGroundTruth(sample: Sample, classes: readonly string[], keep?: ReadonlySet<string>): GroundTruthImage {
+export function sampleGroundTruth(
+  sample: Sample,
+  classes: readonly string[],
+  keep?: ReadonlySet<string>,
+): GroundTruthImage {
   const boxes: GroundTruthImage['boxes'] = [];
   for (let i = 0; i < sample.labels.length; i++) {
     const label = classes[sample.labels[i]];
@@ -243,7 +254,9 @@ export async function evaluateModel(
   const extraInModel = [...new Set(labels.filter((l) => !dataClasses.has(l)))].sort();
   // Only shared classes come out of finish (its class filter applies the cap after filtering), so detections of
   // labels the dataset lacks neither reach the metrics nor take places under the per-image cap.
-  const classFilter = new Set(spec.labels.flatMap((l, i) => (shared.has(l) && i !== spec.postprocess.backgroundIndex ? [i] : [])));
+  const classFilter = new Set(
+    spec.labels.flatMap((l, i) => (shared.has(l) && i !== spec.postprocess.backgroundIndex ? [i] : [])),
+  );
 
   const samples = dataset.samples;
   const total = samples.length;
@@ -293,7 +306,11 @@ export async function evaluateModel(
     group.forEach((s, i) => {
       detections.push({
         image: s.id,
-        detections: dets[i].map((d) => ({ label: d.label, score: d.score, box: [d.box.x1, d.box.y1, d.box.x2, d.box.y2] })),
+        detections: dets[i].map((d) => ({
+          label: d.label,
+          score: d.score,
+          box: [d.box.x1, d.box.y1, d.box.x2, d.box.y2],
+        })),
       });
     });
     options.onProgress?.(Math.min(total, start + batchSize), total);

@@ -92,7 +92,8 @@ export function evalTable(r: EvalReport): string {
   const rows: string[][] = [['CLASS', 'AP50', 'AP75', 'mAP', 'GT']];
   const iouName = r.voc.iouThreshold === 0.5 ? 'AP50' : `AP@${r.voc.iouThreshold}`;
   rows[0][1] = iouName;
-  for (const [name, c] of Object.entries(r.perClass)) rows.push([name, num(c.ap50), num(c.ap75), num(c.map), String(c.npos)]);
+  for (const [name, c] of Object.entries(r.perClass))
+    rows.push([name, num(c.ap50), num(c.ap75), num(c.map), String(c.npos)]);
   const total = Object.values(r.perClass).reduce((a, c) => a + c.npos, 0);
   rows.push(['mean', num(r.ap50), num(r.ap75), num(r.map), String(total)]);
   const lines = [formatTable(rows, new Set([1, 2, 3, 4]))];
@@ -113,7 +114,17 @@ export function problemLine(p: DataProblem): string {
 }
 
 /** Option keys that only mean something with a model (`--data`). */
-const MODEL_ONLY = ['model', 'device', 'threads', 'batch', 'scoreThreshold', 'maxDetections', 'format', 'split', 'boxPolicy'] as const;
+const MODEL_ONLY = [
+  'model',
+  'device',
+  'threads',
+  'batch',
+  'scoreThreshold',
+  'maxDetections',
+  'format',
+  'split',
+  'boxPolicy',
+] as const;
 const FLAG: Record<string, string> = {
   model: '--model',
   device: '--device',
@@ -141,20 +152,29 @@ export async function runEval(
   if (data !== undefined && (gt !== undefined || detections !== undefined))
     throw new UsageError('--data runs a model; --gt with --detections scores saved detections: give one of them');
   if (data === undefined && (gt === undefined) !== (detections === undefined))
-    throw new UsageError(gt === undefined ? '--detections needs --gt (the ground truth)' : '--gt needs --detections (the detections to score)');
+    throw new UsageError(
+      gt === undefined
+        ? '--detections needs --gt (the ground truth)'
+        : '--gt needs --detections (the detections to score)',
+    );
   if (data === undefined && gt === undefined)
     throw new UsageError('nothing to evaluate: give --data DIR (and --model), or --gt FILE --detections FILE');
   if (gt !== undefined) {
     const bad = MODEL_ONLY.filter(given);
     if (bad.length > 0)
-      throw new UsageError(`${bad.map((k) => FLAG[k]).join(', ')} only apply with --data (a model over a dataset), not with --gt`);
+      throw new UsageError(
+        `${bad.map((k) => FLAG[k]).join(', ')} only apply with --data (a model over a dataset), not with --gt`,
+      );
   }
   const voc = { iouThreshold: options.iou, use07Metric: Boolean(options.voc07) };
   const vocOptions = { iouThreshold: voc.iouThreshold, use07Metric: voc.use07Metric };
   // a refusal to write the plots comes before any work
   if (options.plots) {
     for (const f of Object.values(PLOT_FILES))
-      await checkWriteTarget(path.join(options.plots, f), { overwrite: options.overwrite, existsHint: '--overwrite replaces it' });
+      await checkWriteTarget(path.join(options.plots, f), {
+        overwrite: options.overwrite,
+        existsHint: '--overwrite replaces it',
+      });
   }
 
   let r: EvalReport;
@@ -239,11 +259,15 @@ export async function runEval(
  */
 export function evalCommand(io: CliIo = processIo): Command {
   const cmd = new Command('eval').description(
-    "average precision (VOC AP, COCO mAP) of a model on a dataset, or of saved detections (default model: faces)",
+    'average precision (VOC AP, COCO mAP) of a model on a dataset, or of saved detections (default model: faces)',
   );
   addOptions(cmd, [
     new Option('--data <dir>', 'dataset to run the model over (Pascal VOC folder, COCO JSON, or JSONL)'),
-    new Option('--format <format>', 'dataset format (default: detected from the path)').choices(['voc', 'coco', 'jsonl']),
+    new Option('--format <format>', 'dataset format (default: detected from the path)').choices([
+      'voc',
+      'coco',
+      'jsonl',
+    ]),
     new Option('--split <name>', 'VOC split (ImageSets/Main/<name>.txt), e.g. test'),
     new Option('--box-policy <policy>', 'boxes outside the image: error (default), clip or drop').choices([
       'error',

@@ -24,7 +24,11 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
       [`--import=${TSX}`, path.join(root, 'lib/cli/index.ts'), ...args],
       { cwd: root, env: { ...process.env, SSD_EDGE_DEBUG: '' }, maxBuffer: 1 << 26 },
       (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        resolve({
+          code: err ? Number((err as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0,
+          stdout,
+          stderr,
+        }),
     );
   });
 }
@@ -51,7 +55,10 @@ test('detect --json then eval --gt --detections: the oracle numbers for the face
 test('exit 2 with one line for usage errors, 1 with every problem for a bad dataset', async (t) => {
   const both = await cli('eval', '--data', path.join(FACES, 'faces.jsonl'), '--gt', 'x.json', '--detections', 'y.json');
   t.is(both.code, 2);
-  t.regex(both.stderr, /^ssd-edge: --data runs a model; --gt with --detections scores saved detections: give one of them\n$/);
+  t.regex(
+    both.stderr,
+    /^ssd-edge: --data runs a model; --gt with --detections scores saved detections: give one of them\n$/,
+  );
   const iou = await cli('eval', '--data', path.join(FACES, 'faces.jsonl'), '--iou', '1.5');
   t.is(iou.code, 2);
   t.regex(iou.stderr, /^ssd-edge: .*--iou must be a number in \[0, 1\]\n$/);

@@ -77,7 +77,12 @@ test('--data with the default model: the oracle numbers, a table with the class 
   t.like(r.settings, { scoreThreshold: 0.01, batchSize: 8 });
   const table = evalTable(r).split('\n');
   t.regex(table[0], /^CLASS\s+AP50\s+AP75\s+mAP\s+GT$/);
-  t.regex(table[1], new RegExp(`^face\\s+${num(expected.voc.map).toFixed(3)}\\s+${num(expected.coco.AP75).toFixed(3)}\\s+${num(expected.coco.AP).toFixed(3)}\\s+7$`));
+  t.regex(
+    table[1],
+    new RegExp(
+      `^face\\s+${num(expected.voc.map).toFixed(3)}\\s+${num(expected.coco.AP75).toFixed(3)}\\s+${num(expected.coco.AP).toFixed(3)}\\s+7$`,
+    ),
+  );
   t.regex(table[2], /^mean\s/);
   t.regex(table[3], /^8 images, .* s \(.* images\/s\)\. AP50: VOC AP at IoU 0\.5, all-point/);
 });
@@ -120,7 +125,10 @@ test('a dataset with problems: each on its own stderr line, exit 1, nothing eval
     [
       { image: img, boxes: [{ label: 'face', box: [10, 10, 400, 50] }] }, // outside the 320 × 320 image
       { image: img.replace('astronaut', 'nobody'), boxes: [] }, // missing image
-      { image: path.join(fixturesDir, 'eval', 'faces', 'images', 'coffee.jpg'), boxes: [{ label: 'face', box: [5, 5, 1, 9] }] }, // x1 ≥ x2
+      {
+        image: path.join(fixturesDir, 'eval', 'faces', 'images', 'coffee.jpg'),
+        boxes: [{ label: 'face', box: [5, 5, 1, 9] }],
+      }, // x1 ≥ x2
     ]
       .map((l) => JSON.stringify(l))
       .join('\n'),

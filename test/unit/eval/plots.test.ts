@@ -74,7 +74,8 @@ test('PR curves: a grid of panels, the interpolated steps and the raw precision 
   t.true(near(...prPoint(0.9, 2 / 3, 0, 1), PLOT_COLORS.curve));
   t.true(near(...prPoint(0.75, 0.5, 0, 1), PLOT_COLORS.raw, 50));
   // cat (panel 1, 0): no curve at all
-  for (const r of [0.1, 0.5, 0.9]) for (const p of [0.1, 0.6, 1]) t.false(near(...prPoint(r, p, 1, 0), PLOT_COLORS.curve));
+  for (const r of [0.1, 0.5, 0.9])
+    for (const p of [0.1, 0.6, 1]) t.false(near(...prPoint(r, p, 1, 0), PLOT_COLORS.curve));
 });
 
 test('PR curves: columns, class order and one panel for one class', async (t) => {
@@ -96,7 +97,11 @@ test('PR curves: bad input is a TypeError naming it', (t) => {
 });
 
 test('summary chart: bars end at AP · width, the means first, NaN draws no bar', async (t) => {
-  const perClass = { face: { ap50: 0.7, map: 0.41, npos: 4 }, cat: { ap50: 0, map: 0, npos: 3 }, dog: { ap50: 0.6, map: NaN, npos: 2 } };
+  const perClass = {
+    face: { ap50: 0.7, map: 0.41, npos: 4 },
+    cat: { ap50: 0, map: 0, npos: 3 },
+    dog: { ap50: 0.6, map: NaN, npos: 2 },
+  };
   const { img, near } = await pixels(renderSummaryChart(perClass, { ap50: 0.25, map: 0.9 }));
   t.is(img.width, SUMMARY_CHART.width);
   t.is(img.height, SUMMARY_CHART.top + 4 * SUMMARY_CHART.rowHeight + SUMMARY_CHART.bottom);
@@ -132,7 +137,11 @@ test('writeEvalPlots writes both PNGs atomically and never over existing files w
   t.deepEqual(files, [path.join(out, PLOT_FILES.curves), path.join(out, PLOT_FILES.summary)]);
   t.deepEqual(fs.readdirSync(out).sort(), ['pr-curves.png', 'summary.png']);
   const curves = await pixels(fs.readFileSync(files[0]));
-  t.deepEqual([curves.img.width, curves.img.height], [2 * PR_PANEL.width, PR_PANEL.height], 'only the evaluated classes');
+  t.deepEqual(
+    [curves.img.width, curves.img.height],
+    [2 * PR_PANEL.width, PR_PANEL.height],
+    'only the evaluated classes',
+  );
   // an existing file is kept, and neither file is written
   fs.writeFileSync(files[1], 'mine');
   fs.rmSync(files[0]);
@@ -145,6 +154,10 @@ test('writeEvalPlots writes both PNGs atomically and never over existing files w
   // a file where the folder should be
   const blocked = path.join(dir, 'file');
   fs.writeFileSync(blocked, 'x');
-  await t.throwsAsync(writeEvalPlots(evaluation, path.join(blocked, 'sub')), { message: /Cannot create the plots folder/ });
-  await t.throwsAsync(writeEvalPlots(evaluation, dir, { overwrite: true, colour: 1 } as never), { instanceOf: TypeError });
+  await t.throwsAsync(writeEvalPlots(evaluation, path.join(blocked, 'sub')), {
+    message: /Cannot create the plots folder/,
+  });
+  await t.throwsAsync(writeEvalPlots(evaluation, dir, { overwrite: true, colour: 1 } as never), {
+    instanceOf: TypeError,
+  });
 });

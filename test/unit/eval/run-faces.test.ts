@@ -15,11 +15,17 @@ import { fixturesDir, num, readJson } from '../../helpers/fixtures.ts';
 const FACES = path.join(fixturesDir, 'eval', 'faces', 'faces.jsonl');
 type Metrics = Record<string, number | string>;
 const expected = readJson<{
-  voc: { map: number; ap: Record<string, number>; curves: Record<string, { recall: number[]; precision: number[]; npos: number }> };
+  voc: {
+    map: number;
+    ap: Record<string, number>;
+    curves: Record<string, { recall: number[]; precision: number[]; npos: number }>;
+  };
   voc07: { map: number };
   coco: Metrics & { perClass: Record<string, Metrics> };
 }>('eval/faces/expected.json');
-const saved = readJson<{ groundTruth: GroundTruthImage[]; detections: DetectionImage[] }>('eval/faces/model-output.json');
+const saved = readJson<{ groundTruth: GroundTruthImage[]; detections: DetectionImage[] }>(
+  'eval/faces/model-output.json',
+);
 
 const near = (a: number, b: number | string, tol = 1e-6) =>
   (Number.isNaN(a) && Number.isNaN(num(b))) || Math.abs(a - num(b)) <= tol;
@@ -33,7 +39,9 @@ test('the oracle and scoreDetections agree on the saved detections (every COCO n
   t.is(curve.npos, expected.voc.curves.face.npos);
   t.is(curve.recall.length, expected.voc.curves.face.recall.length);
   t.true(curve.precision.every((p, i) => near(p, expected.voc.curves.face.precision[i], 1e-12)));
-  t.true(near(scoreDetections(saved.groundTruth, saved.detections, { voc: { use07Metric: true } }).ap50, expected.voc07.map));
+  t.true(
+    near(scoreDetections(saved.groundTruth, saved.detections, { voc: { use07Metric: true } }).ap50, expected.voc07.map),
+  );
 });
 
 test('evaluateModel with the default model on the face set: the oracle numbers, the same detections', async (t) => {

@@ -39,7 +39,13 @@ test.before(async () => {
     fs.writeFileSync(path.join(dir, `${name}.png`), canvas.encodeSync('png'));
   }
   const lines = [
-    { image: 'a.png', boxes: [{ label: 'dog', box: C }, { label: 'bird', box: [0, 0, 10, 10] }] },
+    {
+      image: 'a.png',
+      boxes: [
+        { label: 'dog', box: C },
+        { label: 'bird', box: [0, 0, 10, 10] },
+      ],
+    },
     { image: 'b.png', boxes: [{ label: 'dog', box: B }] },
   ];
   fs.writeFileSync(path.join(dir, 'set.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n'));
@@ -84,7 +90,10 @@ test('AP by hand: classes matched by name, missing and extra classes reported, n
       ],
     );
     const boxes = d.detections.map((x) => x.box as number[]);
-    t.true([...C, ...B].every((v, i) => close(boxes[i >> 2][i & 3], v, 1e-4)), JSON.stringify(boxes));
+    t.true(
+      [...C, ...B].every((v, i) => close(boxes[i >> 2][i & 3], v, 1e-4)),
+      JSON.stringify(boxes),
+    );
   }
 });
 
@@ -114,15 +123,24 @@ test('11-point AP, a higher score threshold, batch sizes and progress', async (t
 
 test('an image whose size differs from its annotation is an error naming it', async (t) => {
   const file = path.join(dir, 'wrong-size.jsonl');
-  fs.writeFileSync(file, JSON.stringify({ image: 'a.png', width: 120, height: 100, boxes: [{ label: 'dog', box: C }] }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ image: 'a.png', width: 120, height: 100, boxes: [{ label: 'dog', box: C }] }),
+  );
   const dataset = await openDataset(file, { checkImages: false });
   await t.throwsAsync(evaluateModel(detector, dataset), { message: /a\.png.*100×100.*120×100/ });
 });
 
 test('bad arguments are TypeError/RangeError naming the parameter', async (t) => {
   const dataset = await openDataset(path.join(dir, 'set.jsonl'));
-  await t.throwsAsync(evaluateModel(detector, dataset, { batch: 2 } as never), { instanceOf: TypeError, message: /batch/ });
-  await t.throwsAsync(evaluateModel(detector, dataset, { batchSize: 0 }), { instanceOf: RangeError, message: /batchSize/ });
+  await t.throwsAsync(evaluateModel(detector, dataset, { batch: 2 } as never), {
+    instanceOf: TypeError,
+    message: /batch/,
+  });
+  await t.throwsAsync(evaluateModel(detector, dataset, { batchSize: 0 }), {
+    instanceOf: RangeError,
+    message: /batchSize/,
+  });
   await t.throwsAsync(evaluateModel(detector, dataset, { scoreThreshold: 2 }), {
     instanceOf: RangeError,
     message: /scoreThreshold/,
@@ -143,12 +161,22 @@ test('scoreDetections: both metrics on saved detections, worked out by hand', (t
   const det = (box: number[], score: number) => ({ label: 'dog', score, box: box as [number, number, number, number] });
   const dets = [
     { image: 'a', detections: [det(C, 0.7), det(B, 0.6)] },
-    { image: 'b', detections: [det(C, 0.7), det(B, 0.6), { label: 'cat', score: 0.9, box: [0, 0, 5, 5] as [number, number, number, number] }] },
+    {
+      image: 'b',
+      detections: [
+        det(C, 0.7),
+        det(B, 0.6),
+        { label: 'cat', score: 0.9, box: [0, 0, 5, 5] as [number, number, number, number] },
+      ],
+    },
   ];
   const r = scoreDetections(gt, dets);
   t.true(close(r.ap50, 0.75) && close(r.map, 76 / 101) && close(r.ap75, 76 / 101));
   t.deepEqual(r.classes, ['cat', 'dog']);
-  t.true(Number.isNaN(r.perClass.cat.ap50) && Number.isNaN(r.perClass.cat.map), 'no ground truth: NaN, out of the means');
+  t.true(
+    Number.isNaN(r.perClass.cat.ap50) && Number.isNaN(r.perClass.cat.map),
+    'no ground truth: NaN, out of the means',
+  );
   t.is(r.images, 2);
   t.deepEqual(scoreDetections(gt, dets, { classes: ['dog'] }).classes, ['dog', 'cat']);
 });
