@@ -180,3 +180,11 @@ test('scoreDetections: both metrics on saved detections, worked out by hand', (t
   t.is(r.images, 2);
   t.deepEqual(scoreDetections(gt, dets, { classes: ['dog'] }).classes, ['dog', 'cat']);
 });
+
+test('the main entry exports the runner and the plots', async (t) => {
+  const main = await import('../../../lib/index.ts');
+  t.is(main.evaluateModel, evaluateModel);
+  t.is(main.scoreDetections, scoreDetections);
+  for (const name of ['writeEvalPlots', 'renderPrCurves', 'renderSummaryChart', 'openDataset', 'evaluateVoc'] as const)
+    t.is(typeof main[name], 'function', name);
+});
