@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { dataCommand } from './commands/data.ts';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { evalCommand } from './commands/eval.ts';
@@ -65,6 +66,7 @@ export function createProgram(): Command {
   const program = new Command('ssd-edge')
     .description('SSD object detection: ONNX Runtime inference with a native box-ops core')
     .version(version)
+    .addCommand(dataCommand())
     .addCommand(detectCommand())
     .addCommand(doctorCommand())
     .addCommand(evalCommand())

@@ -59,6 +59,7 @@ export function readCoco(source: string, split?: string): ParsedDataset {
   const file = resolveCocoFile(root, split);
   const problems: DataProblem[] = [];
   const scopes = new Map<DataProblem, 'object' | 'sample' | 'dataset'>();
+  const recordOf = new Map<DataProblem, number>();
   const out: ParsedDataset = {
     format: 'coco',
     root,
@@ -67,6 +68,7 @@ export function readCoco(source: string, split?: string): ParsedDataset {
     badRecords: new Set(),
     fatal: false,
     scopes,
+    recordOf,
   };
   const fatal = (what: string, line?: number) => {
     problems.push(problem('parse-error', { file, line }, what));
@@ -124,7 +126,8 @@ export function readCoco(source: string, split?: string): ParsedDataset {
   // images
   const imageDirs = candidateDirs(root, file);
   let imageDir: string | null = null;
-  const recordOf = new Map<unknown, RawRecord>();
+  const recordById = new Map<unknown, RawRecord>();
+  const indexOf = new Map<RawRecord, number>();
   json.images.forEach((img, k) => {
     if (
       !isObject(img) ||
@@ -145,8 +148,8 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       height: positive(img.height),
       objects: [],
     };
-    out.records.push(record);
-    if (!recordOf.has(img.id)) recordOf.set(img.id, record);
+    indexOf.set(record, out.records.push(record) - 1);
+    if (!recordById.has(img.id)) recordById.set(img.id, record);
   });
 
   // annotations, numbered per image in file order
@@ -159,7 +162,7 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       scopes.set(p, 'object');
       return;
     }
-    const record = recordOf.get(a.image_id);
+    const record = recordById.get(a.image_id);
     if (!record) {
       const p = problem('unknown-image', { file, note }, `image_id ${JSON.stringify(a.image_id)} is not in "images"`);
       problems.push(p);
@@ -172,7 +175,9 @@ export function readCoco(source: string, split?: string): ParsedDataset {
     const where = { file, id: record.id, object: index, label, note };
     const bbox = a.bbox;
     const fail = (code: Parameters<typeof problem>[0], what: string) => {
-      problems.push(problem(code, where, what, true));
+      const p = problem(code, where, what, true);
+      problems.push(p);
+      recordOf.set(p, indexOf.get(record)!);
     };
     if (label === undefined)
       return fail('unknown-label', `category_id ${JSON.stringify(a.category_id)} is not in "categories"`);

@@ -18,6 +18,7 @@ const flag = (v: unknown): boolean | undefined => (v === undefined ? undefined :
 export function readJsonl(source: string): ParsedDataset {
   const file = path.resolve(source);
   const problems: DataProblem[] = [];
+  const recordOf = new Map<DataProblem, number>();
   const out: ParsedDataset = {
     format: 'jsonl',
     root: file,
@@ -25,6 +26,12 @@ export function readJsonl(source: string): ParsedDataset {
     problems,
     badRecords: new Set(),
     fatal: false,
+    recordOf,
+  };
+  /** A problem of the current line: of its record, or between the records around it. */
+  const report = (p: DataProblem, record = out.records.length - 0.5) => {
+    problems.push(p);
+    recordOf.set(p, record);
   };
   let text: string;
   try {
@@ -48,11 +55,11 @@ export function readJsonl(source: string): ParsedDataset {
     try {
       entry = JSON.parse(raw);
     } catch (err) {
-      problems.push(problem('parse-error', { file, line }, `not valid JSON (${(err as Error).message})`));
+      report(problem('parse-error', { file, line }, `not valid JSON (${(err as Error).message})`));
       return;
     }
     if (!isObject(entry) || typeof entry.image !== 'string' || entry.image === '') {
-      problems.push(problem('parse-error', { file, line }, 'expected { "image": "path", "boxes": [...] }'));
+      report(problem('parse-error', { file, line }, 'expected { "image": "path", "boxes": [...] }'));
       return;
     }
     const id = entry.image;
@@ -68,7 +75,7 @@ export function readJsonl(source: string): ParsedDataset {
     const index = out.records.push(record) - 1;
     const boxes = entry.boxes ?? [];
     if (!Array.isArray(boxes)) {
-      problems.push(problem('parse-error', { file, line, id }, `"boxes" is ${JSON.stringify(boxes)}, not an array`));
+      report(problem('parse-error', { file, line, id }, `"boxes" is ${JSON.stringify(boxes)}, not an array`), index);
       out.badRecords.add(index);
       return;
     }
@@ -76,13 +83,14 @@ export function readJsonl(source: string): ParsedDataset {
       const label = isObject(b) && typeof b.label === 'string' ? b.label : undefined;
       const where = { file, line, id, object, label };
       if (!isObject(b) || label === undefined || label === '') {
-        problems.push(problem('parse-error', where, 'expected { "label": "name", "box": [x1, y1, x2, y2] }'));
+        report(problem('parse-error', where, 'expected { "label": "name", "box": [x1, y1, x2, y2] }'), index);
         return;
       }
       const box = b.box;
       if (!Array.isArray(box) || box.length !== 4 || !box.every((v) => typeof v === 'number' || v === null)) {
-        problems.push(
+        report(
           problem('parse-error', where, `box is ${JSON.stringify(box)}, expected [x1, y1, x2, y2] numbers`),
+          index,
         );
         return;
       }

@@ -185,6 +185,8 @@ export function plotSizeHistogram(stats: DatasetStats, options: { width?: number
     ctx.stroke();
     ctx.fillText(String(c), left - 6, y(c));
   }
+  ctx.textBaseline = 'bottom';
+  ctx.fillText('boxes', left - 6, top - 4);
 
   // bars
   ctx.fillStyle = '#4e79a7';

@@ -212,4 +212,9 @@ export interface ParsedDataset {
    * 'sample'): e.g. a COCO category list problem is 'dataset', an annotation of an unknown image 'object'.
    */
   scopes?: Map<DataProblem, 'object' | 'sample' | 'dataset'>;
+  /**
+   * The record (index into `records`) a problem belongs to, for ordering problems as the dataset lists its images;
+   * fractional for a problem between records (an unparsable JSONL line). Default: the first record with its id.
+   */
+  recordOf?: Map<DataProblem, number>;
 }

@@ -85,7 +85,8 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
     const scope: ProblemScope = parsed.fatal
       ? 'dataset'
       : (parsed.scopes?.get(p) ?? (p.object !== undefined ? 'object' : 'sample'));
-    findings.push({ problem: p, scope, record: p.id !== undefined ? (recordOf.get(p.id) ?? -1) : -1 });
+    const record = parsed.recordOf?.get(p) ?? (p.id !== undefined ? recordOf.get(p.id) : undefined) ?? -1;
+    findings.push({ problem: p, scope, record });
   }
   if (!parsed.fatal && records.length === 0) {
     findings.push({
@@ -130,13 +131,11 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
     const h = await readImageHeader(r.image);
     const where = { file: r.file, line: r.line, id: r.id };
     if (!h.ok) {
-      const file = h.code === 'undecodable-image' ? r.image : r.file;
-      const what =
-        h.code === 'missing-image'
-          ? `image ${displayPath(r.image)}: ${h.why}`
-          : `image ${displayPath(r.image)} cannot be decoded: ${h.why}`;
       findings.push({
-        problem: problem(h.code, { ...where, file }, what, file !== r.file),
+        problem:
+          h.code === 'missing-image'
+            ? problem(h.code, where, `image ${displayPath(r.image)}: ${h.why}`)
+            : imageProblem(r, `cannot be decoded: ${h.why}`),
         scope: 'sample',
         record: i,
       });
@@ -164,12 +163,7 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
       const why = await decodeProblem(r.image);
       if (why) {
         findings.push({
-          problem: problem(
-            'undecodable-image',
-            { file: r.image, line: r.line, id: r.id },
-            `cannot be decoded: ${why} (annotated in ${displayPath(r.file)})`,
-            true,
-          ),
+          problem: imageProblem(r, `cannot be decoded: ${why}`),
           scope: 'sample',
           record: i,
         });
@@ -257,6 +251,17 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
     (f) => f.scope === 'dataset' || policy === 'error' || (f.scope === 'sample' && policy === 'clip'),
   );
   return { classes, samples, findings: sortFindings(findings), blocked };
+}
+
+/**
+ * An 'undecodable-image' problem: in the image file, named by its id, with where it is annotated (`line` is kept as
+ * the annotation's line, shown after the annotation file rather than the image).
+ */
+function imageProblem(r: RawRecord, what: string): DataProblem {
+  const at = `${displayPath(r.file)}${r.line !== undefined ? `:${r.line}` : ''}`;
+  const p = problem('undecodable-image', { file: r.image, id: r.id }, `${what} (annotated in ${at})`, true);
+  if (r.line !== undefined) p.line = r.line;
+  return p;
 }
 
 /** At most 10 class names, for messages. */

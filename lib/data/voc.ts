@@ -129,7 +129,8 @@ export function parseAnnotation(text: string, file: string, id: string, imagesDi
     root = parseXml(text);
   } catch (err) {
     const line = err instanceof XmlError ? err.line : undefined;
-    out.problems.push(problem('parse-error', { file, line, id }, `not valid XML (${(err as Error).message})`));
+    const why = err instanceof XmlError ? err.reason : (err as Error).message;
+    out.problems.push(problem('parse-error', { file, line, id }, `not valid XML (${why})`));
     out.bad = true;
     return out;
   }

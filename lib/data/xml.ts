@@ -18,10 +18,13 @@ export interface XmlElement {
 /** Malformed XML; `line` is where the parser stopped (1-based). */
 export class XmlError extends Error {
   line: number;
-  constructor(message: string, line: number) {
-    super(`line ${line}: ${message}`);
+  /** What is wrong, without the line. */
+  reason: string;
+  constructor(reason: string, line: number) {
+    super(`line ${line}: ${reason}`);
     this.name = 'XmlError';
     this.line = line;
+    this.reason = reason;
   }
 }
 
