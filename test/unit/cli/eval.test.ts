@@ -66,8 +66,12 @@ test('--gt --detections --json: the oracle numbers on the saved detections, the 
 });
 
 test('--data with the default model: the oracle numbers, a table with the class and mean rows', async (t) => {
-  const io = capture();
+  const io = { ...capture(), errIsTTY: true }; // a terminal: the progress bar on stderr, stdout only the JSON
+  io.out = (s: string) => void (io.stdout += s);
+  io.err = (s: string) => void (io.stderr += s);
   t.is(await runEval(opts({ data: FACES, json: true }), io), 0);
+  t.regex(io.stderr, /\r\[#{24}\] 8\/8 coffee\.jpg/);
+  t.regex(io.stderr, /\r {19,}\r$/, 'the bar is erased at the end');
   const r = JSON.parse(io.stdout) as EvalReport;
   t.true(near(r.ap50, expected.voc.map), `${r.ap50}`);
   t.true(near(r.map, expected.coco.AP) && near(r.ap75, expected.coco.AP75));
