@@ -11,7 +11,10 @@ import { createCanvas } from '@napi-rs/canvas';
 import { openDataset } from '../../../lib/data/index.ts';
 import { Detector } from '../../../lib/detector/detector.ts';
 import { EVAL_SCORE_THRESHOLD, evaluateModel, scoreDetections } from '../../../lib/eval/run.ts';
-import { writeTinyDecodedModel } from '../../helpers/tiny-detector-model.ts';
+import { GraphBuilder, int64s } from '../../../lib/model/graph.ts';
+import { writeModelSpec } from '../../../lib/model/metadata.ts';
+import { writeOnnx } from '../../../lib/model/onnx.ts';
+import { TINY_BOXES, TINY_SCORES, tinyDecodedSpec, writeTinyDecodedModel } from '../../helpers/tiny-detector-model.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-evalrun-'));
 let detector: Detector;
@@ -187,4 +190,58 @@ test('the main entry exports the runner and the plots', async (t) => {
   t.is(main.scoreDetections, scoreDetections);
   for (const name of ['writeEvalPlots', 'renderPrCurves', 'renderSummaryChart', 'openDataset', 'evaluateVoc'] as const)
     t.is(typeof main[name], 'function', name);
+});
+
+/** The tiny model with a fixed batch of 2 in its graph (input [2, 3, 8, 8]). */
+function writeFixedBatchModel(): string {
+  const n = TINY_BOXES.length;
+  const g = new GraphBuilder('tiny_fixed');
+  g.addInput('image', [2, 3, 8, 8]);
+  const mean = g.op('ReduceMean', ['image'], { axes: [1, 2, 3], keepdims: 1 });
+  const zero = g.op('Mul', [mean, g.addInitializer('zero', new Float32Array([0]), [])]);
+  const z = g.op('Reshape', [zero, g.addInitializer('shape_b11', int64s([-1, 1, 1]), [3])]);
+  g.addNode('Add', [z, g.addInitializer('const_boxes', Float32Array.from(TINY_BOXES.flat()), [1, n, 4])], ['boxes']);
+  g.addNode('Add', [z, g.addInitializer('const_scores', Float32Array.from(TINY_SCORES.flat()), [1, n, 3])], ['scores']);
+  g.addOutput('boxes', [2, n, 4]);
+  g.addOutput('scores', [2, n, 3]);
+  const model = g.toModel({ producerName: 'tiny-test' });
+  const spec = tinyDecodedSpec();
+  writeModelSpec(model, { ...spec, input: { ...spec.input, dynamicBatch: false } });
+  const file = path.join(dir, 'tiny-fixed.onnx');
+  fs.writeFileSync(file, writeOnnx(model));
+  return file;
+}
+
+test('a model with a fixed batch: batches of its size, the last one padded; a larger batchSize is a RangeError', async (t) => {
+  // a third image without any object: its two dog detections are false positives. By score (ties in image order):
+  // C@a TP, C@b FP, C@c FP, B@a FP, B@b TP, B@c FP → precision 1, 1/2, 1/3, 1/4, 2/5, 1/3 at recall 1/2 ×4, 1, 1
+  // → all-point AP = 1/2 · 1 + 1/2 · 2/5 = 0.7.
+  const file = path.join(dir, 'three.jsonl');
+  fs.writeFileSync(
+    file,
+    [
+      { image: 'a.png', boxes: [{ label: 'dog', box: C }] },
+      { image: 'b.png', boxes: [{ label: 'dog', box: B }] },
+      { image: 'a.png', width: 100, height: 100, boxes: [] },
+    ]
+      .map((l, i) => JSON.stringify(i === 2 ? { ...l, image: './a.png' } : l))
+      .join('\n'),
+  );
+  const dataset = await openDataset(file);
+  const fixed = await Detector.load(writeFixedBatchModel());
+  t.teardown(() => fixed.dispose());
+  const calls: number[] = [];
+  const r = await evaluateModel(fixed, dataset, { onProgress: (done) => calls.push(done) });
+  t.is(r.settings.batchSize, 2);
+  t.deepEqual(calls, [2, 3]);
+  t.deepEqual(
+    r.detections.map((d) => d.detections.length),
+    [2, 2, 2],
+  );
+  t.true(close(r.ap50, 0.7), String(r.ap50));
+  t.true(close((await evaluateModel(fixed, dataset, { batchSize: 1 })).ap50, 0.7), 'batch 1 padded to 2');
+  await t.throwsAsync(evaluateModel(fixed, dataset, { batchSize: 3 }), {
+    instanceOf: RangeError,
+    message: /at most 2 \(the model's fixed batch\) for batchSize but received 3/,
+  });
 });
