@@ -94,6 +94,16 @@ test('COCO results: an image_id that is no ground-truth image is an error; categ
   t.true(Number.isNaN(evaluateVoc(coco, [{ image_id: 7, category_id: 4, bbox: [0, 0, 1, 1], score: 0.9 }]).ap['4']));
 });
 
+test('a ground-truth list may carry COCO categories (readGroundTruthFile output): ids map to names', (t) => {
+  const truth = Object.assign([{ image: '5', id: 5, boxes: [] }], { categories: [{ id: 2, name: 'kite' }] });
+  const r = evaluateVoc(truth, [{ image_id: 5, category_id: 2, bbox: [0, 0, 1, 1], score: 0.5 }]);
+  t.deepEqual(r.classes, ['kite']);
+  t.throws(() => evaluateVoc(Object.assign([], { categories: [{ id: 2 }] }) as unknown as GroundTruthImage[], []), {
+    instanceOf: TypeError,
+    message: 'Expected non-empty string for groundTruth.categories[0].name but received undefined',
+  });
+});
+
 test('invalid ground truth: errors name the path into the input', (t) => {
   const cases: Array<[unknown, new (...a: never[]) => Error, string]> = [
     [
