@@ -13,7 +13,7 @@ import {
   parseDetections,
   parseGroundTruth,
 } from './inputs.ts';
-import type { DetectionImage, GroundTruthImage, XYXY } from './types.ts';
+import type { DetectionImage, GroundTruthImage, GroundTruthList, XYXY } from './types.ts';
 
 /** Parses a JSON or JSON Lines file; errors name the file (and the line for JSONL). */
 async function readJsonOrLines(file: string, what: string): Promise<unknown> {
@@ -47,8 +47,8 @@ async function readJsonOrLines(file: string, what: string): Promise<unknown> {
 }
 
 /** Ground truth back to `GroundTruthImage[]` (COCO JSON: images by id, `id` and `categoryId` kept). */
-function toGroundTruthImages(gt: ParsedGroundTruth): GroundTruthImage[] {
-  const out: GroundTruthImage[] = gt.images.map((image, i) => {
+function toGroundTruthImages(gt: ParsedGroundTruth, coco: boolean): GroundTruthList {
+  const out: GroundTruthList = gt.images.map((image, i) => {
     const entry: GroundTruthImage = { image, boxes: [] };
     const [width, height] = gt.sizes[i];
     if (width !== undefined) entry.width = width;
@@ -61,13 +61,14 @@ function toGroundTruthImages(gt: ParsedGroundTruth): GroundTruthImage[] {
     const box: GroundTruthImage['boxes'][number] = {
       label: gt.label[g],
       box: [b[4 * g], b[4 * g + 1], b[4 * g + 2], b[4 * g + 3]] as XYXY,
-      area: gt.area[g],
     };
+    if (gt.areaGiven[g]) box.area = gt.area[g];
     if (gt.difficult[g]) box.difficult = true;
     if (gt.crowd[g]) box.iscrowd = true;
     if (gt.categoryId[g] !== undefined) box.categoryId = gt.categoryId[g];
     out[gt.image[g]].boxes.push(box);
   }
+  if (coco) out.categories = [...gt.categories].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ id, name }));
   return out;
 }
 
@@ -75,16 +76,17 @@ function toGroundTruthImages(gt: ParsedGroundTruth): GroundTruthImage[] {
  * Reads a ground-truth file: our JSON (`[{ image, width?, height?, boxes: [{ label, box: [x1, y1, x2, y2],
  * difficult?, iscrowd?, area? }] }]`, as JSON or JSON Lines — the JSONL dataset format is this) or a COCO instances
  * JSON (images in order of id, keyed by `file_name`, boxes converted from xywh to xyxy with `area`, `iscrowd`, and
- * the COCO `id` / `categoryId` kept so that a COCO results file maps onto it).
+ * the COCO `id` / `categoryId` kept, and every category as the array's `categories` property, so that a COCO results
+ * file maps onto it).
  *
  * @throws {SyntaxError} Not JSON / JSON Lines (names the file, and the line).
  * @throws {TypeError|RangeError} An invalid value (names the path into the file).
  * @example
  * const gt = await readGroundTruthFile('instances_val2017.json');
  */
-export async function readGroundTruthFile(file: string): Promise<GroundTruthImage[]> {
+export async function readGroundTruthFile(file: string): Promise<GroundTruthList> {
   const raw = await readJsonOrLines(file, 'file');
-  return toGroundTruthImages(parseGroundTruth(raw, file));
+  return toGroundTruthImages(parseGroundTruth(raw, file), isCocoGroundTruth(raw));
 }
 
 /**
@@ -105,7 +107,7 @@ export async function readGroundTruthFile(file: string): Promise<GroundTruthImag
  * const dets = await readDetectionsFile('detections.json', gt);
  * evaluateVoc(gt, dets);
  */
-export async function readDetectionsFile(file: string, groundTruth?: GroundTruthImage[]): Promise<DetectionImage[]> {
+export async function readDetectionsFile(file: string, groundTruth?: GroundTruthList): Promise<DetectionImage[]> {
   const raw = await readJsonOrLines(file, 'file');
   let gt: ParsedGroundTruth;
   if (groundTruth !== undefined) {

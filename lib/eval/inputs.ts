@@ -21,7 +21,7 @@
  */
 import path from 'node:path';
 import { describe, invalidParameterError, object, outOfRangeError } from '../is.ts';
-import type { DetectionsInput, GroundTruthInput } from './types.ts';
+import type { DetectionsInput, GroundTruthImage, GroundTruthInput } from './types.ts';
 
 /** The flat form: images in ground-truth order, classes in result order, boxes xyxy float64. */
 export interface EvalData {
@@ -53,6 +53,8 @@ export interface ParsedGroundTruth {
   difficult: number[];
   crowd: number[];
   area: number[];
+  /** 1 where the input gave `area` (COCO JSON: always, its `area` or w·h). */
+  areaGiven: number[];
   categoryId: Array<number | undefined>;
   /** COCO category id → name. */
   categories: Map<number, string>;
@@ -159,6 +161,11 @@ export function parseGroundTruth(groundTruth: unknown, name = 'groundTruth'): Pa
     );
   }
   const parsed = emptyGroundTruth();
+  const categories = (groundTruth as GroundTruthImage[] & { categories?: unknown }).categories;
+  if (categories !== undefined) {
+    assertArrayAt(`${name}.categories`, categories);
+    parseCategories(categories, `${name}.categories`, parsed);
+  }
   for (let i = 0; i < groundTruth.length; i++) {
     const at = `${name}[${i}]`;
     const entry = groundTruth[i];
@@ -202,6 +209,7 @@ export function parseGroundTruth(groundTruth: unknown, name = 'groundTruth'): Pa
       parsed.difficult.push(difficult ? 1 : 0);
       parsed.crowd.push(crowd ? 1 : 0);
       parsed.area.push(area);
+      parsed.areaGiven.push(b.area !== undefined ? 1 : 0);
     }
   }
   return parsed;
@@ -219,6 +227,7 @@ function emptyGroundTruth(): ParsedGroundTruth {
     difficult: [],
     crowd: [],
     area: [],
+    areaGiven: [],
     categoryId: [],
     categories: new Map(),
   };
@@ -243,6 +252,24 @@ function addImage(
   return index;
 }
 
+/** COCO categories [{ id, name }] → parsed.categories (ids and names unique). */
+function parseCategories(categories: unknown[], name: string, parsed: ParsedGroundTruth): void {
+  const names = new Set<string>();
+  for (let i = 0; i < categories.length; i++) {
+    const at = `${name}[${i}]`;
+    const c = categories[i];
+    assertObjectAt(at, c);
+    const id = finiteAt(`${at}.id`, c.id);
+    assertString(`${at}.name`, c.name);
+    if (parsed.categories.has(id)) throw new TypeError(`Expected each category id once but ${at} repeats id ${id}`);
+    if (names.has(c.name)) {
+      throw new TypeError(`Expected each category name once but ${at} repeats ${JSON.stringify(c.name)}`);
+    }
+    parsed.categories.set(id, c.name);
+    names.add(c.name);
+  }
+}
+
 /** COCO instances JSON: images by id, annotations in file order, categories id → name. */
 function parseCocoGroundTruth(coco: Record<string, unknown>, name: string): ParsedGroundTruth {
   const { images, annotations, categories } = coco;
@@ -250,19 +277,7 @@ function parseCocoGroundTruth(coco: Record<string, unknown>, name: string): Pars
   assertArrayAt(`${name}.annotations`, annotations);
   assertArrayAt(`${name}.categories`, categories);
   const parsed = emptyGroundTruth();
-  const names = new Set<string>();
-  for (let i = 0; i < categories.length; i++) {
-    const at = `${name}.categories[${i}]`;
-    const c = categories[i];
-    assertObjectAt(at, c);
-    const id = finiteAt(`${at}.id`, c.id);
-    assertString(`${at}.name`, c.name);
-    if (parsed.categories.has(id)) throw new TypeError(`Expected each category id once but ${at} repeats id ${id}`);
-    if (names.has(c.name))
-      throw new TypeError(`Expected each category name once but ${at} repeats ${JSON.stringify(c.name)}`);
-    parsed.categories.set(id, c.name);
-    names.add(c.name);
-  }
+  parseCategories(categories, `${name}.categories`, parsed);
   const order: Array<{ id: number; image: string; at: string; width?: number; height?: number }> = [];
   const seenIds = new Set<number>();
   for (let i = 0; i < images.length; i++) {
@@ -314,6 +329,7 @@ function parseCocoGroundTruth(coco: Record<string, unknown>, name: string): Pars
     parsed.difficult.push(0);
     parsed.crowd.push(crowd ? 1 : 0);
     parsed.area.push(area);
+    parsed.areaGiven.push(1);
   }
   return parsed;
 }

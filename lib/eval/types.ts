@@ -30,6 +30,12 @@ export interface GroundTruthImage {
   boxes: GroundTruthBox[];
 }
 
+/**
+ * Ground truth as `readGroundTruthFile` returns it: the images, plus (from a COCO instances JSON) every category, so
+ * that a COCO results file's `category_id` maps to its name even for a category without annotations.
+ */
+export type GroundTruthList = GroundTruthImage[] & { categories?: Array<{ id: number; name: string }> };
+
 /** A detection box: [x1, y1, x2, y2] or the Detector's `{ x1, y1, x2, y2 }`. */
 export type DetectionBox = XYXY | { x1: number; y1: number; x2: number; y2: number };
 
@@ -76,7 +82,7 @@ export type DetectJsonOutput = Array<{
 }>;
 
 /** Ground truth in any accepted form. */
-export type GroundTruthInput = GroundTruthImage[] | CocoGroundTruthJson;
+export type GroundTruthInput = GroundTruthList | CocoGroundTruthJson;
 /** Detections in any accepted form. */
 export type DetectionsInput = DetectionImage[] | CocoResultsJson | DetectJsonOutput;
 
