@@ -157,8 +157,9 @@ export async function openDataset(file: string, options: OpenDatasetOptions = {}
  * Checks a dataset and reports every problem; never throws for a problem in the data.
  *
  * @param file As {@link openDataset}.
- * @param options `format`, `split`, `classes` as {@link openDataset}; `decodeImages` (default true) decodes every
- *   image completely (finding truncated or corrupt data behind a good header; false reads headers only);
+ * @param options `format`, `split`, `classes`, `checkImages` as {@link openDataset}; `decodeImages` (default: as
+ *   `checkImages`, true) decodes every image completely (finding truncated or corrupt data behind a good header; false
+ *   reads headers only);
  *   `boxPolicy` (default 'drop') says which `dataset` comes back.
  * @returns `problems`: every problem, in dataset order; `dataset`: the samples the policy lets through, absent when
  *   it cannot go on (see {@link openDataset}'s throws).
@@ -174,10 +175,12 @@ export async function checkDataset(
   assertObject('options', options as unknown);
   assertKnownKeys('options', options, CHECK_DATASET_OPTION_KEYS);
   const r = resolveOptions(file, { ...options, boxPolicy: options.boxPolicy ?? 'drop' });
-  const decodeImages = options.decodeImages ?? true;
+  const checkImages = options.checkImages ?? true;
+  assertBoolean('checkImages', checkImages);
+  const decodeImages = options.decodeImages ?? checkImages;
   assertBoolean('decodeImages', decodeImages);
   const parsed = parse(file, r.format, r.split);
-  const v = await validateDataset(parsed, { classes: r.classes, policy: r.boxPolicy, checkImages: true, decodeImages });
+  const v = await validateDataset(parsed, { classes: r.classes, policy: r.boxPolicy, checkImages, decodeImages });
   const problems = v.findings.map((f) => f.problem);
   return v.blocked ? { problems } : { dataset: makeDataset(r.format, parsed.root, v, problems), problems };
 }

@@ -70,7 +70,10 @@ export interface Sample {
   truncated?: Uint8Array;
   /** COCO `iscrowd` flags, one per box. */
   iscrowd?: Uint8Array;
-  /** COCO annotation `area` (the segmentation's area, which COCO's small/medium/large ranges use), one per box. */
+  /**
+   * COCO annotation `area` (the segmentation's area, which COCO's small/medium/large ranges use; the box's area when
+   * the annotation has none), one per box.
+   */
   area?: Float64Array;
 }
 
@@ -115,15 +118,15 @@ export interface OpenDatasetOptions {
 
 export const OPEN_DATASET_OPTION_KEYS = ['format', 'split', 'boxPolicy', 'checkImages', 'classes'] as const;
 
-export interface CheckDatasetOptions extends Omit<OpenDatasetOptions, 'checkImages'> {
+export interface CheckDatasetOptions extends OpenDatasetOptions {
   /**
    * Decode every image fully, to find files whose header is fine but whose data is truncated or corrupt
-   * (default true; false reads headers only, as `openDataset` does).
+   * (default true; false reads headers only, as `openDataset` does, or nothing with `checkImages: false`).
    */
   decodeImages?: boolean;
 }
 
-export const CHECK_DATASET_OPTION_KEYS = ['format', 'split', 'boxPolicy', 'classes', 'decodeImages'] as const;
+export const CHECK_DATASET_OPTION_KEYS = [...OPEN_DATASET_OPTION_KEYS, 'decodeImages'] as const;
 
 /** The most problems a {@link DatasetError}'s message lists (`.problems` holds them all). */
 export const MAX_PROBLEMS_IN_MESSAGE = 20;

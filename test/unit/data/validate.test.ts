@@ -228,4 +228,9 @@ test('truncated PNG data and checkImages: false', async (t) => {
   fs.rmSync(path.join(dir, 'p.png'));
   await t.throwsAsync(openDataset(file), { message: /missing|no such file/ });
   t.is((await openDataset(file, { checkImages: false })).size, 1);
+  t.deepEqual((await checkDataset(file, { checkImages: false })).problems, []);
+  t.deepEqual(
+    (await checkDataset(file, { decodeImages: false })).problems.map((p) => p.code),
+    ['missing-image'],
+  );
 });
