@@ -135,6 +135,7 @@ export function sampleGroundTruth(
     const box: GroundTruthImage['boxes'][number] = { label, box: [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]] };
     if (sample.difficult?.[i]) box.difficult = true;
     if (sample.iscrowd?.[i]) box.iscrowd = true;
+    if (sample.area) box.area = sample.area[i]; // COCO's annotation area decides small/medium/large
     boxes.push(box);
   }
   return { image: sample.id, width: sample.width, height: sample.height, boxes };

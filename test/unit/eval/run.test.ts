@@ -245,3 +245,41 @@ test('a model with a fixed batch: batches of its size, the last one padded; a la
     message: /at most 2 \(the model's fixed batch\) for batchSize but received 3/,
   });
 });
+
+test('a COCO dataset: its annotation area (not the box area) decides small/medium/large', async (t) => {
+  // Ground-truth dog boxes C (30 × 20 = 600 px², small by box area) and B (40 × 40 = 1600 px², medium) both say 5000
+  // px² (medium) in their annotations: APs has no ground truth (NaN; by box area it would have C). APm by COCO's rule
+  // (an unmatched detection outside the range is ignored): C@a TP, C@b (600 px², small) ignored, B@a FP, B@b TP →
+  // precision 1, 1/2, 2/3 at recall 1/2, 1/2, 1 → interpolated 1 at the 51 recall points ≤ 0.5, 2/3 at the 50 above.
+  // Category ids that are not indices; the bird (a crowd region) is a class the model lacks.
+  const file = path.join(dir, 'instances.json');
+  const xywh = (b: number[]) => [b[0], b[1], b[2] - b[0], b[3] - b[1]];
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      images: [
+        { id: 7, file_name: 'a.png', width: 100, height: 100 },
+        { id: 9, file_name: 'b.png', width: 100, height: 100 },
+      ],
+      annotations: [
+        { id: 1, image_id: 7, category_id: 18, bbox: xywh(C), area: 5000, iscrowd: 0 },
+        { id: 2, image_id: 9, category_id: 18, bbox: xywh(B), area: 5000, iscrowd: 0 },
+        { id: 3, image_id: 9, category_id: 16, bbox: [0, 0, 10, 10], area: 100, iscrowd: 1 },
+      ],
+      categories: [
+        { id: 16, name: 'bird' },
+        { id: 18, name: 'dog' },
+      ],
+    }),
+  );
+  const dataset = await openDataset(file);
+  const r = await evaluateModel(detector, dataset);
+  t.deepEqual(r.missingInModel, ['bird']);
+  t.deepEqual(
+    r.groundTruth.map((g) => g.boxes.map((b) => b.area)),
+    [[5000], [5000]],
+  );
+  t.true(close(r.ap50, 0.75) && close(r.map, 76 / 101));
+  t.true(close(r.coco.APm, (51 + 100 / 3) / 101), String(r.coco.APm));
+  t.true(Number.isNaN(r.coco.APs), String(r.coco.APs));
+});
