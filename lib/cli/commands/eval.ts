@@ -233,6 +233,13 @@ export async function runEval(
   }
 
   let code = 0;
+  if (data !== undefined && Object.keys(r.perClass).length === 0) {
+    // printed, but a failure: nothing was scored
+    io.err(
+      `ssd-edge: the model's labels (${r.extraInModel.join(', ')}) and the classes of ${data} (${r.missingInModel.join(', ')}) share none: nothing was scored\n`,
+    );
+    code = 1;
+  }
   if (options.plots) {
     try {
       r.plots = await writeEvalPlots(plotSource, options.plots, {
@@ -262,7 +269,10 @@ export function evalCommand(io: CliIo = processIo): Command {
     'average precision (VOC AP, COCO mAP) of a model on a dataset, or of saved detections (default model: faces)',
   );
   addOptions(cmd, [
-    new Option('--data <dir>', 'dataset to run the model over (Pascal VOC folder, COCO JSON, or JSONL)'),
+    new Option(
+      '--data <path>',
+      'dataset to run the model over: a Pascal VOC folder, a COCO instances .json (or a folder with annotations/instances_*.json), or a .jsonl file',
+    ),
     new Option('--format <format>', 'dataset format (default: detected from the path)').choices([
       'voc',
       'coco',
@@ -287,7 +297,10 @@ export function evalCommand(io: CliIo = processIo): Command {
     new Option('--max-detections <n>', "at most n detections per image (default: the model's)").argParser(
       parseNumber('--max-detections', 1, Number.MAX_SAFE_INTEGER, true),
     ),
-    new Option('--iou <iou>', 'IoU a detection needs to match an object, for VOC AP (0..1)')
+    new Option(
+      '--iou <iou>',
+      "IoU a detection needs to match an object, for VOC AP, 0..1 (the NMS IoU stays the model's)",
+    )
       .argParser(parseNumber('--iou', 0, 1))
       .default(0.5),
     new Option('--voc07', 'VOC2007 11-point AP instead of all-point (VOC2010+)'),

@@ -155,3 +155,24 @@ test('a dataset with problems: each on its own stderr line, exit 1, nothing eval
   t.regex(clip.stderr, /^ssd-edge: .*outside\.jsonl:1 object 0 \(face\): .*outside the 320×320 image.* \(clip\)\n$/);
   t.regex(clip.stdout, /^CLASS/);
 });
+
+test('a model and a dataset without a class in common: the report, one line saying so, exit 1', async (t) => {
+  const file = path.join(tmp, 'cats.jsonl');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      image: path.join(fixturesDir, 'eval', 'faces', 'images', 'chelsea.jpg'),
+      boxes: [{ label: 'cat', box: [60, 20, 240, 190] }],
+    }),
+  );
+  const io = capture();
+  t.is(await runEval(opts({ data: file, json: true }), io), 1);
+  t.is(
+    io.stderr,
+    `ssd-edge: the model's labels (face) and the classes of ${file} (cat) share none: nothing was scored\n`,
+  );
+  const r = JSON.parse(io.stdout) as EvalReport;
+  t.deepEqual(r.perClass, {});
+  t.deepEqual([r.missingInModel, r.extraInModel], [['cat'], ['face']]);
+  t.is(r.ap50 as unknown, 'NaN');
+});
