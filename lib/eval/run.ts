@@ -219,7 +219,7 @@ export function scoreDetections(
  * @throws {Error} An image whose decoded size differs from its annotation (boxes would not line up).
  * @example
  * const detector = await Detector.load();
- * const dataset = await openDataset('faces/');
+ * const dataset = await openDataset('faces/faces.jsonl'); // or a VOC folder, a COCO instances JSON
  * const r = await evaluateModel(detector, dataset, { onProgress: (done, total) => console.log(done, total) });
  * console.log(r.ap50, r.map, r.perClass.face, r.missingInModel);
  */
