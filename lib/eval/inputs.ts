@@ -101,7 +101,7 @@ function readXyxy(name: string, value: unknown, out: number[] | Float64Array, at
   if (typeof x1 !== 'number' || typeof y1 !== 'number' || typeof x2 !== 'number' || typeof y2 !== 'number') {
     fail(name, expected, value);
   }
-  if (![x1, y1, x2, y2].every(Number.isFinite)) {
+  if (!(Number.isFinite(x1) && Number.isFinite(y1) && Number.isFinite(x2) && Number.isFinite(y2))) {
     throw new RangeError(`Expected ${expected} for ${name} but received [${x1}, ${y1}, ${x2}, ${y2}]`);
   }
   if (!(x1 <= x2 && y1 <= y2)) {
@@ -111,6 +111,38 @@ function readXyxy(name: string, value: unknown, out: number[] | Float64Array, at
   out[at + 1] = y1;
   out[at + 2] = x2;
   out[at + 3] = y2;
+}
+
+/** Reads a valid xyxy box (array or object) into `out` and returns true; false for anything else (nothing thrown). */
+function fastXyxy(value: unknown, out: Float64Array, at: number): boolean {
+  let x1: unknown;
+  let y1: unknown;
+  let x2: unknown;
+  let y2: unknown;
+  if (Array.isArray(value)) {
+    if (value.length !== 4) return false;
+    x1 = value[0];
+    y1 = value[1];
+    x2 = value[2];
+    y2 = value[3];
+  } else if (typeof value === 'object' && value !== null) {
+    const b = value as Record<string, unknown>;
+    x1 = b.x1;
+    y1 = b.y1;
+    x2 = b.x2;
+    y2 = b.y2;
+  } else {
+    return false;
+  }
+  if (typeof x1 !== 'number' || typeof y1 !== 'number' || typeof x2 !== 'number' || typeof y2 !== 'number')
+    return false;
+  // x1 ≤ x2 is false for NaN; a finite x1 ≤ x2 rules out −Infinity for x2 and +Infinity for x1.
+  if (!(x1 <= x2 && y1 <= y2 && x1 > -Infinity && x2 < Infinity && y1 > -Infinity && y2 < Infinity)) return false;
+  out[at] = x1;
+  out[at + 1] = y1;
+  out[at + 2] = x2;
+  out[at + 3] = y2;
+  return true;
 }
 
 /** Reads a COCO xywh bbox as xyxy (x2 = x + w, y2 = y + h), w, h ≥ 0. Returns w·h. */
@@ -466,14 +498,25 @@ export function parseDetections(detections: unknown, gt: ParsedGroundTruth, name
     out.entries[i] = imageIndex;
     const list = e.detections as unknown[];
     for (let j = 0; j < list.length; j++) {
-      const dat = `${at}.detections[${j}]`;
-      const d = list[j];
-      assertObjectAt(dat, d);
-      assertString(`${dat}.label`, d.label);
-      out.score[n] = finiteAt(`${dat}.score`, d.score);
-      readXyxy(`${dat}.box`, d.box, out.boxes, 4 * n, true);
+      const d = list[j] as Record<string, unknown>;
+      // Fast path without building names; anything odd goes through the checks that name the path.
+      if (
+        !object(d) ||
+        typeof d.label !== 'string' ||
+        d.label.length === 0 ||
+        typeof d.score !== 'number' ||
+        !Number.isFinite(d.score) ||
+        !fastXyxy(d.box, out.boxes, 4 * n)
+      ) {
+        const dat = `${at}.detections[${j}]`;
+        assertObjectAt(dat, d);
+        assertString(`${dat}.label`, d.label);
+        finiteAt(`${dat}.score`, d.score);
+        readXyxy(`${dat}.box`, d.box, out.boxes, 4 * n, true);
+      }
+      out.score[n] = d.score as number;
       out.image[n] = imageIndex;
-      out.label[n] = d.label;
+      out.label[n] = d.label as string;
       n++;
     }
   }
@@ -574,4 +617,57 @@ export function groupBy(key: Int32Array, keys: number): { start: Int32Array; ord
   const order = new Int32Array(key.length);
   for (let i = 0; i < key.length; i++) order[fill[key[i]]++] = i;
   return { start, order };
+}
+
+/**
+ * Dense ranks of scores, highest first (equal scores share a rank): rank[i] = number of distinct scores > scores[i].
+ * Sorting by rank is sorting by score, with integer keys that the fast numeric sort below can carry.
+ */
+export function scoreRanks(scores: Float64Array): Int32Array {
+  const distinct = Float64Array.from(scores).sort(); // ascending, native numeric sort
+  let m = 0;
+  for (let i = 0; i < distinct.length; i++) if (i === 0 || distinct[i] !== distinct[m - 1]) distinct[m++] = distinct[i];
+  const ranks = new Int32Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    // Binary search: index of scores[i] among the m distinct values; rank = m − 1 − index.
+    let lo = 0;
+    let hi = m - 1;
+    const s = scores[i];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (distinct[mid] < s) lo = mid + 1;
+      else hi = mid;
+    }
+    ranks[i] = m - 1 - lo;
+  }
+  return ranks;
+}
+
+/**
+ * `items` (indices into `ranks`) sorted by rank (score descending), ties in their order in `items` — a stable sort,
+ * numpy's `argsort(-score, kind='mergesort')`. Uses one native Float64Array sort of keys rank·n + place (exact
+ * integers below 2^53 for any realistic n).
+ */
+export function sortByScore(items: ArrayLike<number>, ranks: Int32Array): Int32Array {
+  const n = items.length;
+  const out = new Int32Array(n);
+  if (n < 24) {
+    // Insertion sort (stable) for the small per-image groups.
+    for (let i = 0; i < n; i++) {
+      const v = items[i];
+      const r = ranks[v];
+      let j = i - 1;
+      while (j >= 0 && ranks[out[j]] > r) {
+        out[j + 1] = out[j];
+        j--;
+      }
+      out[j + 1] = v;
+    }
+    return out;
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = ranks[items[i]] * n + i;
+  keys.sort();
+  for (let i = 0; i < n; i++) out[i] = items[keys[i] % n];
+  return out;
 }
