@@ -145,6 +145,22 @@ function fastXyxy(value: unknown, out: Float64Array, at: number): boolean {
   return true;
 }
 
+/** Reads a valid COCO bbox (finite, w, h ≥ 0) as xyxy into `out` and returns true; false for anything else. */
+function fastXywh(value: unknown, out: Float64Array, at: number): boolean {
+  if (!Array.isArray(value) || value.length !== 4) return false;
+  const x = value[0];
+  const y = value[1];
+  const w = value[2];
+  const h = value[3];
+  if (typeof x !== 'number' || typeof y !== 'number' || typeof w !== 'number' || typeof h !== 'number') return false;
+  if (!(Number.isFinite(x) && Number.isFinite(y) && w >= 0 && h >= 0 && w < Infinity && h < Infinity)) return false;
+  out[at] = x;
+  out[at + 1] = y;
+  out[at + 2] = x + w;
+  out[at + 3] = y + h;
+  return true;
+}
+
 /** Reads a COCO xywh bbox as xyxy (x2 = x + w, y2 = y + h), w, h ≥ 0. Returns w·h. */
 function readXywh(name: string, value: unknown, out: number[] | Float64Array, at: number): number {
   const expected = 'array [x, y, width, height] of finite numbers';
@@ -366,12 +382,14 @@ function parseCocoGroundTruth(coco: Record<string, unknown>, name: string): Pars
   return parsed;
 }
 
-/** Detections after validation: flat arrays, labels as strings. */
+/** Detections after validation: flat arrays; label n is `labels[label[n]]`. */
 export interface ParsedDetections {
   boxes: Float64Array;
   score: Float64Array;
   image: Int32Array;
-  label: string[];
+  label: Int32Array;
+  /** The distinct labels, in order of first appearance. */
+  labels: string[];
   /** Ours and detect --json: the ground-truth image of each entry, in input order (entries may have no detections). */
   entries: Int32Array;
 }
@@ -448,7 +466,8 @@ export function parseDetections(detections: unknown, gt: ParsedGroundTruth, name
       boxes: new Float64Array(0),
       score: new Float64Array(0),
       image: new Int32Array(0),
-      label: [],
+      label: new Int32Array(0),
+      labels: [],
       entries: new Int32Array(0),
     };
   }
@@ -465,9 +484,11 @@ export function parseDetections(detections: unknown, gt: ParsedGroundTruth, name
     boxes: new Float64Array(4 * count),
     score: new Float64Array(count),
     image: new Int32Array(count),
-    label: new Array<string>(count),
+    label: new Int32Array(count),
+    labels: [],
     entries: new Int32Array(detections.length),
   };
+  const labelIndex = new Map<string, number>();
   const match = form === 'detect-json' ? fileMatcher(gt.images, name) : undefined;
   const seen = new Map<number, string>();
   let n = 0;
@@ -516,7 +537,13 @@ export function parseDetections(detections: unknown, gt: ParsedGroundTruth, name
       }
       out.score[n] = d.score as number;
       out.image[n] = imageIndex;
-      out.label[n] = d.label as string;
+      let li = labelIndex.get(d.label as string);
+      if (li === undefined) {
+        li = out.labels.length;
+        out.labels.push(d.label as string);
+        labelIndex.set(d.label as string, li);
+      }
+      out.label[n] = li;
       n++;
     }
   }
@@ -530,25 +557,56 @@ function parseCocoResults(results: unknown[], gt: ParsedGroundTruth, name: strin
     boxes: new Float64Array(4 * count),
     score: new Float64Array(count),
     image: new Int32Array(count),
-    label: new Array<string>(count),
+    label: new Int32Array(count),
+    labels: [],
     entries: new Int32Array(0),
   };
+  const labelIndex = new Map<string, number>();
   const byId = new Map<number, number>();
   gt.ids.forEach((id, i) => {
     if (id !== undefined) byId.set(id, i);
   });
+  const categoryLabel = new Map<number, number>();
   for (let n = 0; n < count; n++) {
-    const at = `${name}[${n}]`;
-    const r = results[n];
-    assertObjectAt(at, r);
-    const imageId = finiteAt(`${at}.image_id`, r.image_id);
-    const imageIndex = byId.get(imageId) ?? gt.imageIndex.get(String(imageId));
-    if (imageIndex === undefined) fail(`${at}.image_id`, 'the id of a ground-truth image', imageId);
-    const cid = finiteAt(`${at}.category_id`, r.category_id);
-    out.score[n] = finiteAt(`${at}.score`, r.score);
-    readXywh(`${at}.bbox`, r.bbox, out.boxes, 4 * n);
+    const r = results[n] as Record<string, unknown>;
+    let imageIndex: number | undefined;
+    // Fast path without building names; anything odd goes through the checks that name the path.
+    if (
+      object(r) &&
+      typeof r.image_id === 'number' &&
+      typeof r.category_id === 'number' &&
+      Number.isFinite(r.category_id) &&
+      typeof r.score === 'number' &&
+      Number.isFinite(r.score) &&
+      fastXywh(r.bbox, out.boxes, 4 * n)
+    ) {
+      imageIndex = byId.get(r.image_id) ?? gt.imageIndex.get(String(r.image_id));
+    }
+    if (imageIndex === undefined) {
+      const at = `${name}[${n}]`;
+      assertObjectAt(at, r);
+      const imageId = finiteAt(`${at}.image_id`, r.image_id);
+      imageIndex = byId.get(imageId) ?? gt.imageIndex.get(String(imageId));
+      if (imageIndex === undefined) fail(`${at}.image_id`, 'the id of a ground-truth image', imageId);
+      finiteAt(`${at}.category_id`, r.category_id);
+      finiteAt(`${at}.score`, r.score);
+      readXywh(`${at}.bbox`, r.bbox, out.boxes, 4 * n);
+    }
+    const cid = r.category_id as number;
+    out.score[n] = r.score as number;
     out.image[n] = imageIndex;
-    out.label[n] = gt.categories.get(cid) ?? String(cid);
+    let li = categoryLabel.get(cid);
+    if (li === undefined) {
+      const label = gt.categories.get(cid) ?? String(cid);
+      li = labelIndex.get(label);
+      if (li === undefined) {
+        li = out.labels.length;
+        out.labels.push(label);
+        labelIndex.set(label, li);
+      }
+      categoryLabel.set(cid, li);
+    }
+    out.label[n] = li;
   }
   return out;
 }
@@ -578,7 +636,8 @@ export function prepareInputs(
 ): EvalData {
   const gt = parseGroundTruth(groundTruth);
   const dt = parseDetections(detections, gt);
-  const found = new Set<string>([...gt.label, ...dt.label]);
+  const found = new Set<string>(gt.label);
+  for (const l of dt.labels) found.add(l);
   const order = [...(classes ?? [])];
   const given = new Set(order);
   order.push(...[...found].filter((c) => !given.has(c)).sort());
@@ -588,7 +647,8 @@ export function prepareInputs(
   for (let i = 0; i < ng; i++) gtClass[i] = classIndex.get(gt.label[i])!;
   const nd = dt.label.length;
   const dtClass = new Int32Array(nd);
-  for (let i = 0; i < nd; i++) dtClass[i] = classIndex.get(dt.label[i])!;
+  const remap = Int32Array.from(dt.labels, (l) => classIndex.get(l)!);
+  for (let i = 0; i < nd; i++) dtClass[i] = remap[dt.label[i]];
   return {
     images: gt.images,
     classes: order,
