@@ -157,7 +157,14 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       sRank[s] = rank[j];
       sScore[s] = dtScore[dets[j]];
     }
-    // code[(a·T + t)·n + s], s in score order: 0 false positive, 1 true positive, 2 ignored.
+    // inRange[s]: bit a set when the detection's area is in area range a.
+    const inRange = new Uint8Array(n);
+    for (let s = 0; s < n; s++) {
+      const ar = dtArea[dets[order[s]]];
+      for (let a = 0; a < A; a++) if (!(ar < areaLo[a] || ar > areaHi[a])) inRange[s] |= 1 << a;
+    }
+    // code[(a·T + t)·n + s], s in score order: 0 unmatched (a false positive when in the area range), 1 true
+    // positive, 2 ignored (matched to an ignored box).
     const code = new Uint8Array(A * T * n);
     const npig = new Int32Array(A);
     for (let i = 0; i < I; i++) {
@@ -166,7 +173,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const G = gtGroups.start[key + 1] - gs;
       const ds = imageStart[i];
       const D = imageStart[i + 1] - ds;
-      if (G === 0 && D === 0) continue;
+      if (G === 0) continue; // every detection unmatched (code 0; the area range is applied in accumulate)
       if (G > gtOrder.length) {
         gtOrder = new Int32Array(2 * G);
         gtIg = new Uint8Array(2 * G);
@@ -216,15 +223,6 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
           }
         }
         for (let g = 0; g < G; g++) if (!gtIg[g]) npig[a]++;
-        if (G === 0) {
-          // No ground truth: every detection unmatched, ignored when outside the area range.
-          for (let d = 0; d < D; d++) {
-            const ar = dtArea[dets[ds + d]];
-            const c = ar < lo || ar > hi ? 2 : 0;
-            for (let t = 0; t < T; t++) code[(a * T + t) * n + pos[ds + d]] = c;
-          }
-          continue;
-        }
         for (let t = 0; t < T; t++) {
           gtTaken.fill(0, 0, G);
           const base = (a * T + t) * n;
@@ -241,10 +239,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
               m = q;
             }
             const at = base + pos[ds + d];
-            if (m === -1) {
-              const ar = dtArea[dets[ds + d]];
-              code[at] = ar < lo || ar > hi ? 2 : 0;
-            } else {
+            if (m !== -1) {
               code[at] = gtIg[m] ? 2 : 1;
               gtTaken[m] = 1;
             }
@@ -263,6 +258,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     for (let a = 0; a < A; a++) {
       const np = npig[a];
       if (np === 0) continue;
+      const bit = 1 << a;
       for (let r = 0, v = 0; r < R; r++) {
         while (v <= np && v / np < recThrs[r]) v++; // thresholds ascend, so v does too
         vFor[r] = v;
@@ -284,8 +280,8 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
               tp++;
               tpFp[tp] = fp;
               tpScore[tp] = sScore[s];
-            } else if (c === 0) {
-              fp++;
+            } else if (c === 0 && inRange[s] & bit) {
+              fp++; // unmatched; outside the area range it is ignored
             }
           }
           recall[((t * K + k) * A + a) * M + mi] = nd ? tp / np : 0;
