@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   core: async () => (await import('./core.ts')).benchCore(),
   detector: async () => (await import('./detector.ts')).benchDetector(),
   'model-load': async () => (await import('./model-load.ts')).benchModelLoad(),
+  eval: async () => (await import('./eval.ts')).benchEval(),
 };
 
 fs.mkdirSync(path.join(here, 'results'), { recursive: true });
