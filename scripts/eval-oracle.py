@@ -26,14 +26,10 @@ It reads test/fixtures/postprocess/ssd300_astronaut.json and test/fixtures/detec
 (real model outputs, with hand-made ground truth) and writes test/fixtures/eval/{<set>.json, coco-*.json,
 detect-output.json}. Non-finite numbers are written as the strings "NaN" / "Infinity".
 
-`--bench IMAGES` instead times this oracle's VOC and COCO evaluation on the benchmark set of bench/eval.ts
-(written by it to a temporary JSON file given as the next argument) and prints {"voc": s, "voc07": s, "coco": s}.
 """
 import json
 import math
 import os
-import sys
-import time
 from collections import defaultdict
 
 import numpy as np
@@ -686,29 +682,7 @@ SETS = [
 ]
 
 
-def bench(n_images, path):
-    """Times this oracle on the benchmark set that bench/eval.ts wrote (our JSON shapes)."""
-    with open(path) as f:
-        data = json.load(f)
-    gt, dets = data['groundTruth'], data['detections']
-    out = {}
-    t0 = time.perf_counter()
-    voc_metrics(gt, dets)
-    out['voc'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    voc_metrics(gt, dets, use07=True)
-    out['voc07'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    coco_metrics(gt, dets)
-    out['coco'] = time.perf_counter() - t0
-    out['images'] = len(gt)
-    print(json.dumps(out))
-
-
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == '--bench':
-        bench(int(sys.argv[2]), sys.argv[3])
-        return
     os.makedirs(OUT, exist_ok=True)
     index = []
     for name, description, build in SETS:
