@@ -14,6 +14,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   detector: async () => (await import('./detector.ts')).benchDetector(),
   'model-load': async () => (await import('./model-load.ts')).benchModelLoad(),
   'eval-model': async () => (await import('./eval-model.ts')).benchEvalModel(),
+  eval: async () => (await import('./eval.ts')).benchEval(),
 };
 
 fs.mkdirSync(path.join(here, 'results'), { recursive: true });

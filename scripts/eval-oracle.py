@@ -26,14 +26,10 @@ It reads test/fixtures/postprocess/ssd300_astronaut.json and test/fixtures/detec
 (real model outputs, with hand-made ground truth) and writes test/fixtures/eval/{<set>.json, coco-*.json,
 detect-output.json}. Non-finite numbers are written as the strings "NaN" / "Infinity".
 
-`--bench IMAGES` instead times this oracle's VOC and COCO evaluation on the benchmark set of bench/eval.ts
-(written by it to a temporary JSON file given as the next argument) and prints {"voc": s, "voc07": s, "coco": s}.
 """
 import json
 import math
 import os
-import sys
-import time
 from collections import defaultdict
 
 import numpy as np
@@ -519,6 +515,10 @@ def threshold_set():
             {'label': 'cat', 'box': [50, 50, 90, 90]},
         ]},
         {'image': 'c.png', 'boxes': []},
+        {'image': 'd.png', 'boxes': [
+            {'label': 'kite', 'box': [5, 5, 5, 9]},                         # zero width: IoU 0, or 1 with +1 pixels
+            {'label': 'kite', 'box': [50, 50, 60, 60], 'area': 0.0},       # explicit area 0: small
+        ]},
     ]
     dets = [
         {'image': 'a.png', 'detections': [
@@ -538,6 +538,11 @@ def threshold_set():
         {'image': 'c.png', 'detections': [
             {'label': 'cat', 'score': 0.9, 'box': [10, 10, 30, 30]},      # image without ground truth: FP
             {'label': 'bird', 'score': 0.5, 'box': [10, 10, 30, 30]},     # class without ground truth: NaN
+        ]},
+        {'image': 'd.png', 'detections': [
+            {'label': 'kite', 'score': 0.8, 'box': [5, 5, 5, 9]},
+            {'label': 'kite', 'score': 0.7, 'box': [50, 50, 60, 60]},
+            {'label': 'kite', 'score': 0.6, 'box': [0, 0, 0, 0]},         # a point
         ]},
     ]
     return gt, dets
@@ -667,6 +672,9 @@ SETS = [
      lambda: random_set(3, 6, ['a', 'b'], dense_image=2, score_decimals=1, fp_per_image=8, object_box=True)),
     ('random-mixed', 'difficult and crowd together, coarse scores, few images',
      lambda: random_set(4, 10, ['x', 'y', 'z'], difficult=0.1, crowd=0.1, area_field=0.2, score_decimals=1)),
+    ('random-large', 'more images and classes: difficult, crowd, explicit areas, duplicates, 2-decimal ties',
+     lambda: random_set(5, 90, ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'], difficult=0.08, crowd=0.08, area_field=0.2,
+                        fp_per_image=4)),
     ('thresholds', 'hand-made integer boxes at IoU exactly 0.5 and 0.75, crowd, difficult, equal IoUs, ties',
      threshold_set),
     ('real-astronaut', 'real outputs on astronaut.png: torchvision SSD300 (tamed, 200 detections) and face-api '
@@ -674,29 +682,7 @@ SETS = [
 ]
 
 
-def bench(n_images, path):
-    """Times this oracle on the benchmark set that bench/eval.ts wrote (our JSON shapes)."""
-    with open(path) as f:
-        data = json.load(f)
-    gt, dets = data['groundTruth'], data['detections']
-    out = {}
-    t0 = time.perf_counter()
-    voc_metrics(gt, dets)
-    out['voc'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    voc_metrics(gt, dets, use07=True)
-    out['voc07'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    coco_metrics(gt, dets)
-    out['coco'] = time.perf_counter() - t0
-    out['images'] = len(gt)
-    print(json.dumps(out))
-
-
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == '--bench':
-        bench(int(sys.argv[2]), sys.argv[3])
-        return
     os.makedirs(OUT, exist_ok=True)
     index = []
     for name, description, build in SETS:

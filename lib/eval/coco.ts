@@ -21,7 +21,7 @@
  * annotation id of 0 does not count as "unmatched"; matching uses flags, not ids.
  */
 import { assertInRange, assertInteger, assertKnownKeys, invalidParameterError } from '../is.ts';
-import { checkClassesOption, type EvalData, groupBy } from './inputs.ts';
+import { checkClassesOption, type EvalData, groupBy, scoreRanks, sortByScore } from './inputs.ts';
 import type { CocoAccumulated, CocoMetrics, CocoOptions, CocoResult } from './types.ts';
 
 const EPS = 2.220446049250313e-16; // numpy.spacing(1)
@@ -115,6 +115,11 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     dtArea[d] = (dtBoxes[4 * d + 2] - dtBoxes[4 * d]) * (dtBoxes[4 * d + 3] - dtBoxes[4 * d + 1]);
   }
 
+  const ranks = scoreRanks(dtScore);
+  const identity = new Int32Array(dtKey.length);
+  for (let j = 0; j < identity.length; j++) identity[j] = j;
+  const areaLo = Float64Array.from(AREA_RANGES, (r) => r.range[0]);
+  const areaHi = Float64Array.from(AREA_RANGES, (r) => r.range[1]);
   for (let k = 0; k < K; k++) {
     // The class's detections: per image by score (stable), cut to maxDet; `rank` = place within its image.
     let n = 0;
@@ -129,8 +134,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const e = dtGroups.start[key + 1];
       imageStart[i] = n;
       if (e === s) continue;
-      const list = Array.from(dtGroups.order.subarray(s, e));
-      if (list.length > 1) list.sort((a, b) => dtScore[b] - dtScore[a]);
+      const list = sortByScore(dtGroups.order.subarray(s, e), ranks);
       const keep = Math.min(maxDet, list.length);
       for (let r = 0; r < keep; r++) {
         dets[n] = list[r];
@@ -139,7 +143,28 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       }
     }
     imageStart[I] = n;
-    // code[(a·T + t)·n + j]: 0 false positive, 1 true positive, 2 ignored.
+    // One stable sort by score over the class (images in order, then rank): the order of accumulate's concatenation;
+    // each smaller maxDet is a subsequence of it. pos[j] = place of detection j in that order.
+    const byRank = new Int32Array(n);
+    for (let j = 0; j < n; j++) byRank[j] = ranks[dets[j]];
+    const order = sortByScore(identity.subarray(0, n), byRank);
+    const pos = new Int32Array(n);
+    const sRank = new Int32Array(n);
+    const sScore = new Float64Array(n);
+    for (let s = 0; s < n; s++) {
+      const j = order[s];
+      pos[j] = s;
+      sRank[s] = rank[j];
+      sScore[s] = dtScore[dets[j]];
+    }
+    // inRange[s]: bit a set when the detection's area is in area range a.
+    const inRange = new Uint8Array(n);
+    for (let s = 0; s < n; s++) {
+      const ar = dtArea[dets[order[s]]];
+      for (let a = 0; a < A; a++) if (!(ar < areaLo[a] || ar > areaHi[a])) inRange[s] |= 1 << a;
+    }
+    // code[(a·T + t)·n + s], s in score order: 0 unmatched (a false positive when in the area range), 1 true
+    // positive, 2 ignored (matched to an ignored box).
     const code = new Uint8Array(A * T * n);
     const npig = new Int32Array(A);
     for (let i = 0; i < I; i++) {
@@ -148,7 +173,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const G = gtGroups.start[key + 1] - gs;
       const ds = imageStart[i];
       const D = imageStart[i + 1] - ds;
-      if (G === 0 && D === 0) continue;
+      if (G === 0) continue; // every detection unmatched (code 0; the area range is applied in accumulate)
       if (G > gtOrder.length) {
         gtOrder = new Int32Array(2 * G);
         gtIg = new Uint8Array(2 * G);
@@ -182,7 +207,8 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
         }
       }
       for (let a = 0; a < A; a++) {
-        const [lo, hi] = AREA_RANGES[a].range;
+        const lo = areaLo[a];
+        const hi = areaHi[a];
         // Ground truth: not ignored first, then ignored (stable).
         let p = 0;
         for (let pass = 0; pass < 2; pass++) {
@@ -199,7 +225,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
         for (let g = 0; g < G; g++) if (!gtIg[g]) npig[a]++;
         for (let t = 0; t < T; t++) {
           gtTaken.fill(0, 0, G);
-          const base = (a * T + t) * n + ds;
+          const base = (a * T + t) * n;
           for (let d = 0; d < D; d++) {
             let iou = Math.min(thresholds[t], 1 - 1e-10);
             let m = -1;
@@ -212,25 +238,31 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
               iou = o;
               m = q;
             }
-            if (m === -1) {
-              const ar = dtArea[dets[ds + d]];
-              code[base + d] = ar < lo || ar > hi ? 2 : 0;
-            } else {
-              code[base + d] = gtIg[m] ? 2 : 1;
+            const at = base + pos[ds + d];
+            if (m !== -1) {
+              code[at] = gtIg[m] ? 2 : 1;
               gtTaken[m] = 1;
             }
           }
         }
       }
     }
-    // accumulate: one stable sort by score over the class (images in order, then rank); each maxDet a subsequence.
-    const sorted = Array.from({ length: n }, (_, j) => j);
-    sorted.sort((x, y) => dtScore[dets[y]] - dtScore[dets[x]]);
-    const rc = new Float64Array(n);
-    const pr = new Float64Array(n);
-    const sc = new Float64Array(n);
+    // accumulate. Walking the detections by score, only true positives move recall: searchsorted(recall, r, 'left')
+    // is the place where TP first reaches v(r) = the least v with v / npig ≥ r, and the precision envelope there is
+    // the largest v' / (FP + v' + ε) over the true positives from it on (a false positive or an ignored detection
+    // never raises precision). Place 0 (threshold 0) is the first detection, whatever it is.
+    const tpFp = new Float64Array(n + 2);
+    const tpScore = new Float64Array(n + 2);
+    const env = new Float64Array(n + 2);
+    const vFor = new Int32Array(R);
     for (let a = 0; a < A; a++) {
-      if (npig[a] === 0) continue;
+      const np = npig[a];
+      if (np === 0) continue;
+      const bit = 1 << a;
+      for (let r = 0, v = 0; r < R; r++) {
+        while (v <= np && v / np < recThrs[r]) v++; // thresholds ascend, so v does too
+        vFor[r] = v;
+      }
       for (let mi = 0; mi < M; mi++) {
         const md = maxDets[mi];
         for (let t = 0; t < T; t++) {
@@ -238,25 +270,36 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
           let tp = 0;
           let fp = 0;
           let nd = 0;
+          let firstScore = 0;
           for (let s = 0; s < n; s++) {
-            const j = sorted[s];
-            if (rank[j] >= md) continue;
-            const c = code[base + j];
-            if (c === 1) tp++;
-            else if (c === 0) fp++;
-            rc[nd] = tp / npig[a];
-            pr[nd] = tp / (fp + tp + EPS);
-            sc[nd] = dtScore[dets[j]];
+            if (sRank[s] >= md) continue;
+            if (nd === 0) firstScore = sScore[s];
             nd++;
+            const c = code[base + s];
+            if (c === 1) {
+              tp++;
+              tpFp[tp] = fp;
+              tpScore[tp] = sScore[s];
+            } else if (c === 0 && inRange[s] & bit) {
+              fp++; // unmatched; outside the area range it is ignored
+            }
           }
-          recall[((t * K + k) * A + a) * M + mi] = nd ? rc[nd - 1] : 0;
-          for (let s = nd - 1; s > 0; s--) if (pr[s] > pr[s - 1]) pr[s - 1] = pr[s];
-          let pi = 0;
+          recall[((t * K + k) * A + a) * M + mi] = nd ? tp / np : 0;
+          env[tp + 1] = 0;
+          for (let v = tp; v >= 1; v--) env[v] = Math.max(v / (tpFp[v] + v + EPS), env[v + 1]);
           for (let r = 0; r < R; r++) {
-            while (pi < nd && rc[pi] < recThrs[r]) pi++;
+            const v = vFor[r];
             const at = (((t * R + r) * K + k) * A + a) * M + mi;
-            precision[at] = pi < nd ? pr[pi] : 0;
-            scoresOut[at] = pi < nd ? sc[pi] : 0;
+            if (nd === 0 || v > tp) {
+              precision[at] = 0;
+              scoresOut[at] = 0;
+            } else if (v === 0) {
+              precision[at] = tp ? env[1] : 0;
+              scoresOut[at] = firstScore;
+            } else {
+              precision[at] = env[v];
+              scoresOut[at] = tpScore[v];
+            }
           }
         }
       }

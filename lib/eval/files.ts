@@ -151,7 +151,7 @@ export async function readDetectionsFile(file: string, groundTruth?: GroundTruth
   const b = dt.boxes;
   for (let n = 0; n < dt.label.length; n++) {
     entry(dt.image[n]).detections.push({
-      label: dt.label[n],
+      label: dt.labels[dt.label[n]],
       score: dt.score[n],
       box: [b[4 * n], b[4 * n + 1], b[4 * n + 2], b[4 * n + 3]],
     });

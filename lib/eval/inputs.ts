@@ -101,7 +101,7 @@ function readXyxy(name: string, value: unknown, out: number[] | Float64Array, at
   if (typeof x1 !== 'number' || typeof y1 !== 'number' || typeof x2 !== 'number' || typeof y2 !== 'number') {
     fail(name, expected, value);
   }
-  if (![x1, y1, x2, y2].every(Number.isFinite)) {
+  if (!(Number.isFinite(x1) && Number.isFinite(y1) && Number.isFinite(x2) && Number.isFinite(y2))) {
     throw new RangeError(`Expected ${expected} for ${name} but received [${x1}, ${y1}, ${x2}, ${y2}]`);
   }
   if (!(x1 <= x2 && y1 <= y2)) {
@@ -111,6 +111,54 @@ function readXyxy(name: string, value: unknown, out: number[] | Float64Array, at
   out[at + 1] = y1;
   out[at + 2] = x2;
   out[at + 3] = y2;
+}
+
+/** Reads a valid xyxy box (array or object) into `out` and returns true; false for anything else (nothing thrown). */
+function fastXyxy(value: unknown, out: Float64Array, at: number): boolean {
+  let x1: unknown;
+  let y1: unknown;
+  let x2: unknown;
+  let y2: unknown;
+  if (Array.isArray(value)) {
+    if (value.length !== 4) return false;
+    x1 = value[0];
+    y1 = value[1];
+    x2 = value[2];
+    y2 = value[3];
+  } else if (typeof value === 'object' && value !== null) {
+    const b = value as Record<string, unknown>;
+    x1 = b.x1;
+    y1 = b.y1;
+    x2 = b.x2;
+    y2 = b.y2;
+  } else {
+    return false;
+  }
+  if (typeof x1 !== 'number' || typeof y1 !== 'number' || typeof x2 !== 'number' || typeof y2 !== 'number')
+    return false;
+  // x1 ≤ x2 is false for NaN; a finite x1 ≤ x2 rules out −Infinity for x2 and +Infinity for x1.
+  if (!(x1 <= x2 && y1 <= y2 && x1 > -Infinity && x2 < Infinity && y1 > -Infinity && y2 < Infinity)) return false;
+  out[at] = x1;
+  out[at + 1] = y1;
+  out[at + 2] = x2;
+  out[at + 3] = y2;
+  return true;
+}
+
+/** Reads a valid COCO bbox (finite, w, h ≥ 0) as xyxy into `out` and returns true; false for anything else. */
+function fastXywh(value: unknown, out: Float64Array, at: number): boolean {
+  if (!Array.isArray(value) || value.length !== 4) return false;
+  const x = value[0];
+  const y = value[1];
+  const w = value[2];
+  const h = value[3];
+  if (typeof x !== 'number' || typeof y !== 'number' || typeof w !== 'number' || typeof h !== 'number') return false;
+  if (!(Number.isFinite(x) && Number.isFinite(y) && w >= 0 && h >= 0 && w < Infinity && h < Infinity)) return false;
+  out[at] = x;
+  out[at + 1] = y;
+  out[at + 2] = x + w;
+  out[at + 3] = y + h;
+  return true;
 }
 
 /** Reads a COCO xywh bbox as xyxy (x2 = x + w, y2 = y + h), w, h ≥ 0. Returns w·h. */
@@ -334,12 +382,14 @@ function parseCocoGroundTruth(coco: Record<string, unknown>, name: string): Pars
   return parsed;
 }
 
-/** Detections after validation: flat arrays, labels as strings. */
+/** Detections after validation: flat arrays; label n is `labels[label[n]]`. */
 export interface ParsedDetections {
   boxes: Float64Array;
   score: Float64Array;
   image: Int32Array;
-  label: string[];
+  label: Int32Array;
+  /** The distinct labels, in order of first appearance. */
+  labels: string[];
   /** Ours and detect --json: the ground-truth image of each entry, in input order (entries may have no detections). */
   entries: Int32Array;
 }
@@ -416,7 +466,8 @@ export function parseDetections(detections: unknown, gt: ParsedGroundTruth, name
       boxes: new Float64Array(0),
       score: new Float64Array(0),
       image: new Int32Array(0),
-      label: [],
+      label: new Int32Array(0),
+      labels: [],
       entries: new Int32Array(0),
     };
   }
@@ -433,9 +484,11 @@ export function parseDetections(detections: unknown, gt: ParsedGroundTruth, name
     boxes: new Float64Array(4 * count),
     score: new Float64Array(count),
     image: new Int32Array(count),
-    label: new Array<string>(count),
+    label: new Int32Array(count),
+    labels: [],
     entries: new Int32Array(detections.length),
   };
+  const labelIndex = new Map<string, number>();
   const match = form === 'detect-json' ? fileMatcher(gt.images, name) : undefined;
   const seen = new Map<number, string>();
   let n = 0;
@@ -466,14 +519,31 @@ export function parseDetections(detections: unknown, gt: ParsedGroundTruth, name
     out.entries[i] = imageIndex;
     const list = e.detections as unknown[];
     for (let j = 0; j < list.length; j++) {
-      const dat = `${at}.detections[${j}]`;
-      const d = list[j];
-      assertObjectAt(dat, d);
-      assertString(`${dat}.label`, d.label);
-      out.score[n] = finiteAt(`${dat}.score`, d.score);
-      readXyxy(`${dat}.box`, d.box, out.boxes, 4 * n, true);
+      const d = list[j] as Record<string, unknown>;
+      // Fast path without building names; anything odd goes through the checks that name the path.
+      if (
+        !object(d) ||
+        typeof d.label !== 'string' ||
+        d.label.length === 0 ||
+        typeof d.score !== 'number' ||
+        !Number.isFinite(d.score) ||
+        !fastXyxy(d.box, out.boxes, 4 * n)
+      ) {
+        const dat = `${at}.detections[${j}]`;
+        assertObjectAt(dat, d);
+        assertString(`${dat}.label`, d.label);
+        finiteAt(`${dat}.score`, d.score);
+        readXyxy(`${dat}.box`, d.box, out.boxes, 4 * n, true);
+      }
+      out.score[n] = d.score as number;
       out.image[n] = imageIndex;
-      out.label[n] = d.label;
+      let li = labelIndex.get(d.label as string);
+      if (li === undefined) {
+        li = out.labels.length;
+        out.labels.push(d.label as string);
+        labelIndex.set(d.label as string, li);
+      }
+      out.label[n] = li;
       n++;
     }
   }
@@ -487,25 +557,56 @@ function parseCocoResults(results: unknown[], gt: ParsedGroundTruth, name: strin
     boxes: new Float64Array(4 * count),
     score: new Float64Array(count),
     image: new Int32Array(count),
-    label: new Array<string>(count),
+    label: new Int32Array(count),
+    labels: [],
     entries: new Int32Array(0),
   };
+  const labelIndex = new Map<string, number>();
   const byId = new Map<number, number>();
   gt.ids.forEach((id, i) => {
     if (id !== undefined) byId.set(id, i);
   });
+  const categoryLabel = new Map<number, number>();
   for (let n = 0; n < count; n++) {
-    const at = `${name}[${n}]`;
-    const r = results[n];
-    assertObjectAt(at, r);
-    const imageId = finiteAt(`${at}.image_id`, r.image_id);
-    const imageIndex = byId.get(imageId) ?? gt.imageIndex.get(String(imageId));
-    if (imageIndex === undefined) fail(`${at}.image_id`, 'the id of a ground-truth image', imageId);
-    const cid = finiteAt(`${at}.category_id`, r.category_id);
-    out.score[n] = finiteAt(`${at}.score`, r.score);
-    readXywh(`${at}.bbox`, r.bbox, out.boxes, 4 * n);
+    const r = results[n] as Record<string, unknown>;
+    let imageIndex: number | undefined;
+    // Fast path without building names; anything odd goes through the checks that name the path.
+    if (
+      object(r) &&
+      typeof r.image_id === 'number' &&
+      typeof r.category_id === 'number' &&
+      Number.isFinite(r.category_id) &&
+      typeof r.score === 'number' &&
+      Number.isFinite(r.score) &&
+      fastXywh(r.bbox, out.boxes, 4 * n)
+    ) {
+      imageIndex = byId.get(r.image_id) ?? gt.imageIndex.get(String(r.image_id));
+    }
+    if (imageIndex === undefined) {
+      const at = `${name}[${n}]`;
+      assertObjectAt(at, r);
+      const imageId = finiteAt(`${at}.image_id`, r.image_id);
+      imageIndex = byId.get(imageId) ?? gt.imageIndex.get(String(imageId));
+      if (imageIndex === undefined) fail(`${at}.image_id`, 'the id of a ground-truth image', imageId);
+      finiteAt(`${at}.category_id`, r.category_id);
+      finiteAt(`${at}.score`, r.score);
+      readXywh(`${at}.bbox`, r.bbox, out.boxes, 4 * n);
+    }
+    const cid = r.category_id as number;
+    out.score[n] = r.score as number;
     out.image[n] = imageIndex;
-    out.label[n] = gt.categories.get(cid) ?? String(cid);
+    let li = categoryLabel.get(cid);
+    if (li === undefined) {
+      const label = gt.categories.get(cid) ?? String(cid);
+      li = labelIndex.get(label);
+      if (li === undefined) {
+        li = out.labels.length;
+        out.labels.push(label);
+        labelIndex.set(label, li);
+      }
+      categoryLabel.set(cid, li);
+    }
+    out.label[n] = li;
   }
   return out;
 }
@@ -535,7 +636,8 @@ export function prepareInputs(
 ): EvalData {
   const gt = parseGroundTruth(groundTruth);
   const dt = parseDetections(detections, gt);
-  const found = new Set<string>([...gt.label, ...dt.label]);
+  const found = new Set<string>(gt.label);
+  for (const l of dt.labels) found.add(l);
   const order = [...(classes ?? [])];
   const given = new Set(order);
   order.push(...[...found].filter((c) => !given.has(c)).sort());
@@ -545,7 +647,8 @@ export function prepareInputs(
   for (let i = 0; i < ng; i++) gtClass[i] = classIndex.get(gt.label[i])!;
   const nd = dt.label.length;
   const dtClass = new Int32Array(nd);
-  for (let i = 0; i < nd; i++) dtClass[i] = classIndex.get(dt.label[i])!;
+  const remap = Int32Array.from(dt.labels, (l) => classIndex.get(l)!);
+  for (let i = 0; i < nd; i++) dtClass[i] = remap[dt.label[i]];
   return {
     images: gt.images,
     classes: order,
@@ -574,4 +677,57 @@ export function groupBy(key: Int32Array, keys: number): { start: Int32Array; ord
   const order = new Int32Array(key.length);
   for (let i = 0; i < key.length; i++) order[fill[key[i]]++] = i;
   return { start, order };
+}
+
+/**
+ * Dense ranks of scores, highest first (equal scores share a rank): rank[i] = number of distinct scores > scores[i].
+ * Sorting by rank is sorting by score, with integer keys that the fast numeric sort below can carry.
+ */
+export function scoreRanks(scores: Float64Array): Int32Array {
+  const distinct = Float64Array.from(scores).sort(); // ascending, native numeric sort
+  let m = 0;
+  for (let i = 0; i < distinct.length; i++) if (i === 0 || distinct[i] !== distinct[m - 1]) distinct[m++] = distinct[i];
+  const ranks = new Int32Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    // Binary search: index of scores[i] among the m distinct values; rank = m − 1 − index.
+    let lo = 0;
+    let hi = m - 1;
+    const s = scores[i];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (distinct[mid] < s) lo = mid + 1;
+      else hi = mid;
+    }
+    ranks[i] = m - 1 - lo;
+  }
+  return ranks;
+}
+
+/**
+ * `items` (indices into `ranks`) sorted by rank (score descending), ties in their order in `items` — a stable sort,
+ * numpy's `argsort(-score, kind='mergesort')`. Uses one native Float64Array sort of keys rank·n + place (exact
+ * integers below 2^53 for any realistic n).
+ */
+export function sortByScore(items: ArrayLike<number>, ranks: Int32Array): Int32Array {
+  const n = items.length;
+  const out = new Int32Array(n);
+  if (n < 24) {
+    // Insertion sort (stable) for the small per-image groups.
+    for (let i = 0; i < n; i++) {
+      const v = items[i];
+      const r = ranks[v];
+      let j = i - 1;
+      while (j >= 0 && ranks[out[j]] > r) {
+        out[j + 1] = out[j];
+        j--;
+      }
+      out[j + 1] = v;
+    }
+    return out;
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = ranks[items[i]] * n + i;
+  keys.sort();
+  for (let i = 0; i < n; i++) out[i] = items[keys[i] % n];
+  return out;
 }

@@ -17,7 +17,7 @@
  * - A class without ground truth that counts (npos = 0) has AP NaN and is left out of the mean.
  */
 import { assertBoolean, assertInRange, assertKnownKeys, invalidParameterError } from '../is.ts';
-import { checkClassesOption, type EvalData, groupBy } from './inputs.ts';
+import { checkClassesOption, type EvalData, groupBy, scoreRanks, sortByScore } from './inputs.ts';
 import type { ClassCurve, VocOptions, VocResult } from './types.ts';
 
 const EPS = 2.220446049250313e-16; // numpy.finfo(float64).eps
@@ -93,6 +93,7 @@ export function vocFromData(data: EvalData, options: ReturnType<typeof vocOption
   const gtGroups = groupBy(gtKey, K * I);
   const dtGroups = groupBy(data.dtClass, K);
   const taken = new Uint8Array(gtKey.length);
+  const ranks = scoreRanks(dtScore);
   const ap: Record<string, number> = {};
   const curves: Record<string, ClassCurve> = {};
   let sum = 0;
@@ -103,8 +104,8 @@ export function vocFromData(data: EvalData, options: ReturnType<typeof vocOption
       const g = gtGroups.order[j];
       if (!gtDifficult[g] && !gtCrowd[g]) npos++;
     }
-    const dets = Array.from(dtGroups.order.subarray(dtGroups.start[k], dtGroups.start[k + 1]));
-    dets.sort((a, b) => dtScore[b] - dtScore[a]); // stable: ties keep input order
+    // By score, ties in input order (stable).
+    const dets = sortByScore(dtGroups.order.subarray(dtGroups.start[k], dtGroups.start[k + 1]), ranks);
     const nd = dets.length;
     const recall = new Float64Array(nd);
     const precision = new Float64Array(nd);

@@ -13,6 +13,7 @@ import {
   evaluateVoc,
   type GroundTruthImage,
 } from '../../../lib/index.ts';
+import { scoreRanks, sortByScore } from '../../../lib/eval/inputs.ts';
 import { num, readJson } from '../../helpers/fixtures.ts';
 
 const one: GroundTruthImage[] = [{ image: 'a.jpg', boxes: [{ label: 'cat', box: [0, 0, 10, 10] }] }];
@@ -280,4 +281,19 @@ test('inputs are not modified', (t) => {
   evaluateCoco(truth, d);
   t.deepEqual(truth, one);
   t.deepEqual(d, hit);
+});
+
+test('sortByScore: a stable sort by decreasing score (small and large groups, many ties) equals Array.prototype.sort', (t) => {
+  let s = 12345;
+  const rnd = () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  for (const n of [0, 1, 5, 23, 24, 25, 200, 3000]) {
+    const scores = Float64Array.from({ length: n }, () => Math.round(rnd() * 20) / 20 - (rnd() < 0.1 ? 5 : 0));
+    const ranks = scoreRanks(scores);
+    const items = Int32Array.from({ length: n }, (_, i) => i).reverse();
+    const reference = Array.from(items).sort((a, b) => scores[b] - scores[a]);
+    t.deepEqual(Array.from(sortByScore(items, ranks)), reference, `n = ${n}`);
+  }
 });

@@ -18,7 +18,15 @@ function near(t: ExecutionContext, actual: number, expected: number | string, wh
 }
 
 test('the oracle sets are all there', (t) => {
-  t.deepEqual(sets, ['random-voc', 'random-coco', 'random-dense', 'random-mixed', 'thresholds', 'real-astronaut']);
+  t.deepEqual(sets, [
+    'random-voc',
+    'random-coco',
+    'random-dense',
+    'random-mixed',
+    'random-large',
+    'thresholds',
+    'real-astronaut',
+  ]);
 });
 
 for (const name of sets) {
