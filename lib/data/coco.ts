@@ -134,7 +134,10 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       (typeof img.id !== 'number' && typeof img.id !== 'string') ||
       typeof img.file_name !== 'string'
     ) {
-      dataset('parse-error', `images[${k}] is not { id, file_name, width, height }`);
+      // one unusable image entry: the others go on (policy drop); it sorts between its neighbours
+      const p = problem('parse-error', { file }, `images[${k}] is not { id, file_name, width, height }`);
+      problems.push(p);
+      recordOf.set(p, out.records.length - 0.5);
       return;
     }
     if (imageDir === null) {

@@ -8,6 +8,7 @@
  * for await (const s of ds) console.log(s.id, s.boxes, s.labels.map((l) => ds.classes[l]));
  * const { problems } = await checkDataset('data.jsonl');      // never throws for data problems
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   assertArray,
@@ -59,6 +60,7 @@ export {
 /** Reads the annotations of a dataset path in its format (detected unless given). */
 function parse(file: string, format: DatasetFormat, split: string | undefined): ParsedDataset {
   const root = path.resolve(file);
+  if (!fs.existsSync(root)) throw new Error(`Cannot open dataset ${displayPath(root)}: no such file or directory`);
   switch (format) {
     case 'voc':
       return readVoc(root, split);
@@ -133,7 +135,10 @@ function makeDataset(format: DatasetFormat, root: string, v: Validated, problems
  *   naming the splits present when `split` does not exist.
  * @example
  * const ds = await openDataset('data/voc', { split: 'val', boxPolicy: 'clip' });
- * ds.samples[0]; // { id: '000001', image: '/…/JPEGImages/000001.jpg', width: 353, height: 500, boxes: Float32Array [47, 239, 195, 371], labels: Int32Array [11], difficult: Uint8Array [0], truncated: … }
+ * ds.samples[0];
+ * // VOC2007 000001.xml (dog 48 240 195 371, person 8 12 352 498):
+ * // { id: '000001', image: '/…/JPEGImages/000001.jpg', width: 353, height: 500,
+ * //   boxes: Float32Array [47, 239, 195, 371, 7, 11, 352, 498], labels: Int32Array [11, 14], difficult: Uint8Array [0, 0], … }
  */
 export async function openDataset(file: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
   assertObject('options', options as unknown);

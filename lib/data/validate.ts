@@ -204,11 +204,16 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
       let [x1, y1, x2, y2] = o.box.map(Math.fround);
       const shown = `[${o.box.join(', ')}]`;
       if (![x1, y1, x2, y2].every(Number.isFinite)) {
-        report('non-finite', `box ${shown} has non-finite coordinates`);
+        const why = o.box.every(Number.isFinite) ? 'coordinates beyond the float32 range' : 'non-finite coordinates';
+        report('non-finite', `box ${shown} has ${why}`);
         continue;
       }
       if (!(x1 < x2) || !(y1 < y2)) {
-        const why = !(x1 < x2) ? `x1 = ${o.box[0]} ≥ x2 = ${o.box[2]}` : `y1 = ${o.box[1]} ≥ y2 = ${o.box[3]}`;
+        const [a, b, name] = !(x1 < x2) ? [0, 2, 'x'] : [1, 3, 'y'];
+        const why =
+          o.box[a] < o.box[b]
+            ? `${name}1 = ${o.box[a]} and ${name}2 = ${o.box[b]} are equal in float32`
+            : `${name}1 = ${o.box[a]} ≥ ${name}2 = ${o.box[b]}`;
         report('empty-box', `box ${shown} is empty (${why})`);
         continue;
       }

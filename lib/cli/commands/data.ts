@@ -65,7 +65,7 @@ function datasetOptions(): Option[] {
     ),
     new Option(
       '-s, --split <name>',
-      'VOC ImageSets/Main/<name>.txt or COCO instances_<name>.json (default: test, val, trainval, all)',
+      'VOC ImageSets/Main/<name>.txt (default: test, val, trainval, else every XML) or COCO annotations/instances_<name>.json (default: the only one, else the val one)',
     ),
     new Option(
       '-c, --classes <labels>',

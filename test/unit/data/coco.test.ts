@@ -159,3 +159,37 @@ function expect(file: string, message: string): string {
   const shown = rel && !rel.startsWith('..') ? rel : file;
   return message.replace(path.basename(file), shown);
 }
+
+test('a malformed image entry is dropped with policy drop; a malformed category list stops every policy', async (t) => {
+  const dir = tmpDir(t);
+  const file = cocoTree(dir, 'val2017', {
+    images: [{ id: 1, file_name: '000000000001.jpg' }, { id: 2 }, { id: 7, file_name: '000000000007.jpg' }],
+    annotations: [],
+    categories: [{ id: 1, name: 'person' }],
+  });
+  const ds = await openDataset(file, { boxPolicy: 'drop' });
+  t.deepEqual(
+    ds.samples.map((s) => [s.id, s.width, s.height]),
+    [
+      ['1', 64, 48],
+      ['7', 40, 30],
+    ],
+  );
+  t.deepEqual(
+    ds.problems.map((p) => p.message.slice(p.message.indexOf(': ') + 2)),
+    ['images[1] is not { id, file_name, width, height }'],
+  );
+  await t.throwsAsync(openDataset(file, { boxPolicy: 'clip' }), { message: /has 1 problem:/ });
+
+  cocoTree(dir, 'val2017', {
+    images: [{ id: 1, file_name: '000000000001.jpg' }],
+    annotations: [],
+    categories: [
+      { id: 1, name: 'person' },
+      { id: 2, name: 'person' },
+    ],
+  });
+  await t.throwsAsync(openDataset(file, { boxPolicy: 'drop' }), {
+    message: /categories\[1\]: category name "person" is used by ids 1 and 2$/,
+  });
+});

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { detectFormat, openDataset } from '../../../lib/data/index.ts';
 import { tmpDir, writeImage, writeJsonl, writeVoc } from './trees.ts';
 
-test('voc: a folder with Annotations/; coco: a .json or a folder with annotations/instances_*.json; jsonl: .jsonl', (t) => {
+test('voc: a folder with Annotations/; coco: a .json or a folder with annotations/instances_*.json; jsonl: .jsonl', async (t) => {
   const dir = tmpDir(t);
   writeVoc(path.join(dir, 'voc'), []);
   fs.mkdirSync(path.join(dir, 'coco', 'annotations'), { recursive: true });
@@ -23,6 +23,11 @@ test('voc: a folder with Annotations/; coco: a .json or a folder with annotation
       /^Cannot tell the dataset format of .*x\.txt: expected a folder with Annotations\/ \(Pascal VOC\), .*name the format \(--format voc\|coco\|jsonl, or \{ format: 'voc' \}\)$/,
   });
   t.throws(() => detectFormat(dir), { message: /^Cannot tell the dataset format of / });
+  for (const format of ['voc', 'coco', 'jsonl'] as const) {
+    await t.throwsAsync(openDataset(path.join(dir, 'nope'), { format }), {
+      message: /^Cannot open dataset .*nope: no such file or directory$/,
+    });
+  }
   t.throws(() => detectFormat(path.join(dir, 'nope')), {
     message: /^Cannot open dataset .*nope: no such file or directory$/,
   });

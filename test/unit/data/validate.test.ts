@@ -189,6 +189,9 @@ test('hostile annotations: with clip or drop every box reaching a sample is fini
   t.true(kept > 50, `kept ${kept}`); // the fuzz is not all rejects
   const err = await t.throwsAsync(openDataset(file), { instanceOf: DatasetError });
   t.true(err!.problems.length > 100);
+  t.true(err!.problems.some((p) => /is empty \(x1 = [\d.]+ and x2 = [\d.]+ are equal in float32\)$/.test(p.message)));
+  t.true(err!.problems.some((p) => /has coordinates beyond the float32 range$/.test(p.message)));
+  t.true(err!.problems.some((p) => /has non-finite coordinates$/.test(p.message)));
   t.true(err!.problems.every((p) => p.line === 1 && p.object !== undefined));
 });
 
