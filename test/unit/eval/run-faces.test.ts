@@ -83,3 +83,13 @@ test('evaluateModel with the default model on the face set: the oracle numbers, 
   // a face set where the model finds most faces, with false positives at score > 0.01: neither 0 nor 1
   t.true(r.ap50 > 0.5 && r.ap50 < 1, String(r.ap50));
 });
+
+test('evaluateModel with the forward pass in a worker thread: the same numbers', async (t) => {
+  const detector = await Detector.load(undefined, { worker: true });
+  t.teardown(() => detector.dispose());
+  t.true(detector.inWorker);
+  const r = await evaluateModel(detector, await openDataset(FACES), { batchSize: 3 });
+  t.true(near(r.ap50, expected.voc.map), `ap50 ${r.ap50}`);
+  t.true(near(r.map, expected.coco.AP), `map ${r.map}`);
+  t.true(near(r.ap75, expected.coco.AP75), `ap75 ${r.ap75}`);
+});
