@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { dataCommand } from './commands/data.ts';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { evalCommand } from './commands/eval.ts';
 import { modelCommand } from './commands/model.ts';
 import { debugEnabled, UsageError } from './handle-error.ts';
 import { setOrtLogLevel } from '../runtime/ort.ts';
@@ -68,6 +69,7 @@ export function createProgram(): Command {
     .addCommand(dataCommand())
     .addCommand(detectCommand())
     .addCommand(doctorCommand())
+    .addCommand(evalCommand())
     .addCommand(modelCommand());
   return oneLineErrors(program);
 }
