@@ -21,7 +21,7 @@
  * annotation id of 0 does not count as "unmatched"; matching uses flags, not ids.
  */
 import { assertInRange, assertInteger, assertKnownKeys, invalidParameterError } from '../is.ts';
-import { checkClassesOption, type EvalData, groupBy, scoreRanks, sortByScore } from './inputs.ts';
+import { checkClassesOption, type EvalData, groupBy, groupDetections, sortByScore } from './inputs.ts';
 import type { CocoAccumulated, CocoMetrics, CocoOptions, CocoResult } from './types.ts';
 
 const EPS = 2.220446049250313e-16; // numpy.spacing(1)
@@ -83,7 +83,7 @@ export function cocoOptions(options: CocoOptions | undefined): CheckedCocoOption
 
 /** evaluate + accumulate: pycocotools' `eval` arrays. */
 export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): CocoAccumulated {
-  const { images, classes, gtBoxes, gtCrowd, gtDifficult, gtArea, dtBoxes, dtScore } = data;
+  const { images, classes, gtBoxes, gtCrowd, gtDifficult, gtArea } = data;
   const I = images.length;
   const K = classes.length;
   const thresholds = options.iouThresholds;
@@ -103,7 +103,9 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
   const gtGroups = groupBy(gtKey, K * I);
   const dtKey = new Int32Array(data.dtClass.length);
   for (let d = 0; d < dtKey.length; d++) dtKey[d] = data.dtClass[d] * I + data.dtImage[d];
-  const dtGroups = groupBy(dtKey, K * I);
+  // Detections grouped by class and image (input order kept within): each class's data is contiguous.
+  const dtGroups = groupDetections(data, dtKey, K * I);
+  const { boxes: dtBoxes, score: dtScore, identity } = dtGroups;
 
   // Scratch, grown as needed.
   let ious = new Float64Array(64);
@@ -115,9 +117,6 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     dtArea[d] = (dtBoxes[4 * d + 2] - dtBoxes[4 * d]) * (dtBoxes[4 * d + 3] - dtBoxes[4 * d + 1]);
   }
 
-  const ranks = scoreRanks(dtScore);
-  const identity = new Int32Array(dtKey.length);
-  for (let j = 0; j < identity.length; j++) identity[j] = j;
   const areaLo = Float64Array.from(AREA_RANGES, (r) => r.range[0]);
   const areaHi = Float64Array.from(AREA_RANGES, (r) => r.range[1]);
   for (let k = 0; k < K; k++) {
@@ -134,7 +133,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const e = dtGroups.start[key + 1];
       imageStart[i] = n;
       if (e === s) continue;
-      const list = sortByScore(dtGroups.order.subarray(s, e), ranks);
+      const list = sortByScore(identity.subarray(s, e), dtScore);
       const keep = Math.min(maxDet, list.length);
       for (let r = 0; r < keep; r++) {
         dets[n] = list[r];
@@ -145,9 +144,9 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     imageStart[I] = n;
     // One stable sort by score over the class (images in order, then rank): the order of accumulate's concatenation;
     // each smaller maxDet is a subsequence of it. pos[j] = place of detection j in that order.
-    const byRank = new Int32Array(n);
-    for (let j = 0; j < n; j++) byRank[j] = ranks[dets[j]];
-    const order = sortByScore(identity.subarray(0, n), byRank);
+    const classScores = new Float64Array(n);
+    for (let j = 0; j < n; j++) classScores[j] = dtScore[dets[j]];
+    const order = sortByScore(identity.subarray(0, n), classScores);
     const pos = new Int32Array(n);
     const sRank = new Int32Array(n);
     const sScore = new Float64Array(n);
@@ -155,7 +154,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const j = order[s];
       pos[j] = s;
       sRank[s] = rank[j];
-      sScore[s] = dtScore[dets[j]];
+      sScore[s] = classScores[j];
     }
     // inRange[s]: bit a set when the detection's area is in area range a.
     const inRange = new Uint8Array(n);
@@ -163,9 +162,11 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const ar = dtArea[dets[order[s]]];
       for (let a = 0; a < A; a++) if (!(ar < areaLo[a] || ar > areaHi[a])) inRange[s] |= 1 << a;
     }
-    // code[(a·T + t)·n + s], s in score order: 0 unmatched (a false positive when in the area range), 1 true
-    // positive, 2 ignored (matched to an ignored box).
-    const code = new Uint8Array(A * T * n);
+    // Bitmaps per (area, threshold), bit s = the detection at place s in score order: matched, and matched to an
+    // ignored box. Every other detection is unmatched: a false positive when in the area range, else ignored.
+    const W = (n + 31) >>> 5;
+    const matchedBits = new Uint32Array(A * T * W);
+    const ignoredBits = new Uint32Array(A * T * W);
     const npig = new Int32Array(A);
     for (let i = 0; i < I; i++) {
       const key = k * I + i;
@@ -225,7 +226,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
         for (let g = 0; g < G; g++) if (!gtIg[g]) npig[a]++;
         for (let t = 0; t < T; t++) {
           gtTaken.fill(0, 0, G);
-          const base = (a * T + t) * n;
+          const base = (a * T + t) * W;
           for (let d = 0; d < D; d++) {
             let iou = Math.min(thresholds[t], 1 - 1e-10);
             let m = -1;
@@ -238,9 +239,10 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
               iou = o;
               m = q;
             }
-            const at = base + pos[ds + d];
             if (m !== -1) {
-              code[at] = gtIg[m] ? 2 : 1;
+              const p = pos[ds + d];
+              matchedBits[base + (p >>> 5)] |= 1 << (p & 31);
+              if (gtIg[m]) ignoredBits[base + (p >>> 5)] |= 1 << (p & 31);
               gtTaken[m] = 1;
             }
           }
@@ -250,11 +252,16 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     // accumulate. Walking the detections by score, only true positives move recall: searchsorted(recall, r, 'left')
     // is the place where TP first reaches v(r) = the least v with v / npig ≥ r, and the precision envelope there is
     // the largest v' / (FP + v' + ε) over the true positives from it on (a false positive or an ignored detection
-    // never raises precision). Place 0 (threshold 0) is the first detection, whatever it is.
+    // never raises precision). Place 0 (threshold 0) is the first detection (the class's best: rank 0 in its image).
+    // FP before place s = in-range detections before s (prefix count) − matched in-range ones before s, so each
+    // (area, threshold, maxDet) costs its matched detections, not all of them.
     const tpFp = new Float64Array(n + 2);
     const tpScore = new Float64Array(n + 2);
     const env = new Float64Array(n + 2);
     const vFor = new Int32Array(R);
+    const inBefore = Array.from({ length: M }, () => new Int32Array(n + 1));
+    const ndFor = new Int32Array(M);
+    for (let mi = 0; mi < M; mi++) for (let s = 0; s < n; s++) if (sRank[s] < maxDets[mi]) ndFor[mi]++;
     for (let a = 0; a < A; a++) {
       const np = npig[a];
       if (np === 0) continue;
@@ -265,23 +272,32 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       }
       for (let mi = 0; mi < M; mi++) {
         const md = maxDets[mi];
-        for (let t = 0; t < T; t++) {
-          const base = (a * T + t) * n;
+        const P = inBefore[mi];
+        for (let s = 0; s < n; s++) P[s + 1] = P[s] + (inRange[s] & bit && sRank[s] < md ? 1 : 0);
+      }
+      for (let t = 0; t < T; t++) {
+        const base = (a * T + t) * W;
+        for (let mi = 0; mi < M; mi++) {
+          const md = maxDets[mi];
+          const P = inBefore[mi];
+          const nd = ndFor[mi];
           let tp = 0;
-          let fp = 0;
-          let nd = 0;
-          let firstScore = 0;
-          for (let s = 0; s < n; s++) {
-            if (sRank[s] >= md) continue;
-            if (nd === 0) firstScore = sScore[s];
-            nd++;
-            const c = code[base + s];
-            if (c === 1) {
-              tp++;
-              tpFp[tp] = fp;
-              tpScore[tp] = sScore[s];
-            } else if (c === 0 && inRange[s] & bit) {
-              fp++; // unmatched; outside the area range it is ignored
+          let matchedIn = 0;
+          for (let w = 0; w < W; w++) {
+            let word = matchedBits[base + w];
+            const ignored = ignoredBits[base + w];
+            while (word !== 0) {
+              const low = word & -word;
+              const b = 31 - Math.clz32(low);
+              word ^= low;
+              const s = (w << 5) + b;
+              if (sRank[s] >= md) continue;
+              if ((ignored & low) === 0) {
+                tp++;
+                tpFp[tp] = P[s] - matchedIn;
+                tpScore[tp] = sScore[s];
+              }
+              if (inRange[s] & bit) matchedIn++;
             }
           }
           recall[((t * K + k) * A + a) * M + mi] = nd ? tp / np : 0;
@@ -295,7 +311,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
               scoresOut[at] = 0;
             } else if (v === 0) {
               precision[at] = tp ? env[1] : 0;
-              scoresOut[at] = firstScore;
+              scoresOut[at] = sScore[0];
             } else {
               precision[at] = env[v];
               scoresOut[at] = tpScore[v];
