@@ -111,7 +111,10 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
   let ious = new Float64Array(64);
   let gtOrder = new Int32Array(16);
   let gtIg = new Uint8Array(16);
-  let gtTaken = new Uint8Array(16);
+  let gtCr = new Uint8Array(16);
+  let gtTaken = new Int32Array(16);
+  let generation = 0;
+  const thrCap = thresholds.map((t) => Math.min(t, 1 - 1e-10));
   const dtArea = new Float64Array(dtKey.length);
   for (let d = 0; d < dtKey.length; d++) {
     dtArea[d] = (dtBoxes[4 * d + 2] - dtBoxes[4 * d]) * (dtBoxes[4 * d + 3] - dtBoxes[4 * d + 1]);
@@ -178,7 +181,9 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       if (G > gtOrder.length) {
         gtOrder = new Int32Array(2 * G);
         gtIg = new Uint8Array(2 * G);
-        gtTaken = new Uint8Array(2 * G);
+        gtCr = new Uint8Array(2 * G);
+        gtTaken = new Int32Array(2 * G);
+        generation = 0;
       }
       if (D * G > ious.length) ious = new Float64Array(2 * D * G);
       // IoU[d·G + g] in the ground truth's input order (maskUtils.iou on xywh).
@@ -219,22 +224,22 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
             if (ig === pass) {
               gtOrder[p] = g;
               gtIg[p] = ig;
+              gtCr[p] = gtCrowd[gi];
               p++;
             }
           }
         }
         for (let g = 0; g < G; g++) if (!gtIg[g]) npig[a]++;
         for (let t = 0; t < T; t++) {
-          gtTaken.fill(0, 0, G);
+          const taken = ++generation; // gtTaken[q] === taken: box q is taken at this threshold
           const base = (a * T + t) * W;
           for (let d = 0; d < D; d++) {
-            let iou = Math.min(thresholds[t], 1 - 1e-10);
+            let iou = thrCap[t];
             let m = -1;
             for (let q = 0; q < G; q++) {
-              const g = gtOrder[q];
-              if (gtTaken[q] && !gtCrowd[gtGroups.order[gs + g]]) continue;
+              if (gtTaken[q] === taken && !gtCr[q]) continue;
               if (m > -1 && gtIg[m] === 0 && gtIg[q] === 1) break;
-              const o = ious[d * G + g];
+              const o = ious[d * G + gtOrder[q]];
               if (o < iou) continue;
               iou = o;
               m = q;
@@ -243,7 +248,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
               const p = pos[ds + d];
               matchedBits[base + (p >>> 5)] |= 1 << (p & 31);
               if (gtIg[m]) ignoredBits[base + (p >>> 5)] |= 1 << (p & 31);
-              gtTaken[m] = 1;
+              gtTaken[m] = taken;
             }
           }
         }
@@ -261,6 +266,8 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     const vFor = new Int32Array(R);
     const inBefore = Array.from({ length: M }, () => new Int32Array(n + 1));
     const ndFor = new Int32Array(M);
+    let maxRank = 0;
+    for (let s = 0; s < n; s++) if (sRank[s] > maxRank) maxRank = sRank[s];
     for (let mi = 0; mi < M; mi++) for (let s = 0; s < n; s++) if (sRank[s] < maxDets[mi]) ndFor[mi]++;
     for (let a = 0; a < A; a++) {
       const np = npig[a];
@@ -273,7 +280,11 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       for (let mi = 0; mi < M; mi++) {
         const md = maxDets[mi];
         const P = inBefore[mi];
-        for (let s = 0; s < n; s++) P[s + 1] = P[s] + (inRange[s] & bit && sRank[s] < md ? 1 : 0);
+        if (md > maxRank) {
+          for (let s = 0; s < n; s++) P[s + 1] = P[s] + ((inRange[s] >> a) & 1);
+        } else {
+          for (let s = 0; s < n; s++) P[s + 1] = P[s] + (inRange[s] & bit && sRank[s] < md ? 1 : 0);
+        }
       }
       for (let t = 0; t < T; t++) {
         const base = (a * T + t) * W;
