@@ -136,6 +136,21 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const e = dtGroups.start[key + 1];
       imageStart[i] = n;
       if (e === s) continue;
+      if (e - s <= maxDet && e - s < 64) {
+        // Small group: stable insertion sort by decreasing score, in place.
+        for (let j = s; j < e; j++) {
+          const sv = dtScore[j];
+          let q = n + (j - s) - 1;
+          while (q >= n && dtScore[dets[q]] < sv) {
+            dets[q + 1] = dets[q];
+            q--;
+          }
+          dets[q + 1] = j;
+        }
+        for (let r = 0; r < e - s; r++) rank[n + r] = r;
+        n += e - s;
+        continue;
+      }
       const list = sortByScore(identity.subarray(s, e), dtScore);
       const keep = Math.min(maxDet, list.length);
       for (let r = 0; r < keep; r++) {
