@@ -32,6 +32,13 @@ const AREA_RANGES: CocoAccumulated['areaRanges'] = [
   { name: 'large', range: [96 ** 2, 1e5 ** 2] },
 ];
 
+/** Number of set bits of a 32-bit word. */
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
 /** numpy.linspace(start, stop, num): i·step + start, the last exactly `stop`. */
 function linspace(start: number, stop: number, num: number): Float64Array {
   const out = new Float64Array(num);
@@ -174,15 +181,20 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       sRank[s] = rank[j];
       sScore[s] = classScores[j];
     }
-    // inRange[s]: bit a set when the detection's area is in area range a.
-    const inRange = new Uint8Array(n);
+    // Bitmaps, bit s = the detection at place s in score order. inRangeBits[a]: its area is in area range a;
+    // keptBits[mi]: it is among the first maxDets[mi] of its image.
+    const W = (n + 31) >>> 5;
+    const inRangeBits = new Uint32Array(A * W);
+    const keptBits = new Uint32Array(M * W);
     for (let s = 0; s < n; s++) {
       const ar = dtArea[dets[order[s]]];
-      for (let a = 0; a < A; a++) if (!(ar < areaLo[a] || ar > areaHi[a])) inRange[s] |= 1 << a;
+      const w = s >>> 5;
+      const b = 1 << (s & 31);
+      for (let a = 0; a < A; a++) if (!(ar < areaLo[a] || ar > areaHi[a])) inRangeBits[a * W + w] |= b;
+      for (let mi = 0; mi < M; mi++) if (sRank[s] < maxDets[mi]) keptBits[mi * W + w] |= b;
     }
-    // Bitmaps per (area, threshold), bit s = the detection at place s in score order: matched, and matched to an
-    // ignored box. Every other detection is unmatched: a false positive when in the area range, else ignored.
-    const W = (n + 31) >>> 5;
+    // Bitmaps per (area, threshold): matched, and matched to an ignored box. Every other detection is unmatched: a
+    // false positive when in the area range, else ignored.
     const matchedBits = new Uint32Array(A * T * W);
     const ignoredBits = new Uint32Array(A * T * W);
     const npig = new Int32Array(A);
@@ -279,51 +291,48 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     const tpScore = new Float64Array(n + 2);
     const env = new Float64Array(n + 2);
     const vFor = new Int32Array(R);
-    const inBefore = Array.from({ length: M }, () => new Int32Array(n + 1));
+    // Per (area, maxDet): eligible = in range and kept; eligibleBefore[w] = eligible detections in words < w.
+    const eligible = new Uint32Array(M * W);
+    const eligibleBefore = new Int32Array(M * (W + 1));
     const ndFor = new Int32Array(M);
-    let maxRank = 0;
-    for (let s = 0; s < n; s++) if (sRank[s] > maxRank) maxRank = sRank[s];
-    for (let mi = 0; mi < M; mi++) for (let s = 0; s < n; s++) if (sRank[s] < maxDets[mi]) ndFor[mi]++;
+    for (let mi = 0; mi < M; mi++) for (let w = 0; w < W; w++) ndFor[mi] += popcount(keptBits[mi * W + w]);
     for (let a = 0; a < A; a++) {
       const np = npig[a];
       if (np === 0) continue;
-      const bit = 1 << a;
       for (let r = 0, v = 0; r < R; r++) {
         while (v <= np && v / np < recThrs[r]) v++; // thresholds ascend, so v does too
         vFor[r] = v;
       }
       for (let mi = 0; mi < M; mi++) {
-        const md = maxDets[mi];
-        const P = inBefore[mi];
-        if (md > maxRank) {
-          for (let s = 0; s < n; s++) P[s + 1] = P[s] + ((inRange[s] >> a) & 1);
-        } else {
-          for (let s = 0; s < n; s++) P[s + 1] = P[s] + (inRange[s] & bit && sRank[s] < md ? 1 : 0);
+        const eb = mi * (W + 1);
+        for (let w = 0; w < W; w++) {
+          const e = inRangeBits[a * W + w] & keptBits[mi * W + w];
+          eligible[mi * W + w] = e;
+          eligibleBefore[eb + w + 1] = eligibleBefore[eb + w] + popcount(e);
         }
       }
       for (let t = 0; t < T; t++) {
         const base = (a * T + t) * W;
         for (let mi = 0; mi < M; mi++) {
-          const md = maxDets[mi];
-          const P = inBefore[mi];
           const nd = ndFor[mi];
+          const eb = mi * (W + 1);
           let tp = 0;
-          let matchedIn = 0;
+          let matchedIn = 0; // matched detections that are eligible, before the current one
           for (let w = 0; w < W; w++) {
-            let word = matchedBits[base + w];
+            let word = matchedBits[base + w] & keptBits[mi * W + w];
+            if (word === 0) continue;
             const ignored = ignoredBits[base + w];
+            const e = eligible[mi * W + w];
             while (word !== 0) {
               const low = word & -word;
-              const b = 31 - Math.clz32(low);
               word ^= low;
-              const s = (w << 5) + b;
-              if (sRank[s] >= md) continue;
               if ((ignored & low) === 0) {
                 tp++;
-                tpFp[tp] = P[s] - matchedIn;
-                tpScore[tp] = sScore[s];
+                // False positives before it: eligible before it, less the matched eligible ones.
+                tpFp[tp] = eligibleBefore[eb + w] + popcount(e & (low - 1)) - matchedIn;
+                tpScore[tp] = sScore[(w << 5) + 31 - Math.clz32(low)];
               }
-              if (inRange[s] & bit) matchedIn++;
+              if (e & low) matchedIn++;
             }
           }
           recall[((t * K + k) * A + a) * M + mi] = nd ? tp / np : 0;
