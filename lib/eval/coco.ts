@@ -21,7 +21,7 @@
  * annotation id of 0 does not count as "unmatched"; matching uses flags, not ids.
  */
 import { assertInRange, assertInteger, assertKnownKeys, invalidParameterError } from '../is.ts';
-import { checkClassesOption, type EvalData, groupBy, scoreRanks, sortByScore } from './inputs.ts';
+import { checkClassesOption, type EvalData, groupBy, groupDetections, sortByScore } from './inputs.ts';
 import type { CocoAccumulated, CocoMetrics, CocoOptions, CocoResult } from './types.ts';
 
 const EPS = 2.220446049250313e-16; // numpy.spacing(1)
@@ -31,6 +31,13 @@ const AREA_RANGES: CocoAccumulated['areaRanges'] = [
   { name: 'medium', range: [32 ** 2, 96 ** 2] },
   { name: 'large', range: [96 ** 2, 1e5 ** 2] },
 ];
+
+/** Number of set bits of a 32-bit word. */
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
 
 /** numpy.linspace(start, stop, num): i·step + start, the last exactly `stop`. */
 function linspace(start: number, stop: number, num: number): Float64Array {
@@ -83,7 +90,7 @@ export function cocoOptions(options: CocoOptions | undefined): CheckedCocoOption
 
 /** evaluate + accumulate: pycocotools' `eval` arrays. */
 export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): CocoAccumulated {
-  const { images, classes, gtBoxes, gtCrowd, gtDifficult, gtArea, dtBoxes, dtScore } = data;
+  const { images, classes, gtBoxes, gtCrowd, gtDifficult, gtArea } = data;
   const I = images.length;
   const K = classes.length;
   const thresholds = options.iouThresholds;
@@ -103,21 +110,23 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
   const gtGroups = groupBy(gtKey, K * I);
   const dtKey = new Int32Array(data.dtClass.length);
   for (let d = 0; d < dtKey.length; d++) dtKey[d] = data.dtClass[d] * I + data.dtImage[d];
-  const dtGroups = groupBy(dtKey, K * I);
+  // Detections grouped by class and image (input order kept within): each class's data is contiguous.
+  const dtGroups = groupDetections(data, dtKey, K * I);
+  const { boxes: dtBoxes, score: dtScore, identity } = dtGroups;
 
   // Scratch, grown as needed.
   let ious = new Float64Array(64);
   let gtOrder = new Int32Array(16);
   let gtIg = new Uint8Array(16);
-  let gtTaken = new Uint8Array(16);
+  let gtCr = new Uint8Array(16);
+  let gtTaken = new Int32Array(16);
+  let generation = 0;
+  const thrCap = thresholds.map((t) => Math.min(t, 1 - 1e-10));
   const dtArea = new Float64Array(dtKey.length);
   for (let d = 0; d < dtKey.length; d++) {
     dtArea[d] = (dtBoxes[4 * d + 2] - dtBoxes[4 * d]) * (dtBoxes[4 * d + 3] - dtBoxes[4 * d + 1]);
   }
 
-  const ranks = scoreRanks(dtScore);
-  const identity = new Int32Array(dtKey.length);
-  for (let j = 0; j < identity.length; j++) identity[j] = j;
   const areaLo = Float64Array.from(AREA_RANGES, (r) => r.range[0]);
   const areaHi = Float64Array.from(AREA_RANGES, (r) => r.range[1]);
   for (let k = 0; k < K; k++) {
@@ -134,7 +143,22 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const e = dtGroups.start[key + 1];
       imageStart[i] = n;
       if (e === s) continue;
-      const list = sortByScore(dtGroups.order.subarray(s, e), ranks);
+      if (e - s <= maxDet && e - s < 64) {
+        // Small group: stable insertion sort by decreasing score, in place.
+        for (let j = s; j < e; j++) {
+          const sv = dtScore[j];
+          let q = n + (j - s) - 1;
+          while (q >= n && dtScore[dets[q]] < sv) {
+            dets[q + 1] = dets[q];
+            q--;
+          }
+          dets[q + 1] = j;
+        }
+        for (let r = 0; r < e - s; r++) rank[n + r] = r;
+        n += e - s;
+        continue;
+      }
+      const list = sortByScore(identity.subarray(s, e), dtScore);
       const keep = Math.min(maxDet, list.length);
       for (let r = 0; r < keep; r++) {
         dets[n] = list[r];
@@ -145,9 +169,9 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     imageStart[I] = n;
     // One stable sort by score over the class (images in order, then rank): the order of accumulate's concatenation;
     // each smaller maxDet is a subsequence of it. pos[j] = place of detection j in that order.
-    const byRank = new Int32Array(n);
-    for (let j = 0; j < n; j++) byRank[j] = ranks[dets[j]];
-    const order = sortByScore(identity.subarray(0, n), byRank);
+    const classScores = new Float64Array(n);
+    for (let j = 0; j < n; j++) classScores[j] = dtScore[dets[j]];
+    const order = sortByScore(identity.subarray(0, n), classScores);
     const pos = new Int32Array(n);
     const sRank = new Int32Array(n);
     const sScore = new Float64Array(n);
@@ -155,17 +179,24 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       const j = order[s];
       pos[j] = s;
       sRank[s] = rank[j];
-      sScore[s] = dtScore[dets[j]];
+      sScore[s] = classScores[j];
     }
-    // inRange[s]: bit a set when the detection's area is in area range a.
-    const inRange = new Uint8Array(n);
+    // Bitmaps, bit s = the detection at place s in score order. inRangeBits[a]: its area is in area range a;
+    // keptBits[mi]: it is among the first maxDets[mi] of its image.
+    const W = (n + 31) >>> 5;
+    const inRangeBits = new Uint32Array(A * W);
+    const keptBits = new Uint32Array(M * W);
     for (let s = 0; s < n; s++) {
       const ar = dtArea[dets[order[s]]];
-      for (let a = 0; a < A; a++) if (!(ar < areaLo[a] || ar > areaHi[a])) inRange[s] |= 1 << a;
+      const w = s >>> 5;
+      const b = 1 << (s & 31);
+      for (let a = 0; a < A; a++) if (!(ar < areaLo[a] || ar > areaHi[a])) inRangeBits[a * W + w] |= b;
+      for (let mi = 0; mi < M; mi++) if (sRank[s] < maxDets[mi]) keptBits[mi * W + w] |= b;
     }
-    // code[(a·T + t)·n + s], s in score order: 0 unmatched (a false positive when in the area range), 1 true
-    // positive, 2 ignored (matched to an ignored box).
-    const code = new Uint8Array(A * T * n);
+    // Bitmaps per (area, threshold): matched, and matched to an ignored box. Every other detection is unmatched: a
+    // false positive when in the area range, else ignored.
+    const matchedBits = new Uint32Array(A * T * W);
+    const ignoredBits = new Uint32Array(A * T * W);
     const npig = new Int32Array(A);
     for (let i = 0; i < I; i++) {
       const key = k * I + i;
@@ -177,7 +208,9 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
       if (G > gtOrder.length) {
         gtOrder = new Int32Array(2 * G);
         gtIg = new Uint8Array(2 * G);
-        gtTaken = new Uint8Array(2 * G);
+        gtCr = new Uint8Array(2 * G);
+        gtTaken = new Int32Array(2 * G);
+        generation = 0;
       }
       if (D * G > ious.length) ious = new Float64Array(2 * D * G);
       // IoU[d·G + g] in the ground truth's input order (maskUtils.iou on xywh).
@@ -218,30 +251,31 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
             if (ig === pass) {
               gtOrder[p] = g;
               gtIg[p] = ig;
+              gtCr[p] = gtCrowd[gi];
               p++;
             }
           }
         }
         for (let g = 0; g < G; g++) if (!gtIg[g]) npig[a]++;
         for (let t = 0; t < T; t++) {
-          gtTaken.fill(0, 0, G);
-          const base = (a * T + t) * n;
+          const taken = ++generation; // gtTaken[q] === taken: box q is taken at this threshold
+          const base = (a * T + t) * W;
           for (let d = 0; d < D; d++) {
-            let iou = Math.min(thresholds[t], 1 - 1e-10);
+            let iou = thrCap[t];
             let m = -1;
             for (let q = 0; q < G; q++) {
-              const g = gtOrder[q];
-              if (gtTaken[q] && !gtCrowd[gtGroups.order[gs + g]]) continue;
+              if (gtTaken[q] === taken && !gtCr[q]) continue;
               if (m > -1 && gtIg[m] === 0 && gtIg[q] === 1) break;
-              const o = ious[d * G + g];
+              const o = ious[d * G + gtOrder[q]];
               if (o < iou) continue;
               iou = o;
               m = q;
             }
-            const at = base + pos[ds + d];
             if (m !== -1) {
-              code[at] = gtIg[m] ? 2 : 1;
-              gtTaken[m] = 1;
+              const p = pos[ds + d];
+              matchedBits[base + (p >>> 5)] |= 1 << (p & 31);
+              if (gtIg[m]) ignoredBits[base + (p >>> 5)] |= 1 << (p & 31);
+              gtTaken[m] = taken;
             }
           }
         }
@@ -250,38 +284,55 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
     // accumulate. Walking the detections by score, only true positives move recall: searchsorted(recall, r, 'left')
     // is the place where TP first reaches v(r) = the least v with v / npig ≥ r, and the precision envelope there is
     // the largest v' / (FP + v' + ε) over the true positives from it on (a false positive or an ignored detection
-    // never raises precision). Place 0 (threshold 0) is the first detection, whatever it is.
+    // never raises precision). Place 0 (threshold 0) is the first detection (the class's best: rank 0 in its image).
+    // FP before place s = in-range detections before s (prefix count) − matched in-range ones before s, so each
+    // (area, threshold, maxDet) costs its matched detections, not all of them.
     const tpFp = new Float64Array(n + 2);
     const tpScore = new Float64Array(n + 2);
     const env = new Float64Array(n + 2);
     const vFor = new Int32Array(R);
+    // Per (area, maxDet): eligible = in range and kept; eligibleBefore[w] = eligible detections in words < w.
+    const eligible = new Uint32Array(M * W);
+    const eligibleBefore = new Int32Array(M * (W + 1));
+    const ndFor = new Int32Array(M);
+    for (let mi = 0; mi < M; mi++) for (let w = 0; w < W; w++) ndFor[mi] += popcount(keptBits[mi * W + w]);
     for (let a = 0; a < A; a++) {
       const np = npig[a];
       if (np === 0) continue;
-      const bit = 1 << a;
       for (let r = 0, v = 0; r < R; r++) {
         while (v <= np && v / np < recThrs[r]) v++; // thresholds ascend, so v does too
         vFor[r] = v;
       }
       for (let mi = 0; mi < M; mi++) {
-        const md = maxDets[mi];
-        for (let t = 0; t < T; t++) {
-          const base = (a * T + t) * n;
+        const eb = mi * (W + 1);
+        for (let w = 0; w < W; w++) {
+          const e = inRangeBits[a * W + w] & keptBits[mi * W + w];
+          eligible[mi * W + w] = e;
+          eligibleBefore[eb + w + 1] = eligibleBefore[eb + w] + popcount(e);
+        }
+      }
+      for (let t = 0; t < T; t++) {
+        const base = (a * T + t) * W;
+        for (let mi = 0; mi < M; mi++) {
+          const nd = ndFor[mi];
+          const eb = mi * (W + 1);
           let tp = 0;
-          let fp = 0;
-          let nd = 0;
-          let firstScore = 0;
-          for (let s = 0; s < n; s++) {
-            if (sRank[s] >= md) continue;
-            if (nd === 0) firstScore = sScore[s];
-            nd++;
-            const c = code[base + s];
-            if (c === 1) {
-              tp++;
-              tpFp[tp] = fp;
-              tpScore[tp] = sScore[s];
-            } else if (c === 0 && inRange[s] & bit) {
-              fp++; // unmatched; outside the area range it is ignored
+          let matchedIn = 0; // matched detections that are eligible, before the current one
+          for (let w = 0; w < W; w++) {
+            let word = matchedBits[base + w] & keptBits[mi * W + w];
+            if (word === 0) continue;
+            const ignored = ignoredBits[base + w];
+            const e = eligible[mi * W + w];
+            while (word !== 0) {
+              const low = word & -word;
+              word ^= low;
+              if ((ignored & low) === 0) {
+                tp++;
+                // False positives before it: eligible before it, less the matched eligible ones.
+                tpFp[tp] = eligibleBefore[eb + w] + popcount(e & (low - 1)) - matchedIn;
+                tpScore[tp] = sScore[(w << 5) + 31 - Math.clz32(low)];
+              }
+              if (e & low) matchedIn++;
             }
           }
           recall[((t * K + k) * A + a) * M + mi] = nd ? tp / np : 0;
@@ -295,7 +346,7 @@ export function accumulateCoco(data: EvalData, options: CheckedCocoOptions): Coc
               scoresOut[at] = 0;
             } else if (v === 0) {
               precision[at] = tp ? env[1] : 0;
-              scoresOut[at] = firstScore;
+              scoresOut[at] = sScore[0];
             } else {
               precision[at] = env[v];
               scoresOut[at] = tpScore[v];

@@ -679,45 +679,28 @@ export function groupBy(key: Int32Array, keys: number): { start: Int32Array; ord
   return { start, order };
 }
 
-/**
- * Dense ranks of scores, highest first (equal scores share a rank): rank[i] = number of distinct scores > scores[i].
- * Sorting by rank is sorting by score, with integer keys that the fast numeric sort below can carry.
- */
-export function scoreRanks(scores: Float64Array): Int32Array {
-  const distinct = Float64Array.from(scores).sort(); // ascending, native numeric sort
-  let m = 0;
-  for (let i = 0; i < distinct.length; i++) if (i === 0 || distinct[i] !== distinct[m - 1]) distinct[m++] = distinct[i];
-  const ranks = new Int32Array(scores.length);
-  for (let i = 0; i < scores.length; i++) {
-    // Binary search: index of scores[i] among the m distinct values; rank = m − 1 − index.
-    let lo = 0;
-    let hi = m - 1;
-    const s = scores[i];
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (distinct[mid] < s) lo = mid + 1;
-      else hi = mid;
-    }
-    ranks[i] = m - 1 - lo;
-  }
-  return ranks;
-}
+// Float64 bits as two uint32 words; which word is the high one depends on the platform's byte order.
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+F64[0] = 1;
+const HI = U32[1] === 0x3ff00000 ? 1 : 0;
+const LO = 1 - HI;
 
 /**
- * `items` (indices into `ranks`) sorted by rank (score descending), ties in their order in `items` — a stable sort,
- * numpy's `argsort(-score, kind='mergesort')`. Uses one native Float64Array sort of keys rank·n + place (exact
- * integers below 2^53 for any realistic n).
+ * `items` (indices into `scores`) sorted by decreasing score, ties in their order in `items` — a stable sort, numpy's
+ * `argsort(-score, kind='mergesort')`. −0 and +0 are equal. Small inputs: insertion sort; larger: a least-significant-
+ * digit radix sort (8-bit digits, passes where every key shares the digit skipped) on the float64 bits mapped to
+ * unsigned integers in decreasing-score order, which is stable and linear.
  */
-export function sortByScore(items: ArrayLike<number>, ranks: Int32Array): Int32Array {
+export function sortByScore(items: ArrayLike<number>, scores: Float64Array): Int32Array {
   const n = items.length;
-  const out = new Int32Array(n);
-  if (n < 24) {
-    // Insertion sort (stable) for the small per-image groups.
+  let out = new Int32Array(n);
+  if (n < 64) {
     for (let i = 0; i < n; i++) {
       const v = items[i];
-      const r = ranks[v];
+      const sv = scores[v];
       let j = i - 1;
-      while (j >= 0 && ranks[out[j]] > r) {
+      while (j >= 0 && scores[out[j]] < sv) {
         out[j + 1] = out[j];
         j--;
       }
@@ -725,9 +708,77 @@ export function sortByScore(items: ArrayLike<number>, ranks: Int32Array): Int32A
     }
     return out;
   }
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = ranks[items[i]] * n + i;
-  keys.sort();
-  for (let i = 0; i < n; i++) out[i] = items[keys[i] % n];
+  // Keys: ascending unsigned order = decreasing score.
+  let hi = new Uint32Array(n);
+  let lo = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    F64[0] = scores[items[i]] + 0; // −0 → +0
+    let h = U32[HI];
+    let l = U32[LO];
+    if (h & 0x80000000) {
+      h = ~h;
+      l = ~l;
+    } else {
+      h |= 0x80000000;
+    }
+    hi[i] = ~h;
+    lo[i] = ~l;
+    out[i] = items[i];
+  }
+  let hi2 = new Uint32Array(n);
+  let lo2 = new Uint32Array(n);
+  let out2 = new Int32Array(n);
+  const count = new Int32Array(256);
+  for (let pass = 0; pass < 8; pass++) {
+    const word = pass < 4 ? lo : hi;
+    const shift = (pass & 3) * 8;
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(word[i] >>> shift) & 255]++;
+    if (count[(word[0] >>> shift) & 255] === n) continue; // every key has this digit
+    for (let b = 0, sum = 0; b < 256; b++) {
+      const c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const at = count[(word[i] >>> shift) & 255]++;
+      hi2[at] = hi[i];
+      lo2[at] = lo[i];
+      out2[at] = out[i];
+    }
+    [hi, hi2] = [hi2, hi];
+    [lo, lo2] = [lo2, lo];
+    [out, out2] = [out2, out];
+  }
   return out;
+}
+
+/**
+ * The detections grouped by `key` (0 ≤ key < keys; input order kept within a key): `start` (keys + 1 offsets) and
+ * their boxes, scores and images in that order, so that each group's data is contiguous in memory; `identity`
+ * (0 … n − 1), whose subarrays are the groups' indices. One sequential pass over the input scatters into the groups
+ * (sequential writes per group, friendlier to the cache than gathering).
+ */
+export function groupDetections(data: EvalData, key: Int32Array, keys: number) {
+  const n = key.length;
+  const start = new Int32Array(keys + 1);
+  for (let i = 0; i < n; i++) start[key[i] + 1]++;
+  for (let k = 0; k < keys; k++) start[k + 1] += start[k];
+  const fill = start.slice(0, keys);
+  const boxes = new Float64Array(4 * n);
+  const score = new Float64Array(n);
+  const image = new Int32Array(n);
+  const identity = new Int32Array(n);
+  const src = data.dtBoxes;
+  for (let i = 0; i < n; i++) {
+    const j = fill[key[i]]++;
+    boxes[4 * j] = src[4 * i];
+    boxes[4 * j + 1] = src[4 * i + 1];
+    boxes[4 * j + 2] = src[4 * i + 2];
+    boxes[4 * j + 3] = src[4 * i + 3];
+    score[j] = data.dtScore[i];
+    image[j] = data.dtImage[i];
+    identity[i] = i;
+  }
+  return { start, boxes, score, image, identity };
 }

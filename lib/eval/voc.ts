@@ -17,7 +17,7 @@
  * - A class without ground truth that counts (npos = 0) has AP NaN and is left out of the mean.
  */
 import { assertBoolean, assertInRange, assertKnownKeys, invalidParameterError } from '../is.ts';
-import { checkClassesOption, type EvalData, groupBy, scoreRanks, sortByScore } from './inputs.ts';
+import { checkClassesOption, type EvalData, groupBy, groupDetections, sortByScore } from './inputs.ts';
 import type { ClassCurve, VocOptions, VocResult } from './types.ts';
 
 const EPS = 2.220446049250313e-16; // numpy.finfo(float64).eps
@@ -82,7 +82,7 @@ export function vocAp(recall: ArrayLike<number>, precision: ArrayLike<number>, u
 
 /** VOC AP of every class of the flattened inputs. */
 export function vocFromData(data: EvalData, options: ReturnType<typeof vocOptions>): VocResult {
-  const { images, classes, gtBoxes, gtDifficult, gtCrowd, dtBoxes, dtScore } = data;
+  const { images, classes, gtBoxes, gtDifficult, gtCrowd } = data;
   const I = images.length;
   const K = classes.length;
   const off = options.pixelOffset;
@@ -91,9 +91,10 @@ export function vocFromData(data: EvalData, options: ReturnType<typeof vocOption
   const gtKey = new Int32Array(data.gtClass.length);
   for (let g = 0; g < gtKey.length; g++) gtKey[g] = data.gtClass[g] * I + data.gtImage[g];
   const gtGroups = groupBy(gtKey, K * I);
-  const dtGroups = groupBy(data.dtClass, K);
+  // Detections grouped by class (input order kept within a class): each class's data is contiguous.
+  const dtGroups = groupDetections(data, data.dtClass, K);
+  const { boxes: dtBoxes, score: dtScore, image: dtImage, identity } = dtGroups;
   const taken = new Uint8Array(gtKey.length);
-  const ranks = scoreRanks(dtScore);
   const ap: Record<string, number> = {};
   const curves: Record<string, ClassCurve> = {};
   let sum = 0;
@@ -105,7 +106,7 @@ export function vocFromData(data: EvalData, options: ReturnType<typeof vocOption
       if (!gtDifficult[g] && !gtCrowd[g]) npos++;
     }
     // By score, ties in input order (stable).
-    const dets = sortByScore(dtGroups.order.subarray(dtGroups.start[k], dtGroups.start[k + 1]), ranks);
+    const dets = sortByScore(identity.subarray(dtGroups.start[k], dtGroups.start[k + 1]), dtScore);
     const nd = dets.length;
     const recall = new Float64Array(nd);
     const precision = new Float64Array(nd);
@@ -120,7 +121,7 @@ export function vocFromData(data: EvalData, options: ReturnType<typeof vocOption
       const bx2 = dtBoxes[4 * i + 2];
       const by2 = dtBoxes[4 * i + 3];
       const barea = (bx2 - bx1 + off) * (by2 - by1 + off);
-      const key = k * I + data.dtImage[i];
+      const key = k * I + dtImage[i];
       let ovmax = -Infinity;
       let jmax = -1;
       for (let j = gtGroups.start[key]; j < gtGroups.start[key + 1]; j++) {

@@ -13,7 +13,7 @@ import {
   evaluateVoc,
   type GroundTruthImage,
 } from '../../../lib/index.ts';
-import { scoreRanks, sortByScore } from '../../../lib/eval/inputs.ts';
+import { sortByScore } from '../../../lib/eval/inputs.ts';
 import { num, readJson } from '../../helpers/fixtures.ts';
 
 const one: GroundTruthImage[] = [{ image: 'a.jpg', boxes: [{ label: 'cat', box: [0, 0, 10, 10] }] }];
@@ -283,17 +283,22 @@ test('inputs are not modified', (t) => {
   t.deepEqual(d, hit);
 });
 
-test('sortByScore: a stable sort by decreasing score (small and large groups, many ties) equals Array.prototype.sort', (t) => {
+test('sortByScore: a stable sort by decreasing score (small and large inputs, ties, negatives, ±0, extremes) equals Array.prototype.sort', (t) => {
   let s = 12345;
   const rnd = () => {
     s = (s * 1664525 + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
-  for (const n of [0, 1, 5, 23, 24, 25, 200, 3000]) {
-    const scores = Float64Array.from({ length: n }, () => Math.round(rnd() * 20) / 20 - (rnd() < 0.1 ? 5 : 0));
-    const ranks = scoreRanks(scores);
+  const specials = [0, -0, 1e-300, -1e-300, 1e300, -1e300, Number.MIN_VALUE, -Number.MIN_VALUE, 0.5, -0.5];
+  for (const n of [0, 1, 5, 63, 64, 65, 200, 3000]) {
+    const scores = Float64Array.from({ length: n }, () => {
+      const u = rnd();
+      if (u < 0.1) return specials[Math.floor(rnd() * specials.length)];
+      if (u < 0.2) return (rnd() - 0.5) * 1e6;
+      return Math.round(rnd() * 20) / 20 - (rnd() < 0.1 ? 5 : 0);
+    });
     const items = Int32Array.from({ length: n }, (_, i) => i).reverse();
     const reference = Array.from(items).sort((a, b) => scores[b] - scores[a]);
-    t.deepEqual(Array.from(sortByScore(items, ranks)), reference, `n = ${n}`);
+    t.deepEqual(Array.from(sortByScore(items, scores)), reference, `n = ${n}`);
   }
 });
