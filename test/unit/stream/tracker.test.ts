@@ -203,7 +203,7 @@ test('two classes overlapping: a person and a dog on the same spot keep separate
     const hyps = seq.detections.map((dets, f) =>
       tracker.update(dets, f).map((d) => {
         if (!classOf.has(d.trackId)) classOf.set(d.trackId, d.classId);
-        t.is(d.classId, classOf.get(d.trackId), 'a track never changes class');
+        t.is(classOf.get(d.trackId), d.classId, 'a track never changes class');
         return { trackId: d.trackId, box: d.box };
       }),
     );
