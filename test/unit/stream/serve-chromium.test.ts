@@ -110,7 +110,7 @@ if (!playwright) {
     await page.waitForFunction(
       () => {
         const img = document.getElementById('video') as HTMLImageElement | null;
-        return img !== null && img.complete && img.naturalWidth === 480;
+        return img?.complete === true && img.naturalWidth === 480;
       },
       null,
       { timeout: 20_000 },
