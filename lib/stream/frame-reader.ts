@@ -5,8 +5,13 @@
  * aligns with a 589 824-byte frame). Each frame's size and presentation timestamp come from ffmpeg's `showinfo`
  * filter on stderr: one line per frame before the scale (source size, `pts_time`) and one after it (the size of the
  * pixels on the pipe). ffmpeg runs with passthrough frame timing (`-fps_mode passthrough`), so the n-th frame on the
- * pipe is the n-th frame showinfo reported — no duplicate, no drop — and a frame whose size changes mid-stream
- * (a camera switching resolution, images of different sizes in a glob) is still cut right.
+ * pipe is the n-th frame showinfo reported — no duplicate, no drop.
+ *
+ * A source whose frame size changes mid-stream (a camera switching resolution, images of different sizes in a glob):
+ * ffmpeg's rawvideo encoder keeps the size it started with and scales later frames to it after the filter chain
+ * (showinfo then reports the size before that scale). So every frame on the pipe has the first frame's output size;
+ * each keeps its own source size, and since both scales are per-axis linear, boxes still map back exactly (the model
+ * sees such frames stretched to the first frame's aspect ratio).
  *
  * stdout and stderr are separate pipes read in any order: {@link FrameCutter} keeps the bytes until the description
  * of the next frame is known, and the descriptions until their bytes have arrived.
@@ -65,6 +70,8 @@ export class FrameCutter {
   /** Bytes of the first chunk already consumed. */
   #offset = 0;
   readonly #channels: number;
+  /** The size of every frame on the pipe: the first frame's output size. */
+  #pipe: { width: number; height: number } | null = null;
 
   constructor(onFrame: (frame: CutFrame) => void, channels = 3) {
     this.#onFrame = onFrame;
@@ -98,7 +105,9 @@ export class FrameCutter {
   #drain(): void {
     while (this.#infos.length > 0) {
       const { source, output } = this.#infos[0];
-      const size = output.width * output.height * this.#channels;
+      this.#pipe ??= { width: output.width, height: output.height };
+      const { width, height } = this.#pipe;
+      const size = width * height * this.#channels;
       if (this.#buffered < size) return;
       this.#infos.shift();
       const data = new Uint8Array(size);
@@ -117,8 +126,8 @@ export class FrameCutter {
       this.#buffered -= size;
       this.#onFrame({
         data,
-        width: output.width,
-        height: output.height,
+        width,
+        height,
         sourceWidth: source.width,
         sourceHeight: source.height,
         pts: Number.isFinite(output.pts) ? output.pts : source.pts,

@@ -285,7 +285,8 @@ export class FfmpegSource implements FrameSource {
     this.description = source;
     this.#options = options;
     findFfmpeg(); // a missing ffmpeg fails here, before anything starts
-    if (this.kind === 'file' && !fs.existsSync(source.replace(/^file:\/\//i, '')))
+    // with an input format (e.g. 'lavfi' for ffmpeg's synthetic sources) the name need not be a file
+    if (this.kind === 'file' && !options.format && !fs.existsSync(source.replace(/^file:\/\//i, '')))
       throw Object.assign(new Error(`No such video file: ${source}`), { code: 'ENOENT' });
     if (this.kind === 'device' && !fs.existsSync(source.replace(/^v4l2:\/\//i, '')))
       throw Object.assign(new Error(`No such video device: ${source}`), { code: 'ENOENT' });
