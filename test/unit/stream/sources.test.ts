@@ -256,7 +256,7 @@ test('stdin: raw bgr24 frames of a given size, and MJPEG', async (t) => {
   mjpeg.end(Buffer.concat(jpegs));
   const m = await got;
   t.is(m.frames.length, 3);
-  const mean = (f: Frame) => f.image.data.reduce((a, b) => a + b, 0) / f.image.data.length;
+  const mean = (f: Frame) => Array.from(f.image.data).reduce((a, b) => a + b, 0) / f.image.data.length;
   t.deepEqual(
     m.frames.map((f) => Math.round(mean(f) / 32)),
     [8, 0, 4],
