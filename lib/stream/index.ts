@@ -34,3 +34,15 @@ export {
 } from './sources.ts';
 export { FfmpegMissingError, findFfmpeg } from './ffmpeg.ts';
 export { FrameCutter, parseShowinfo } from './frame-reader.ts';
+export {
+  createJsonlSink,
+  createSnapshotSink,
+  createVideoSink,
+  toJsonlRecord,
+  type JsonlDetection,
+  type JsonlRecord,
+  type Sink,
+  type SinkResult,
+  type SnapshotSinkOptions,
+  type VideoSinkOptions,
+} from './sinks.ts';
