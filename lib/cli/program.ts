@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { modelCommand } from './commands/model.ts';
+import { streamCommand } from './commands/stream.ts';
 import { debugEnabled, UsageError } from './handle-error.ts';
 import { setOrtLogLevel } from '../runtime/ort.ts';
 
@@ -66,7 +67,8 @@ export function createProgram(): Command {
     .version(version)
     .addCommand(detectCommand())
     .addCommand(doctorCommand())
-    .addCommand(modelCommand());
+    .addCommand(modelCommand())
+    .addCommand(streamCommand());
   return oneLineErrors(program);
 }
 
