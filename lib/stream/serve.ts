@@ -276,6 +276,7 @@ export async function createPreviewServer(options: PreviewServerOptions = {}): P
         const clients = isStream ? streamClients : eventClients;
         clients.add(res);
         res.on('close', () => clients.delete(res));
+        res.on('error', () => clients.delete(res)); // a connection reset is the client's business, never a crash
         if (isStream) {
           if (latest) sendPart(res, latest.jpeg);
           schedule();

@@ -278,6 +278,48 @@ test('a client that never reads loses frames, holds a bounded buffer, and slows 
   slow.destroy();
 });
 
+test('an event client that never reads loses events and holds a bounded buffer', async (t) => {
+  const server = await start(t);
+  const { port } = new URL(server.url);
+  const slow = net.connect(Number(port), '127.0.0.1');
+  slow.pause();
+  slow.write('GET /events HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => server.status().clients.events === 1, 'the client');
+  const tiny = { data: new Uint8Array(3), width: 1, height: 1, channels: 3 as const };
+  const many = Array.from({ length: 100 }, (_, k) => person(k, k));
+  const eventSize = JSON.stringify(many).length + 100;
+  let maxBuffered = 0;
+  for (let k = 0; k < 3000 && server.status().eventsDropped < 100; k++) {
+    server.pushFrame(tiny, many);
+    maxBuffered = Math.max(maxBuffered, server.status().bufferedBytes);
+    if (k % 50 === 0) await delay(1); // let the socket move what the kernel takes
+  }
+  const s = server.status();
+  t.log(
+    `event ~${(eventSize / 1024).toFixed(0)} KiB; sent ${s.eventsSent}, dropped ${s.eventsDropped}, max buffered ${(maxBuffered / 1024).toFixed(0)} KiB`,
+  );
+  t.true(s.eventsDropped >= 100);
+  t.true(maxBuffered <= eventSize + 64 * 1024, `buffered ${maxBuffered}`);
+  slow.destroy();
+  await until(() => server.status().clients.events === 0, 'the client gone');
+});
+
+test('clients that go away mid-stream are forgotten; pushing on does not fail', async (t) => {
+  const server = await start(t);
+  const stream = await open(`${server.url}stream.mjpg`);
+  const events = await open(`${server.url}events`);
+  await until(() => server.status().clients.stream === 1 && server.status().clients.events === 1, 'clients');
+  server.pushFrame(rampFrame(64, 48), [person(1)]);
+  stream.destroy();
+  events.destroy();
+  for (let k = 0; k < 20; k++) {
+    server.pushFrame(rampFrame(64, 48), [person(k)]);
+    await delay(5);
+  }
+  await until(() => server.status().clients.stream === 0 && server.status().clients.events === 0, 'no clients');
+  t.is(server.status().framesPushed, 21);
+});
+
 test('close ends every response, refuses new frames, and is idempotent', async (t) => {
   const server = await start(t);
   const stream = mjpegParts(await open(`${server.url}stream.mjpg`));
