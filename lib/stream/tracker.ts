@@ -358,8 +358,12 @@ export function iou(p: Box, q: Box): number {
 /**
  * Optimal class-aware IoU matching: pairs (track, detection) of the same class with IoU > gate, maximizing
  * Σ (IoU − gate). Returns [trackIndex, detectionIndex] pairs.
+ *
+ * Pairs at or below the gate cost nothing (they stay unmatched), so the problem splits exactly into the connected
+ * components of the graph of pairs above the gate; each is solved on its own (a lone pair directly), which keeps a
+ * crowded scene of objects far apart from costing O(n³).
  */
-function matchByIou(
+export function matchByIou(
   trackBoxes: readonly Box[],
   trackClasses: readonly number[],
   detBoxes: readonly Box[],
@@ -369,25 +373,49 @@ function matchByIou(
   const n = trackBoxes.length;
   const m = detBoxes.length;
   if (n === 0 || m === 0) return [];
-  const cost = new Float64Array(n * m);
-  const overlap = new Float64Array(n * m);
-  let any = false;
+  const edges: Array<[number, number, number]> = [];
+  // Union-find over the n tracks (0…n-1) and m detections (n…n+m-1).
+  const parent = Int32Array.from({ length: n + m }, (_, k) => k);
+  const find = (k: number): number => {
+    while (parent[k] !== k) {
+      parent[k] = parent[parent[k]];
+      k = parent[k];
+    }
+    return k;
+  };
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
-      const v = trackClasses[i] === detClasses[j] ? iou(trackBoxes[i], detBoxes[j]) : 0;
-      overlap[i * m + j] = v;
+      if (trackClasses[i] !== detClasses[j]) continue;
+      const v = iou(trackBoxes[i], detBoxes[j]);
       if (v > gate) {
-        cost[i * m + j] = gate - v;
-        any = true;
+        edges.push([i, j, v]);
+        parent[find(i)] = find(n + j);
       }
     }
   }
-  if (!any) return [];
-  const assignment = linearAssignment(cost, n, m);
+  const components = new Map<number, Array<[number, number, number]>>();
+  for (const e of edges) {
+    const root = find(e[0]);
+    const list = components.get(root);
+    if (list) list.push(e);
+    else components.set(root, [e]);
+  }
   const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) {
-    const j = assignment[i];
-    if (j >= 0 && overlap[i * m + j] > gate) pairs.push([i, j]);
+  for (const list of components.values()) {
+    if (list.length === 1) {
+      pairs.push([list[0][0], list[0][1]]);
+      continue;
+    }
+    const rows = [...new Set(list.map((e) => e[0]))];
+    const cols = [...new Set(list.map((e) => e[1]))];
+    const rowOf = new Map(rows.map((r, k) => [r, k]));
+    const colOf = new Map(cols.map((c, k) => [c, k]));
+    const cost = new Float64Array(rows.length * cols.length);
+    for (const [i, j, v] of list) cost[rowOf.get(i)! * cols.length + colOf.get(j)!] = gate - v;
+    const assignment = linearAssignment(cost, rows.length, cols.length);
+    assignment.forEach((c, r) => {
+      if (c >= 0 && cost[r * cols.length + c] < 0) pairs.push([rows[r], cols[c]]);
+    });
   }
   return pairs;
 }
