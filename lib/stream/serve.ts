@@ -202,9 +202,7 @@ export async function createPreviewServer(options: PreviewServerOptions = {}): P
     res.write(`event: ${event}\ndata: ${data}\n\n`);
     counts.eventsSent++;
   };
-  const broadcast = (event: string, data: unknown, force = false) => {
-    if (eventClients.size === 0) return;
-    const text = JSON.stringify(data);
+  const broadcast = (event: string, text: string, force = false) => {
     for (const res of eventClients) sendEvent(res, event, text, force);
   };
 
@@ -320,52 +318,42 @@ export async function createPreviewServer(options: PreviewServerOptions = {}): P
     url,
     pushFrame(image, detections, stats) {
       if (closed) throw new Error('The preview server is closed');
-      let frameImage: Uint8Array | RawImage;
+      // Everything is checked (and the event text built) before anything changes: a refused frame leaves no trace.
       let size: { width: number; height: number } | null;
-      if (image instanceof Uint8Array) {
+      const encoded = image instanceof Uint8Array;
+      if (encoded) {
         if (sniffImageFormat(image) === null)
           throw invalidParameterError('image', 'encoded image bytes (JPEG, PNG, …) or raw pixels', image);
-        frameImage = Buffer.from(image);
         size = readImageSize(image);
       } else {
         assertRawImage('image', image);
-        frameImage = { ...image, data: Buffer.from(image.data) };
         size = { width: image.width, height: image.height };
       }
-      if (!Array.isArray(detections)) throw invalidParameterError('detections', 'Array of detections', detections);
-      if (stats !== undefined && !object(stats)) throw invalidParameterError('stats', 'object', stats);
+      const event = detectionsEvent(detections, counts.framesPushed + 1, size);
+      const statsText = stats === undefined ? undefined : statsEvent(stats);
       const seq = ++counts.framesPushed;
+      const frameImage: Uint8Array | RawImage = encoded
+        ? Buffer.from(image)
+        : { ...(image as RawImage), data: Buffer.from((image as RawImage).data) };
       pending = {
         seq,
         image: frameImage,
         detections: detections.slice(),
-        passThrough:
-          detections.length === 0 && frameImage instanceof Uint8Array && sniffImageFormat(frameImage) === 'jpeg',
+        passThrough: detections.length === 0 && encoded && sniffImageFormat(image) === 'jpeg',
       };
       schedule();
-      broadcast('detections', {
-        frame: seq,
-        width: size?.width,
-        height: size?.height,
-        detections: detections.map((d) => ({
-          label: d.label,
-          classId: d.classId,
-          score: d.score,
-          box: [d.box.x1, d.box.y1, d.box.x2, d.box.y2],
-          ...(d.trackId === undefined ? {} : { trackId: d.trackId }),
-        })),
-      });
+      broadcast('detections', event);
       const now = performance.now();
-      if (stats && now - lastStatsAt >= STATS_INTERVAL_MS) {
+      if (statsText !== undefined && now - lastStatsAt >= STATS_INTERVAL_MS) {
         lastStatsAt = now;
-        broadcast('stats', stats);
+        broadcast('stats', statsText);
       }
     },
     pushStats(stats) {
       if (closed) throw new Error('The preview server is closed');
-      if (!object(stats)) throw invalidParameterError('stats', 'object', stats);
+      const text = statsEvent(stats);
       lastStatsAt = performance.now();
-      broadcast('stats', stats, true);
+      broadcast('stats', text, true);
     },
     status() {
       let bufferedBytes = 0;
@@ -388,4 +376,39 @@ export async function createPreviewServer(options: PreviewServerOptions = {}): P
       await rendering;
     },
   };
+}
+
+/**
+ * The `detections` event's JSON: boxes as [x1, y1, x2, y2] like the JSONL sink, `trackId` when present.
+ *
+ * @throws {TypeError} Not an array of detections (the element named).
+ */
+function detectionsEvent(detections: unknown, frame: number, size: { width: number; height: number } | null): string {
+  if (!Array.isArray(detections)) throw invalidParameterError('detections', 'Array of detections', detections);
+  const list = detections.map((d: unknown, k) => {
+    if (!object(d)) throw invalidParameterError(`detections[${k}]`, 'detection object', d);
+    const { label, classId, score, box, trackId } = d as Partial<PreviewDetection>;
+    if (!object(box) || ![box.x1, box.y1, box.x2, box.y2].every((v) => typeof v === 'number' && Number.isFinite(v)))
+      throw invalidParameterError(`detections[${k}].box`, '{ x1, y1, x2, y2 } finite numbers', box);
+    return {
+      label,
+      classId,
+      score,
+      box: [box.x1, box.y1, box.x2, box.y2],
+      ...(trackId === undefined ? {} : { trackId }),
+    };
+  });
+  return JSON.stringify({ frame, width: size?.width, height: size?.height, detections: list });
+}
+
+/** The `stats` event's JSON. @throws {TypeError} Not a plain object, or not serializable (a BigInt, a cycle). */
+function statsEvent(stats: unknown): string {
+  if (!object(stats)) throw invalidParameterError('stats', 'object', stats);
+  try {
+    return JSON.stringify(stats);
+  } catch (err) {
+    throw new TypeError(`Expected JSON-serializable object for stats but it failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }

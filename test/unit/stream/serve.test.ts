@@ -374,6 +374,15 @@ test('options and frames are checked; a busy port gives one readable error', asy
   });
   t.throws(() => server.pushFrame(rampFrame(4, 4), null as never), { message: /for detections/ });
   t.throws(() => server.pushFrame(rampFrame(4, 4), [], 5 as never), { message: /for stats/ });
+  t.throws(() => server.pushFrame(rampFrame(4, 4), [person(1), { ...person(2), box: null } as never]), {
+    instanceOf: TypeError,
+    message: 'Expected { x1, y1, x2, y2 } finite numbers for detections[1].box but received null',
+  });
+  t.throws(() => server.pushFrame(rampFrame(4, 4), [], { n: 1n }), {
+    instanceOf: TypeError,
+    message: /^Expected JSON-serializable object for stats/,
+  });
+  t.throws(() => server.pushStats([] as never), { instanceOf: TypeError, message: /for stats/ });
   t.is(server.status().framesPushed, 0, 'a refused frame is not counted');
   await server.close();
 });
