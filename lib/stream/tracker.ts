@@ -133,6 +133,9 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         frame = frameIndex;
       }
       const steps = lastFrame < 0 ? 1 : frame - lastFrame;
+      // Frames skipped by the caller count as missed: a track may be matched up to maxMissed + 1 frames after it was
+      // last seen (maxMissed frames without it in between), whatever the number of updates.
+      tracks = tracks.filter((t) => frame - t.lastSeen <= o.maxMissed + 1);
       for (const t of tracks) t.predict(steps, lastFrame);
       lastFrame = frame;
 
