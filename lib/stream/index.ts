@@ -61,6 +61,7 @@ export {
   createPreviewServer,
   PREVIEW_SERVER_OPTION_KEYS,
   type PreviewDetection,
+  type PreviewFrameInfo,
   type PreviewServer,
   type PreviewServerOptions,
   type PreviewStats,

@@ -69,13 +69,18 @@ export function previewPage(title: string): string {
     const stats = JSON.parse(e.data);
     $('events').textContent = String(++events);
     const items = [];
-    for (const [k, v] of Object.entries(stats)) {
+    const add = (k, v) => {
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [k2, v2] of Object.entries(v)) add(k + '.' + k2, v2);
+        return;
+      }
       const dt = document.createElement('dt');
       dt.textContent = k;
       const dd = document.createElement('dd');
       dd.textContent = typeof v === 'number' ? String(Math.round(v * 100) / 100) : JSON.stringify(v);
       items.push(dt, dd);
-    }
+    };
+    for (const [k, v] of Object.entries(stats)) add(k, v);
     $('stats').replaceChildren(...items);
   });
   source.addEventListener('end', () => { source.close(); $('state').textContent = 'ended'; $('state').className = 'down'; });

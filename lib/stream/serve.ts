@@ -16,7 +16,15 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { assertInRange, assertInteger, assertKnownKeys, assertObject, invalidParameterError, object } from '../is.ts';
+import {
+  assertFiniteNumber,
+  assertInRange,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  invalidParameterError,
+  object,
+} from '../is.ts';
 import { assertRawImage, type RawImage, readImageSize, sniffImageFormat } from '../image/decode.ts';
 import { type DrawableDetection, draw } from '../image/draw.ts';
 import { previewPage } from './preview-page.ts';
@@ -49,6 +57,14 @@ export const PREVIEW_SERVER_OPTION_KEYS = [
   'title',
 ] as const satisfies ReadonlyArray<keyof PreviewServerOptions>;
 
+/** Where a pushed frame comes from, for the `detections` event. */
+export interface PreviewFrameInfo {
+  /** The source's frame number (the pipeline's `frame`, gaps included). */
+  frame?: number;
+  /** Presentation timestamp, seconds. */
+  pts?: number;
+}
+
 /** Counters of a preview server (for the pipeline's stats and for tests). */
 export interface PreviewStatus {
   /** Clients connected now, per endpoint. */
@@ -80,10 +96,17 @@ export interface PreviewServer {
    * @param image Encoded image bytes (JPEG, PNG… as the source gave them) or raw RGB/RGBA pixels.
    * @param detections Boxes in the image's pixels; `trackId` is drawn and listed when present.
    * @param stats Optional live numbers; sent as a `stats` event at most every 250 ms.
-   * @throws {TypeError} Not an image, detections not an array, stats not an object.
+   * @param info The source's frame number and timestamp for the event (default: frames counted from 1, no pts).
+   * @throws {TypeError} Not an image, detections not an array, stats not an object, an unknown key in info.
+   * @throws {RangeError} info.frame not an integer ≥ 0, info.pts not finite.
    * @throws {Error} The server is closed.
    */
-  pushFrame(image: Uint8Array | RawImage, detections: readonly PreviewDetection[], stats?: PreviewStats): void;
+  pushFrame(
+    image: Uint8Array | RawImage,
+    detections: readonly PreviewDetection[],
+    stats?: PreviewStats,
+    info?: PreviewFrameInfo,
+  ): void;
   /** Sends a `stats` event now (e.g. the final stats), whatever the last one's time. */
   pushStats(stats: PreviewStats): void;
   status(): PreviewStatus;
@@ -316,7 +339,7 @@ export async function createPreviewServer(options: PreviewServerOptions = {}): P
 
   return {
     url,
-    pushFrame(image, detections, stats) {
+    pushFrame(image, detections, stats, info) {
       if (closed) throw new Error('The preview server is closed');
       // Everything is checked (and the event text built) before anything changes: a refused frame leaves no trace.
       let size: { width: number; height: number } | null;
@@ -329,7 +352,13 @@ export async function createPreviewServer(options: PreviewServerOptions = {}): P
         assertRawImage('image', image);
         size = { width: image.width, height: image.height };
       }
-      const event = detectionsEvent(detections, counts.framesPushed + 1, size);
+      if (info !== undefined) {
+        assertObject('info', info as unknown);
+        assertKnownKeys('info', info, ['frame', 'pts']);
+        if (info.frame !== undefined) assertInteger('info.frame', info.frame, 0);
+        if (info.pts !== undefined) assertFiniteNumber('info.pts', info.pts);
+      }
+      const event = detectionsEvent(detections, info?.frame ?? counts.framesPushed + 1, info?.pts, size);
       const statsText = stats === undefined ? undefined : statsEvent(stats);
       const seq = ++counts.framesPushed;
       const frameImage: Uint8Array | RawImage = encoded
@@ -383,7 +412,12 @@ export async function createPreviewServer(options: PreviewServerOptions = {}): P
  *
  * @throws {TypeError} Not an array of detections (the element named).
  */
-function detectionsEvent(detections: unknown, frame: number, size: { width: number; height: number } | null): string {
+function detectionsEvent(
+  detections: unknown,
+  frame: number,
+  pts: number | undefined,
+  size: { width: number; height: number } | null,
+): string {
   if (!Array.isArray(detections)) throw invalidParameterError('detections', 'Array of detections', detections);
   const list = detections.map((d: unknown, k) => {
     if (!object(d)) throw invalidParameterError(`detections[${k}]`, 'detection object', d);
@@ -398,7 +432,7 @@ function detectionsEvent(detections: unknown, frame: number, size: { width: numb
       ...(trackId === undefined ? {} : { trackId }),
     };
   });
-  return JSON.stringify({ frame, width: size?.width, height: size?.height, detections: list });
+  return JSON.stringify({ frame, pts, width: size?.width, height: size?.height, detections: list });
 }
 
 /** The `stats` event's JSON. @throws {TypeError} Not a plain object, or not serializable (a BigInt, a cycle). */

@@ -96,7 +96,14 @@ if (!playwright) {
       }));
     const push = () => {
       n++;
-      server.pushFrame(frame(), detections(), { inputFps: 10, processedFps: 10, frame: n });
+      server.pushFrame(
+        frame(),
+        detections(),
+        { inputFps: 10, processedFps: 10, latencyMs: { p50: 12, p95: 20 } },
+        {
+          frame: 100 + n,
+        },
+      );
     };
     push();
     const timer = setInterval(push, 100);
@@ -129,7 +136,8 @@ if (!playwright) {
       ],
     );
     const stats = await page.$$eval('#stats dt', (dts) => dts.map((dt) => dt.textContent));
-    t.deepEqual(stats, ['inputFps', 'processedFps', 'frame']);
+    t.deepEqual(stats, ['inputFps', 'processedFps', 'latencyMs.p50', 'latencyMs.p95']);
+    t.true(Number(await page.textContent('#frame')) > 100, 'the frame number given with the frame');
 
     const png = await page.locator('#video').screenshot();
     if (process.env.SSD_EDGE_KEEP_SCREENSHOT) fs.writeFileSync(process.env.SSD_EDGE_KEEP_SCREENSHOT, png);

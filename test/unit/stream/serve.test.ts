@@ -196,7 +196,7 @@ test('server-sent events: one detections event per frame (box as [x1, y1, x2, y2
   await until(() => server.status().clients.events === 1, 'the client');
   server.pushFrame(rampFrame(80, 60), [person(1, 3)], { fps: 29.5 });
   server.pushFrame(rampFrame(80, 60), [], { fps: 30 }); // stats within 250 ms of the last: not sent
-  server.pushFrame(noiseJpeg(64, 48, 2), [person(2), person(3, 4)]);
+  server.pushFrame(noiseJpeg(64, 48, 2), [person(2), person(3, 4)], undefined, { frame: 41, pts: 4.1 });
   server.pushStats({ fps: 31, dropped: 2 });
   await until(() => events.length === 5, 'five events');
   t.deepEqual(events, [
@@ -214,7 +214,8 @@ test('server-sent events: one detections event per frame (box as [x1, y1, x2, y2
     {
       event: 'detections',
       data: {
-        frame: 3,
+        frame: 41,
+        pts: 4.1,
         width: 64,
         height: 48,
         detections: [
@@ -383,6 +384,18 @@ test('options and frames are checked; a busy port gives one readable error', asy
     message: /^Expected JSON-serializable object for stats/,
   });
   t.throws(() => server.pushStats([] as never), { instanceOf: TypeError, message: /for stats/ });
+  t.throws(() => server.pushFrame(rampFrame(4, 4), [], undefined, { frame: -1 }), {
+    instanceOf: RangeError,
+    message: 'Expected integer ≥ 0 for info.frame but received -1',
+  });
+  t.throws(() => server.pushFrame(rampFrame(4, 4), [], undefined, { pts: Number.NaN }), {
+    instanceOf: RangeError,
+    message: 'Expected finite number for info.pts but received NaN',
+  });
+  t.throws(() => server.pushFrame(rampFrame(4, 4), [], undefined, { time: 1 } as never), {
+    instanceOf: TypeError,
+    message: "Unknown key 'time' in info: expected one of 'frame', 'pts'",
+  });
   t.is(server.status().framesPushed, 0, 'a refused frame is not counted');
   await server.close();
 });
