@@ -48,6 +48,7 @@ export {
   type VideoSinkOptions,
 } from './sinks.ts';
 export {
+  BoxKalmanFilter,
   createTracker,
   linearAssignment,
   TRACKER_DEFAULTS,

@@ -260,24 +260,22 @@ const STD_VELOCITY = 1 / 160;
 const MIN_SIZE = 1e-3;
 
 /**
- * One track: four independent constant-velocity Kalman filters on cx, cy, w, h (index 0–3), each with the state
- * (position, velocity) and its 2×2 covariance [[a, b], [b, c]].
+ * The constant-velocity Kalman filter of a track, on (cx, cy, w, h) and their velocities (state order cx, cy, w, h,
+ * vcx, vcy, vw, vh). Noise is proportional to the box size (ByteTrack / BoT-SORT): initial standard deviations
+ * 2·σp·s for positions and 10·σv·s for velocities, process noise σp·s and σv·s per frame (s = the width for cx and w,
+ * the height for cy and h, taken before the step), measurement noise σp·s of the predicted size; σp = 1/20,
+ * σv = 1/160. With these diagonal noises and each coordinate moving only with its own velocity, the covariance stays
+ * block-diagonal: coordinate i and its velocity form an independent 2-state filter with covariance [[a, b], [b, c]].
  */
-class Track {
-  /** 0 while tentative, then the reported id. */
-  id = 0;
-  hits = 1;
-  lastSeen: number;
-  readonly classId: number;
+export class BoxKalmanFilter {
   private readonly pos = new Float64Array(4);
   private readonly vel = new Float64Array(4);
   private readonly a = new Float64Array(4);
   private readonly b = new Float64Array(4);
   private readonly c = new Float64Array(4);
 
-  constructor(box: Box, classId: number, frame: number) {
-    this.classId = classId;
-    this.lastSeen = frame;
+  /** Starts at `box` (xyxy) with zero velocity. */
+  constructor(box: Box) {
     const z = measure(box);
     const scale = [z[2], z[3], z[2], z[3]];
     for (let i = 0; i < 4; i++) {
@@ -287,12 +285,9 @@ class Track {
     }
   }
 
-  /**
-   * Advances the state by `steps` frames. A track that was not matched on the previous update (`previousFrame`)
-   * stops changing size (BoT-SORT), so a long gap cannot shrink or blow up its box.
-   */
-  predict(steps: number, previousFrame: number): void {
-    if (this.lastSeen < previousFrame) {
+  /** Advances `steps` frames; `freezeSize` first zeroes the velocities of w and h (a track that went unmatched). */
+  predict(steps = 1, freezeSize = false): void {
+    if (freezeSize) {
       this.vel[2] = 0;
       this.vel[3] = 0;
     }
@@ -312,8 +307,8 @@ class Track {
     }
   }
 
-  /** Kalman update with a matched detection's box on `frame`. */
-  correct(box: Box, frame: number): void {
+  /** The Kalman update with a measured box (xyxy). */
+  correct(box: Box): void {
     const z = measure(box);
     const w = Math.max(this.pos[2], MIN_SIZE);
     const h = Math.max(this.pos[3], MIN_SIZE);
@@ -330,16 +325,66 @@ class Track {
       this.b[i] = (b * r) / s;
       this.c[i] -= (b * b) / s;
     }
+  }
+
+  /** The state's box (xyxy), width and height at least 1e-3. */
+  box(): Box {
+    const w = Math.max(this.pos[2], MIN_SIZE);
+    const h = Math.max(this.pos[3], MIN_SIZE);
+    return { x1: this.pos[0] - w / 2, y1: this.pos[1] - h / 2, x2: this.pos[0] + w / 2, y2: this.pos[1] + h / 2 };
+  }
+
+  /** The state mean: cx, cy, w, h, vcx, vcy, vw, vh. */
+  mean(): number[] {
+    return [...this.pos, ...this.vel];
+  }
+
+  /** The full 8×8 covariance (row-major, same order as `mean`). */
+  covariance(): number[][] {
+    const p = Array.from({ length: 8 }, () => new Array<number>(8).fill(0));
+    for (let i = 0; i < 4; i++) {
+      p[i][i] = this.a[i];
+      p[i][i + 4] = this.b[i];
+      p[i + 4][i] = this.b[i];
+      p[i + 4][i + 4] = this.c[i];
+    }
+    return p;
+  }
+}
+
+/** One track: its filter, class, confirmation state and the last frame it was matched on. */
+class Track {
+  /** 0 while tentative, then the reported id. */
+  id = 0;
+  hits = 1;
+  lastSeen: number;
+  readonly classId: number;
+  private readonly filter: BoxKalmanFilter;
+
+  constructor(box: Box, classId: number, frame: number) {
+    this.classId = classId;
+    this.lastSeen = frame;
+    this.filter = new BoxKalmanFilter(box);
+  }
+
+  /**
+   * Advances the state by `steps` frames. A track that was not matched on the previous update (`previousFrame`)
+   * stops changing size (BoT-SORT), so a long gap cannot shrink or blow up its box.
+   */
+  predict(steps: number, previousFrame: number): void {
+    this.filter.predict(steps, this.lastSeen < previousFrame);
+  }
+
+  /** Kalman update with a matched detection's box on `frame`. */
+  correct(box: Box, frame: number): void {
+    this.filter.correct(box);
     // Tentative tracks are dropped at their first miss, so their hits are consecutive.
     this.hits++;
     this.lastSeen = frame;
   }
 
-  /** The predicted box (xyxy), width and height at least MIN_SIZE. */
   box(): Box {
-    const w = Math.max(this.pos[2], MIN_SIZE);
-    const h = Math.max(this.pos[3], MIN_SIZE);
-    return { x1: this.pos[0] - w / 2, y1: this.pos[1] - h / 2, x2: this.pos[0] + w / 2, y2: this.pos[1] + h / 2 };
+    return this.filter.box();
   }
 }
 
