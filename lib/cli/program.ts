@@ -10,6 +10,7 @@ import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { evalCommand } from './commands/eval.ts';
 import { modelCommand } from './commands/model.ts';
+import { streamCommand } from './commands/stream.ts';
 import { debugEnabled, UsageError } from './handle-error.ts';
 import { setOrtLogLevel } from '../runtime/ort.ts';
 
@@ -70,7 +71,8 @@ export function createProgram(): Command {
     .addCommand(detectCommand())
     .addCommand(doctorCommand())
     .addCommand(evalCommand())
-    .addCommand(modelCommand());
+    .addCommand(modelCommand())
+    .addCommand(streamCommand());
   return oneLineErrors(program);
 }
 

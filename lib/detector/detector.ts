@@ -150,6 +150,10 @@ export class Detector {
   get session(): Session {
     return this.#session;
   }
+  /** The thresholds, cap and classes every `detect` starts from (load options, then the model's spec); a copy. */
+  get detectDefaults(): ResolvedDetectOptions {
+    return { ...this.#defaults };
+  }
   /** The model's anchors (Float32Array [N·4] cxcywh normalized), or null for decoded outputs. */
   get anchors(): Float32Array | null {
     return this.#anchors;

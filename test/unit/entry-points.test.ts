@@ -1,6 +1,6 @@
 /**
  * The package's entry points: `ssd-edge` lists what users call (no `*Ts` twins, no training ops), `ssd-edge/reference`
- * holds every twin, `ssd-edge/train` the training-time ops, `ssd-edge/stream` is reserved; the export map points at
+ * holds every twin, `ssd-edge/train` the training-time ops, `ssd-edge/stream` the streaming API (sources, pipeline, sinks); the export map points at
  * the files tsc emits for them; and importing the main entry or the reference entry loads no `@tensorflow/*` module
  * (checked in a child process whose module hooks refuse any tfjs import, with a positive control).
  */
@@ -60,12 +60,24 @@ test('the main entry exports the inference ops and no twin or training op', (t) 
   }
 });
 
-test('ssd-edge/reference exports exactly the twins, ssd-edge/train the training ops, ssd-edge/stream nothing yet', (t) => {
+test('ssd-edge/reference exports exactly the twins, ssd-edge/train the training ops, ssd-edge/stream the stream API', (t) => {
   t.deepEqual(Object.keys(reference).sort(), TWINS);
   for (const twin of TWINS) t.is(typeof (reference as Record<string, unknown>)[twin], 'function');
   t.deepEqual(Object.keys(train).sort(), TRAINING_OPS);
   t.is(train.BELOW_THRESHOLD, -1);
-  t.deepEqual(Object.keys(stream), []);
+  for (const name of [
+    'stream',
+    'createPushSource',
+    'openSource',
+    'DetectionStream',
+    'createJsonlSink',
+    'createVideoSink',
+    'createSnapshotSink',
+    'createTracker',
+    'createPreviewServer',
+  ])
+    t.is(typeof (stream as Record<string, unknown>)[name], 'function', name);
+  t.false('stream' in main, 'the main entry stays light: streams live in ssd-edge/stream');
 });
 
 test('the export map names ./reference, ./train and ./stream, each emitted from its lib/ source', (t) => {

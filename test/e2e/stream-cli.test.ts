@@ -1,0 +1,220 @@
+/**
+ * `ssd-edge stream` as users run it (a child process): JSON lines equal to the API's results, an annotated H.264
+ * video with every frame, snapshots, usage errors as one line with exit code 2, and SIGINT/SIGTERM on a live source:
+ * clean stop, sinks flushed and put in place, final stats, no ffmpeg left behind.
+ */
+import test from 'ava';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Detector } from '../../lib/detector/detector.ts';
+import { stream } from '../../lib/stream/index.ts';
+import { toJsonlRecord, type JsonlRecord } from '../../lib/stream/sinks.ts';
+import { fixturesDir } from '../helpers/fixtures.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TSX = pathToFileURL(path.join(root, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const CLI = [`--import=${TSX}`, path.join(root, 'lib/cli/index.ts')];
+const CLIP = path.join(fixturesDir, 'stream', 'vtest_30.mp4');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-stream-cli-'));
+test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...CLI, ...args],
+      { cwd: tmp, env: { ...process.env, SSD_EDGE_DEBUG: '' }, maxBuffer: 1 << 26 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const lines = (text: string): JsonlRecord[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+const withoutTime = (r: JsonlRecord) => ({ ...r, time: 0 });
+
+test("JSON lines on stdout: one per frame, equal to the API's results", async (t) => {
+  const r = await cli('stream', CLIP, '-t', '0.05');
+  t.is(r.code, 0, r.stderr);
+  const got = lines(r.stdout);
+  t.is(got.length, 30);
+  const detector = await Detector.load(undefined, { device: 'cpu' });
+  const ref: JsonlRecord[] = [];
+  for await (const x of stream(detector, CLIP, { scoreThreshold: 0.05 })) ref.push(toJsonlRecord(x));
+  await detector.dispose();
+  t.deepEqual(got.map(withoutTime), ref.map(withoutTime));
+  t.true(got.some((g) => g.detections.length > 0));
+  for (const g of got) {
+    t.deepEqual(Object.keys(g), ['frame', 'pts', 'time', 'detections']);
+    for (const d of g.detections) {
+      t.deepEqual(Object.keys(d), ['label', 'classId', 'score', 'box']);
+      t.true(d.box.length === 4 && d.box[0] <= d.box[2] && d.box[1] <= d.box[3]);
+    }
+  }
+});
+
+test('--jsonl FILE, --out video.mp4 and --snapshot-dir: every frame in the file and the video; existing files kept', async (t) => {
+  const dir = path.join(tmp, 'sinks');
+  fs.mkdirSync(dir);
+  const jsonl = path.join(dir, 'dets.jsonl');
+  const video = path.join(dir, 'annotated.mp4');
+  const shots = path.join(dir, 'shots');
+  const r = await cli(
+    'stream',
+    CLIP,
+    '-t',
+    '0.05',
+    '--jsonl',
+    jsonl,
+    '--out',
+    video,
+    '--snapshot-dir',
+    shots,
+    '--classes',
+    'face',
+  );
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, '', 'no JSON on stdout when it goes to a file');
+  t.is(lines(fs.readFileSync(jsonl, 'utf8')).length, 30);
+  const probe = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-show_entries',
+      'stream=codec_name,width,height,nb_read_frames',
+      '-of',
+      'json',
+      video,
+    ],
+    { encoding: 'utf8' },
+  );
+  t.like(JSON.parse(probe).streams[0], { codec_name: 'h264', width: 384, height: 288, nb_read_frames: '30' });
+  // the boxes are drawn: frame 0 of the video differs from frame 0 of the clip where the boxes are
+  const frame0 = (file: string) =>
+    execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], {
+      maxBuffer: 1 << 24,
+    });
+  const a = frame0(video);
+  const b = frame0(CLIP);
+  const box = lines(fs.readFileSync(jsonl, 'utf8'))[0].detections[0].box.map(Math.round);
+  let diff = 0;
+  for (let x = box[0]; x <= box[2]; x++) {
+    const i = (box[1] * 384 + x) * 3; // the top edge of the first box
+    diff += Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2]);
+  }
+  t.true(diff / (box[2] - box[0] + 1) > 30, `mean difference on the box edge ${diff / (box[2] - box[0] + 1)}`);
+  const snaps = fs.readdirSync(shots);
+  t.deepEqual(snaps, ['frame-000000-face.jpg']);
+  t.deepEqual([...fs.readFileSync(path.join(shots, snaps[0])).subarray(0, 3)], [0xff, 0xd8, 0xff]);
+  t.deepEqual(fs.readdirSync(dir).sort(), ['annotated.mp4', 'dets.jsonl', 'shots'], 'no temporary file left');
+
+  const before = fs.readFileSync(jsonl);
+  const again = await cli('stream', CLIP, '--jsonl', jsonl);
+  t.is(again.code, 1);
+  t.is(again.stderr, `ssd-edge: Not writing ${jsonl}: the file exists (--overwrite replaces it)\n`);
+  t.true(fs.readFileSync(jsonl).equals(before));
+  const input = await cli('stream', CLIP, '--out', CLIP, '--overwrite');
+  t.is(input.code, 2);
+  t.is(input.stderr, `ssd-edge: Not writing ${CLIP}: it is the input\n`);
+});
+
+test('usage errors: one line, exit code 2', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--track'], /^ssd-edge: --track is not available yet/],
+    [['--serve', '8080'], /^ssd-edge: --serve is not available yet/],
+    [['--raw', '64x48'], /^ssd-edge: --raw describes frames on stdin: give '-' as the source$/],
+    [
+      ['--policy', 'newest'],
+      /^ssd-edge: option '--policy <policy>' argument 'newest' is invalid. Allowed choices are latest, every.$/,
+    ],
+    [['--fps', '0'], /^ssd-edge: .*--fps must be a number in \[0.001, 1000\]/],
+    [
+      ['--classes', 'dog'],
+      /^ssd-edge: --classes: Expected a label of the model \('face'\) for classes\[0\] but received "dog"$/,
+    ],
+  ];
+  for (const [args, re] of cases) {
+    const r = await cli('stream', CLIP, ...args);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr.trim(), re);
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  const raw = await cli('stream', '-', '--raw', '64xx');
+  t.is(raw.code, 2);
+  t.regex(raw.stderr, /--raw must be WIDTHxHEIGHT\[:PIXEL_FORMAT\[:RATE\]\]/);
+});
+
+/** Children of a process (from /proc/<pid>/stat's ppid field). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} on a live source: clean stop, JSON lines put in place, final stats, no ffmpeg left`, async (t) => {
+    const jsonl = path.join(tmp, `${signal}.jsonl`);
+    const child = spawn(
+      process.execPath,
+      [...CLI, 'stream', 'testsrc2=size=160x120:rate=10', '--format', 'lavfi', '--jsonl', jsonl, '--stats'],
+      { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    const statsSeen = new Promise<void>((resolve) =>
+      child.stderr.on('data', (s: string) => {
+        stderr += s;
+        if (/processed [1-9]/.test(stderr)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await statsSeen;
+    const ffmpeg = childrenOf(child.pid!);
+    t.is(ffmpeg.length, 1, 'one ffmpeg child');
+    t.regex(fs.readFileSync(`/proc/${ffmpeg[0]}/cmdline`, 'utf8'), /ffmpeg/);
+    child.kill(signal);
+    const code = await exited;
+    t.is(code, 0, stderr);
+    t.regex(stderr, /\nfinal: frames \d+ processed \d+ dropped \d+/);
+    t.false(alive(ffmpeg[0]), 'ffmpeg has exited');
+    const got = lines(fs.readFileSync(jsonl, 'utf8'));
+    t.true(got.length >= 1);
+    t.deepEqual(
+      got.map((g) => g.frame),
+      got.map((g) => g.frame).sort((a, b) => a - b),
+    );
+    t.deepEqual(
+      fs.readdirSync(tmp).filter((f) => f.startsWith(`.${signal}.jsonl`)),
+      [],
+      'no temporary file left',
+    );
+  });
+}
