@@ -4,6 +4,8 @@
  * with otherwise valid arguments. The list is explicit (name, how to call it with the options at their position).
  */
 import test from 'ava';
+import path from 'node:path';
+import { fixturesDir } from '../helpers/fixtures.ts';
 import * as main from '../../lib/index.ts';
 import { inputGeometry } from '../../lib/image/preprocess.ts';
 import type { RawImage } from '../../lib/image/decode.ts';
@@ -11,6 +13,11 @@ import { tinyDecodedSpec, writeTinyDecodedModel } from '../helpers/tiny-detector
 import { tinyPytorchSsd, tinyTorchvision } from '../helpers/tiny-models.ts';
 
 const bogus = { bogus: 1 } as never;
+const gt = [{ image: 'a', boxes: [{ label: 'cat', box: [0, 0, 10, 10] as [number, number, number, number] }] }];
+const dets = [
+  { image: 'a', detections: [{ label: 'cat', score: 0.9, box: [0, 0, 10, 10] as [number, number, number, number] }] },
+];
+const vocMini = path.join(fixturesDir, 'data', 'voc-mini');
 const spec = tinyDecodedSpec();
 const image: RawImage = { data: new Uint8Array(8 * 8 * 3).fill(100), width: 8, height: 8, channels: 3 };
 const box = Float32Array.from([0, 0, 1, 1]);
@@ -54,6 +61,10 @@ const CASES: Array<[keyof typeof main, number, (o: never) => unknown]> = [
   ['faceApiModelSpec', 0, (o) => main.faceApiModelSpec(o)],
   ['buildSsd300Vgg16', 1, (o) => main.buildSsd300Vgg16({}, o)],
   ['buildSsdMobilenetV1', 1, (o) => main.buildSsdMobilenetV1({}, o)],
+  ['evaluateVoc', 2, (o) => main.evaluateVoc(gt, dets, o)],
+  ['evaluateCoco', 2, (o) => main.evaluateCoco(gt, dets, o)],
+  ['openDataset', 1, (o) => main.openDataset(vocMini, o)],
+  ['checkDataset', 1, (o) => main.checkDataset(vocMini, o)],
 ];
 
 const exported: Record<string, unknown> = { ...main };
