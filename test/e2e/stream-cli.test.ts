@@ -130,7 +130,6 @@ test('--jsonl FILE, --out video.mp4 and --snapshot-dir: every frame in the file 
 
 test('usage errors: one line, exit code 2', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['--track'], /^ssd-edge: --track is not available yet/],
     [['--serve', '8080'], /^ssd-edge: --serve is not available yet/],
     [['--raw', '64x48'], /^ssd-edge: --raw describes frames on stdin: give '-' as the source$/],
     [
@@ -152,6 +151,66 @@ test('usage errors: one line, exit code 2', async (t) => {
   const raw = await cli('stream', '-', '--raw', '64xx');
   t.is(raw.code, 2);
   t.regex(raw.stderr, /--raw must be WIDTHxHEIGHT\[:PIXEL_FORMAT\[:RATE\]\]/);
+});
+
+test('--track on a face panning across 20 frames: one track id throughout; the annotated video has every frame', async (t) => {
+  // the astronaut photo, a 320×320 window sliding 8 px per frame: the face moves, the tracker must keep its id
+  const pan = path.join(tmp, 'pan.mp4');
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-loop',
+    '1',
+    '-framerate',
+    '10',
+    '-i',
+    path.join(fixturesDir, 'images', 'astronaut.png'),
+    '-vf',
+    "crop=320:320:'n*8':40",
+    '-frames:v',
+    '20',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    pan,
+  ]);
+  const r = await cli('stream', pan, '--track', '--jsonl', '-', '--out', path.join(tmp, 'pan-tracked.mp4'));
+  t.is(r.code, 0, r.stderr);
+  const got = lines(r.stdout);
+  t.is(got.length, 20);
+  const ids = new Set<number>();
+  for (const g of got) {
+    const frameIds = g.detections.map((d) => d.trackId!);
+    t.true(frameIds.every((id) => Number.isInteger(id) && id >= 1));
+    t.is(new Set(frameIds).size, frameIds.length);
+    for (const id of frameIds) ids.add(id);
+  }
+  t.true(ids.size > 0, 'something was tracked');
+  t.deepEqual([...ids], [1], 'one face, one id');
+  // reported from the second frame on (minHits 2), every frame after
+  t.deepEqual(
+    got.map((g) => g.detections.length),
+    [0, ...Array(19).fill(1)],
+  );
+  // the face moves left in the picture as the window slides right
+  const x = got.slice(1).map((g) => g.detections[0].box[0]);
+  t.true(x[x.length - 1] < x[0] - 100, `x from ${x[0]} to ${x[x.length - 1]}`);
+  const frames = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-show_entries',
+      'stream=nb_read_frames',
+      '-of',
+      'csv=p=0',
+      path.join(tmp, 'pan-tracked.mp4'),
+    ],
+    { encoding: 'utf8' },
+  );
+  t.is(frames.trim(), '20');
 });
 
 /** Children of a process (from /proc/<pid>/stat's ppid field). */

@@ -13,7 +13,14 @@ import { Detector } from '../../detector/detector.ts';
 import { classFilter } from '../../detector/options.ts';
 import { fileIds } from '../../files.ts';
 import { STREAM_POLICIES, type StreamPolicy, type StreamStats } from '../../stream/pipeline.ts';
-import { createJsonlSink, createSnapshotSink, createVideoSink, type Sink } from '../../stream/sinks.ts';
+import {
+  createJsonlSink,
+  createSnapshotSink,
+  createVideoSink,
+  type Sink,
+  type SinkResult,
+} from '../../stream/sinks.ts';
+import { createTracker, TRACKER_DEFAULTS } from '../../stream/tracker.ts';
 import { sourceKind, type RawInputOptions } from '../../stream/sources.ts';
 import { stream, type StreamOptions } from '../../stream/stream.ts';
 import { errorLine, UsageError } from '../handle-error.ts';
@@ -77,8 +84,6 @@ export async function runStream(
   io: CliIo = processIo,
   signals: NodeJS.EventEmitter = process,
 ): Promise<number> {
-  if (options.track)
-    throw new UsageError('--track is not available yet (the tracker is being built; see issue 9, "Tracking")');
   if (options.serve !== undefined)
     throw new UsageError('--serve is not available yet (the live preview is being built; see issue 9, "Sinks")');
   const kind = sourceKind(source);
@@ -125,8 +130,14 @@ export async function runStream(
     // snapshots are taken for --classes only (all classes without it); detections themselves keep --classes too
     if (options.snapshotDir) sinks.push(await createSnapshotSink(options.snapshotDir, { classes: classIds }));
 
+    // --track: the tracker's second pass needs the low-score detections, so the detector's threshold defaults to the
+    // tracker's lowThreshold (an explicit --score-threshold wins); only detections of confirmed tracks are written
+    const tracker = options.track ? createTracker() : null;
     const streamOptions: StreamOptions = {
       ...thresholds,
+      scoreThreshold:
+        thresholds.scoreThreshold ??
+        (tracker ? Math.min(TRACKER_DEFAULTS.lowThreshold, detector.detectDefaults.scoreThreshold) : undefined),
       policy: options.policy,
       fps: options.fps,
       format: options.format,
@@ -139,11 +150,12 @@ export async function runStream(
     for (const k of Object.keys(streamOptions) as Array<keyof StreamOptions>)
       if (streamOptions[k] === undefined) delete streamOptions[k];
     const s = stream(detector, source, streamOptions);
-    s.on('reconnect', (r) =>
+    s.on('reconnect', (r) => {
+      tracker?.reset(); // the scene may have changed while the source was away
       io.err(
         `ssd-edge: ${source}: ${r.reason}; reconnecting in ${(r.delayMs / 1000).toFixed(1)} s (attempt ${r.attempt})\n`,
-      ),
-    );
+      );
+    });
     if (options.stats) s.on('stats', (st) => io.err(`${statsLine(st)}\n`));
     const onSignal = () => void s.stop();
     signals.on('SIGINT', onSignal);
@@ -151,12 +163,16 @@ export async function runStream(
     let n = 0;
     try {
       for await (const r of s) {
-        for (const sink of sinks) await sink.write(r);
+        const out: SinkResult = tracker ? { ...r, detections: tracker.update(r.detections, r.frame) } : r;
+        for (const sink of sinks) await sink.write(out);
         if (options.maxFrames !== undefined && ++n >= options.maxFrames) break;
       }
     } catch (err) {
-      io.err(`ssd-edge: ${errorLine(err)}\n`);
-      code = 1;
+      // stdout closed by its reader (`| head`): a normal way to stop, not a failure
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') {
+        io.err(`ssd-edge: ${errorLine(err)}\n`);
+        code = 1;
+      }
     } finally {
       signals.off('SIGINT', onSignal);
       signals.off('SIGTERM', onSignal);
@@ -215,7 +231,10 @@ export function streamCommand(): Command {
     new Option('--overwrite', 'replace existing --jsonl / --out files'),
     new Option('--snapshot-dir <dir>', 'write an annotated JPEG when a class (of --classes) appears'),
     new Option('--stats', 'print input/processed fps, drops and latency every second on stderr, and at the end'),
-    new Option('--track', 'track ids across frames (not available yet)'),
+    new Option(
+      '--track',
+      'track ids across frames (ByteTrack-style, Kalman motion; only tracked detections are written)',
+    ),
     new Option('--serve <port>', 'live preview over HTTP (not available yet)').argParser(
       parseNumber('--serve', 0, 65535, true),
     ),
