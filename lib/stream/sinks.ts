@@ -226,7 +226,7 @@ export async function createVideoSink(target: string, options: VideoSinkOptions 
   assertKnownKeys('options', options, ['overwrite', 'existsHint', 'fps', 'codec', 'format']);
   if (typeof target !== 'string' || target === '')
     throw invalidParameterError('target', 'path of a video file', target);
-  await checkWriteTarget(target, options);
+  await checkWriteTarget(target, { overwrite: options.overwrite, existsHint: options.existsHint });
   const format = options.format ?? CONTAINERS[path.extname(target).toLowerCase()] ?? 'mp4';
   const tmp = tempName(target);
   let proc: FfmpegProcess | null = null;
