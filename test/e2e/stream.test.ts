@@ -121,6 +121,23 @@ test.serial(
   },
 );
 
+test.serial('worker detector (two frames in flight by default): results in frame order, equal to detect on the same frames', async (t) => {
+  const worker = await Detector.load(undefined, { device: 'cpu', worker: true });
+  try {
+    const a: StreamResult[] = [];
+    const s = stream(worker, CLIP, { scoreThreshold: SCORE, image: true });
+    for await (const r of s) a.push(r);
+    t.is(a.length, 30);
+    t.deepEqual(
+      a.map((r) => r.frame),
+      Array.from({ length: 30 }, (_, k) => k),
+    );
+    for (const r of a) t.deepEqual(r.detections, await detector.detect(r.image!, { scoreThreshold: SCORE }));
+  } finally {
+    await worker.dispose();
+  }
+});
+
 test.serial('break stops the stream: ffmpeg has exited, end is emitted with the final stats', async (t) => {
   const s = stream(detector, CLIP, { scoreThreshold: SCORE });
   let ended: unknown = null;

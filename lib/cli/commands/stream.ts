@@ -21,7 +21,7 @@ import {
   type SinkResult,
 } from '../../stream/sinks.ts';
 import { createTracker, TRACKER_DEFAULTS } from '../../stream/tracker.ts';
-import { sourceKind, type RawInputOptions } from '../../stream/sources.ts';
+import { isLive, sourceKind, type RawInputOptions } from '../../stream/sources.ts';
 import { stream, type StreamOptions } from '../../stream/stream.ts';
 import { errorLine, UsageError } from '../handle-error.ts';
 import {
@@ -99,10 +99,12 @@ export async function runStream(
         throw new UsageError(`Not writing ${o}: it is the input`);
   }
 
+  // live sources (policy latest) need the event loop free to drain ffmpeg's pipe during forward passes: a worker
+  const latest = (options.policy ?? (isLive(kind) ? 'latest' : 'every')) === 'latest';
   const detector = await Detector.load(options.model, {
     device: options.device,
     threads: options.threads,
-    worker: options.worker,
+    worker: options.worker ?? latest,
   });
   const sinks: Sink[] = [];
   let code = 0;
@@ -238,7 +240,11 @@ export function streamCommand(): Command {
     new Option('--serve <port>', 'live preview over HTTP (not available yet)').argParser(
       parseNumber('--serve', 0, 65535, true),
     ),
-    new Option('--worker', 'run ONNX Runtime in a worker thread (two frames overlap in the stages)'),
+    new Option(
+      '--worker',
+      'run ONNX Runtime in a worker thread (default with the latest policy, so stale frames are dropped during forward passes; with every, two frames overlap in the stages)',
+    ),
+    new Option('--no-worker', 'run ONNX Runtime on the main thread'),
     new Option('--max-frames <n>', 'stop after n processed frames').argParser(
       parseNumber('--max-frames', 1, Number.MAX_SAFE_INTEGER, true),
     ),
