@@ -49,6 +49,8 @@ export interface StreamCliOptions extends ModelCliOptions, ThresholdCliOptions {
   snapshotDir?: string;
   stats?: boolean;
   once?: boolean;
+  stallTimeout?: number;
+  reconnectMax?: number;
   worker?: boolean;
   maxFrames?: number;
 }
@@ -146,6 +148,8 @@ export async function runStream(
       realtime: options.realtime,
       raw: options.raw,
       once: options.once,
+      stallTimeoutMs: options.stallTimeout === undefined ? undefined : options.stallTimeout * 1000,
+      reconnectMaxMs: options.reconnectMax === undefined ? undefined : options.reconnectMax * 1000,
       image: Boolean(options.out || options.snapshotDir),
       statsIntervalMs: options.stats ? 1000 : 0,
     };
@@ -225,6 +229,14 @@ export function streamCommand(): Command {
     ).argParser((v) => parseRaw(v)),
     new Option('--realtime', 'read a file at its native frame rate, as a camera would deliver it'),
     new Option('--once', 'do not reconnect a live source that fails'),
+    new Option(
+      '--stall-timeout <seconds>',
+      'a live source that delivers no frame for this long has failed (default 10)',
+    ).argParser(parseNumber('--stall-timeout', 0.1, 86400)),
+    new Option(
+      '--reconnect-max <seconds>',
+      'longest wait between reconnects of a live source (default 30; the first is 0.5 s, doubling)',
+    ).argParser(parseNumber('--reconnect-max', 0.5, 86400)),
     new Option(
       '--jsonl <file>',
       "write one JSON line per frame to this file ('-': stdout, the default without --out/--snapshot-dir)",
