@@ -1,7 +1,8 @@
 /**
  * `ssd-edge/stream`: detections over video — sources (the system ffmpeg for files, globs, cameras, URLs, stdin; a push
  * source for an app's own frames), the pipeline that overlaps the detector's stages on successive frames with bounded
- * queues, and sinks (JSONL, annotated video, snapshots). Kept out of the main entry.
+ * queues, sinks (JSONL, annotated video, snapshots), the tracker (`createTracker`) and the live preview server
+ * (`createPreviewServer`). Kept out of the main entry.
  */
 export { stream, STREAM_OPTION_KEYS, type StreamOptions } from './stream.ts';
 export {
@@ -46,3 +47,24 @@ export {
   type SnapshotSinkOptions,
   type VideoSinkOptions,
 } from './sinks.ts';
+export {
+  BoxKalmanFilter,
+  createTracker,
+  linearAssignment,
+  TRACKER_DEFAULTS,
+  TRACKER_OPTION_KEYS,
+  type TrackableDetection,
+  type TrackedDetection,
+  type Tracker,
+  type TrackerOptions,
+} from './tracker.ts';
+export {
+  createPreviewServer,
+  PREVIEW_SERVER_OPTION_KEYS,
+  type PreviewDetection,
+  type PreviewFrameInfo,
+  type PreviewServer,
+  type PreviewServerOptions,
+  type PreviewStats,
+  type PreviewStatus,
+} from './serve.ts';

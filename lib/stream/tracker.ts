@@ -133,6 +133,9 @@ export function createTracker(options: TrackerOptions = {}): Tracker {
         frame = frameIndex;
       }
       const steps = lastFrame < 0 ? 1 : frame - lastFrame;
+      // Frames skipped by the caller count as missed: a track may be matched up to maxMissed + 1 frames after it was
+      // last seen (maxMissed frames without it in between), whatever the number of updates.
+      tracks = tracks.filter((t) => frame - t.lastSeen <= o.maxMissed + 1);
       for (const t of tracks) t.predict(steps, lastFrame);
       lastFrame = frame;
 
@@ -257,24 +260,22 @@ const STD_VELOCITY = 1 / 160;
 const MIN_SIZE = 1e-3;
 
 /**
- * One track: four independent constant-velocity Kalman filters on cx, cy, w, h (index 0–3), each with the state
- * (position, velocity) and its 2×2 covariance [[a, b], [b, c]].
+ * The constant-velocity Kalman filter of a track, on (cx, cy, w, h) and their velocities (state order cx, cy, w, h,
+ * vcx, vcy, vw, vh). Noise is proportional to the box size (ByteTrack / BoT-SORT): initial standard deviations
+ * 2·σp·s for positions and 10·σv·s for velocities, process noise σp·s and σv·s per frame (s = the width for cx and w,
+ * the height for cy and h, taken before the step), measurement noise σp·s of the predicted size; σp = 1/20,
+ * σv = 1/160. With these diagonal noises and each coordinate moving only with its own velocity, the covariance stays
+ * block-diagonal: coordinate i and its velocity form an independent 2-state filter with covariance [[a, b], [b, c]].
  */
-class Track {
-  /** 0 while tentative, then the reported id. */
-  id = 0;
-  hits = 1;
-  lastSeen: number;
-  readonly classId: number;
+export class BoxKalmanFilter {
   private readonly pos = new Float64Array(4);
   private readonly vel = new Float64Array(4);
   private readonly a = new Float64Array(4);
   private readonly b = new Float64Array(4);
   private readonly c = new Float64Array(4);
 
-  constructor(box: Box, classId: number, frame: number) {
-    this.classId = classId;
-    this.lastSeen = frame;
+  /** Starts at `box` (xyxy) with zero velocity. */
+  constructor(box: Box) {
     const z = measure(box);
     const scale = [z[2], z[3], z[2], z[3]];
     for (let i = 0; i < 4; i++) {
@@ -284,12 +285,9 @@ class Track {
     }
   }
 
-  /**
-   * Advances the state by `steps` frames. A track that was not matched on the previous update (`previousFrame`)
-   * stops changing size (BoT-SORT), so a long gap cannot shrink or blow up its box.
-   */
-  predict(steps: number, previousFrame: number): void {
-    if (this.lastSeen < previousFrame) {
+  /** Advances `steps` frames; `freezeSize` first zeroes the velocities of w and h (a track that went unmatched). */
+  predict(steps = 1, freezeSize = false): void {
+    if (freezeSize) {
       this.vel[2] = 0;
       this.vel[3] = 0;
     }
@@ -309,8 +307,8 @@ class Track {
     }
   }
 
-  /** Kalman update with a matched detection's box on `frame`. */
-  correct(box: Box, frame: number): void {
+  /** The Kalman update with a measured box (xyxy). */
+  correct(box: Box): void {
     const z = measure(box);
     const w = Math.max(this.pos[2], MIN_SIZE);
     const h = Math.max(this.pos[3], MIN_SIZE);
@@ -327,16 +325,66 @@ class Track {
       this.b[i] = (b * r) / s;
       this.c[i] -= (b * b) / s;
     }
+  }
+
+  /** The state's box (xyxy), width and height at least 1e-3. */
+  box(): Box {
+    const w = Math.max(this.pos[2], MIN_SIZE);
+    const h = Math.max(this.pos[3], MIN_SIZE);
+    return { x1: this.pos[0] - w / 2, y1: this.pos[1] - h / 2, x2: this.pos[0] + w / 2, y2: this.pos[1] + h / 2 };
+  }
+
+  /** The state mean: cx, cy, w, h, vcx, vcy, vw, vh. */
+  mean(): number[] {
+    return [...this.pos, ...this.vel];
+  }
+
+  /** The full 8×8 covariance (row-major, same order as `mean`). */
+  covariance(): number[][] {
+    const p = Array.from({ length: 8 }, () => new Array<number>(8).fill(0));
+    for (let i = 0; i < 4; i++) {
+      p[i][i] = this.a[i];
+      p[i][i + 4] = this.b[i];
+      p[i + 4][i] = this.b[i];
+      p[i + 4][i + 4] = this.c[i];
+    }
+    return p;
+  }
+}
+
+/** One track: its filter, class, confirmation state and the last frame it was matched on. */
+class Track {
+  /** 0 while tentative, then the reported id. */
+  id = 0;
+  hits = 1;
+  lastSeen: number;
+  readonly classId: number;
+  private readonly filter: BoxKalmanFilter;
+
+  constructor(box: Box, classId: number, frame: number) {
+    this.classId = classId;
+    this.lastSeen = frame;
+    this.filter = new BoxKalmanFilter(box);
+  }
+
+  /**
+   * Advances the state by `steps` frames. A track that was not matched on the previous update (`previousFrame`)
+   * stops changing size (BoT-SORT), so a long gap cannot shrink or blow up its box.
+   */
+  predict(steps: number, previousFrame: number): void {
+    this.filter.predict(steps, this.lastSeen < previousFrame);
+  }
+
+  /** Kalman update with a matched detection's box on `frame`. */
+  correct(box: Box, frame: number): void {
+    this.filter.correct(box);
     // Tentative tracks are dropped at their first miss, so their hits are consecutive.
     this.hits++;
     this.lastSeen = frame;
   }
 
-  /** The predicted box (xyxy), width and height at least MIN_SIZE. */
   box(): Box {
-    const w = Math.max(this.pos[2], MIN_SIZE);
-    const h = Math.max(this.pos[3], MIN_SIZE);
-    return { x1: this.pos[0] - w / 2, y1: this.pos[1] - h / 2, x2: this.pos[0] + w / 2, y2: this.pos[1] + h / 2 };
+    return this.filter.box();
   }
 }
 
@@ -358,8 +406,12 @@ export function iou(p: Box, q: Box): number {
 /**
  * Optimal class-aware IoU matching: pairs (track, detection) of the same class with IoU > gate, maximizing
  * Σ (IoU − gate). Returns [trackIndex, detectionIndex] pairs.
+ *
+ * Pairs at or below the gate cost nothing (they stay unmatched), so the problem splits exactly into the connected
+ * components of the graph of pairs above the gate; each is solved on its own (a lone pair directly), which keeps a
+ * crowded scene of objects far apart from costing O(n³).
  */
-function matchByIou(
+export function matchByIou(
   trackBoxes: readonly Box[],
   trackClasses: readonly number[],
   detBoxes: readonly Box[],
@@ -369,25 +421,49 @@ function matchByIou(
   const n = trackBoxes.length;
   const m = detBoxes.length;
   if (n === 0 || m === 0) return [];
-  const cost = new Float64Array(n * m);
-  const overlap = new Float64Array(n * m);
-  let any = false;
+  const edges: Array<[number, number, number]> = [];
+  // Union-find over the n tracks (0…n-1) and m detections (n…n+m-1).
+  const parent = Int32Array.from({ length: n + m }, (_, k) => k);
+  const find = (k: number): number => {
+    while (parent[k] !== k) {
+      parent[k] = parent[parent[k]];
+      k = parent[k];
+    }
+    return k;
+  };
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
-      const v = trackClasses[i] === detClasses[j] ? iou(trackBoxes[i], detBoxes[j]) : 0;
-      overlap[i * m + j] = v;
+      if (trackClasses[i] !== detClasses[j]) continue;
+      const v = iou(trackBoxes[i], detBoxes[j]);
       if (v > gate) {
-        cost[i * m + j] = gate - v;
-        any = true;
+        edges.push([i, j, v]);
+        parent[find(i)] = find(n + j);
       }
     }
   }
-  if (!any) return [];
-  const assignment = linearAssignment(cost, n, m);
+  const components = new Map<number, Array<[number, number, number]>>();
+  for (const e of edges) {
+    const root = find(e[0]);
+    const list = components.get(root);
+    if (list) list.push(e);
+    else components.set(root, [e]);
+  }
   const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) {
-    const j = assignment[i];
-    if (j >= 0 && overlap[i * m + j] > gate) pairs.push([i, j]);
+  for (const list of components.values()) {
+    if (list.length === 1) {
+      pairs.push([list[0][0], list[0][1]]);
+      continue;
+    }
+    const rows = [...new Set(list.map((e) => e[0]))];
+    const cols = [...new Set(list.map((e) => e[1]))];
+    const rowOf = new Map(rows.map((r, k) => [r, k]));
+    const colOf = new Map(cols.map((c, k) => [c, k]));
+    const cost = new Float64Array(rows.length * cols.length);
+    for (const [i, j, v] of list) cost[rowOf.get(i)! * cols.length + colOf.get(j)!] = gate - v;
+    const assignment = linearAssignment(cost, rows.length, cols.length);
+    assignment.forEach((c, r) => {
+      if (c >= 0 && cost[r * cols.length + c] < 0) pairs.push([rows[r], cols[c]]);
+    });
   }
   return pairs;
 }

@@ -353,3 +353,80 @@ export function sumCounts(all: MotCounts[]): MotCounts {
   s.mota = 1 - (s.misses + s.falsePositives + s.idSwitches) / s.gt;
   return s;
 }
+
+/** A hand annotation of a video (test/fixtures/stream/*.pedestrians.json): key-frame boxes per pedestrian. */
+export interface VideoAnnotation {
+  width: number;
+  height: number;
+  frames: number;
+  pedestrians: Array<{ id: number; keys: Record<string, number[]>; hidden?: Array<[number, number]> }>;
+}
+
+/**
+ * The ground truth of an annotation: on each frame, every pedestrian between its first and last key frame and not
+ * hidden, with its box linearly interpolated between the key frames around it (class 1, 'person').
+ */
+export function annotationTruth(a: VideoAnnotation): GtBox[][] {
+  const gt: GtBox[][] = Array.from({ length: a.frames }, () => []);
+  for (const p of a.pedestrians) {
+    const keys = Object.keys(p.keys)
+      .map(Number)
+      .sort((x, y) => x - y);
+    for (let f = keys[0]; f <= keys[keys.length - 1]; f++) {
+      if (p.hidden?.some(([s, e]) => f >= s && f <= e)) continue;
+      const k = keys.findIndex((key) => key >= f);
+      const hi = keys[k];
+      const lo = keys[Math.max(0, k - 1)];
+      const t = hi === lo ? 0 : (f - lo) / (hi - lo);
+      const [x1, y1, x2, y2] = p.keys[lo].map((v, i) => v + t * (p.keys[hi][i] - v));
+      gt[f].push({ id: p.id, classId: 1, box: { x1, y1, x2, y2 } });
+    }
+  }
+  return gt;
+}
+
+/**
+ * A simulated person detector over ground-truth boxes: each visible box jittered by `jitter` of its size, missed
+ * with probability `missRate`, scored in [0.55, 0.9] — or in [0.2, 0.45] when more than `occludedFraction` of it is
+ * covered by a box nearer the camera (lower bottom edge), the score dip a real detector shows on a partly hidden
+ * person.
+ */
+export function simulateDetector(
+  gt: GtBox[][],
+  seed: number,
+  { jitter = 0.03, missRate = 0.1, occludedFraction = 0.3 } = {},
+): Det[][] {
+  const rng = mulberry32(seed);
+  return gt.map((boxes) => {
+    const dets: Det[] = [];
+    for (const g of boxes) {
+      const miss = rng() < missRate;
+      const area = (g.box.x2 - g.box.x1) * (g.box.y2 - g.box.y1);
+      const covered = Math.max(
+        0,
+        ...boxes
+          .filter((o) => o !== g && o.box.y2 > g.box.y2)
+          .map((o) => {
+            const iw = Math.min(g.box.x2, o.box.x2) - Math.max(g.box.x1, o.box.x1);
+            const ih = Math.min(g.box.y2, o.box.y2) - Math.max(g.box.y1, o.box.y1);
+            return iw > 0 && ih > 0 ? (iw * ih) / area : 0;
+          }),
+      );
+      const score = covered > occludedFraction ? 0.2 + 0.25 * rng() : 0.55 + 0.35 * rng();
+      const w = g.box.x2 - g.box.x1;
+      const h = g.box.y2 - g.box.y1;
+      const x1 = g.box.x1 + jitter * w * gauss(rng);
+      const x2 = g.box.x2 + jitter * w * gauss(rng);
+      const y1 = g.box.y1 + jitter * h * gauss(rng);
+      const y2 = g.box.y2 + jitter * h * gauss(rng);
+      if (miss) continue;
+      dets.push({
+        label: 'person',
+        classId: 1,
+        score,
+        box: { x1: Math.min(x1, x2), y1: Math.min(y1, y2), x2: Math.max(x1, x2), y2: Math.max(y1, y2) },
+      });
+    }
+    return dets.sort((p, q) => q.score - p.score);
+  });
+}

@@ -73,6 +73,8 @@ test('ssd-edge/reference exports exactly the twins, ssd-edge/train the training 
     'createJsonlSink',
     'createVideoSink',
     'createSnapshotSink',
+    'createTracker',
+    'createPreviewServer',
   ])
     t.is(typeof (stream as Record<string, unknown>)[name], 'function', name);
   t.false('stream' in main, 'the main entry stays light: streams live in ssd-edge/stream');

@@ -1,9 +1,11 @@
 /**
  * The Hungarian solver of the tracker (`linearAssignment`) against brute force over every assignment, on random
- * square and rectangular cost matrices (ties included), and on hand-made cases.
+ * square and rectangular cost matrices (ties included), and on hand-made cases; the tracker's IoU matching
+ * (`matchByIou`, solved per connected group of pairs) against brute force over every matching.
  */
 import test from 'ava';
-import { linearAssignment } from '../../../lib/stream/tracker.ts';
+import { linearAssignment, matchByIou } from '../../../lib/stream/tracker.ts';
+import { iou } from '../../helpers/mot.ts';
 import { mulberry32 } from '../../helpers/random.ts';
 
 /** The least total cost over every way of assigning min(rows, cols) rows to distinct columns. */
@@ -60,4 +62,46 @@ test('linearAssignment: hand-made cases, greedy traps and empty sizes', (t) => {
   t.deepEqual([...linearAssignment(Float64Array.of(5, 1, 2), 3, 1)], [-1, 0, -1]);
   t.deepEqual([...linearAssignment(new Float64Array(0), 0, 4)], []);
   t.deepEqual([...linearAssignment(new Float64Array(0), 3, 0)], [-1, -1, -1]);
+});
+
+test('matchByIou: the best class-aware matching above the gate (split into independent groups), against brute force', (t) => {
+  const rng = mulberry32(7);
+  const box = () => {
+    const x = rng() * 60;
+    const y = rng() * 60;
+    return { x1: x, y1: y, x2: x + 10 + rng() * 20, y2: y + 10 + rng() * 20 };
+  };
+  for (let trial = 0; trial < 400; trial++) {
+    const n = Math.floor(rng() * 6);
+    const m = Math.floor(rng() * 6);
+    const tracks = Array.from({ length: n }, box);
+    const dets = Array.from({ length: m }, box);
+    const tc = tracks.map(() => 1 + Math.floor(rng() * 2));
+    const dc = dets.map(() => 1 + Math.floor(rng() * 2));
+    const gate = [0, 0.1, 0.3][trial % 3];
+    const value = (i: number, j: number) => (tc[i] === dc[j] ? iou(tracks[i], dets[j]) - gate : 0);
+    // Brute force: every partial matching of tracks to distinct detections, pairs above the gate only.
+    let best = 0;
+    const used = new Array<boolean>(m).fill(false);
+    const visit = (i: number, sum: number) => {
+      if (i === n) {
+        best = Math.max(best, sum);
+        return;
+      }
+      visit(i + 1, sum);
+      for (let j = 0; j < m; j++) {
+        if (used[j] || value(i, j) <= 0) continue;
+        used[j] = true;
+        visit(i + 1, sum + value(i, j));
+        used[j] = false;
+      }
+    };
+    visit(0, 0);
+    const pairs = matchByIou(tracks, tc, dets, dc, gate);
+    t.is(new Set(pairs.map((p) => p[0])).size, pairs.length, 'one detection per track');
+    t.is(new Set(pairs.map((p) => p[1])).size, pairs.length, 'one track per detection');
+    for (const [i, j] of pairs) t.true(value(i, j) > 0, 'same class, IoU above the gate');
+    const total = pairs.reduce((s, [i, j]) => s + value(i, j), 0);
+    if (Math.abs(total - best) > 1e-9) t.fail(`trial ${trial}: ${total} vs brute force ${best}`);
+  }
 });

@@ -266,6 +266,15 @@ test('frameIndex: a gap of dropped frames advances the motion model; indices mus
   t.throws(() => tracker.update([], 16.5), { instanceOf: RangeError, message: /frameIndex/ });
   // Without frameIndex the next call is frame 16.
   t.is(tracker.update([det(160)])[0]?.trackId, 1);
+  // A gap counts as missed frames: with maxMissed 3, a track seen on frame 9 can be matched on frame 13, not 14.
+  for (const [next, id] of [
+    [13, 1],
+    [14, 2],
+  ]) {
+    const short = createTracker({ maxMissed: 3, minHits: 1 });
+    for (let f = 0; f < 10; f++) short.update([det(10 * f)], f);
+    t.is(short.update([det(10 * next)], next)[0]?.trackId, id, `frame ${next}`);
+  }
   // The same detections given as consecutive frames (no gap): 150 is too far from the prediction → a new track.
   const noGap = createTracker({ minHits: 1 });
   for (let f = 0; f < 10; f++) noGap.update([det(10 * f)]);
