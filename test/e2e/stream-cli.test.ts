@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -130,7 +131,6 @@ test('--jsonl FILE, --out video.mp4 and --snapshot-dir: every frame in the file 
 
 test('usage errors: one line, exit code 2', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['--serve', '8080'], /^ssd-edge: --serve is not available yet/],
     [['--raw', '64x48'], /^ssd-edge: --raw describes frames on stdin: give '-' as the source$/],
     [
       ['--policy', 'newest'],
@@ -277,3 +277,72 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     );
   });
 }
+
+test('--serve: the preview page, detection events and annotated snapshots while the stream runs; SIGINT closes it', async (t) => {
+  const child = spawn(
+    process.execPath,
+    [...CLI, 'stream', CLIP, '--realtime', '--serve', '0', '--jsonl', path.join(tmp, 'serve.jsonl')],
+    {
+      cwd: tmp,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (s: string) => {
+      stderr += s;
+      const m = /live preview on (http:\/\/\S+)/.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    child.on('close', () => reject(new Error(`exited: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const get = (p: string) =>
+    new Promise<{ status: number; type: string; body: Buffer }>((resolve, reject) =>
+      http
+        .get(new URL(p, url), (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              type: String(res.headers['content-type']),
+              body: Buffer.concat(chunks),
+            }),
+          );
+        })
+        .on('error', reject),
+    );
+  const page = await get('/');
+  t.is(page.status, 200);
+  t.regex(page.type, /^text\/html/);
+  // the first detections event names a frame of the clip
+  const event = await new Promise<string>((resolve, reject) => {
+    const req = http.get(new URL('/events', url), (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (s: string) => {
+        text += s;
+        const m = /event: detections\ndata: (.*)\n/.exec(text);
+        if (m) {
+          req.destroy();
+          resolve(m[1]);
+        }
+      });
+    });
+    req.on('error', reject);
+  });
+  t.true(Number.isInteger(JSON.parse(event).frame));
+  let snap = await get('/snapshot.jpg');
+  for (let k = 0; k < 20 && snap.status !== 200; k++) {
+    await new Promise((r) => setTimeout(r, 100));
+    snap = await get('/snapshot.jpg');
+  }
+  t.is(snap.status, 200);
+  t.deepEqual([...snap.body.subarray(0, 3)], [0xff, 0xd8, 0xff]);
+  child.kill('SIGINT');
+  t.is(await exited, 0, stderr);
+  await t.throwsAsync(get('/'), { code: 'ECONNREFUSED' });
+});

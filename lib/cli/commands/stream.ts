@@ -20,6 +20,7 @@ import {
   type Sink,
   type SinkResult,
 } from '../../stream/sinks.ts';
+import { createPreviewServer, type PreviewServer } from '../../stream/serve.ts';
 import { createTracker, TRACKER_DEFAULTS } from '../../stream/tracker.ts';
 import { isLive, sourceKind, type RawInputOptions } from '../../stream/sources.ts';
 import { stream, type StreamOptions } from '../../stream/stream.ts';
@@ -46,6 +47,7 @@ export interface StreamCliOptions extends ModelCliOptions, ThresholdCliOptions {
   out?: string;
   overwrite?: boolean;
   serve?: number;
+  serveHost?: string;
   snapshotDir?: string;
   stats?: boolean;
   once?: boolean;
@@ -86,8 +88,6 @@ export async function runStream(
   io: CliIo = processIo,
   signals: NodeJS.EventEmitter = process,
 ): Promise<number> {
-  if (options.serve !== undefined)
-    throw new UsageError('--serve is not available yet (the live preview is being built; see issue 9, "Sinks")');
   const kind = sourceKind(source);
   if (options.raw && kind !== 'stdin') throw new UsageError("--raw describes frames on stdin: give '-' as the source");
   const thresholds = resolveThresholds(options);
@@ -109,6 +109,7 @@ export async function runStream(
     worker: options.worker ?? latest,
   });
   const sinks: Sink[] = [];
+  let preview: PreviewServer | null = null;
   let code = 0;
   try {
     let classIds: Set<number> | null = null;
@@ -137,6 +138,10 @@ export async function runStream(
     // --track: the tracker's second pass needs the low-score detections, so the detector's threshold defaults to the
     // tracker's lowThreshold (an explicit --score-threshold wins); only detections of confirmed tracks are written
     const tracker = options.track ? createTracker() : null;
+    if (options.serve !== undefined) {
+      preview = await createPreviewServer({ port: options.serve, host: options.serveHost });
+      io.err(`ssd-edge: live preview on ${preview.url}\n`);
+    }
     const streamOptions: StreamOptions = {
       ...thresholds,
       scoreThreshold:
@@ -150,7 +155,7 @@ export async function runStream(
       once: options.once,
       stallTimeoutMs: options.stallTimeout === undefined ? undefined : options.stallTimeout * 1000,
       reconnectMaxMs: options.reconnectMax === undefined ? undefined : options.reconnectMax * 1000,
-      image: Boolean(options.out || options.snapshotDir),
+      image: Boolean(options.out || options.snapshotDir || preview),
       statsIntervalMs: options.stats ? 1000 : 0,
     };
     for (const k of Object.keys(streamOptions) as Array<keyof StreamOptions>)
@@ -171,6 +176,7 @@ export async function runStream(
       for await (const r of s) {
         const out: SinkResult = tracker ? { ...r, detections: tracker.update(r.detections, r.frame) } : r;
         for (const sink of sinks) await sink.write(out);
+        preview?.pushFrame(r.image!, out.detections, { ...s.stats() }, { frame: r.frame, pts: r.pts });
         if (options.maxFrames !== undefined && ++n >= options.maxFrames) break;
       }
     } catch (err) {
@@ -193,9 +199,11 @@ export async function runStream(
       }
     }
     if (options.stats) io.err(`final: ${statsLine(s.stats())}\n`);
+    preview?.pushStats({ ...s.stats() });
   } finally {
     // sinks not closed yet (an error before the loop): close what was opened, keeping nothing half-written
     for (const sink of sinks) await sink.close().catch(() => {});
+    await preview?.close();
     await detector.dispose();
   }
   return code;
@@ -249,8 +257,13 @@ export function streamCommand(): Command {
       '--track',
       'track ids across frames (ByteTrack-style, Kalman motion; only tracked detections are written)',
     ),
-    new Option('--serve <port>', 'live preview over HTTP (not available yet)').argParser(
-      parseNumber('--serve', 0, 65535, true),
+    new Option(
+      '--serve <port>',
+      'live preview: an HTTP page with the annotated frames (MJPEG), detections and stats',
+    ).argParser(parseNumber('--serve', 0, 65535, true)),
+    new Option(
+      '--serve-host <host>',
+      "interface the preview listens on (default 127.0.0.1; '0.0.0.0' for the network)",
     ),
     new Option(
       '--worker',
