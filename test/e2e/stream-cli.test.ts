@@ -9,6 +9,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Detector } from '../../lib/detector/detector.ts';
 import { stream } from '../../lib/stream/index.ts';
@@ -127,6 +128,43 @@ test('--jsonl FILE, --out video.mp4 and --snapshot-dir: every frame in the file 
   const input = await cli('stream', CLIP, '--out', CLIP, '--overwrite');
   t.is(input.code, 2);
   t.is(input.stderr, `ssd-edge: Not writing ${CLIP}: it is the input\n`);
+});
+
+test("stdin: raw frames piped from another program ('-' --raw WxH:pixfmt:rate), one JSON line per frame", async (t) => {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', CLIP, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'], {
+    maxBuffer: 1 << 26,
+  });
+  t.is(raw.length, 30 * 384 * 288 * 3);
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [...CLI, 'stream', '-', '--raw', '384x288:bgr24:10', '-t', '0.05'], {
+      cwd: tmp,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(raw);
+  });
+  t.is(r.code, 0, r.stderr);
+  const got = lines(r.stdout);
+  t.deepEqual(
+    got.map((g) => [g.frame, Math.round(g.pts * 10)]),
+    Array.from({ length: 30 }, (_, k) => [k, k]),
+  );
+  // the same results as the API on the same stdin bytes
+  const detector = await Detector.load(undefined, { device: 'cpu' });
+  const ref: JsonlRecord[] = [];
+  const input = Readable.from([raw]);
+  for await (const x of stream(detector, '-', {
+    raw: { width: 384, height: 288, pixelFormat: 'bgr24', rate: 10 },
+    input,
+    scoreThreshold: 0.05,
+  }))
+    ref.push(toJsonlRecord(x));
+  await detector.dispose();
+  t.deepEqual(got.map(withoutTime), ref.map(withoutTime));
+  t.true(got.some((g) => g.detections.length > 0));
 });
 
 test('usage errors: one line, exit code 2', async (t) => {
