@@ -143,7 +143,7 @@ test.serial(
   },
 );
 
-test.serial('a source that fails: the iteration throws with ffmpeg's reason, then error and end are emitted', async (t) => {
+test.serial('a source that fails: the iteration throws with the reason ffmpeg gave, then error and end are emitted', async (t) => {
   const bad = path.join(os.tmpdir(), `ssd-edge-bad-${process.pid}.mp4`);
   fs.writeFileSync(bad, 'not a video');
   try {
