@@ -132,7 +132,7 @@ export async function benchLatest(options: { seconds?: number; worker?: boolean 
   const latencies: number[] = [];
   let stats: StreamStats;
   try {
-    const s = stream(detector, 'testsrc2=size=640x480:rate=30', { format: 'lavfi', realtime: true });
+    const s = stream(detector, 'testsrc2=size=640x480:rate=30', { format: 'lavfi', realtime: true, policy: 'latest' });
     const end = performance.now() + seconds * 1000;
     for await (const r of s) {
       latencies.push(r.latencyMs);
