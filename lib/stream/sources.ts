@@ -34,7 +34,10 @@ export type SourceKind = 'file' | 'glob' | 'url' | 'device' | 'stdin' | 'push';
 export interface Frame {
   /** Frame number from 0, counted by the source across reconnects. */
   index: number;
-  /** Presentation timestamp in seconds (ffmpeg's pts_time; for a push source what the app gave, else seconds since start). */
+  /**
+   * Presentation timestamp in seconds (ffmpeg's pts_time; for a push source what the app gave, else seconds since
+   * start). A live source's timeline starts again with each reconnection (`index` keeps counting).
+   */
   pts: number;
   /** Wall-clock capture time (ms since the epoch) — when the frame's last byte arrived. */
   time: number;

@@ -143,26 +143,29 @@ test.serial(
   },
 );
 
-test.serial('a source that fails: the iteration throws with the reason ffmpeg gave, then error and end are emitted', async (t) => {
-  const bad = path.join(os.tmpdir(), `ssd-edge-bad-${process.pid}.mp4`);
-  fs.writeFileSync(bad, 'not a video');
-  try {
-    const s = stream(detector, bad);
-    const events: string[] = [];
-    s.on('error', (e) => events.push(`error: ${e.message.split(':')[0]}`));
-    s.on('end', () => events.push('end'));
-    await t.throwsAsync(
-      (async () => {
-        for await (const _ of s) t.fail('no frame expected');
-      })(),
-      { message: /^Cannot read .*: ffmpeg exited with 1: .*Invalid data/ },
-    );
-    t.deepEqual(events, ['error: Cannot read ' + bad, 'end']);
-    t.true(s.ended);
-  } finally {
-    fs.rmSync(bad, { force: true });
-  }
-});
+test.serial(
+  'a source that fails: the iteration throws with the reason ffmpeg gave, then error and end are emitted',
+  async (t) => {
+    const bad = path.join(os.tmpdir(), `ssd-edge-bad-${process.pid}.mp4`);
+    fs.writeFileSync(bad, 'not a video');
+    try {
+      const s = stream(detector, bad);
+      const events: string[] = [];
+      s.on('error', (e) => events.push(`error: ${e.message.split(':')[0]}`));
+      s.on('end', () => events.push('end'));
+      await t.throwsAsync(
+        (async () => {
+          for await (const _ of s) t.fail('no frame expected');
+        })(),
+        { message: /^Cannot read .*: ffmpeg exited with 1: .*Invalid data/ },
+      );
+      t.deepEqual(events, ['error: Cannot read ' + bad, 'end']);
+      t.true(s.ended);
+    } finally {
+      fs.rmSync(bad, { force: true });
+    }
+  },
+);
 
 test.serial('break stops the stream: ffmpeg has exited, end is emitted with the final stats', async (t) => {
   const s = stream(detector, CLIP, { scoreThreshold: SCORE });
