@@ -13,6 +13,8 @@ const suites: Record<string, () => Promise<unknown>> = {
   core: async () => (await import('./core.ts')).benchCore(),
   detector: async () => (await import('./detector.ts')).benchDetector(),
   'model-load': async () => (await import('./model-load.ts')).benchModelLoad(),
+  'eval-model': async () => (await import('./eval-model.ts')).benchEvalModel(),
+  eval: async () => (await import('./eval.ts')).benchEval(),
 };
 
 fs.mkdirSync(path.join(here, 'results'), { recursive: true });

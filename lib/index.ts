@@ -149,3 +149,39 @@ export { ortInfo, type OrtInfo } from './runtime/ort.ts';
 
 // --- Models: format, importers, builders, the default model ---------------------------------------
 export * from './model/index.ts';
+
+// --- Evaluation: VOC AP, COCO mAP, ground-truth and detection files -------------------------------
+export * from './eval/index.ts';
+export {
+  EVAL_BATCH_SIZE,
+  EVAL_SCORE_THRESHOLD,
+  evaluateModel,
+  scoreDetections,
+  type ClassEvaluation,
+  type EvaluateModelOptions,
+  type Evaluation,
+  type ModelEvaluation,
+} from './eval/run.ts';
+export {
+  PLOT_FILES,
+  renderPrCurves,
+  renderSummaryChart,
+  writeEvalPlots,
+  type PlottableEvaluation,
+  type PrCurvesOptions,
+} from './eval/plots.ts';
+
+// --- Datasets: VOC / COCO / JSONL readers and validation -------------------------------------------
+export {
+  checkDataset,
+  DatasetError,
+  detectFormat,
+  openDataset,
+  type BoxPolicy,
+  type CheckDatasetOptions,
+  type DataProblem,
+  type Dataset,
+  type DatasetFormat,
+  type OpenDatasetOptions,
+  type Sample,
+} from './data/index.ts';

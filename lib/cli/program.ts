@@ -5,8 +5,10 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { dataCommand } from './commands/data.ts';
 import { detectCommand } from './commands/detect.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { evalCommand } from './commands/eval.ts';
 import { modelCommand } from './commands/model.ts';
 import { streamCommand } from './commands/stream.ts';
 import { debugEnabled, UsageError } from './handle-error.ts';
@@ -65,8 +67,10 @@ export function createProgram(): Command {
   const program = new Command('ssd-edge')
     .description('SSD object detection: ONNX Runtime inference with a native box-ops core')
     .version(version)
+    .addCommand(dataCommand())
     .addCommand(detectCommand())
     .addCommand(doctorCommand())
+    .addCommand(evalCommand())
     .addCommand(modelCommand())
     .addCommand(streamCommand());
   return oneLineErrors(program);
