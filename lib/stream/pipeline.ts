@@ -10,6 +10,10 @@
  *   read exactly as fast as it is processed. Default for files, globs and stdin.
  * - `latest`: the queue keeps only the newest frames; older ones are dropped (and counted), so the picture is never
  *   more than queue + in-flight frames old, however long the run. Default for devices, URLs and pushed frames.
+ *   Load the detector with `worker: true` for it: onnxruntime-node's in-process forward pass blocks the event loop,
+ *   so ffmpeg's pipe is not read meanwhile and frames back up in ffmpeg and the network buffers instead of being
+ *   dropped here (measured on a 30 fps source and a 260 ms forward pass: in process, input fps fell to the processed
+ *   rate and no frame was dropped; in a worker, input stayed at 30 fps and the stale frames were dropped).
  *
  * Stages talk through the queue and promises only; the source (and its ffmpeg) has one owner, the stream, which stops
  * it when the iteration ends for any reason — done, `break`, an error, `stop()`.
@@ -42,7 +46,10 @@ export interface PipelineOptions extends DetectOptions {
   image?: boolean;
   /** Frames waiting for the detector at most (default 4 for `every`, 1 for `latest`). */
   queueSize?: number;
-  /** Frames in the stages at once (default 2 when the detector runs in a worker, else 1). */
+  /**
+   * Frames in the stages at once (default 2 for `every` when the detector runs in a worker, so preprocess and
+   * postprocess overlap the next forward pass; else 1 — for `latest` a second frame in flight would only wait).
+   */
   concurrency?: number;
   /** Emit `stats` every this many ms (default 1000; 0: only once, at the end). */
   statsIntervalMs?: number;
@@ -309,7 +316,7 @@ export class DetectionStream extends EventEmitter<DetectionStreamEvents> impleme
       classFilter: classFilter(spec.labels, spec.postprocess.backgroundIndex, resolved.classes),
     };
     this.policy = options.policy ?? (source.live ? 'latest' : 'every');
-    this.#concurrency = options.concurrency ?? (detector.inWorker ? 2 : 1);
+    this.#concurrency = options.concurrency ?? (detector.inWorker && this.policy === 'every' ? 2 : 1);
     const input = detector.session.inputMetadata.find((m) => m.name === spec.input.name);
     const b = input?.shape?.[0];
     this.#batch = spec.input.dynamicBatch || typeof b !== 'number' ? 1 : b;

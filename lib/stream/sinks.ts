@@ -47,6 +47,11 @@ export interface JsonlRecord {
   detections: JsonlDetection[];
 }
 
+/** Detections to draw: a tracked one's label gets its id (`person #3`). */
+function drawable(r: SinkResult): Detection[] {
+  return r.detections.map((d) => (d.trackId !== undefined ? { ...d, label: `${d.label} #${d.trackId}` } : d));
+}
+
 /** A result → its JSON line's object. */
 export function toJsonlRecord(r: SinkResult): JsonlRecord {
   return {
@@ -221,7 +226,7 @@ export async function createVideoSink(target: string, options: VideoSinkOptions 
   assertKnownKeys('options', options, ['overwrite', 'existsHint', 'fps', 'codec', 'format']);
   if (typeof target !== 'string' || target === '')
     throw invalidParameterError('target', 'path of a video file', target);
-  await checkWriteTarget(target, options);
+  await checkWriteTarget(target, { overwrite: options.overwrite, existsHint: options.existsHint });
   const format = options.format ?? CONTAINERS[path.extname(target).toLowerCase()] ?? 'mp4';
   const tmp = tempName(target);
   let proc: FfmpegProcess | null = null;
@@ -240,7 +245,7 @@ export async function createVideoSink(target: string, options: VideoSinkOptions 
 
   const send = async (r: SinkResult) => {
     if (!r.image) throw new TypeError("The video sink needs each result's image: run the stream with image: true");
-    const jpeg = await draw(r.image, r.detections as Detection[], { format: 'jpeg', quality: 92 });
+    const jpeg = await draw(r.image, drawable(r), { format: 'jpeg', quality: 92 });
     const stdin = proc!.child.stdin!;
     if (proc!.child.exitCode !== null)
       throw new Error(`Cannot encode ${target}: ${proc!.lastError() || 'ffmpeg exited'}`);
@@ -329,7 +334,7 @@ export async function createSnapshotSink(
         .map((c) => r.detections.find((d) => d.classId === c)!.label.replace(/[^\w.-]+/g, '_'))
         .join('+');
       const file = path.join(dir, `frame-${String(r.frame).padStart(6, '0')}-${labels}.jpg`);
-      const jpeg = await draw(r.image, r.detections as Detection[], { format: 'jpeg', quality: options.quality ?? 90 });
+      const jpeg = await draw(r.image, drawable(r), { format: 'jpeg', quality: options.quality ?? 90 });
       await writeFileAtomic(file, jpeg, { existsHint: 'snapshots never replace a file' });
       written.push(file);
     },

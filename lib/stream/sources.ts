@@ -34,7 +34,10 @@ export type SourceKind = 'file' | 'glob' | 'url' | 'device' | 'stdin' | 'push';
 export interface Frame {
   /** Frame number from 0, counted by the source across reconnects. */
   index: number;
-  /** Presentation timestamp in seconds (ffmpeg's pts_time; for a push source what the app gave, else seconds since start). */
+  /**
+   * Presentation timestamp in seconds (ffmpeg's pts_time; for a push source what the app gave, else seconds since
+   * start). A live source's timeline starts again with each reconnection (`index` keeps counting).
+   */
   pts: number;
   /** Wall-clock capture time (ms since the epoch) — when the frame's last byte arrived. */
   time: number;
@@ -245,10 +248,12 @@ export function ffmpegArgs(
 
   const filters: string[] = [];
   if (o.fps !== undefined && kind !== 'glob') filters.push(`fps=${o.fps}`);
-  const sourceFilter = filters.push('showinfo') - 1;
+  // showinfo's per-plane checksums (on by default) cost a pass over every frame; off where the option exists (5.0+)
+  const showinfo = info.major === 0 || info.major >= 5 ? 'showinfo=checksum=0' : 'showinfo';
+  const sourceFilter = filters.push(showinfo) - 1;
   if (o.scale) filters.push(scaleFilter(o.scale));
   filters.push('format=rgb24');
-  const outputFilter = filters.push('showinfo') - 1;
+  const outputFilter = filters.push(showinfo) - 1;
   const output = ['-an', '-sn', '-dn', '-map', '0:v:0', '-vf', filters.join(','), ...passthroughArgs(info)];
   output.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-flush_packets', '1', 'pipe:1');
   return { args: [...input, ...output], sourceFilter, outputFilter };

@@ -197,7 +197,7 @@ test('unknown commands: exit 2 and one line, --help included', async (t) => {
     t.is(r.code, 2, args.join(' '));
     t.is(
       oneLine(t, r),
-      `ssd-edge: unknown command '${args.at(-1) === '--help' ? args[0] : args.at(-1)}' (commands: data, detect, doctor, eval, model)`,
+      `ssd-edge: unknown command '${args.at(-1) === '--help' ? args[0] : args.at(-1)}' (commands: data, detect, doctor, eval, model, stream)`,
     );
     t.is(r.stdout, '');
   }

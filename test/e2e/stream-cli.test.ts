@@ -5,9 +5,11 @@
  */
 import test from 'ava';
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Detector } from '../../lib/detector/detector.ts';
 import { stream } from '../../lib/stream/index.ts';
@@ -128,10 +130,45 @@ test('--jsonl FILE, --out video.mp4 and --snapshot-dir: every frame in the file 
   t.is(input.stderr, `ssd-edge: Not writing ${CLIP}: it is the input\n`);
 });
 
+test("stdin: raw frames piped from another program ('-' --raw WxH:pixfmt:rate), one JSON line per frame", async (t) => {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', CLIP, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'], {
+    maxBuffer: 1 << 26,
+  });
+  t.is(raw.length, 30 * 384 * 288 * 3);
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [...CLI, 'stream', '-', '--raw', '384x288:bgr24:10', '-t', '0.05'], {
+      cwd: tmp,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(raw);
+  });
+  t.is(r.code, 0, r.stderr);
+  const got = lines(r.stdout);
+  t.deepEqual(
+    got.map((g) => [g.frame, Math.round(g.pts * 10)]),
+    Array.from({ length: 30 }, (_, k) => [k, k]),
+  );
+  // the same results as the API on the same stdin bytes
+  const detector = await Detector.load(undefined, { device: 'cpu' });
+  const ref: JsonlRecord[] = [];
+  const input = Readable.from([raw]);
+  for await (const x of stream(detector, '-', {
+    raw: { width: 384, height: 288, pixelFormat: 'bgr24', rate: 10 },
+    input,
+    scoreThreshold: 0.05,
+  }))
+    ref.push(toJsonlRecord(x));
+  await detector.dispose();
+  t.deepEqual(got.map(withoutTime), ref.map(withoutTime));
+  t.true(got.some((g) => g.detections.length > 0));
+});
+
 test('usage errors: one line, exit code 2', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['--track'], /^ssd-edge: --track is not available yet/],
-    [['--serve', '8080'], /^ssd-edge: --serve is not available yet/],
     [['--raw', '64x48'], /^ssd-edge: --raw describes frames on stdin: give '-' as the source$/],
     [
       ['--policy', 'newest'],
@@ -152,6 +189,66 @@ test('usage errors: one line, exit code 2', async (t) => {
   const raw = await cli('stream', '-', '--raw', '64xx');
   t.is(raw.code, 2);
   t.regex(raw.stderr, /--raw must be WIDTHxHEIGHT\[:PIXEL_FORMAT\[:RATE\]\]/);
+});
+
+test('--track on a face panning across 20 frames: one track id throughout; the annotated video has every frame', async (t) => {
+  // the astronaut photo, a 320×320 window sliding 8 px per frame: the face moves, the tracker must keep its id
+  const pan = path.join(tmp, 'pan.mp4');
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-loop',
+    '1',
+    '-framerate',
+    '10',
+    '-i',
+    path.join(fixturesDir, 'images', 'astronaut.png'),
+    '-vf',
+    "crop=320:320:'n*8':40",
+    '-frames:v',
+    '20',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    pan,
+  ]);
+  const r = await cli('stream', pan, '--track', '--jsonl', '-', '--out', path.join(tmp, 'pan-tracked.mp4'));
+  t.is(r.code, 0, r.stderr);
+  const got = lines(r.stdout);
+  t.is(got.length, 20);
+  const ids = new Set<number>();
+  for (const g of got) {
+    const frameIds = g.detections.map((d) => d.trackId!);
+    t.true(frameIds.every((id) => Number.isInteger(id) && id >= 1));
+    t.is(new Set(frameIds).size, frameIds.length);
+    for (const id of frameIds) ids.add(id);
+  }
+  t.true(ids.size > 0, 'something was tracked');
+  t.deepEqual([...ids], [1], 'one face, one id');
+  // reported from the second frame on (minHits 2), every frame after
+  t.deepEqual(
+    got.map((g) => g.detections.length),
+    [0, ...Array(19).fill(1)],
+  );
+  // the face moves left in the picture as the window slides right
+  const x = got.slice(1).map((g) => g.detections[0].box[0]);
+  t.true(x[x.length - 1] < x[0] - 100, `x from ${x[0]} to ${x[x.length - 1]}`);
+  const frames = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-show_entries',
+      'stream=nb_read_frames',
+      '-of',
+      'csv=p=0',
+      path.join(tmp, 'pan-tracked.mp4'),
+    ],
+    { encoding: 'utf8' },
+  );
+  t.is(frames.trim(), '20');
 });
 
 /** Children of a process (from /proc/<pid>/stat's ppid field). */
@@ -218,3 +315,72 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     );
   });
 }
+
+test('--serve: the preview page, detection events and annotated snapshots while the stream runs; SIGINT closes it', async (t) => {
+  const child = spawn(
+    process.execPath,
+    [...CLI, 'stream', CLIP, '--realtime', '--serve', '0', '--jsonl', path.join(tmp, 'serve.jsonl')],
+    {
+      cwd: tmp,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (s: string) => {
+      stderr += s;
+      const m = /live preview on (http:\/\/\S+)/.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    child.on('close', () => reject(new Error(`exited: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const get = (p: string) =>
+    new Promise<{ status: number; type: string; body: Buffer }>((resolve, reject) =>
+      http
+        .get(new URL(p, url), (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              type: String(res.headers['content-type']),
+              body: Buffer.concat(chunks),
+            }),
+          );
+        })
+        .on('error', reject),
+    );
+  const page = await get('/');
+  t.is(page.status, 200);
+  t.regex(page.type, /^text\/html/);
+  // the first detections event names a frame of the clip
+  const event = await new Promise<string>((resolve, reject) => {
+    const req = http.get(new URL('/events', url), (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (s: string) => {
+        text += s;
+        const m = /event: detections\ndata: (.*)\n/.exec(text);
+        if (m) {
+          req.destroy();
+          resolve(m[1]);
+        }
+      });
+    });
+    req.on('error', reject);
+  });
+  t.true(Number.isInteger(JSON.parse(event).frame));
+  let snap = await get('/snapshot.jpg');
+  for (let k = 0; k < 20 && snap.status !== 200; k++) {
+    await new Promise((r) => setTimeout(r, 100));
+    snap = await get('/snapshot.jpg');
+  }
+  t.is(snap.status, 200);
+  t.deepEqual([...snap.body.subarray(0, 3)], [0xff, 0xd8, 0xff]);
+  child.kill('SIGINT');
+  t.is(await exited, 0, stderr);
+  await t.throwsAsync(get('/'), { code: 'ECONNREFUSED' });
+});

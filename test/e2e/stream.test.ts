@@ -6,7 +6,9 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
@@ -118,6 +120,50 @@ test.serial(
       total += ref.length;
     }
     t.true(total > 0);
+  },
+);
+
+test.serial(
+  'worker detector (two frames in flight by default): results in frame order, equal to detect on the same frames',
+  async (t) => {
+    const worker = await Detector.load(undefined, { device: 'cpu', worker: true });
+    try {
+      const a: StreamResult[] = [];
+      const s = stream(worker, CLIP, { scoreThreshold: SCORE, image: true });
+      for await (const r of s) a.push(r);
+      t.is(a.length, 30);
+      t.deepEqual(
+        a.map((r) => r.frame),
+        Array.from({ length: 30 }, (_, k) => k),
+      );
+      for (const r of a) t.deepEqual(r.detections, await detector.detect(r.image!, { scoreThreshold: SCORE }));
+    } finally {
+      await worker.dispose();
+    }
+  },
+);
+
+test.serial(
+  'a source that fails: the iteration throws with the reason ffmpeg gave, then error and end are emitted',
+  async (t) => {
+    const bad = path.join(os.tmpdir(), `ssd-edge-bad-${process.pid}.mp4`);
+    fs.writeFileSync(bad, 'not a video');
+    try {
+      const s = stream(detector, bad);
+      const events: string[] = [];
+      s.on('error', (e) => events.push(`error: ${e.message.split(':')[0]}`));
+      s.on('end', () => events.push('end'));
+      await t.throwsAsync(
+        (async () => {
+          for await (const _ of s) t.fail('no frame expected');
+        })(),
+        { message: /^Cannot read .*: ffmpeg exited with 1: .*Invalid data/ },
+      );
+      t.deepEqual(events, ['error: Cannot read ' + bad, 'end']);
+      t.true(s.ended);
+    } finally {
+      fs.rmSync(bad, { force: true });
+    }
   },
 );
 

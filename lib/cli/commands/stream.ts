@@ -13,8 +13,16 @@ import { Detector } from '../../detector/detector.ts';
 import { classFilter } from '../../detector/options.ts';
 import { fileIds } from '../../files.ts';
 import { STREAM_POLICIES, type StreamPolicy, type StreamStats } from '../../stream/pipeline.ts';
-import { createJsonlSink, createSnapshotSink, createVideoSink, type Sink } from '../../stream/sinks.ts';
-import { sourceKind, type RawInputOptions } from '../../stream/sources.ts';
+import {
+  createJsonlSink,
+  createSnapshotSink,
+  createVideoSink,
+  type Sink,
+  type SinkResult,
+} from '../../stream/sinks.ts';
+import { createPreviewServer, type PreviewServer } from '../../stream/serve.ts';
+import { createTracker, TRACKER_DEFAULTS } from '../../stream/tracker.ts';
+import { isLive, sourceKind, type RawInputOptions } from '../../stream/sources.ts';
 import { stream, type StreamOptions } from '../../stream/stream.ts';
 import { errorLine, UsageError } from '../handle-error.ts';
 import {
@@ -39,9 +47,12 @@ export interface StreamCliOptions extends ModelCliOptions, ThresholdCliOptions {
   out?: string;
   overwrite?: boolean;
   serve?: number;
+  serveHost?: string;
   snapshotDir?: string;
   stats?: boolean;
   once?: boolean;
+  stallTimeout?: number;
+  reconnectMax?: number;
   worker?: boolean;
   maxFrames?: number;
 }
@@ -77,10 +88,6 @@ export async function runStream(
   io: CliIo = processIo,
   signals: NodeJS.EventEmitter = process,
 ): Promise<number> {
-  if (options.track)
-    throw new UsageError('--track is not available yet (the tracker is being built; see issue 9, "Tracking")');
-  if (options.serve !== undefined)
-    throw new UsageError('--serve is not available yet (the live preview is being built; see issue 9, "Sinks")');
   const kind = sourceKind(source);
   if (options.raw && kind !== 'stdin') throw new UsageError("--raw describes frames on stdin: give '-' as the source");
   const thresholds = resolveThresholds(options);
@@ -94,12 +101,15 @@ export async function runStream(
         throw new UsageError(`Not writing ${o}: it is the input`);
   }
 
+  // live sources (policy latest) need the event loop free to drain ffmpeg's pipe during forward passes: a worker
+  const latest = (options.policy ?? (isLive(kind) ? 'latest' : 'every')) === 'latest';
   const detector = await Detector.load(options.model, {
     device: options.device,
     threads: options.threads,
-    worker: options.worker,
+    worker: options.worker ?? latest,
   });
   const sinks: Sink[] = [];
+  let preview: PreviewServer | null = null;
   let code = 0;
   try {
     let classIds: Set<number> | null = null;
@@ -125,25 +135,38 @@ export async function runStream(
     // snapshots are taken for --classes only (all classes without it); detections themselves keep --classes too
     if (options.snapshotDir) sinks.push(await createSnapshotSink(options.snapshotDir, { classes: classIds }));
 
+    // --track: the tracker's second pass needs the low-score detections, so the detector's threshold defaults to the
+    // tracker's lowThreshold (an explicit --score-threshold wins); only detections of confirmed tracks are written
+    const tracker = options.track ? createTracker() : null;
+    if (options.serve !== undefined) {
+      preview = await createPreviewServer({ port: options.serve, host: options.serveHost });
+      io.err(`ssd-edge: live preview on ${preview.url}\n`);
+    }
     const streamOptions: StreamOptions = {
       ...thresholds,
+      scoreThreshold:
+        thresholds.scoreThreshold ??
+        (tracker ? Math.min(TRACKER_DEFAULTS.lowThreshold, detector.detectDefaults.scoreThreshold) : undefined),
       policy: options.policy,
       fps: options.fps,
       format: options.format,
       realtime: options.realtime,
       raw: options.raw,
       once: options.once,
-      image: Boolean(options.out || options.snapshotDir),
+      stallTimeoutMs: options.stallTimeout === undefined ? undefined : options.stallTimeout * 1000,
+      reconnectMaxMs: options.reconnectMax === undefined ? undefined : options.reconnectMax * 1000,
+      image: Boolean(options.out || options.snapshotDir || preview),
       statsIntervalMs: options.stats ? 1000 : 0,
     };
     for (const k of Object.keys(streamOptions) as Array<keyof StreamOptions>)
       if (streamOptions[k] === undefined) delete streamOptions[k];
     const s = stream(detector, source, streamOptions);
-    s.on('reconnect', (r) =>
+    s.on('reconnect', (r) => {
+      tracker?.reset(); // the scene may have changed while the source was away
       io.err(
         `ssd-edge: ${source}: ${r.reason}; reconnecting in ${(r.delayMs / 1000).toFixed(1)} s (attempt ${r.attempt})\n`,
-      ),
-    );
+      );
+    });
     if (options.stats) s.on('stats', (st) => io.err(`${statsLine(st)}\n`));
     const onSignal = () => void s.stop();
     signals.on('SIGINT', onSignal);
@@ -151,12 +174,17 @@ export async function runStream(
     let n = 0;
     try {
       for await (const r of s) {
-        for (const sink of sinks) await sink.write(r);
+        const out: SinkResult = tracker ? { ...r, detections: tracker.update(r.detections, r.frame) } : r;
+        for (const sink of sinks) await sink.write(out);
+        preview?.pushFrame(r.image!, out.detections, { ...s.stats() }, { frame: r.frame, pts: r.pts });
         if (options.maxFrames !== undefined && ++n >= options.maxFrames) break;
       }
     } catch (err) {
-      io.err(`ssd-edge: ${errorLine(err)}\n`);
-      code = 1;
+      // stdout closed by its reader (`| head`): a normal way to stop, not a failure
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') {
+        io.err(`ssd-edge: ${errorLine(err)}\n`);
+        code = 1;
+      }
     } finally {
       signals.off('SIGINT', onSignal);
       signals.off('SIGTERM', onSignal);
@@ -171,9 +199,11 @@ export async function runStream(
       }
     }
     if (options.stats) io.err(`final: ${statsLine(s.stats())}\n`);
+    preview?.pushStats({ ...s.stats() });
   } finally {
     // sinks not closed yet (an error before the loop): close what was opened, keeping nothing half-written
     for (const sink of sinks) await sink.close().catch(() => {});
+    await preview?.close();
     await detector.dispose();
   }
   return code;
@@ -208,6 +238,14 @@ export function streamCommand(): Command {
     new Option('--realtime', 'read a file at its native frame rate, as a camera would deliver it'),
     new Option('--once', 'do not reconnect a live source that fails'),
     new Option(
+      '--stall-timeout <seconds>',
+      'a live source that delivers no frame for this long has failed (default 10)',
+    ).argParser(parseNumber('--stall-timeout', 0.1, 86400)),
+    new Option(
+      '--reconnect-max <seconds>',
+      'longest wait between reconnects of a live source (default 30; the first is 0.5 s, doubling)',
+    ).argParser(parseNumber('--reconnect-max', 0.5, 86400)),
+    new Option(
       '--jsonl <file>',
       "write one JSON line per frame to this file ('-': stdout, the default without --out/--snapshot-dir)",
     ),
@@ -215,11 +253,23 @@ export function streamCommand(): Command {
     new Option('--overwrite', 'replace existing --jsonl / --out files'),
     new Option('--snapshot-dir <dir>', 'write an annotated JPEG when a class (of --classes) appears'),
     new Option('--stats', 'print input/processed fps, drops and latency every second on stderr, and at the end'),
-    new Option('--track', 'track ids across frames (not available yet)'),
-    new Option('--serve <port>', 'live preview over HTTP (not available yet)').argParser(
-      parseNumber('--serve', 0, 65535, true),
+    new Option(
+      '--track',
+      'track ids across frames (ByteTrack-style, Kalman motion; only tracked detections are written)',
     ),
-    new Option('--worker', 'run ONNX Runtime in a worker thread (two frames overlap in the stages)'),
+    new Option(
+      '--serve <port>',
+      'live preview: an HTTP page with the annotated frames (MJPEG), detections and stats',
+    ).argParser(parseNumber('--serve', 0, 65535, true)),
+    new Option(
+      '--serve-host <host>',
+      "interface the preview listens on (default 127.0.0.1; '0.0.0.0' for the network)",
+    ),
+    new Option(
+      '--worker',
+      'run ONNX Runtime in a worker thread (default with the latest policy, so stale frames are dropped during forward passes; with every, two frames overlap in the stages)',
+    ),
+    new Option('--no-worker', 'run ONNX Runtime on the main thread'),
     new Option('--max-frames <n>', 'stop after n processed frames').argParser(
       parseNumber('--max-frames', 1, Number.MAX_SAFE_INTEGER, true),
     ),
