@@ -102,8 +102,11 @@ std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const 
   return keep;
 }
 
-void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
-              float score_threshold, int64_t max_out, std::vector<int32_t>& indices, std::vector<float>& out_scores) {
+namespace {
+
+void soft_nms_impl(int mode, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+                   float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
+                   std::vector<float>& out_scores) {
   std::vector<int32_t> order;
   sorted_indices_above(scores, n, score_threshold, order);
   const size_t cap = limit(max_out, order.size());
@@ -116,7 +119,7 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
   // Only boxes with IoU > max(iou_threshold, 0) with the pick decay (IoU 0 gives a factor of exactly 1). Up to
   // kSoftNmsScanMax candidates a plain scan of the candidates is faster than the grid (same result: a box the
   // grid would not report has IoU 0 with the pick, or ≤ iou_threshold, and is left unchanged either way).
-  const bool use_grid = order.size() > kSoftNmsScanMax;
+  const bool use_grid = mode < 0 ? order.size() > kSoftNmsScanMax : mode > 0;
   BoxGrid grid(boxes, order.data(), use_grid ? order.size() : 0, iou_threshold >= 0 ? iou_threshold : 0.0);
   auto item = [&](int32_t j) { return (static_cast<uint64_t>(desc_key(cur[j])) << 32) | static_cast<uint32_t>(j); };
   std::vector<uint64_t> heap;
@@ -168,6 +171,20 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
       }
     }
   }
+}
+
+}  // namespace
+
+void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+              float score_threshold, int64_t max_out, std::vector<int32_t>& indices, std::vector<float>& out_scores) {
+  soft_nms_impl(-1, boxes, scores, n, sigma, iou_threshold, score_threshold, max_out, indices, out_scores);
+}
+
+void soft_nms_with(bool use_grid, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+                   float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
+                   std::vector<float>& out_scores) {
+  soft_nms_impl(use_grid ? 1 : 0, boxes, scores, n, sigma, iou_threshold, score_threshold, max_out, indices,
+                out_scores);
 }
 
 }  // namespace ssd

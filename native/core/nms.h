@@ -38,4 +38,10 @@ std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const 
 void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
               float score_threshold, int64_t max_out, std::vector<int32_t>& indices, std::vector<float>& out_scores);
 
+// soft_nms with its strategy forced (exposed for tests and fuzzing): scan the candidates for each pick
+// (`use_grid` false) or query a BoxGrid of them (soft_nms picks the grid above 512 candidates). Same result.
+void soft_nms_with(bool use_grid, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+                   float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
+                   std::vector<float>& out_scores);
+
 }  // namespace ssd
