@@ -17,7 +17,9 @@ namespace {
 //   the worst case is an intersection of one subnormal unit against areas of about 1/t units).
 // ρ ≤ 0 (t = 0 or tiny): no bound.
 // Below this window bound a query could visit many classes: queries walk the occupancy tree instead.
-constexpr double kTreeRho = 1.0 / 32;
+constexpr double kTreeRho = 1.0 / 8;
+// ... and when the classes span this many levels (sizes 16× apart): otherwise the class loop is cheaper.
+constexpr int kTreeLevels = 4;
 
 double side_ratio_bound(double t, bool tiny) {
   if (!(t > 0)) return 0;
@@ -139,7 +141,7 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
     cl.level = std::max(std::ilogb(cl.cw), std::ilogb(cl.ch));
     level_min_ = std::min(level_min_, cl.level), level_top_ = std::max(level_top_, cl.level);
   }
-  tree_ = rho_ < kTreeRho && level_top_ > level_min_;
+  tree_ = rho_ < kTreeRho && level_top_ - level_min_ >= kTreeLevels;
   if (tree_) {
     node_budget_ = 6 * n + 4096;
     nodes_.assign(1024, Node{0, 0, INT32_MIN, -1});
@@ -202,7 +204,7 @@ void grow_bounds(float* r, const float* b) {
 }
 }  // namespace
 
-void BoxGrid::add_to_node(size_t slot, int32_t c, const float* b) {
+void BoxGrid::add_to_node(size_t slot, int32_t c, const float* b, int32_t entry) {
   const Class& cl = classes_[c];
   const int32_t kind = cl.cw > cl.ch ? 0 : cl.cw < cl.ch ? 1 : 2;
   int32_t g = nodes_[slot].groups;
@@ -214,15 +216,20 @@ void BoxGrid::add_to_node(size_t slot, int32_t c, const float* b) {
   grow_bounds(groups_[g].bounds, b);
   int32_t k = groups_[g].head;
   while (k >= 0 && node_classes_[k].cls != c) k = node_classes_[k].next;
-  if (k >= 0) return grow_bounds(node_classes_[k].bounds, b);
-  node_classes_.push_back(NodeClass{{b[0], b[1], b[2], b[3]}, c, groups_[g].head});
-  groups_[g].head = static_cast<int32_t>(node_classes_.size() - 1);
+  if (k >= 0) {
+    grow_bounds(node_classes_[k].bounds, b);
+  } else {
+    node_classes_.push_back(NodeClass{{b[0], b[1], b[2], b[3]}, c, groups_[g].head, -1, 0});
+    k = groups_[g].head = static_cast<int32_t>(node_classes_.size() - 1);
+  }
+  node_boxes_.push_back(NodeBox{entry, node_classes_[k].boxes});
+  node_classes_[k].boxes = static_cast<int32_t>(node_boxes_.size() - 1), ++node_classes_[k].count;
 }
 
 // A registered box's cell indices at its class's level and above fit in 32 bits: its side w (float32 rounded)
 // is < 2^level and a coordinate v with |v| > 2^25·w cannot have a neighbour float at distance w, so
 // |v| / 2^level < 2^25. The box covers at most 2 × 2 nodes per level (its sides are < 2^level).
-void BoxGrid::insert_tree(int32_t c, const float* b) {
+void BoxGrid::insert_tree(int32_t c, const float* b, int32_t entry) {
   const int level = classes_[c].level;
   for (int lv = level; lv <= level_top_; ++lv) {
     const double size = std::ldexp(1.0, lv);
@@ -235,7 +242,7 @@ void BoxGrid::insert_tree(int32_t c, const float* b) {
         bool created;
         const size_t s = node_slot(lv, x, y, created);
         fresh |= created;
-        if (lv == level) add_to_node(s, c, b);
+        if (lv == level) add_to_node(s, c, b, entry);
       }
     if (!fresh) break;  // these nodes existed, so did their ancestors
   }
@@ -244,6 +251,7 @@ void BoxGrid::insert_tree(int32_t c, const float* b) {
     std::vector<Node>().swap(nodes_);
     std::vector<Group>().swap(groups_);
     std::vector<NodeClass>().swap(node_classes_);
+    std::vector<NodeBox>().swap(node_boxes_);
   }
 }
 
@@ -284,7 +292,7 @@ void BoxGrid::insert(int32_t idx) {
       entries_.push_back(Entry{{b[0], b[1], b[2], b[3]}, box_area(b), idx, h});
       h = static_cast<int32_t>(entries_.size() - 1);
     }
-  if (tree_) insert_tree(c, b);
+  if (tree_) insert_tree(c, b, cl.first.back());
 }
 
 }  // namespace ssd

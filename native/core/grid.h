@@ -73,10 +73,57 @@ class BoxGrid {
   }
 
  private:
+  struct Class {
+    int cx = 0, cy = 0;
+    double cw = 0, ch = 0;  // cell size: 2^(e+1) for the largest exponents e in the class
+    int64_t lo_x = INT64_MAX, hi_x = INT64_MIN, lo_y = INT64_MAX, hi_y = INT64_MIN;  // cells of the prepared boxes
+    int64_t reg_lo_x = INT64_MAX, reg_hi_x = INT64_MIN, reg_lo_y = INT64_MAX, reg_hi_y = INT64_MIN;  // registered
+    size_t count = 0;                                                                                // prepared boxes
+    bool dense = false;  // heads[(y − lo_y)·w + (x − lo_x)], else the hash table
+    int64_t w = 0;
+    std::vector<int32_t> heads;
+    std::vector<int32_t> first;  // one entry per registered box
+    int level = 0;               // the tree level of its boxes: log2 of the larger cell side
+    mutable uint32_t stamp = 0;  // the query that scanned its whole list
+  };
+  // Occupancy tree node: the square [x·2^level, (x+1)·2^level) × [y·2^level, (y+1)·2^level). A node exists when a
+  // registered box of a class whose level is ≤ level has a cell there (so its parent exists too); `groups` lists
+  // the classes of exactly this level with a box there, in up to three groups (wider cells, taller cells, square
+  // cells), each group and each class with the bounding rectangle of its boxes registered there, so that
+  // classes whose cells are much longer than their boxes (e.g. the boxes of every binade pair nested around one
+  // point) are passed over in O(1). Registered nodes' indices fit in 32 bits (grid.cc).
+  struct Node {
+    int32_t x, y, level, groups;  // level == INT32_MIN: empty slot
+  };
+  struct Group {
+    float bounds[4];
+    int32_t kind, head, next;
+  };
+  struct NodeClass {
+    float bounds[4];
+    int32_t cls, next;
+    int32_t boxes, count;  // the class's boxes registered in the node: a list in node_boxes_, and its length
+  };
+  struct NodeBox {
+    int32_t entry, next;  // one of the box's entries
+  };
+  struct Entry {
+    float xyxy[4];
+    float area;
+    int32_t box, next;
+  };
+  struct Slot {
+    int64_t x, y;
+    int32_t cls, head;  // head < 0: empty slot
+  };
+
   // Calls fn for the registered boxes of class c in the cells that meet `box` within cell columns [bx0, bx1] and
   // rows [by0, by1]; when those cells outnumber the class's boxes, scans the class's list instead (once per query).
+  // With `nc` (the class's part of one tree node, whose cells [bx0, bx1] × [by0, by1] are), scans the boxes
+  // registered there instead when they are fewer than the cells.
   template <typename F>
-  bool visit(int32_t c, const float* box, int64_t bx0, int64_t bx1, int64_t by0, int64_t by1, F& fn) const {
+  bool visit(int32_t c, const float* box, int64_t bx0, int64_t bx1, int64_t by0, int64_t by1, F& fn,
+             const NodeClass* nc = nullptr) const {
     const Class& cl = classes_[c];
     if (cl.first.empty() || cl.stamp == stamp_) return false;
     const int64_t x0 = std::max({cell(box[0], cl.cw), cl.reg_lo_x, bx0});
@@ -85,6 +132,13 @@ class BoxGrid {
     const int64_t y1 = std::min({cell(box[3], cl.ch), cl.reg_hi_y, by1});
     if (x0 > x1 || y0 > y1) return false;
     const double cells = (static_cast<double>(x1) - x0 + 1) * (static_cast<double>(y1) - y0 + 1);
+    if (nc && cells > static_cast<double>(nc->count)) {
+      for (int32_t k = nc->boxes; k >= 0; k = node_boxes_[k].next) {
+        const Entry& e = entries_[node_boxes_[k].entry];
+        if (fn(e.box, e.xyxy, e.area)) return true;
+      }
+      return false;
+    }
     if (cells > static_cast<double>(cl.first.size())) {
       cl.stamp = stamp_;  // every box of the class reported: no other part of this query needs it again
       for (int32_t e : cl.first)
@@ -117,7 +171,8 @@ class BoxGrid {
             const Class& cl = classes_[nc.cls];
             // The class's cells inside this node: cell sizes are powers of two no larger than the node.
             const double rx = std::ldexp(1.0, level) / cl.cw, ry = std::ldexp(1.0, level) / cl.ch;
-            if (visit(nc.cls, box, scaled(x, rx), scaled(x + 1, rx) - 1, scaled(y, ry), scaled(y + 1, ry) - 1, fn))
+            if (visit(nc.cls, box, scaled(x, rx), scaled(x + 1, rx) - 1, scaled(y, ry), scaled(y + 1, ry) - 1, fn,
+                      &nc))
               return true;
           }
         }
@@ -137,46 +192,6 @@ class BoxGrid {
   static int64_t scaled(int64_t i, double r) {
     return static_cast<int64_t>(std::clamp(static_cast<double>(i) * r, -0x1p62, 0x1p62));
   }
-
-  struct Class {
-    int cx = 0, cy = 0;
-    double cw = 0, ch = 0;  // cell size: 2^(e+1) for the largest exponents e in the class
-    int64_t lo_x = INT64_MAX, hi_x = INT64_MIN, lo_y = INT64_MAX, hi_y = INT64_MIN;  // cells of the prepared boxes
-    int64_t reg_lo_x = INT64_MAX, reg_hi_x = INT64_MIN, reg_lo_y = INT64_MAX, reg_hi_y = INT64_MIN;  // registered
-    size_t count = 0;                                                                                // prepared boxes
-    bool dense = false;  // heads[(y − lo_y)·w + (x − lo_x)], else the hash table
-    int64_t w = 0;
-    std::vector<int32_t> heads;
-    std::vector<int32_t> first;  // one entry per registered box
-    int level = 0;               // the tree level of its boxes: log2 of the larger cell side
-    mutable uint32_t stamp = 0;  // the query that scanned its whole list
-  };
-  // Occupancy tree node: the square [x·2^level, (x+1)·2^level) × [y·2^level, (y+1)·2^level). A node exists when a
-  // registered box of a class whose level is ≤ level has a cell there (so its parent exists too); `groups` lists
-  // the classes of exactly this level with a box there, in up to three groups (wider cells, taller cells, square
-  // cells), each group and each class with the bounding rectangle of its boxes registered there, so that
-  // classes whose cells are much longer than their boxes (e.g. the boxes of every binade pair nested around one
-  // point) are passed over in O(1). Registered nodes' indices fit in 32 bits (grid.cc).
-  struct Node {
-    int32_t x, y, level, groups;  // level == INT32_MIN: empty slot
-  };
-  struct Group {
-    float bounds[4];
-    int32_t kind, head, next;
-  };
-  struct NodeClass {
-    float bounds[4];
-    int32_t cls, next;
-  };
-  struct Entry {
-    float xyxy[4];
-    float area;
-    int32_t box, next;
-  };
-  struct Slot {
-    int64_t x, y;
-    int32_t cls, head;  // head < 0: empty slot
-  };
 
   // ilogb of the width and height of a box that can have IoU > 0 with some box; false when it has IoU 0 with
   // every box.
@@ -211,8 +226,8 @@ class BoxGrid {
   }
   // The node's slot, created if absent (`created` tells).
   size_t node_slot(int level, int64_t x, int64_t y, bool& created);
-  void insert_tree(int32_t c, const float* b);
-  void add_to_node(size_t slot, int32_t c, const float* b);
+  void insert_tree(int32_t c, const float* b, int32_t entry);
+  void add_to_node(size_t slot, int32_t c, const float* b, int32_t entry);
 
   const float* boxes_;
   int px_ = 0, py_ = 0;
@@ -234,6 +249,7 @@ class BoxGrid {
   size_t nodes_filled_ = 0;
   std::vector<Group> groups_;
   std::vector<NodeClass> node_classes_;
+  std::vector<NodeBox> node_boxes_;
 };
 
 }  // namespace ssd
