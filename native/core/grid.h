@@ -201,10 +201,11 @@ class BoxGrid {
   int class_y(int ey) const { return half(ey - py_); }
   // Exponents a registered side can have when its box may have IoU > threshold with a query of side v (exponent e).
   void window(float v, int e, int& lo, int& hi) const {
-    if (rho_ > 0) {
-      lo = std::ilogb(rho_ * v), hi = std::ilogb(v / rho_);  // side ratio > ρ both ways; ilogb is monotone
-    } else {
-      lo = e - kAllExponents, hi = e + kAllExponents;
+    lo = e - kAllExponents, hi = e + kAllExponents;
+    if (rho_ > 0) {  // side ratio > ρ both ways; ilogb is monotone (a product that underflows or overflows: no bound)
+      const double small = rho_ * v, large = v / rho_;
+      if (small > 0 && small < INFINITY) lo = std::min(std::ilogb(small), hi);
+      if (large > 0 && large < INFINITY) hi = std::max(std::ilogb(large), lo);
     }
   }
   static constexpr int kAllExponents = 1 << 20;
