@@ -346,6 +346,29 @@ void test_grid_adversarial() {
   }
 }
 
+// nms() and batched_nms() with the grid forced from one candidate on (set_grid_min_boxes_for_testing) decide as
+// with the default cut-over (linear below 16384 candidates per class), at thresholds incl. 0, tiny, inf and NaN.
+void test_grid_forced() {
+  std::mt19937 rng(77);
+  for (int kind = 0; kind < kLayouts; ++kind) {
+    const size_t n = 2000;
+    const auto boxes = adversarial_layout(kind, n, rng);
+    std::vector<float> scores(n);
+    std::vector<int32_t> cls(n);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (size_t i = 0; i < n; ++i) scores[i] = u(rng), cls[i] = static_cast<int32_t>(i % 3);
+    for (double thr : {0.0, 1e-300, 0.01, 0.5, static_cast<double>(INFINITY), static_cast<double>(NAN)}) {
+      const auto a = ssd::nms(boxes.data(), scores.data(), n, thr, -INFINITY, -1, -1);
+      const auto ab = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, -INFINITY, -1);
+      ssd::set_grid_min_boxes_for_testing(1, 1);
+      const auto b = ssd::nms(boxes.data(), scores.data(), n, thr, -INFINITY, -1, -1);
+      const auto bb = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, -INFINITY, -1);
+      ssd::set_grid_min_boxes_for_testing(0, 0);
+      CHECK(a == b && ab == bb, "forced grid differs (layout %d, thr %g)", kind, thr);
+    }
+  }
+}
+
 // Soft-NMS (heap + grid) against the plain O(n²) loop written here.
 void reference_soft_nms(const std::vector<float>& boxes, const std::vector<float>& scores, float sigma, double iou_thr,
                         float thr, std::vector<int32_t>& idx, std::vector<float>& out) {
@@ -595,6 +618,7 @@ int main() {
   test_variants();
   test_grid();
   test_grid_adversarial();
+  test_grid_forced();
   test_soft_nms();
   test_postprocess_merged();
   test_matcher_and_loss();
