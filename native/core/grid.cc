@@ -178,7 +178,7 @@ void BoxGrid::grow() {
 }
 
 size_t BoxGrid::node_slot(int level, int64_t x, int64_t y, bool& created) {
-  if ((nodes_filled_ + 1) * 2 > nodes_.size()) {
+  if ((nodes_filled_ + 1) * 4 > nodes_.size() * 3) {  // load ≤ 3/4
     std::vector<Node> old(nodes_.size() * 2, Node{0, 0, INT32_MIN, -1});
     old.swap(nodes_);
     const size_t mask = nodes_.size() - 1;

@@ -171,8 +171,7 @@ class BoxGrid {
             const Class& cl = classes_[nc.cls];
             // The class's cells inside this node: cell sizes are powers of two no larger than the node.
             const double rx = std::ldexp(1.0, level) / cl.cw, ry = std::ldexp(1.0, level) / cl.ch;
-            if (visit(nc.cls, box, scaled(x, rx), scaled(x + 1, rx) - 1, scaled(y, ry), scaled(y + 1, ry) - 1, fn,
-                      &nc))
+            if (visit(nc.cls, box, scaled(x, rx), scaled(x + 1, rx) - 1, scaled(y, ry), scaled(y + 1, ry) - 1, fn, &nc))
               return true;
           }
         }

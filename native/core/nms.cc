@@ -48,7 +48,8 @@ void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double 
 
 void greedy_nms(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
                 std::vector<int32_t>& keep, NmsWorkspace& ws) {
-  if (n >= grid_min_boxes.load(std::memory_order_relaxed) && threshold >= 0) return greedy_nms_grid(boxes, order, n, threshold, max_out, keep);
+  if (n >= grid_min_boxes.load(std::memory_order_relaxed) && threshold >= 0)
+    return greedy_nms_grid(boxes, order, n, threshold, max_out, keep);
   greedy_nms_linear(boxes, order, n, threshold, max_out, keep, ws);
 }
 
