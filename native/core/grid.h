@@ -9,9 +9,15 @@
 // pair (by about t, with room for float32 rounding, see grid.cc), so a query visits only the classes within that
 // ratio of its own, each in a bounded number of cells, or scans the class's list when that is shorter. No span,
 // median or outlier enters the geometry: huge, tiny, far-apart, inverted and non-finite boxes cannot make a query
-// visit more than a bounded number of cells for a given t (the bound grows like log²(1/t); at t = 0 a query visits
-// every non-empty class). A class whose boxes cover a compact range of cells stores them in a dense array, any
-// other class in a hash table keyed by cell.
+// visit more than a bounded number of cells for a given t (the bound grows like log²(1/t)). A class whose boxes
+// cover a compact range of cells stores them in a dense array, any other class in a hash table keyed by cell.
+// Below ρ = 1/8 (t ≲ 0.12, t = 0 included: the window then holds every class) and when the classes span 16× in
+// size or more, queries walk an occupancy tree instead of looping over the window's classes: square nodes of side
+// 2^l from the smallest class level up to the largest, a node present when a registered box of that level or
+// below has a cell in it, each node listing the classes of its own level filed there (grouped by cell shape, with
+// bounding rectangles, and the boxes of each class filed there). A query descends from the top through the present
+// nodes that meet it, so far-away regions and classes are skipped; results are the same (only the visiting order
+// of the candidates differs, and callers do not depend on it).
 // A query may report a box more than once (one report per shared cell); callers tolerate or dedupe.
 #pragma once
 #include <algorithm>
