@@ -38,6 +38,19 @@ class BoxGrid {
   void insert(int32_t idx);
   // Calls fn(j, box_j, area_j) for every registered box j that may have IoU > threshold with `box` (box_j: its four
   // coordinates, area_j: box_area(box_j)), stopping early when fn returns true; returns whether it stopped.
+  // A hint: fetches the cell of `box` in its own class (its most likely neighbours) ahead of a query.
+  void prefetch(const float* box) const {
+    int ex, ey;
+    if (!exponents(box, ex, ey)) return;
+    const int cx = class_x(ex), cy = class_y(ey);
+    if (cx < cx_lo_ || cx > cx_hi_ || cy < cy_lo_ || cy > cy_hi_) return;
+    const int32_t c = class_at_[static_cast<size_t>(cx - cx_lo_) * cy_n_ + (cy - cy_lo_)];
+    if (c < 0 || !classes_[c].dense) return;
+    const Class& cl = classes_[c];
+    const int64_t x = cell(box[0], cl.cw), y = cell(box[1], cl.ch);
+    if (x < cl.lo_x || x > cl.hi_x || y < cl.lo_y || y > cl.hi_y) return;
+    __builtin_prefetch(&cl.heads[static_cast<size_t>((y - cl.lo_y) * cl.w + (x - cl.lo_x))]);
+  }
   template <typename F>
   bool any(const float* box, F&& fn) const {
     int ex, ey;
