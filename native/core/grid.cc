@@ -69,7 +69,7 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
   std::vector<size_t> hist_x(320, 0), hist_y(320, 0);
   bool tiny = false;
   for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
+    if (i + kAhead < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
     const float* b = boxes + 4 * static_cast<size_t>(order[i]);
     int ex, ey;
     if (!exponents(b, ex, ey)) continue;
@@ -105,7 +105,7 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
   class_at_.assign(static_cast<size_t>(cx_hi - cx_lo + 1) * cy_n_, -1);  // ≤ 139² (float exponents / 2)
   // Classes and their cell sizes, then the range of cells their boxes cover: a compact range gets a dense array.
   for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
+    if (i + kAhead < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
     const float* b = boxes + 4 * static_cast<size_t>(order[i]);
     int ex, ey;
     if (!exponents(b, ex, ey)) continue;
@@ -120,7 +120,7 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
     cl.cw = std::max(cl.cw, std::ldexp(1.0, ex + 1)), cl.ch = std::max(cl.ch, std::ldexp(1.0, ey + 1));
   }
   for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
+    if (i + kAhead < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
     const float* b = boxes + 4 * static_cast<size_t>(order[i]);
     int ex, ey;
     if (!exponents(b, ex, ey)) continue;

@@ -28,6 +28,15 @@
 
 namespace ssd {
 
+// A read prefetch hint where the compiler has one.
+inline void prefetch_hint(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
 class BoxGrid {
  public:
   // Prepares classes for the boxes among boxes[order[0..n)]; only those may be inserted. threshold >= 0: queries
@@ -49,7 +58,7 @@ class BoxGrid {
     const Class& cl = classes_[c];
     const int64_t x = cell(box[0], cl.cw), y = cell(box[1], cl.ch);
     if (x < cl.lo_x || x > cl.hi_x || y < cl.lo_y || y > cl.hi_y) return;
-    __builtin_prefetch(&cl.heads[static_cast<size_t>((y - cl.lo_y) * cl.w + (x - cl.lo_x))]);
+    prefetch_hint(&cl.heads[static_cast<size_t>((y - cl.lo_y) * cl.w + (x - cl.lo_x))]);
   }
   template <typename F>
   bool any(const float* box, F&& fn) const {

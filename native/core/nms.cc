@@ -30,7 +30,7 @@ void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double 
   BoxGrid grid(boxes, order, n, threshold);
   size_t kept = 0;
   for (size_t i = 0; i < n && kept < max_out; ++i) {
-    if (i + 16 < n) __builtin_prefetch(boxes + 4 * static_cast<size_t>(order[i + 16]));  // scattered in memory
+    if (i + 16 < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + 16]));  // scattered in memory
     if (i + 8 < n) grid.prefetch(boxes + 4 * static_cast<size_t>(order[i + 8]));
     const int32_t idx = order[i];
     const float* b = boxes + 4 * static_cast<size_t>(idx);
