@@ -15,6 +15,7 @@ import {
   nms,
   postprocessDetections,
   setSimd,
+  softNms,
   POSTPROCESS_PRESETS,
 } from '../lib/index.ts';
 import { boxIouTs, decodeBoxesTs, nmsTs, postprocessDetectionsTs } from '../lib/reference.ts';
@@ -101,6 +102,7 @@ export async function benchCore(log: (line: string) => void = console.log) {
   out.decode = summarizeGroup('decode 8732 boxes', dec, log);
   if (levels.length) setSimd('auto');
   out.nmsAdversarial = benchNmsLayouts(log);
+  out.nmsIou0 = benchNmsIou0(log);
   return out;
 }
 
@@ -163,6 +165,71 @@ export function nmsLayouts(): Array<{ name: string; boxes: Float32Array; scores:
       i === 0 ? b.set([0, 0, 1e30, 1e30]) : i === 1 ? b.set([-3e38, -3e38, 3e38, 3e38]) : small(8000)(i, b),
     ),
   ];
+}
+
+/**
+ * IoU-threshold-0 layouts (issue #6 B3 follow-up): there every size class is within the IoU bound, so the grid walks
+ * its occupancy tree. Greedy NMS at 0 and soft-NMS with its decay-all default.
+ */
+export function nmsLayoutsIou0(): Array<{ name: string; boxes: Float32Array; scores: Float32Array }> {
+  let s = 777;
+  const rnd = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  // 14 641 disjoint boxes, one per binade pair [2^e, 2^f, 2^(e+1), 2^(f+1)], e, f in −60…60 (score 2), and 185 000
+  // boxes of side 0.5 uniform in [0, 1000]² (score 1).
+  const nest = 121 * 121,
+    n1 = nest + 185_000;
+  const b1 = new Float32Array(4 * n1),
+    s1 = new Float32Array(n1);
+  for (let e = -60, i = 0; e <= 60; e++)
+    for (let f = -60; f <= 60; f++, i++) {
+      b1.set([2 ** e, 2 ** f, 2 ** (e + 1), 2 ** (f + 1)], 4 * i);
+      s1[i] = 2;
+    }
+  for (let i = nest; i < n1; i++) {
+    const x = rnd() * 1000,
+      y = rnd() * 1000;
+    b1.set([x, y, x + 0.5, y + 0.5], 4 * i);
+    s1[i] = 1;
+  }
+  const logUniform = (n: number, extent: number) => {
+    const boxes = new Float32Array(4 * n),
+      scores = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = rnd() * extent,
+        y = rnd() * extent;
+      boxes.set([x, y, x + 10 ** (rnd() * 6 - 3), y + 10 ** (rnd() * 6 - 3)], 4 * i);
+      scores[i] = rnd();
+    }
+    return { boxes, scores };
+  };
+  return [
+    { name: '14 641 binade pairs + 185 000 small', boxes: b1, scores: s1 },
+    { name: '10^5 sizes 1e-3…1e3 (log-uniform)', ...logUniform(100_000, 1e5) },
+    { name: '10^6 sizes 1e-3…1e3 (log-uniform)', ...logUniform(1_000_000, 1e5) },
+  ];
+}
+
+function benchNmsIou0(log: (l: string) => void) {
+  const rows: Record<string, Timing & { kept: number }> = {};
+  log('NMS at IoU 0 and soft-NMS decay-all (native)');
+  for (const { name, boxes, scores } of nmsLayoutsIou0()) {
+    const runs: Array<[string, () => number]> = [
+      [`${name}, nms @0`, () => nms(boxes, scores, 0).length],
+      [`${name}, softNms default`, () => softNms(boxes, scores).indices.length],
+    ];
+    for (const [label, run] of runs) {
+      const t0 = process.hrtime.bigint();
+      const kept = run();
+      const first = Number(process.hrtime.bigint() - t0) / 1e6;
+      const t =
+        first > 5000 ? { median: first, p10: first, p90: first, runs: 1 } : measure(run, { runs: 3, warmup: 0 });
+      rows[label] = { ...t, kept };
+      log(
+        `  ${label.padEnd(58)} ${fmt(t.median).padStart(10)}  (p10 ${fmt(t.p10)}, p90 ${fmt(t.p90)}, runs ${t.runs})  kept ${kept}`,
+      );
+    }
+  }
+  return rows;
 }
 
 function benchNmsLayouts(log: (l: string) => void) {

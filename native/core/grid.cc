@@ -16,6 +16,14 @@ namespace {
 //   ρ = t/3·(1 − 2⁻²⁰) − 2⁻¹⁰⁰ otherwise (subnormal products are rounded by up to half of 2⁻¹⁴⁹, absolute;
 //   the worst case is an intersection of one subnormal unit against areas of about 1/t units).
 // ρ ≤ 0 (t = 0 or tiny): no bound.
+// Boxes are read in score order, scattered in memory: fetch this many ahead.
+constexpr size_t kAhead = 16;
+
+// Below this window bound a query could visit many classes: queries walk the occupancy tree instead.
+constexpr double kTreeRho = 1.0 / 8;
+// ... and when the classes span this many levels (sizes 16× apart): otherwise the class loop is cheaper.
+constexpr int kTreeLevels = 4;
+
 double side_ratio_bound(double t, bool tiny) {
   if (!(t > 0)) return 0;
   const double rho = tiny ? t / 3 * (1 - 0x1p-20) - 0x1p-100 : t * (1 - 0x1p-20) - 0x1p-47;
@@ -61,6 +69,7 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
   std::vector<size_t> hist_x(320, 0), hist_y(320, 0);
   bool tiny = false;
   for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
     const float* b = boxes + 4 * static_cast<size_t>(order[i]);
     int ex, ey;
     if (!exponents(b, ex, ey)) continue;
@@ -96,6 +105,7 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
   class_at_.assign(static_cast<size_t>(cx_hi - cx_lo + 1) * cy_n_, -1);  // ≤ 139² (float exponents / 2)
   // Classes and their cell sizes, then the range of cells their boxes cover: a compact range gets a dense array.
   for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
     const float* b = boxes + 4 * static_cast<size_t>(order[i]);
     int ex, ey;
     if (!exponents(b, ex, ey)) continue;
@@ -110,6 +120,7 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
     cl.cw = std::max(cl.cw, std::ldexp(1.0, ex + 1)), cl.ch = std::max(cl.ch, std::ldexp(1.0, ey + 1));
   }
   for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + kAhead]));
     const float* b = boxes + 4 * static_cast<size_t>(order[i]);
     int ex, ey;
     if (!exponents(b, ex, ey)) continue;
@@ -130,6 +141,17 @@ BoxGrid::BoxGrid(const float* boxes, const int32_t* order, size_t n, double thre
     }
   }
   if (hashed) slots_.assign(1024, Slot{0, 0, -1, -1});
+  // The occupancy tree, when the window bound leaves many classes to visit and there are several levels.
+  level_min_ = INT_MAX, level_top_ = INT_MIN;
+  for (Class& cl : classes_) {
+    cl.level = std::max(std::ilogb(cl.cw), std::ilogb(cl.ch));
+    level_min_ = std::min(level_min_, cl.level), level_top_ = std::max(level_top_, cl.level);
+  }
+  tree_ = rho_ < kTreeRho && level_top_ - level_min_ >= kTreeLevels;
+  if (tree_) {
+    node_budget_ = 6 * n + 4096;
+    nodes_.assign(1024, Node{0, 0, INT32_MIN, -1});
+  }
 }
 
 int32_t BoxGrid::class_of(int ex, int ey) const {
@@ -158,6 +180,84 @@ void BoxGrid::grow() {
     size_t i = hash(s.cls, s.x, s.y) & mask;
     while (slots_[i].head >= 0) i = (i + 1) & mask;
     slots_[i] = s;
+  }
+}
+
+size_t BoxGrid::node_slot(int level, int64_t x, int64_t y, bool& created) {
+  if ((nodes_filled_ + 1) * 4 > nodes_.size() * 3) {  // load ≤ 3/4
+    std::vector<Node> old(nodes_.size() * 2, Node{0, 0, INT32_MIN, -1});
+    old.swap(nodes_);
+    const size_t mask = nodes_.size() - 1;
+    for (const Node& n : old) {
+      if (n.level == INT32_MIN) continue;
+      size_t i = hash(n.level, n.x, n.y) & mask;
+      while (nodes_[i].level != INT32_MIN) i = (i + 1) & mask;
+      nodes_[i] = n;
+    }
+  }
+  const size_t mask = nodes_.size() - 1;
+  size_t i = hash(level, x, y) & mask;
+  while (nodes_[i].level != INT32_MIN && !(nodes_[i].x == x && nodes_[i].y == y && nodes_[i].level == level))
+    i = (i + 1) & mask;
+  created = nodes_[i].level == INT32_MIN;
+  if (created) nodes_[i] = Node{static_cast<int32_t>(x), static_cast<int32_t>(y), level, -1}, ++nodes_filled_;
+  return i;
+}
+
+namespace {
+void grow_bounds(float* r, const float* b) {
+  r[0] = std::min(r[0], b[0]), r[1] = std::min(r[1], b[1]), r[2] = std::max(r[2], b[2]), r[3] = std::max(r[3], b[3]);
+}
+}  // namespace
+
+void BoxGrid::add_to_node(size_t slot, int32_t c, const float* b, int32_t entry) {
+  const Class& cl = classes_[c];
+  const int32_t kind = cl.cw > cl.ch ? 0 : cl.cw < cl.ch ? 1 : 2;
+  int32_t g = nodes_[slot].groups;
+  while (g >= 0 && groups_[g].kind != kind) g = groups_[g].next;
+  if (g < 0) {
+    groups_.push_back(Group{{b[0], b[1], b[2], b[3]}, kind, -1, nodes_[slot].groups});
+    g = nodes_[slot].groups = static_cast<int32_t>(groups_.size() - 1);
+  }
+  grow_bounds(groups_[g].bounds, b);
+  int32_t k = groups_[g].head;
+  while (k >= 0 && node_classes_[k].cls != c) k = node_classes_[k].next;
+  if (k >= 0) {
+    grow_bounds(node_classes_[k].bounds, b);
+  } else {
+    node_classes_.push_back(NodeClass{{b[0], b[1], b[2], b[3]}, c, groups_[g].head, -1, 0});
+    k = groups_[g].head = static_cast<int32_t>(node_classes_.size() - 1);
+  }
+  node_boxes_.push_back(NodeBox{entry, node_classes_[k].boxes});
+  node_classes_[k].boxes = static_cast<int32_t>(node_boxes_.size() - 1), ++node_classes_[k].count;
+}
+
+// A registered box's cell indices at its class's level and above fit in 32 bits: its side w (float32 rounded)
+// is < 2^level and a coordinate v with |v| > 2^25·w cannot have a neighbour float at distance w, so
+// |v| / 2^level < 2^25. The box covers at most 2 × 2 nodes per level (its sides are < 2^level).
+void BoxGrid::insert_tree(int32_t c, const float* b, int32_t entry) {
+  const int level = classes_[c].level;
+  for (int lv = level; lv <= level_top_; ++lv) {
+    const double size = std::ldexp(1.0, lv);
+    const int64_t x0 = cell(b[0], size), x1 = cell(b[2], size), y0 = cell(b[1], size), y1 = cell(b[3], size);
+    if (x0 < -0x40000000ll || x1 > 0x40000000ll || y0 < -0x40000000ll || y1 > 0x40000000ll)
+      throw std::logic_error("BoxGrid: tree cell out of range");
+    bool fresh = false;
+    for (int64_t y = y0; y <= y1; ++y)
+      for (int64_t x = x0; x <= x1; ++x) {
+        bool created;
+        const size_t s = node_slot(lv, x, y, created);
+        fresh |= created;
+        if (lv == level) add_to_node(s, c, b, entry);
+      }
+    if (!fresh) break;  // these nodes existed, so did their ancestors
+  }
+  if (nodes_filled_ > node_budget_) {  // a sparse layout over many levels: back to the class loop
+    tree_ = false;
+    std::vector<Node>().swap(nodes_);
+    std::vector<Group>().swap(groups_);
+    std::vector<NodeClass>().swap(node_classes_);
+    std::vector<NodeBox>().swap(node_boxes_);
   }
 }
 
@@ -198,6 +298,7 @@ void BoxGrid::insert(int32_t idx) {
       entries_.push_back(Entry{{b[0], b[1], b[2], b[3]}, box_area(b), idx, h});
       h = static_cast<int32_t>(entries_.size() - 1);
     }
+  if (tree_) insert_tree(c, b, cl.first.back());
 }
 
 }  // namespace ssd

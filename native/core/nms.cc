@@ -1,6 +1,7 @@
 #include "nms.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <functional>
 
@@ -18,6 +19,8 @@ size_t limit(int64_t v, size_t n) { return v < 0 ? n : std::min(static_cast<size
 constexpr size_t kGridMinBoxes = 16384;
 // Soft-NMS scans the candidates for each pick up to this many (cheaper than building and querying the grid).
 constexpr size_t kSoftNmsScanMax = 512;
+// The values in use (set_grid_min_boxes_for_testing).
+std::atomic<size_t> grid_min_boxes{kGridMinBoxes}, soft_grid_min_boxes{kSoftNmsScanMax + 1};
 
 }  // namespace
 
@@ -27,6 +30,8 @@ void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double 
   BoxGrid grid(boxes, order, n, threshold);
   size_t kept = 0;
   for (size_t i = 0; i < n && kept < max_out; ++i) {
+    if (i + 16 < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + 16]));  // scattered in memory
+    if (i + 8 < n) grid.prefetch(boxes + 4 * static_cast<size_t>(order[i + 8]));
     const int32_t idx = order[i];
     const float* b = boxes + 4 * static_cast<size_t>(idx);
     if (!finite_box(b)) {
@@ -45,7 +50,8 @@ void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double 
 
 void greedy_nms(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
                 std::vector<int32_t>& keep, NmsWorkspace& ws) {
-  if (n >= kGridMinBoxes && threshold >= 0) return greedy_nms_grid(boxes, order, n, threshold, max_out, keep);
+  if (n >= grid_min_boxes.load(std::memory_order_relaxed) && threshold >= 0)
+    return greedy_nms_grid(boxes, order, n, threshold, max_out, keep);
   greedy_nms_linear(boxes, order, n, threshold, max_out, keep, ws);
 }
 
@@ -102,8 +108,11 @@ std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const 
   return keep;
 }
 
-void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
-              float score_threshold, int64_t max_out, std::vector<int32_t>& indices, std::vector<float>& out_scores) {
+namespace {
+
+void soft_nms_impl(int mode, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+                   float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
+                   std::vector<float>& out_scores) {
   std::vector<int32_t> order;
   sorted_indices_above(scores, n, score_threshold, order);
   const size_t cap = limit(max_out, order.size());
@@ -116,7 +125,7 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
   // Only boxes with IoU > max(iou_threshold, 0) with the pick decay (IoU 0 gives a factor of exactly 1). Up to
   // kSoftNmsScanMax candidates a plain scan of the candidates is faster than the grid (same result: a box the
   // grid would not report has IoU 0 with the pick, or ≤ iou_threshold, and is left unchanged either way).
-  const bool use_grid = order.size() > kSoftNmsScanMax;
+  const bool use_grid = mode < 0 ? order.size() >= soft_grid_min_boxes.load(std::memory_order_relaxed) : mode > 0;
   BoxGrid grid(boxes, order.data(), use_grid ? order.size() : 0, iou_threshold >= 0 ? iou_threshold : 0.0);
   auto item = [&](int32_t j) { return (static_cast<uint64_t>(desc_key(cur[j])) << 32) | static_cast<uint32_t>(j); };
   std::vector<uint64_t> heap;
@@ -168,6 +177,26 @@ void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, do
       }
     }
   }
+}
+
+}  // namespace
+
+void set_grid_min_boxes_for_testing(size_t greedy_min, size_t soft_min) {
+  const bool reset = greedy_min == 0 && soft_min == 0;
+  grid_min_boxes.store(reset ? kGridMinBoxes : greedy_min, std::memory_order_relaxed);
+  soft_grid_min_boxes.store(reset ? kSoftNmsScanMax + 1 : soft_min, std::memory_order_relaxed);
+}
+
+void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+              float score_threshold, int64_t max_out, std::vector<int32_t>& indices, std::vector<float>& out_scores) {
+  soft_nms_impl(-1, boxes, scores, n, sigma, iou_threshold, score_threshold, max_out, indices, out_scores);
+}
+
+void soft_nms_with(bool use_grid, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+                   float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
+                   std::vector<float>& out_scores) {
+  soft_nms_impl(use_grid ? 1 : 0, boxes, scores, n, sigma, iou_threshold, score_threshold, max_out, indices,
+                out_scores);
 }
 
 }  // namespace ssd

@@ -38,4 +38,15 @@ std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const 
 void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
               float score_threshold, int64_t max_out, std::vector<int32_t>& indices, std::vector<float>& out_scores);
 
+// Test and fuzzing knob (process-wide; not to be changed while NMS runs on other threads): the number of
+// candidates from which greedy NMS (default 16384) and soft-NMS (default 513) query a BoxGrid; 0 restores both
+// defaults. Results never depend on it.
+void set_grid_min_boxes_for_testing(size_t greedy_min, size_t soft_min);
+
+// soft_nms with its strategy forced (exposed for tests and fuzzing): scan the candidates for each pick
+// (`use_grid` false) or query a BoxGrid of them (soft_nms picks the grid above 512 candidates). Same result.
+void soft_nms_with(bool use_grid, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
+                   float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
+                   std::vector<float>& out_scores);
+
 }  // namespace ssd

@@ -77,6 +77,19 @@ class Reader {
     return v;
   }
   double threshold() { return byte() / 255.0; }
+  // An IoU threshold for the NMS entry points: k/255, special values (0, tiny, the grid's tree cut-over, 1, NaN)
+  // or any float.
+  double nms_threshold() {
+    static const double special[] = {0.0, -0.0, 1e-300, 1e-40, 1e-7, 0.01, 0.03, 0.12, 0.13, 1.0, 1.5, NAN};
+    switch (byte() % 4) {
+      case 0:
+        return special[byte() % 12];
+      case 1:
+        return f32();
+      default:
+        return byte() / 255.0;
+    }
+  }
 
  private:
   const uint8_t* d_;
@@ -159,23 +172,40 @@ int iou(const uint8_t* data, size_t size) {
   return 0;
 }
 
+// Runs `run` with the default grid cut-overs and with the grids forced on from `greedy_min` / `soft_min`
+// candidates; both runs must agree.
+template <typename R>
+void both_strategies(size_t greedy_min, size_t soft_min, R run) {
+  const auto a = run();
+  set_grid_min_boxes_for_testing(greedy_min, soft_min);
+  const auto b = run();
+  set_grid_min_boxes_for_testing(0, 0);
+  check(a == b, "grid path = scan path");
+}
+
 int nms(const uint8_t* data, size_t size) {
   Reader r(data, size);
   pick_simd(r);
   const size_t n = r.below(300);
-  const double thr = r.threshold();
+  const double thr = r.nms_threshold();
   const auto boxes = r.boxes(n), scores = r.floats(n);
   std::vector<int32_t> order;
   sorted_indices_above(scores.data(), n, -INFINITY, order);
-  // The size-class grid (used from 16384 candidates on) must decide exactly as the linear scan.
-  std::vector<int32_t> a, b;
-  NmsWorkspace ws;
-  greedy_nms_linear(boxes.data(), order.data(), order.size(), thr, order.size(), a, ws);
-  greedy_nms_grid(boxes.data(), order.data(), order.size(), thr, order.size(), b);
-  check(a == b, "grid NMS = linear NMS");
-  const auto k = ssd::nms(boxes.data(), scores.data(), n, thr, r.f32(), static_cast<int64_t>(r.below(400)) - 1,
-                          static_cast<int64_t>(r.below(400)) - 1);
-  for (int32_t i : k) check(i >= 0 && static_cast<size_t>(i) < n, "nms index in range");
+  // The size-class grid (used from 16384 candidates on, for thresholds ≥ 0) must decide exactly as the linear scan.
+  if (thr >= 0) {
+    std::vector<int32_t> a, b;
+    NmsWorkspace ws;
+    greedy_nms_linear(boxes.data(), order.data(), order.size(), thr, order.size(), a, ws);
+    greedy_nms_grid(boxes.data(), order.data(), order.size(), thr, order.size(), b);
+    check(a == b, "grid NMS = linear NMS");
+  }
+  const float score_thr = r.f32();
+  const int64_t top_k = static_cast<int64_t>(r.below(400)) - 1, max_out = static_cast<int64_t>(r.below(400)) - 1;
+  both_strategies(1, 1, [&] {
+    const auto k = ssd::nms(boxes.data(), scores.data(), n, thr, score_thr, top_k, max_out);
+    for (int32_t i : k) check(i >= 0 && static_cast<size_t>(i) < n, "nms index in range");
+    return k;
+  });
   return 0;
 }
 
@@ -183,28 +213,38 @@ int batched_nms(const uint8_t* data, size_t size) {
   Reader r(data, size);
   pick_simd(r);
   const size_t n = r.below(300);
-  const double thr = r.threshold();
+  const double thr = r.nms_threshold();
   const auto boxes = r.boxes(n), scores = r.floats(n);
   std::vector<int32_t> cls(n);
   for (auto& c : cls) c = r.flag() ? static_cast<int32_t>(r.below(4)) : static_cast<int32_t>(r.u32());
-  const auto k = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, r.f32(),
-                                  static_cast<int64_t>(r.below(400)) - 1);
-  for (size_t i = 1; i < k.size(); ++i) check(!(scores[k[i]] > scores[k[i - 1]]), "batched_nms sorted by score");
+  const float score_thr = r.f32();
+  const int64_t max_out = static_cast<int64_t>(r.below(400)) - 1;
+  // Per class through the grid (forced from one candidate on) as through the linear scan.
+  both_strategies(1, 1, [&] {
+    const auto k = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, score_thr, max_out);
+    for (size_t i = 1; i < k.size(); ++i) check(!(scores[k[i]] > scores[k[i - 1]]), "batched_nms sorted by score");
+    return k;
+  });
   return 0;
 }
 
 int soft_nms(const uint8_t* data, size_t size) {
   Reader r(data, size);
-  const size_t n = r.below(200);
+  const size_t n = r.below(r.flag() ? 200 : 1200);
   const float sigma = r.flag() ? 0.5f : std::fabs(r.f32());
-  const double iou_thr = r.flag() ? -1.0 : r.threshold();
+  const double iou_thr = r.flag() ? -1.0 : r.nms_threshold();
   const float score_thr = r.f32();
+  const int64_t max_out = static_cast<int64_t>(r.below(300)) - 1;
   const auto boxes = r.boxes(n), scores = r.floats(n);
   if (!(sigma > 0) || !std::isfinite(sigma) || !std::isfinite(score_thr)) return 0;  // the addon rejects these
-  std::vector<int32_t> idx;
-  std::vector<float> out;
-  ssd::soft_nms(boxes.data(), scores.data(), n, sigma, iou_thr, score_thr, static_cast<int64_t>(r.below(300)) - 1, idx,
-                out);
+  // The grid strategy (soft_nms uses it above 512 candidates) against the scan: same picks, same score bits.
+  std::vector<int32_t> idx, idx_grid;
+  std::vector<float> out, out_grid;
+  ssd::soft_nms_with(false, boxes.data(), scores.data(), n, sigma, iou_thr, score_thr, max_out, idx, out);
+  ssd::soft_nms_with(true, boxes.data(), scores.data(), n, sigma, iou_thr, score_thr, max_out, idx_grid, out_grid);
+  check(idx == idx_grid, "soft-NMS grid picks = scan picks");
+  check(out.size() == out_grid.size() && (out.empty() || !std::memcmp(out.data(), out_grid.data(), 4 * out.size())),
+        "soft-NMS grid scores = scan scores (bits)");
   std::vector<uint8_t> seen(n, 0);
   for (int32_t i : idx) {
     check(i >= 0 && static_cast<size_t>(i) < n && !seen[i], "soft_nms picks each box once");
@@ -222,7 +262,7 @@ int postprocess(const uint8_t* data, size_t size) {
   p.decoded = r.flag();
   p.background = static_cast<int>(r.below(c + 1)) - 1;
   p.score_thresh = static_cast<float>(r.threshold());
-  p.nms_thresh = r.threshold();
+  p.nms_thresh = r.flag() ? r.threshold() : r.nms_threshold();
   p.topk = static_cast<int64_t>(r.below(300)) - 1;
   p.detections = static_cast<int64_t>(r.below(300)) - 1;
   p.clip = r.flag();
@@ -230,12 +270,20 @@ int postprocess(const uint8_t* data, size_t size) {
   const float ih = r.f32(), iw = r.f32();
   const auto reg = p.decoded ? r.boxes(n) : r.floats(4 * n);
   const auto logits = r.floats(n * c), anchors = r.boxes(n);
-  Detections out;
-  PostprocessWorkspace ws;
-  ssd::postprocess(reg.data(), logits.data(), anchors.data(), n, c, ih, iw, p, out, ws);
-  check(out.boxes.size() == 4 * out.scores.size() && out.labels.size() == out.scores.size(),
-        "postprocess output sizes");
-  for (int32_t l : out.labels) check(l >= 0 && static_cast<size_t>(l) < c && l != p.background, "postprocess labels");
+  // With the NMS grid forced from one candidate on, the same detections bit for bit.
+  both_strategies(1, 1, [&] {
+    Detections out;
+    PostprocessWorkspace ws;
+    ssd::postprocess(reg.data(), logits.data(), anchors.data(), n, c, ih, iw, p, out, ws);
+    check(out.boxes.size() == 4 * out.scores.size() && out.labels.size() == out.scores.size(),
+          "postprocess output sizes");
+    for (int32_t l : out.labels) check(l >= 0 && static_cast<size_t>(l) < c && l != p.background, "postprocess labels");
+    std::vector<uint32_t> bits(out.boxes.size() + out.scores.size());
+    if (!out.boxes.empty()) std::memcpy(bits.data(), out.boxes.data(), 4 * out.boxes.size());
+    if (!out.scores.empty()) std::memcpy(bits.data() + out.boxes.size(), out.scores.data(), 4 * out.scores.size());
+    bits.insert(bits.end(), out.labels.begin(), out.labels.end());
+    return bits;
+  });
   return 0;
 }
 

@@ -207,6 +207,7 @@ void test_grid() {
 // Box layouts that made the old grid (cells from span/median, a list of large boxes scanned by every query)
 // quadratic or that stress the size classes: huge boxes, coordinates near ±3e38, NaN/Inf, tiny and subnormal
 // areas, all sizes mixed, thin stacked boxes, duplicates. Each generator fills n boxes.
+constexpr int kLayouts = 10;
 std::vector<float> adversarial_layout(int kind, size_t n, std::mt19937& rng) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   std::vector<float> b(4 * n);
@@ -270,9 +271,24 @@ std::vector<float> adversarial_layout(int kind, size_t n, std::mt19937& rng) {
           set(100 - s, 100 - s, 100 + s, 100 + s);
         }
         break;
-      default: {  // huge coordinates with huge boxes that still have finite areas
+      case 7: {  // huge coordinates with huge boxes that still have finite areas
         const float s = 1e18f * (1 + u(rng));
         set(x * 3e19f - 1.5e19f, y * 3e19f - 1.5e19f, x * 3e19f - 1.5e19f + s, y * 3e19f - 1.5e19f + s);
+        break;
+      }
+      case 8:  // one box per binade pair [2^e, 2^f, 2^(e+1), 2^(f+1)] nested around the origin + small boxes
+        if (i % 3 == 0) {
+          const int e = static_cast<int>(u(rng) * 61) - 30, f = static_cast<int>(u(rng) * 61) - 30;
+          set(std::ldexp(1.f, e), std::ldexp(1.f, f), std::ldexp(1.f, e + 1), std::ldexp(1.f, f + 1));
+        } else {
+          set(x * 100, y * 100, x * 100 + 0.5f, y * 100 + 0.5f);
+        }
+        break;
+      default: {  // power-of-two sizes 2^-3..2^5 on a lattice: many boxes share edges (zero-area contact)
+        const float w = std::ldexp(1.f, static_cast<int>(u(rng) * 9) - 3);
+        const float h = i % 4 ? w : std::ldexp(1.f, static_cast<int>(u(rng) * 9) - 3);
+        const float x0 = std::floor(x * 64) * 0.5f, y0 = std::floor(y * 64) * 0.5f;
+        set(x0, y0, x0 + w, y0 + h);
         break;
       }
     }
@@ -283,17 +299,34 @@ std::vector<float> adversarial_layout(int kind, size_t n, std::mt19937& rng) {
 // The size-class grid decides exactly as the linear scan on adversarial layouts, at every threshold.
 void test_grid_adversarial() {
   std::mt19937 rng(2024);
-  for (int kind = 0; kind < 8; ++kind) {
+  for (int kind = 0; kind < kLayouts; ++kind) {
     const size_t n = 2500;
     const auto boxes = adversarial_layout(kind, n, rng);
     std::vector<int32_t> order(n);
     for (size_t i = 0; i < n; ++i) order[i] = static_cast<int32_t>((i * 7919 + kind) % n);
-    for (double thr : {0.0, 1e-6, 0.1, 0.3, 0.5, 0.7, 0.95, 1.0}) {
+    for (double thr : {0.0, 1e-300, 1e-30, 1e-6, 0.001, 0.01, 0.02, 0.04, 0.1, 0.13, 0.3, 0.5, 0.7, 0.95, 1.0}) {
       std::vector<int32_t> a, b;
       ssd::NmsWorkspace ws;
       ssd::greedy_nms_linear(boxes.data(), order.data(), n, thr, n, a, ws);
       ssd::greedy_nms_grid(boxes.data(), order.data(), n, thr, n, b);
       CHECK(a == b, "grid differs from linear (layout %d, thr %g): %zu vs %zu kept", kind, thr, a.size(), b.size());
+    }
+  }
+  // At IoU threshold 0 through nms() (grid path with its occupancy tree): the binade nest and the lattice.
+  for (int kind : {8, 9, 3}) {
+    const size_t n = 30000;
+    const auto boxes = adversarial_layout(kind, n, rng);
+    std::vector<float> scores(n);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (size_t i = 0; i < n; ++i) scores[i] = kind == 8 && i % 3 == 0 ? 2.f : u(rng);
+    std::vector<int32_t> order;
+    ssd::sorted_indices_above(scores.data(), n, -INFINITY, order);
+    for (double thr : {0.0, 0.01}) {
+      std::vector<int32_t> a;
+      ssd::NmsWorkspace ws;
+      ssd::greedy_nms_linear(boxes.data(), order.data(), n, thr, n, a, ws);
+      CHECK(a == ssd::nms(boxes.data(), scores.data(), n, thr, -INFINITY, -1, -1), "nms (grid) on layout %d at %g",
+            kind, thr);
     }
   }
   // Through nms() (grid path, ≥ 16384 candidates): 20 000 small boxes + one huge box, scored first and last.
@@ -310,6 +343,29 @@ void test_grid_adversarial() {
     ssd::NmsWorkspace ws;
     ssd::greedy_nms_linear(boxes.data(), order.data(), n, 0.5, n, a, ws);
     CHECK(a == ssd::nms(boxes.data(), scores.data(), n, 0.5, -INFINITY, -1, -1), "nms (grid) on layout %d", kind);
+  }
+}
+
+// nms() and batched_nms() with the grid forced from one candidate on (set_grid_min_boxes_for_testing) decide as
+// with the default cut-over (linear below 16384 candidates per class), at thresholds incl. 0, tiny, inf and NaN.
+void test_grid_forced() {
+  std::mt19937 rng(77);
+  for (int kind = 0; kind < kLayouts; ++kind) {
+    const size_t n = 2000;
+    const auto boxes = adversarial_layout(kind, n, rng);
+    std::vector<float> scores(n);
+    std::vector<int32_t> cls(n);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (size_t i = 0; i < n; ++i) scores[i] = u(rng), cls[i] = static_cast<int32_t>(i % 3);
+    for (double thr : {0.0, 1e-300, 0.01, 0.5, static_cast<double>(INFINITY), static_cast<double>(NAN)}) {
+      const auto a = ssd::nms(boxes.data(), scores.data(), n, thr, -INFINITY, -1, -1);
+      const auto ab = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, -INFINITY, -1);
+      ssd::set_grid_min_boxes_for_testing(1, 1);
+      const auto b = ssd::nms(boxes.data(), scores.data(), n, thr, -INFINITY, -1, -1);
+      const auto bb = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, -INFINITY, -1);
+      ssd::set_grid_min_boxes_for_testing(0, 0);
+      CHECK(a == b && ab == bb, "forced grid differs (layout %d, thr %g)", kind, thr);
+    }
   }
 }
 
@@ -358,7 +414,7 @@ void test_soft_nms() {
     }
   }
   // Adversarial layouts (see adversarial_layout).
-  for (int kind = 0; kind < 8; ++kind) {
+  for (int kind = 0; kind < kLayouts; ++kind) {
     rng.seed(kind);
     const size_t n = 400;
     auto boxes = adversarial_layout(kind, n, rng);
@@ -371,6 +427,28 @@ void test_soft_nms() {
       reference_soft_nms(boxes, scores, 0.5f, iou_thr, 0.001f, ia, sa);
       ssd::soft_nms(boxes.data(), scores.data(), n, 0.5f, iou_thr, 0.001f, -1, ib, sb);
       CHECK(ia == ib && same_bits(sa, sb), "soft-NMS differs from the O(n²) loop (layout %d, iou %g)", kind, iou_thr);
+    }
+  }
+  // The grid strategy (soft_nms picks it above 512 candidates) forced on every layout, at the thresholds that make
+  // the grid walk its occupancy tree (≤ ~0.03, decay-all included) and above: the same picks and score bits as the
+  // O(n²) loop, and as the scan strategy on larger inputs.
+  for (int kind = 0; kind < kLayouts; ++kind) {
+    rng.seed(100 + kind);
+    for (size_t n : {size_t{700}, size_t{3000}}) {
+      auto boxes = adversarial_layout(kind, n, rng);
+      std::vector<float> scores(n);
+      std::uniform_real_distribution<float> u(0.f, 1.f);
+      for (auto& s : scores) s = u(rng);
+      for (double iou_thr : {-1.0, 0.0, 1e-3, 0.02, 0.5}) {
+        std::vector<int32_t> ia, ib;
+        std::vector<float> sa, sb;
+        if (n <= 700)
+          reference_soft_nms(boxes, scores, 0.5f, iou_thr, 0.001f, ia, sa);
+        else
+          ssd::soft_nms_with(false, boxes.data(), scores.data(), n, 0.5f, iou_thr, 0.001f, -1, ia, sa);
+        ssd::soft_nms_with(true, boxes.data(), scores.data(), n, 0.5f, iou_thr, 0.001f, -1, ib, sb);
+        CHECK(ia == ib && same_bits(sa, sb), "soft-NMS grid differs (layout %d, n %zu, iou %g)", kind, n, iou_thr);
+      }
     }
   }
   // 2·10^5 sparse boxes finish quickly.
@@ -540,6 +618,7 @@ int main() {
   test_variants();
   test_grid();
   test_grid_adversarial();
+  test_grid_forced();
   test_soft_nms();
   test_postprocess_merged();
   test_matcher_and_loss();

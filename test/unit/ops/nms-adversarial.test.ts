@@ -55,6 +55,25 @@ const layouts: Record<string, Layout> = {
       t = 0.01 + 0.05 * rnd();
     return i % 2 ? [x, y, x + 40, y + t] : [x, y, x + t, y + 40];
   },
+  // The reviewer's IoU-0 repro, scaled down: boxes [2^e, 2^f, 2^(e+1), 2^(f+1)] of every binade pair nested
+  // around the origin, among small boxes.
+  'binade pairs nested around the origin + small': (i, _n, rnd) => {
+    if (i % 4) {
+      const x = rnd() * 100,
+        y = rnd() * 100;
+      return [x, y, x + 0.5, y + 0.5];
+    }
+    const e = Math.floor(rnd() * 61) - 30,
+      f = Math.floor(rnd() * 61) - 30;
+    return [2 ** e, 2 ** f, 2 ** (e + 1), 2 ** (f + 1)];
+  },
+  'power-of-two sizes on a lattice (shared edges)': (i, _n, rnd) => {
+    const w = 2 ** (Math.floor(rnd() * 9) - 3),
+      h = i % 4 ? w : 2 ** (Math.floor(rnd() * 9) - 3),
+      x = Math.floor(rnd() * 128) / 2,
+      y = Math.floor(rnd() * 128) / 2;
+    return [x, y, x + w, y + h];
+  },
 };
 
 function makeLayout(layout: Layout, n: number, seed: number) {
@@ -106,6 +125,19 @@ for (const [name, layout] of Object.entries(layouts)) {
   test(`nms (${backend}) = greedy reference on ${N} boxes: ${name}`, (t) => {
     const { boxes, scores } = makeLayout(layout, N, 11);
     for (const thr of [0.5])
+      assertSameArray(t, nms(boxes, scores, thr), referenceNms(boxes, scores, thr), `${name} @${thr}`);
+  });
+}
+
+// IoU threshold 0 and tiny thresholds: the grid walks its occupancy tree (every size class is in the window).
+for (const name of [
+  'binade pairs nested around the origin + small',
+  'power-of-two sizes on a lattice (shared edges)',
+  'sizes 1e-3…1e3 mixed',
+]) {
+  test(`nms (${backend}) = greedy reference on ${N} boxes at IoU 0 and 0.01: ${name}`, (t) => {
+    const { boxes, scores } = makeLayout(layouts[name], N, 21);
+    for (const thr of [0, 0.01])
       assertSameArray(t, nms(boxes, scores, thr), referenceNms(boxes, scores, thr), `${name} @${thr}`);
   });
 }
