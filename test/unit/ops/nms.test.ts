@@ -289,7 +289,7 @@ for (const impl of nmsImpls) {
   });
 
   // ---- scale -----------------------------------------------------------------------------------------------
-  test(`${impl.name}: 1e6 boxes finish in seconds (300 tight clusters: ~300 kept, each box suppressed after a short scan)`, (t) => {
+  test(`${impl.name}: 1e6 boxes in 300 tight clusters: ~300 kept, equal to the reference (speed: bench/core.ts)`, (t) => {
     // 1e6 boxes around 300 centres (side 40, corners jittered ±3 px, so boxes of one cluster overlap with
     // IoU > 0.7 and the cluster's best box suppresses the rest). Greedy NMS costs O(N·kept) = O(3e8) at
     // worst here; random uniform boxes would keep ~1e5 and cost O(1e11).
@@ -302,7 +302,6 @@ for (const impl of nmsImpls) {
     const ms = performance.now() - start;
     t.log(`${impl.name}: ${n} boxes → ${keep.length} kept in ${ms.toFixed(0)} ms`);
     t.true(keep.length >= 250 && keep.length <= 400, `kept ${keep.length}`);
-    t.true(ms < 30_000, `took ${ms} ms`);
     assertSameArray(t, keep, referenceNms(boxes, scores, 0.5), '1e6 vs reference');
   });
 }
