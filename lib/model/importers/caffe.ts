@@ -341,25 +341,31 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         };
         const oh = outSize(H, kh, sh, ph);
         const ow = outSize(W, kw, sw, pw);
-        // explicit end pads so that ONNX's floor formula gives Caffe's size
-        const endH = (oh - 1) * sh + kh - H - ph;
-        const endW = (ow - 1) * sw + kw - W - pw;
-        if (oh < 1 || ow < 1 || endH < 0 || endW < 0)
-          throw err(`Expected a pooling window that covers the input in ${where} (kernel ${kh}×${kw} stride ${sh}×${sw} on ${H}×${W})`);
+        // explicit end pads so that ONNX's floor formula gives Caffe's size: the smallest e ≥ 0 with
+        // floor((n + p + e − k) / s) + 1 = o (extra end padding that no window reaches changes nothing)
+        const endPad = (n: number, o: number, k: number, s: number, p: number) => {
+          const e = Math.max(0, (o - 1) * s + k - n - p);
+          if (o < 1 || e >= k || e > o * s - 1 + k - n - p)
+            throw err(`Expected pooling windows that fit the input in ${where} (kernel ${kh}×${kw} stride ${sh}×${sw} on ${H}×${W})`);
+          return e;
+        };
+        const endH = endPad(H, oh, kh, sh, ph);
+        const endW = endPad(W, ow, kw, sw, pw);
         let y: string;
         if (pool === 'MAX') {
           y = g.op('MaxPool', [inp.value], { kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, endH, endW] }, outName);
         } else {
+          // Caffe AVE divides by the window clipped to the padded input (zeros of the pad counted, the ceil overhang
+          // not): pad with zeros explicitly, then average without counting ONNX's end pads
           let v = inp.value;
           if (ph || pw)
             v = g.op('Pad', [v, g.addInitializer(g.uniqueName(`${outName}.pads`), int64s([0, 0, ph, pw, 0, 0, ph, pw]), [8])], { mode: 'constant' }, outName);
           y = g.op('AveragePool', [v], {
             kernel_shape: [kh, kw],
             strides: [sh, sw],
-            pads: [0, 0, Math.max(0, endH - ph), Math.max(0, endW - pw)],
+            pads: [0, 0, endPad(H + 2 * ph, oh, kh, sh, 0), endPad(W + 2 * pw, ow, kw, sw, 0)],
             count_include_pad: 0,
           }, outName);
-          if (endH < ph || endW < pw) throw err(`Expected Caffe AVE pooling windows inside the padded input in ${where}`);
         }
         setTop(y, [...inp.shape.slice(0, 2), oh, ow]);
         break;
