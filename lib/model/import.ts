@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { checkWriteTarget, fileIds, writeFileAtomic, type WriteFileOptions } from '../files.ts';
 import { assertKnownKeys, assertOneOf, invalidParameterError, object } from '../is.ts';
+import { importCaffe } from './importers/caffe.ts';
 import { importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
 import { importPytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
 import type { OnnxImport } from './importers/torchvision.ts';
@@ -163,6 +164,23 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
       );
     const modelDir = first && fs.statSync(first).isFile() ? path.dirname(first) : first;
     return importFaceApiSsdMobilenetv1({ modelDir, name });
+  }
+  if (format === 'caffe') {
+    const prototxt = ctx.file('caffe-prototxt');
+    const weights = ctx.file('caffe-model');
+    if (!prototxt) {
+      const found = files.map((f) => `${kindName(f.sniffed.kind)} (${path.basename(f.path)})`).join(', ');
+      throw new TypeError(`Expected a Caffe prototxt (deploy network definition) for caffe import but received ${found || 'no file'}`);
+    }
+    return importCaffe(
+      {
+        prototxt: prototxt.bytes,
+        caffemodel: weights?.bytes,
+        prototxtName: path.basename(prototxt.path),
+        caffemodelName: weights ? path.basename(weights.path) : undefined,
+      },
+      { labels, name, source },
+    );
   }
   // Formats recognised but without an importer in this build (their modules add a branch above).
   const found = files.map((f) => `${kindName(f.sniffed.kind)} (${path.basename(f.path)})`).join(', ');

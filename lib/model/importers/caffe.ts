@@ -630,7 +630,7 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
   report.push(
     `Caffe SSD '${netName}': input '${inputName}' [N, 3, ${inH}, ${inW}] (NCHW; assumed BGR 0..255, no mean: a deploy prototxt does not state the normalization)`,
     `layers: ${[...counts].map(([t, n]) => `${n} ${t || '?'}`).join(', ')}`,
-    `priors: ${numPriors} from ${priors.length} PriorBox layers (maps ${priors.map((p) => (p.map.size as number[]).join('x')).join(', ')}), variances ${v0.join(', ')}, clip ${c0}`,
+    `priors: ${numPriors} from ${priors.length} PriorBox layers (maps ${priors.map((p) => (p.map.size as number[]).join('x')).join(', ')}), variances ${v0.map((v) => Number(v.toPrecision(7))).join(', ')}, clip ${c0}`,
     `classes: ${numClasses} (background ${spec.postprocess.backgroundIndex}); outputs boxes [${batch}, ${numPriors}, 4], scores [${batch}, ${numPriors}, ${numClasses}]`,
     `DetectionOutput: confidence > ${spec.postprocess.scoreThresh}, NMS ${spec.postprocess.nmsThresh} over top ${topK} per class, keep ${keepTopK}`,
   );

@@ -6,9 +6,14 @@
  * parameters; the error messages.
  */
 import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { writeCaffemodel, type CaffeBlob } from '../../../lib/model/caffe/caffemodel.ts';
+import { importModelFiles } from '../../../lib/model/import.ts';
 import { importCaffe } from '../../../lib/model/importers/caffe.ts';
+import { loadModelFile } from '../../../lib/model/metadata.ts';
 import { writeOnnx } from '../../../lib/model/onnx.ts';
 import { readModelSpec } from '../../../lib/model/metadata.ts';
 import { defaultBoxes, type DefaultBoxSpec } from '../../../lib/ops/default-boxes.ts';
@@ -431,4 +436,26 @@ layer { name: "det" type: "DetectionOutput" bottom: "lf" bottom: "cf" bottom: "p
     const expected = nhwc({ ...ref, c: 4, d: Float64Array.from([...ref.d, ...new Array(oh * ow).fill(0)]) });
     t.true(maxRelErr(out.boxes.data as Float32Array, expected) < 1e-6, what);
   }
+});
+
+test('model import of prototxt + caffemodel: recognised from the bytes, written; a missing .caffemodel is named', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-caffe-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const proto = path.join(dir, 'tiny.prototxt');
+  const weights = path.join(dir, 'tiny.caffemodel');
+  fs.writeFileSync(proto, PROTOTXT);
+  fs.writeFileSync(weights, caffemodel(makeWeights(5)));
+  const out = path.join(dir, 'tiny.onnx');
+  const result = await importModelFiles([weights, proto], { out, labels: ['background', 'a', 'b'] }); // any order
+  t.is(result.format, 'caffe');
+  t.true(result.report.some((l) => l.includes('ssd-edge/caffe-importer@1')));
+  const loaded = await loadModelFile(out);
+  t.is(loaded.spec.converter, 'ssd-edge/caffe-importer@1');
+  t.is(loaded.spec.labels.length, C);
+  t.regex(loaded.spec.source ?? '', /caffemodel \+ tiny\.prototxt|tiny\.prototxt/);
+  await t.throwsAsync(importModelFiles([proto], { out: path.join(dir, 'x.onnx'), labels: ['a', 'b'] }), {
+    instanceOf: TypeError,
+    message: /^Caffe prototxt found.*; the \.caffemodel with the weights is missing/,
+  });
+  t.false(fs.existsSync(path.join(dir, 'x.onnx')));
 });
