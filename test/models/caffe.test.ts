@@ -18,6 +18,8 @@ import { modelTest } from '../helpers/models-dir.ts';
 import { compareToOracle, readOracle } from '../helpers/oracle.ts';
 
 const FAMILY = 'libfacedetection-yufacedetectnet';
+const EXACT = ['astronaut-320x240.png', 'chelsea-320x240.png', 'coffee-320x240.png'];
+const MIN_EXACT = 0.01;
 const IMAGES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'astronaut.jpg'];
 const imagePath = (dir: string, name: string) =>
   name === 'astronaut.jpg' ? path.resolve('examples/astronaut.jpg') : path.resolve(dir, '../../reference/images', name);
@@ -81,6 +83,16 @@ for (const version of ['v1', 'v2']) {
         faces += loose.matched;
       }
       t.true(faces >= 3, `faces matched over the images: ${faces}`); // the oracles have 3 (v1) / 5 (v2) rows ≥ 0.3
+
+      // exact input size (test/fixtures/caffe, made by scripts/caffe-exact-size-oracles.sh): both resizes are the
+      // identity, the same tensor goes in; every row the oracle's DetectionOutput returns must come out
+      for (const image of EXACT) {
+        const oracle = readOracle(path.resolve('test/fixtures/caffe', `oracle-${base}`, `${image}.opencv.json`));
+        const detections = await detector.detect(path.resolve('test/fixtures/caffe', image));
+        const exact = compareToOracle(detections, oracle, { box: 0.1, score: 1e-3, minScore: MIN_EXACT });
+        t.log(`${image}: ${exact.matched} rows ≥ ${MIN_EXACT} matched, max ${exact.maxBoxDiff.toExponential(2)} px, score Δ ${exact.maxScoreDiff.toExponential(2)}`);
+        t.deepEqual(exact.problems, [], image);
+      }
     },
   );
 }
