@@ -124,7 +124,11 @@ function value(lx: Lexer): TextScalar {
   return scalar(word, lx);
 }
 
-function message(lx: Lexer, close: string): TextMessage {
+/** Deepest nesting accepted (Caffe nets nest 4 levels; a deeper file is refused instead of exhausting the stack). */
+const MAX_DEPTH = 64;
+
+function message(lx: Lexer, close: string, depth = 0): TextMessage {
+  if (depth > MAX_DEPTH) throw lx.error(`messages nested at most ${MAX_DEPTH} deep`);
   const msg: TextMessage = new Map();
   const add = (k: string, v: TextValue) => {
     const list = msg.get(k);
@@ -140,7 +144,7 @@ function message(lx: Lexer, close: string): TextMessage {
     const open = lx.peek();
     if (open === '{' || open === '<') {
       lx.pos++;
-      add(name, message(lx, open === '{' ? '}' : '>'));
+      add(name, message(lx, open === '{' ? '}' : '>', depth + 1));
     } else if (!colon) {
       throw lx.error(`':' or '{' after field '${name}'`);
     } else if (lx.eat('[')) {
@@ -149,7 +153,7 @@ function message(lx: Lexer, close: string): TextMessage {
           const o = lx.peek();
           if (o === '{' || o === '<') {
             lx.pos++;
-            add(name, message(lx, o === '{' ? '}' : '>'));
+            add(name, message(lx, o === '{' ? '}' : '>', depth + 1));
           } else add(name, value(lx));
         } while (lx.eat(','));
         if (!lx.eat(']')) throw lx.error(`']' closing the list of '${name}'`);

@@ -423,10 +423,15 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
           shape = [...inp.shape.slice(0, axis), ...mid.map((d) => (d === -1 ? inferred : d)), ...inp.shape.slice(endAx)];
           if (!Number.isInteger(inferred) || size(shape) !== size(inp.shape))
             throw err(`Expected a reshape of [${inp.shape}] that keeps ${size(inp.shape)} values in ${where} but received dims [${dims}]`);
-          if (axis === 0 && dims[0] !== 0 && !(dims.length === 0)) batchKept = false;
         }
-        if (type === 'Flatten' && (l.sub('flatten_param').num('axis', 1) + r) % r === 0) batchKept = false;
-        const y = g.op('Reshape', [inp.value, g.addInitializer(g.uniqueName(`${outName}.shape`), onnxShape(shape), [shape.length])], {}, outName);
+        // the batch stays dim 0 unless the reshape folds it (Flatten from axis 0, Reshape dims not starting with 0)
+        const keep =
+          type === 'Flatten'
+            ? (l.sub('flatten_param').num('axis', 1) + r) % r > 0
+            : !(l.sub('reshape_param').num('axis', 0) === 0 && l.sub('reshape_param').sub('shape').nums('dim')[0] !== 0);
+        if (!keep) batchKept = false;
+        const dims = keep ? onnxShape(shape) : int64s(shape);
+        const y = g.op('Reshape', [inp.value, g.addInitializer(g.uniqueName(`${outName}.shape`), dims, [shape.length])], {}, outName);
         setTop(y, shape);
         if (priorOrigin(bottoms[0])) concatOf.set(tops[0], [bottoms[0]]);
         break;
@@ -453,6 +458,7 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const inp = x();
         const r = inp.shape.length;
         const axis = (l.sub('softmax_param').num('axis', 1) + r) % r;
+        if (axis === 0) batchKept = false;
         setTop(g.op('Softmax', [inp.value], { axis }, outName), inp.shape);
         break;
       }
@@ -524,10 +530,12 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
   function priorOrigin(blob: string): boolean {
     return priorBoxes.has(blob) || concatOf.has(blob);
   }
-  function priorLayers(blob: string): PriorBoxInfo[] {
+  function priorLayers(blob: string, seen = new Set<string>()): PriorBoxInfo[] {
     const pb = priorBoxes.get(blob);
     if (pb) return [pb];
-    return (concatOf.get(blob) ?? []).flatMap(priorLayers);
+    if (seen.has(blob)) throw err(`Expected the priorbox blobs to form a tree but '${blob}' feeds itself`);
+    seen.add(blob);
+    return (concatOf.get(blob) ?? []).flatMap((b) => priorLayers(b, seen));
   }
 
   // --- outputs, priors, spec ------------------------------------------------------------------------

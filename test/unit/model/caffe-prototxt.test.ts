@@ -52,6 +52,10 @@ test('prototxt: syntax and type errors name the line, the field and what was fou
     message: /Expected '}' at line 3 of n\.prototxt but received the end of the file/,
   });
   t.throws(() => parsePrototxt('name: "abc', 'n'), { instanceOf: TypeError, message: /closing "/ });
+  t.throws(() => parsePrototxt('a { '.repeat(100_000), 'deep'), {
+    instanceOf: TypeError,
+    message: /^Expected messages nested at most 64 deep at line 1 of deep/,
+  });
   const f = new Fields(parsePrototxt('a: "x" b { }'), 'layer conv');
   t.throws(() => f.num('a'), { instanceOf: TypeError, message: 'Expected a number for a in layer conv but received "x"' });
   t.throws(() => f.str('b'), { instanceOf: TypeError, message: /Expected a string for b in layer conv but received a message/ });

@@ -459,3 +459,34 @@ test('model import of prototxt + caffemodel: recognised from the bytes, written;
   });
   t.false(fs.existsSync(path.join(dir, 'x.onnx')));
 });
+
+test('a Reshape that folds the batch (dims -1, 4) gives a fixed batch of 1 and the same values', async (t) => {
+  const proto = `name: "f" input: "data" input_shape { dim: 1 dim: 3 dim: 4 dim: 6 }
+layer { name: "loc" type: "Convolution" bottom: "data" top: "loc" convolution_param { num_output: 4 kernel_size: 1 bias_term: false } }
+layer { name: "lp" type: "Permute" bottom: "loc" top: "lp" permute_param { order: 0 order: 2 order: 3 order: 1 } }
+layer { name: "lr" type: "Reshape" bottom: "lp" top: "lr" reshape_param { shape { dim: -1 dim: 4 } } }
+layer { name: "lf" type: "Flatten" bottom: "lr" top: "lf" flatten_param { axis: 0 } }
+layer { name: "conf" type: "Convolution" bottom: "data" top: "conf" convolution_param { num_output: 2 kernel_size: 1 } }
+layer { name: "cp" type: "Permute" bottom: "conf" top: "cp" permute_param { order: 0 order: 2 order: 3 order: 1 } }
+layer { name: "cf" type: "Flatten" bottom: "cp" top: "cf" }
+layer { name: "pb" type: "PriorBox" bottom: "data" bottom: "data" top: "pb" prior_box_param { min_size: 2 } }
+layer { name: "det" type: "DetectionOutput" bottom: "lf" bottom: "cf" bottom: "pb"
+  detection_output_param { num_classes: 2 code_type: CENTER_SIZE } }`;
+  const copy = new Float32Array(12);
+  copy[0] = copy[4] = copy[8] = 1;
+  const cm = writeCaffemodel('f', [
+    { name: 'loc', type: 'Convolution', blobs: [{ dims: [4, 3, 1, 1], data: copy }] },
+    { name: 'conf', type: 'Convolution', blobs: [{ dims: [2, 3, 1, 1], data: new Float32Array(6) }, { dims: [2], data: new Float32Array(2) }] },
+  ]);
+  const { model, spec } = importCaffe({ prototxt: proto, caffemodel: cm }, { labels: ['bg', 'x'] });
+  t.false(spec.input.dynamicBatch);
+  t.deepEqual(model.graph.input[0].type?.tensor_type?.shape?.dim?.[0], { dim_value: 1 });
+  const input = Float32Array.from({ length: 3 * 4 * 6 }, (_, i) => i - 30);
+  const session = await ort.InferenceSession.create(writeOnnx(model));
+  const out = await session.run({ data: new ort.Tensor('float32', input, [1, 3, 4, 6]) });
+  t.deepEqual(out.boxes.dims, [1, 24, 4]);
+  const x: T3 = { c: 4, h: 4, w: 6, d: Float64Array.from([...input, ...new Array(24).fill(0)]) };
+  t.deepEqual([...(out.boxes.data as Float32Array)], nhwc(x));
+  t.deepEqual(spec.postprocess.topkCandidates, Infinity); // no top_k / keep_top_k: all
+  t.deepEqual(spec.postprocess.nmsThresh, 0.3); // Caffe's default nms_threshold
+});
