@@ -490,3 +490,59 @@ layer { name: "det" type: "DetectionOutput" bottom: "lf" bottom: "cf" bottom: "p
   t.deepEqual(spec.postprocess.topkCandidates, Infinity); // no top_k / keep_top_k: all
   t.deepEqual(spec.postprocess.nmsThresh, 0.3); // Caffe's default nms_threshold
 });
+
+test('Eltwise PROD / MAX, plain ReLU, Concat on channels, Scale without bias, BatchNorm with a zero scale factor', async (t) => {
+  // body: a = relu(conv 3→2), b = conv 3→2; prod = a·b, mx = max(a, b, data[0:2] via conv copy); feat = concat(prod, mx)
+  // → scale (no bias) → batchnorm (factor 0: mean = var = 0) ; loc copies the 4 channels of feat
+  const proto = `name: "e" input: "data" input_shape { dim: 1 dim: 3 dim: 5 dim: 7 }
+layer { name: "ca" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 2 kernel_size: 1 } }
+layer { name: "ra" type: "ReLU" bottom: "a" top: "a" }
+layer { name: "cb" type: "Convolution" bottom: "data" top: "b" convolution_param { num_output: 2 kernel_size: 3 pad: 1 } }
+layer { name: "cc" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 kernel_size: 1 bias_term: false } }
+layer { name: "prod" type: "Eltwise" bottom: "a" bottom: "b" top: "prod" eltwise_param { operation: PROD } }
+layer { name: "mx" type: "Eltwise" bottom: "a" bottom: "b" bottom: "c" top: "mx" eltwise_param { operation: MAX } }
+layer { name: "cat" type: "Concat" bottom: "prod" bottom: "mx" top: "feat" }
+layer { name: "sc" type: "Scale" bottom: "feat" top: "feat" }
+layer { name: "bn" type: "BatchNorm" bottom: "feat" top: "feat" }
+layer { name: "loc" type: "Convolution" bottom: "feat" top: "loc" convolution_param { num_output: 4 kernel_size: 1 bias_term: false } }
+layer { name: "lp" type: "Permute" bottom: "loc" top: "lp" permute_param { order: 0 order: 2 order: 3 order: 1 } }
+layer { name: "lf" type: "Flatten" bottom: "lp" top: "lf" }
+layer { name: "conf" type: "Convolution" bottom: "feat" top: "conf" convolution_param { num_output: 2 kernel_size: 1 } }
+layer { name: "cp" type: "Permute" bottom: "conf" top: "cp" permute_param { order: 0 order: 2 order: 3 order: 1 } }
+layer { name: "cf" type: "Flatten" bottom: "cp" top: "cf" }
+layer { name: "pb" type: "PriorBox" bottom: "feat" bottom: "data" top: "pb" prior_box_param { min_size: 2 } }
+layer { name: "det" type: "DetectionOutput" bottom: "lf" bottom: "cf" bottom: "pb"
+  detection_output_param { num_classes: 2 code_type: CENTER_SIZE } }`;
+  const rng = mulberry32(21);
+  const r = (n: number) => Float32Array.from({ length: n }, () => rng() - 0.5);
+  const w = {
+    ca: [{ dims: [2, 3, 1, 1], data: r(6) }, { dims: [2], data: r(2) }],
+    cb: [{ dims: [2, 3, 3, 3], data: r(54) }, { dims: [2], data: r(2) }],
+    cc: [{ dims: [2, 3, 1, 1], data: r(6) }],
+    sc: [{ dims: [4], data: Float32Array.from([0.5, -2, 1.5, 3]) }],
+    bn: [{ dims: [4], data: r(4) }, { dims: [4], data: Float32Array.from([1, 2, 3, 4]) }, { dims: [1], data: new Float32Array([0]) }],
+    loc: [{ dims: [4, 4, 1, 1], data: Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]) }],
+    conf: [{ dims: [2, 4, 1, 1], data: new Float32Array(8) }, { dims: [2], data: new Float32Array(2) }],
+  };
+  const cm = writeCaffemodel('e', Object.entries(w).map(([name, blobs]) => ({ name, type: 'x', blobs })));
+  const { model } = importCaffe({ prototxt: proto, caffemodel: cm }, { labels: ['bg', 'x'] });
+  const input = Float32Array.from({ length: 3 * 5 * 7 }, () => 4 * rng() - 2);
+  const x: T3 = { c: 3, h: 5, w: 7, d: Float64Array.from(input) };
+  const one = { kh: 1, kw: 1, s: 1, ph: 0, pw: 0, dil: 1, group: 1 };
+  const a = map(conv(x, w.ca, { out: 2, ...one }), (v) => Math.max(v, 0));
+  const b = conv(x, w.cb, { out: 2, kh: 3, kw: 3, s: 1, ph: 1, pw: 1, dil: 1, group: 1 });
+  const c = conv(x, w.cc, { out: 2, ...one });
+  const prod = map(a, (v) => v);
+  const mx = map(a, (v) => v);
+  for (let i = 0; i < a.d.length; i++) {
+    prod.d[i] = a.d[i] * b.d[i];
+    mx.d[i] = Math.max(a.d[i], b.d[i], c.d[i]);
+  }
+  const feat: T3 = { c: 4, h: 5, w: 7, d: Float64Array.from([...prod.d, ...mx.d]) };
+  const scaled = map(feat, (v, ch) => v * w.sc[0].data[ch]);
+  const normed = map(scaled, (v) => v / Math.sqrt(1e-5)); // factor 0: Caffe uses mean = var = 0
+  const session = await ort.InferenceSession.create(writeOnnx(model));
+  const out = await session.run({ data: new ort.Tensor('float32', input, [1, 3, 5, 7]) });
+  const err = maxRelErr(out.boxes.data as Float32Array, nhwc(normed));
+  t.true(err < 1e-5, `max relative error ${err}`);
+});
