@@ -14,7 +14,7 @@ import { checkWriteTarget, fileIds, writeFileAtomic, type WriteFileOptions } fro
 import { assertKnownKeys, assertOneOf, invalidParameterError, object } from '../is.ts';
 import { importCaffe } from './importers/caffe.ts';
 import { importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
-import { importPytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
+import { dropInitializerInputs, importPytorchSsd, probePytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
 import type { OnnxImport } from './importers/torchvision.ts';
 import { importTorchvisionSsd } from './importers/torchvision.ts';
 import { readLabelsFile } from './labels.ts';
@@ -155,7 +155,21 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
         ...importTorchvisionSsd(model, { labels, name, source, rebuild: options.rebuild }),
         report: ["ONNX outputs 'bbox_regression' + 'cls_logits': torchvision SSD raw heads"],
       };
-    return importPytorchSsd(model, { labels, name, source, preprocess: options.preprocess });
+    // what the outputs hold is decided from their values on a probe input, not from their names
+    const dropped = dropInitializerInputs(model);
+    const probe = await probePytorchSsd(model, { inputSize: options.inputSize });
+    const result = importPytorchSsd(model, {
+      labels,
+      name,
+      source,
+      preprocess: options.preprocess,
+      inputSize: options.inputSize,
+      probe,
+    });
+    const note = dropped
+      ? [`removed ${dropped} initializers listed as graph inputs (IR ${model.ir_version} exporter): same outputs, lets ONNX Runtime fold constants`]
+      : [];
+    return { ...result, report: [...note, ...probe.evidence] };
   }
   if (format === 'face-api') {
     if (labels)
@@ -214,8 +228,9 @@ function checkFileSet(format: ImportFormat, files: SourceFile[]): void {
 
 const SETTABLE_NEW_KEYS = new Set(['source', 'converter', 'anchors', 'input.interpolation', 'input.padValue', 'postprocess.boxCoder.clip']);
 
-/** Parses a `--set` value: JSON when it parses (numbers, booleans, arrays, objects), else the text itself. */
+/** Parses a `--set` value: JSON when it parses (numbers, booleans, arrays, objects), `Infinity`, else the text itself. */
 export function parseSetValue(text: string): unknown {
+  if (text === 'Infinity') return Infinity;
   try {
     return JSON.parse(text);
   } catch {
