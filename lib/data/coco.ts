@@ -69,6 +69,7 @@ export function readCoco(source: string, split?: string): ParsedDataset {
     fatal: false,
     scopes,
     recordOf,
+    files: [file],
   };
   const fatal = (what: string, line?: number) => {
     problems.push(problem('parse-error', { file, line }, what));

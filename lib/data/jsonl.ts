@@ -27,6 +27,7 @@ export function readJsonl(source: string): ParsedDataset {
     badRecords: new Set(),
     fatal: false,
     recordOf,
+    files: [file],
   };
   /** A problem of the current line: of its record, or between the records around it. */
   const report = (p: DataProblem, record = out.records.length - 0.5) => {

@@ -89,6 +89,11 @@ export interface Dataset extends AsyncIterable<Sample> {
   samples: readonly Sample[];
   /** What was clipped or dropped (policy clip/drop); empty with policy error. */
   problems: DataProblem[];
+  /**
+   * The annotation files read, absolute (VOC: the split file and each XML; COCO: the instances JSON; JSONL: the
+   * file). With the samples' images, the files a command must never write over.
+   */
+  files: readonly string[];
 }
 
 export interface OpenDatasetOptions {
@@ -208,6 +213,8 @@ export interface ParsedDataset {
   badRecords: Set<number>;
   /** Classes the format itself defines (COCO categories by id). */
   classes?: string[];
+  /** Annotation files read besides the records' own (VOC: the split file). */
+  files?: string[];
   /** A dataset-level problem (the annotation file cannot be read or parsed at all): nothing is usable. */
   fatal: boolean;
   /**

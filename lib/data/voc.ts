@@ -108,7 +108,7 @@ export function readVoc(root: string, split?: string): ParsedDataset {
     problems.push(...parsed.problems);
     if (parsed.bad) badRecords.add(index);
   }
-  return { format: 'voc', root, records, problems, badRecords, fatal: false };
+  return { format: 'voc', root, records, problems, badRecords, fatal: false, files: splitFile ? [splitFile] : [] };
 }
 
 interface ParsedAnnotation {

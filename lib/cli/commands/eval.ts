@@ -10,9 +10,9 @@
  */
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { openDataset, type BoxPolicy, type DatasetFormat, type DataProblem } from '../../data/index.ts';
+import { datasetFiles, openDataset, type BoxPolicy, type DatasetFormat, type DataProblem } from '../../data/index.ts';
 import { Detector } from '../../detector/detector.ts';
-import { checkWriteTarget } from '../../files.ts';
+import { checkWriteTarget, fileIds } from '../../files.ts';
 import { readDetectionsFile, readGroundTruthFile } from '../../eval/index.ts';
 import { PLOT_FILES, writeEvalPlots } from '../../eval/plots.ts';
 import { EVAL_SCORE_THRESHOLD, evaluateModel, scoreDetections, type Evaluation } from '../../eval/run.ts';
@@ -102,8 +102,16 @@ export function evalTable(r: EvalReport): string {
     `${r.images} images, ${r.seconds.toFixed(2)} s${speed}. ${iouName}: VOC AP at IoU ${r.voc.iouThreshold}, ` +
       `${r.voc.use07Metric ? '11-point (VOC2007)' : 'all-point'}; AP75 and mAP (@[.5:.95]): COCO.`,
   );
-  if (r.missingInModel.length > 0) lines.push(`not scored, missing in the model: ${r.missingInModel.join(', ')}`);
-  if (r.extraInModel.length > 0) lines.push(`not scored, not in the ground truth: ${r.extraInModel.join(', ')}`);
+  if (r.settings !== undefined) {
+    // --data: classes only one side has are left out of the table and the means
+    if (r.missingInModel.length > 0) lines.push(`not scored, missing in the model: ${r.missingInModel.join(', ')}`);
+    if (r.extraInModel.length > 0) lines.push(`not scored, not in the ground truth: ${r.extraInModel.join(', ')}`);
+  } else {
+    // --gt: a class without detections is scored (AP 0, in the means); a label without ground truth has no AP
+    if (r.missingInModel.length > 0) lines.push(`no detections (AP 0): ${r.missingInModel.join(', ')}`);
+    if (r.extraInModel.length > 0)
+      lines.push(`not scored, no ground truth (detections only): ${r.extraInModel.join(', ')}`);
+  }
   if (r.plots) lines.push(`plots: ${r.plots.join(', ')}`);
   return lines.join('\n');
 }
@@ -168,14 +176,16 @@ export async function runEval(
   }
   const voc = { iouThreshold: options.iou, use07Metric: Boolean(options.voc07) };
   const vocOptions = { iouThreshold: voc.iouThreshold, use07Metric: voc.use07Metric };
-  // a refusal to write the plots comes before any work
-  if (options.plots) {
+  // a refusal to write the plots comes before any work; the plots never replace an input, --overwrite or not
+  const inputs = [gt, detections, data, options.model].filter((f): f is string => typeof f === 'string');
+  const protect = new Set(await fileIds(inputs));
+  const plotRules = { overwrite: options.overwrite, protect, protectedAs: 'one of the inputs' };
+  const checkPlots = async () => {
+    if (!options.plots) return;
     for (const f of Object.values(PLOT_FILES))
-      await checkWriteTarget(path.join(options.plots, f), {
-        overwrite: options.overwrite,
-        existsHint: '--overwrite replaces it',
-      });
-  }
+      await checkWriteTarget(path.join(options.plots, f), { ...plotRules, existsHint: '--overwrite replaces it' });
+  };
+  await checkPlots();
 
   let r: EvalReport;
   let plotSource: Evaluation;
@@ -206,6 +216,8 @@ export async function runEval(
       return 1;
     }
     for (const p of dataset.problems) io.err(`ssd-edge: ${problemLine(p)} (${options.boxPolicy})\n`);
+    for (const id of await fileIds(datasetFiles(dataset))) protect.add(id);
+    await checkPlots(); // again, now that the dataset's images are known: before the model runs
     const detector = await Detector.load(options.model, { device: options.device, threads: options.threads });
     const progress = new Progress(dataset.size, io);
     let ticked = 0;
@@ -233,17 +245,23 @@ export async function runEval(
   }
 
   let code = 0;
-  if (data !== undefined && Object.keys(r.perClass).length === 0) {
-    // printed, but a failure: nothing was scored
+  // printed, but a failure: nothing was scored
+  if (data !== undefined && Object.keys(r.perClass).length === 0 && r.missingInModel.length > 0) {
     io.err(
       `ssd-edge: the model's labels (${r.extraInModel.join(', ')}) and the classes of ${data} (${r.missingInModel.join(', ')}) share none: nothing was scored\n`,
     );
+    code = 1;
+  } else if (!Object.values(r.perClass).some((c) => c.npos > 0)) {
+    const source = data ?? gt;
+    const what =
+      r.images === 0 ? 'lists no images' : 'has no ground-truth objects (difficult and crowd ones do not count)';
+    io.err(`ssd-edge: ${source} ${what}: nothing was scored\n`);
     code = 1;
   }
   if (options.plots) {
     try {
       r.plots = await writeEvalPlots(plotSource, options.plots, {
-        overwrite: options.overwrite,
+        ...plotRules,
         iouThreshold: voc.iouThreshold,
         existsHint: '--overwrite replaces it',
         title: `Average precision per class (${r.images} images)`,
