@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cocoInstanceFiles } from './detect.ts';
 import type { DataProblem, ParsedDataset, RawObject, RawRecord } from './types.ts';
-import { displayPath, problem } from './util.ts';
+import { badSize, displayPath, problem } from './util.ts';
 
 /** The instances file a COCO folder or path names (see `OpenDatasetOptions.split`). */
 export function resolveCocoFile(file: string, split?: string): string {
@@ -151,9 +151,18 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       width: positive(img.width),
       height: positive(img.height),
       objects: [],
+      listedAt: `images[${k}]`,
     };
-    indexOf.set(record, out.records.push(record) - 1);
+    const index = out.records.push(record) - 1;
+    indexOf.set(record, index);
     if (!recordById.has(img.id)) recordById.set(img.id, record);
+    const sizeProblems = [badSize('width', img.width), badSize('height', img.height)].filter(Boolean);
+    if (sizeProblems.length > 0) {
+      const p = problem('parse-error', { file, id: record.id, note: `images[${k}]` }, sizeProblems.join(', '), true);
+      problems.push(p);
+      recordOf.set(p, index);
+      out.badRecords.add(index);
+    }
   });
 
   // annotations, numbered per image in file order
@@ -198,7 +207,12 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       iscrowd: a.iscrowd === 1 || a.iscrowd === true,
       note: `${note}, bbox [${bbox.map(String).join(', ')}]`,
     };
-    if (typeof a.area === 'number' && Number.isFinite(a.area)) object.area = a.area;
+    if (a.area !== undefined) {
+      // the area decides COCO's small/medium/large ranges: a bad one would silently move (or hide) the object
+      if (!(typeof a.area === 'number' && Number.isFinite(a.area) && a.area >= 0))
+        return fail('parse-error', `area is ${JSON.stringify(a.area)}, expected a number ≥ 0`);
+      object.area = a.area;
+    }
     record.objects.push(object);
   });
   return out;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, ParsedDataset, RawObject, RawRecord } from './types.ts';
-import { problem } from './util.ts';
+import { badSize, problem } from './util.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const positive = (v: unknown): number | undefined =>
@@ -74,6 +74,11 @@ export function readJsonl(source: string): ParsedDataset {
       objects: [],
     };
     const index = out.records.push(record) - 1;
+    const sizeProblems = [badSize('width', entry.width), badSize('height', entry.height)].filter(Boolean);
+    if (sizeProblems.length > 0) {
+      report(problem('parse-error', { file, line, id }, sizeProblems.join(', ')), index);
+      out.badRecords.add(index);
+    }
     const boxes = entry.boxes ?? [];
     if (!Array.isArray(boxes)) {
       report(problem('parse-error', { file, line, id }, `"boxes" is ${JSON.stringify(boxes)}, not an array`), index);

@@ -196,6 +196,8 @@ export interface RawRecord {
   /** The annotation file that describes this image. */
   file: string;
   line?: number;
+  /** Where the image is listed, for messages, when `file` and `line` do not say it (COCO `images[3]`, a VOC split line). */
+  listedAt?: string;
   /** Size stated by the annotation (undefined when it states none). */
   width?: number;
   height?: number;

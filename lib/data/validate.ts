@@ -101,12 +101,13 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
   records.forEach((r, i) => {
     const first = seen.get(r.id);
     if (first) {
-      const at = (x: RawRecord) => `${displayPath(x.file)}${x.line !== undefined ? `:${x.line}` : ''}`;
+      const at = (x: RawRecord) => x.listedAt ?? `${displayPath(x.file)}${x.line !== undefined ? `:${x.line}` : ''}`;
+      const here = r.listedAt !== undefined ? ` (${r.listedAt})` : '';
       findings.push({
         problem: problem(
           'duplicate-id',
           { file: r.file, line: r.line, id: r.id },
-          `image id ${JSON.stringify(r.id)} repeats the one at ${at(first)}`,
+          `image id ${JSON.stringify(r.id)}${here} repeats the one at ${at(first)}`,
         ),
         scope: 'sample',
         record: i,

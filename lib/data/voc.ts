@@ -88,6 +88,7 @@ export function readVoc(root: string, split?: string): ParsedDataset {
   for (const { id, line } of ids) {
     const file = path.join(annotations, `${id}.xml`);
     const record: RawRecord = { id, image: path.join(images, `${id}.jpg`), file, objects: [] };
+    if (splitFile && line !== undefined) record.listedAt = `${displayPath(splitFile)}:${line}`;
     const index = records.push(record) - 1;
     let text: string;
     try {
@@ -146,8 +147,21 @@ export function parseAnnotation(text: string, file: string, id: string, imagesDi
     out.image = fs.existsSync(stated) || !fs.existsSync(out.image) ? stated : out.image;
   }
   const size = child(root, 'size');
-  const w = parseNumberText(childText(size, 'width'));
-  const h = parseNumberText(childText(size, 'height'));
+  const wText = childText(size, 'width');
+  const hText = childText(size, 'height');
+  const w = parseNumberText(wText);
+  const h = parseNumberText(hText);
+  // a stated size that is no size at all (negative, NaN, not a number): the annotation cannot be trusted
+  const badSize = (['width', 'height'] as const).flatMap((k, i) => {
+    const [text, v] = i === 0 ? [wText, w] : [hText, h];
+    return text !== undefined && text !== '' && !(v !== undefined && Number.isFinite(v) && v >= 0)
+      ? [`<${k}> is ${JSON.stringify(text)}, not a size ≥ 0`]
+      : [];
+  });
+  if (badSize.length > 0) {
+    out.problems.push(problem('parse-error', { file, id }, `<size>: ${badSize.join(', ')}`));
+    out.bad = true;
+  }
   // a missing or zero <size> (common in converted sets) means "not stated": the image header gives it
   if (w !== undefined && h !== undefined && w > 0 && h > 0 && Number.isFinite(w) && Number.isFinite(h)) {
     out.width = w;

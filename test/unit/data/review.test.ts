@@ -1,0 +1,121 @@
+/**
+ * Regressions found reviewing issue 7 with hostile datasets: a stated image size that is no size (negative, NaN,
+ * text) and a COCO `area` that is no area were taken silently (the header's size used, the object moved out of every
+ * area range); a duplicate id named the same file twice instead of where each copy is listed.
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkDataset, DatasetError, openDataset } from '../../../lib/data/index.ts';
+import { displayPath } from '../../../lib/data/util.ts';
+import { tmpDir, vocXml, writeImage, writeJsonl, writeVoc } from './trees.ts';
+
+test('VOC: a negative or non-numeric <size> is a problem of its image (zero or missing still means "not stated")', async (t) => {
+  const dir = writeVoc(tmpDir(t), [
+    { id: 'a', size: [-64, 48], image: [64, 48], objects: [{ name: 'cat', box: [1, 1, 10, 10] }] },
+    { id: 'b', size: [64, 48], image: [64, 48], xml: '' },
+    { id: 'c', size: [0, 0], image: [32, 24], objects: [] },
+    { id: 'd', size: null, image: [32, 24], objects: [] },
+  ]);
+  fs.writeFileSync(
+    path.join(dir, 'Annotations', 'b.xml'),
+    vocXml({ id: 'b', size: [64, 48] }).replace('<height>48</height>', '<height>nan</height>'),
+  );
+  const { problems, dataset } = await checkDataset(dir);
+  const d = displayPath(dir);
+  t.deepEqual(
+    problems.map((p) => [p.code, p.message]),
+    [
+      ['parse-error', `${d}/Annotations/a.xml: <size>: <width> is "-64", not a size ≥ 0`],
+      ['parse-error', `${d}/Annotations/b.xml: <size>: <height> is "nan", not a size ≥ 0`],
+    ],
+  );
+  // policy drop: those images are left out; the zero and missing sizes come from the headers
+  t.deepEqual(
+    dataset?.samples.map((s) => [s.id, s.width, s.height]),
+    [
+      ['c', 32, 24],
+      ['d', 32, 24],
+    ],
+  );
+  await t.throwsAsync(openDataset(dir), { instanceOf: DatasetError, message: /has 2 problems/ });
+});
+
+test('JSONL: a "width"/"height" that is not a size ≥ 0 is a problem with its line', async (t) => {
+  const dir = tmpDir(t);
+  writeImage(path.join(dir, 'a.jpg'), 32, 24);
+  writeImage(path.join(dir, 'b.jpg'), 32, 24);
+  const file = writeJsonl(path.join(dir, 'd.jsonl'), [
+    { image: 'a.jpg', width: -32, height: '24', boxes: [] },
+    { image: 'b.jpg', width: 32, height: 24, boxes: [] },
+  ]);
+  const { problems, dataset } = await checkDataset(file);
+  t.deepEqual(
+    problems.map((p) => [p.code, p.line, p.message]),
+    [['parse-error', 1, `${displayPath(file)}:1: "width" is -32, not a size ≥ 0, "height" is "24", not a size ≥ 0`]],
+  );
+  t.deepEqual(
+    dataset?.samples.map((s) => s.id),
+    ['b.jpg'],
+  );
+});
+
+test('COCO: a bad image size and a negative or non-numeric area are problems; duplicate ids name images[k]', async (t) => {
+  const dir = tmpDir(t);
+  writeImage(path.join(dir, 'val', 'a.jpg'), 64, 48);
+  writeImage(path.join(dir, 'val', 'b.jpg'), 64, 48);
+  const file = path.join(dir, 'annotations', 'instances_val.json');
+  fs.mkdirSync(path.dirname(file));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      images: [
+        { id: 1, file_name: 'a.jpg', width: 64, height: 48 },
+        { id: 2, file_name: 'b.jpg', width: 64, height: -48 },
+        { id: 1, file_name: 'b.jpg', width: 64, height: 48 },
+      ],
+      annotations: [
+        { id: 10, image_id: 1, category_id: 1, bbox: [1, 1, 10, 10], area: 100 },
+        { id: 11, image_id: 1, category_id: 1, bbox: [1, 1, 10, 10], area: -5 },
+        { id: 12, image_id: 1, category_id: 1, bbox: [1, 1, 10, 10], area: '100' },
+        { id: 13, image_id: 1, category_id: 1, bbox: [1, 1, 10, 10] },
+      ],
+      categories: [{ id: 1, name: 'cat' }],
+    }),
+  );
+  const { problems, dataset } = await checkDataset(dir);
+  const f = displayPath(file);
+  t.deepEqual(
+    problems.map((p) => p.message),
+    [
+      `${f} image 1 object 1 (cat), annotation id 11: area is -5, expected a number ≥ 0`,
+      `${f} image 1 object 2 (cat), annotation id 12: area is "100", expected a number ≥ 0`,
+      `${f} image 2, images[1]: "height" is -48, not a size ≥ 0`,
+      `${f}: image id "1" (images[2]) repeats the one at images[0]`,
+    ],
+  );
+  // the good annotations keep their area (given, or the box's)
+  t.deepEqual(
+    dataset?.samples.map((s) => [s.id, [...s.area!]]),
+    [['1', [100, 100]]],
+  );
+});
+
+test('VOC: an id listed twice in the split file names both lines', async (t) => {
+  const dir = writeVoc(
+    tmpDir(t),
+    [
+      { id: 'a', size: [32, 24], objects: [] },
+      { id: 'b', size: [32, 24], objects: [] },
+    ],
+    { test: ['a', 'b', 'a'] },
+  );
+  const { problems } = await checkDataset(dir);
+  const d = displayPath(dir);
+  t.deepEqual(
+    problems.map((p) => p.message),
+    [
+      `${d}/Annotations/a.xml: image id "a" (${d}/ImageSets/Main/test.txt:3) repeats the one at ${d}/ImageSets/Main/test.txt:1`,
+    ],
+  );
+});
