@@ -119,3 +119,41 @@ test('VOC: an id listed twice in the split file names both lines', async (t) => 
     ],
   );
 });
+
+test('the boxes of an image that is left out are still checked: every problem at once', async (t) => {
+  const dir = tmpDir(t);
+  writeImage(path.join(dir, 'a.jpg'), 32, 24);
+  const file = writeJsonl(path.join(dir, 'd.jsonl'), [
+    { image: 'a.jpg', boxes: [{ label: 'cat', box: [1, 1, 10, 10] }] },
+    // missing image: its non-finite and empty boxes are problems too; its box outside any 32×24 image is not judged
+    // (no verified size)
+    {
+      image: 'missing.jpg',
+      boxes: [
+        { label: 'cat', box: [0, 0, Number.NaN, 5] }, // written as null
+        { label: 'cat', box: [5, 5, 5, 9] },
+        { label: 'dog', box: [-5, 0, 500, 5] },
+      ],
+    },
+    // a duplicate is reported once, as a duplicate
+    { image: 'a.jpg', boxes: [{ label: 'cat', box: [9, 9, 1, 1] }] },
+  ]);
+  const f = displayPath(file);
+  const { problems, dataset } = await checkDataset(file);
+  t.deepEqual(
+    problems.map((p) => p.message),
+    [
+      `${f}:2: image ${displayPath(path.join(dir, 'missing.jpg'))}: no such file`,
+      `${f}:2 object 0 (cat): box [0, 0, NaN, 5] has non-finite coordinates`,
+      `${f}:2 object 1 (cat): box [5, 5, 5, 9] is empty (x1 = 5 ≥ x2 = 5)`,
+      `${f}:3: image id "a.jpg" repeats the one at ${f}:1`,
+    ],
+  );
+  t.deepEqual(
+    dataset?.samples.map((s) => s.id),
+    ['a.jpg'],
+  );
+  // with a class list, the left-out image's labels are checked against it
+  const withClasses = await checkDataset(file, { classes: ['cat'] });
+  t.true(withClasses.problems.some((p) => p.message === `${f}:2 object 2 (dog): unknown label "dog" (classes: cat)`));
+});
