@@ -42,7 +42,9 @@ export function readJsonl(source: string): ParsedDataset {
       problem(
         'parse-error',
         { file },
-        `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        (err as NodeJS.ErrnoException).code === 'EISDIR'
+          ? 'is a folder, not a JSONL file'
+          : `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
       ),
     );
     out.fatal = true;

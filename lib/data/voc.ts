@@ -56,6 +56,10 @@ export function resolveVocSplit(root: string, split?: string): string | null {
  */
 export function readVoc(root: string, split?: string): ParsedDataset {
   const annotations = path.join(root, 'Annotations');
+  if (!fs.statSync(root).isDirectory())
+    throw new Error(`Cannot read ${displayPath(root)} as Pascal VOC: it is a file, not a folder with Annotations/`);
+  if (!fs.existsSync(annotations))
+    throw new Error(`Cannot read ${displayPath(root)} as Pascal VOC: it has no Annotations/ folder`);
   const images = path.join(root, 'JPEGImages');
   const chosen = resolveVocSplit(root, split);
   const problems: DataProblem[] = [];

@@ -171,7 +171,7 @@ export async function runEval(
     const bad = MODEL_ONLY.filter(given);
     if (bad.length > 0)
       throw new UsageError(
-        `${bad.map((k) => FLAG[k]).join(', ')} only apply with --data (a model over a dataset), not with --gt`,
+        `${bad.map((k) => FLAG[k]).join(', ')} only appl${bad.length === 1 ? 'ies' : 'y'} with --data (a model over a dataset), not with --gt`,
       );
   }
   const voc = { iouThreshold: options.iou, use07Metric: Boolean(options.voc07) };

@@ -129,3 +129,9 @@ test('eval --gt: a class without detections is scored as AP 0 (and said so), a l
   t.regex(io.stdout, /\nnot scored, no ground truth \(detections only\): bird\n/);
   t.notRegex(io.stdout, /missing in the model/);
 });
+
+test('eval --gt with one --data-only option: one readable line, exit 2 (singular verb)', async (t) => {
+  const err = await t.throwsAsync(runEval(opts({ gt: 'g.json', detections: 'd.json', split: 'x' }), capture()));
+  t.is(err?.message, '--split only applies with --data (a model over a dataset), not with --gt');
+  t.is(err?.name, 'UsageError');
+});

@@ -157,3 +157,19 @@ test('the boxes of an image that is left out are still checked: every problem at
   const withClasses = await checkDataset(file, { classes: ['cat'] });
   t.true(withClasses.problems.some((p) => p.message === `${f}:2 object 2 (dog): unknown label "dog" (classes: cat)`));
 });
+
+test('a forced format that does not fit the path says so in one line (no fs error text)', async (t) => {
+  const dir = tmpDir(t);
+  const file = writeJsonl(path.join(dir, 'd.jsonl'), [{ image: 'a.jpg', boxes: [] }]);
+  await t.throwsAsync(checkDataset(file, { format: 'voc' }), {
+    message: `Cannot read ${displayPath(file)} as Pascal VOC: it is a file, not a folder with Annotations/`,
+  });
+  await t.throwsAsync(checkDataset(dir, { format: 'voc' }), {
+    message: `Cannot read ${displayPath(dir)} as Pascal VOC: it has no Annotations/ folder`,
+  });
+  const { problems } = await checkDataset(dir, { format: 'jsonl' });
+  t.deepEqual(
+    problems.map((p) => p.message),
+    [`${displayPath(dir)}: is a folder, not a JSONL file`],
+  );
+});
