@@ -8,11 +8,13 @@
  * unreadable file, an image that does not decode) or a failed plot; 2 invalid usage (options that do not go
  * together, values out of range).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { datasetFiles, openDataset, type BoxPolicy, type DatasetFormat, type DataProblem } from '../../data/index.ts';
+import { displayPath } from '../../data/util.ts';
 import { Detector } from '../../detector/detector.ts';
-import { checkWriteTarget, fileIds } from '../../files.ts';
+import { checkWriteTarget, fileIds, WriteError } from '../../files.ts';
 import { readDetectionsFile, readGroundTruthFile } from '../../eval/index.ts';
 import { PLOT_FILES, writeEvalPlots } from '../../eval/plots.ts';
 import { EVAL_SCORE_THRESHOLD, evaluateModel, scoreDetections, type Evaluation } from '../../eval/run.ts';
@@ -182,6 +184,16 @@ export async function runEval(
   const plotRules = { overwrite: options.overwrite, protect, protectedAs: 'one of the inputs' };
   const checkPlots = async () => {
     if (!options.plots) return;
+    // a file where the folder would be (or above it): refused now, not after the model has run
+    for (let dir = path.resolve(options.plots); ; dir = path.dirname(dir)) {
+      const stat = await fs.promises.stat(dir).catch(() => null);
+      if (stat && !stat.isDirectory())
+        throw new WriteError(
+          `Not writing the plots into ${options.plots}: ${dir === path.resolve(options.plots) ? 'it' : displayPath(dir)} is a file, not a folder`,
+          'ENOTDIR',
+        );
+      if (stat || path.dirname(dir) === dir) break;
+    }
     for (const f of Object.values(PLOT_FILES))
       await checkWriteTarget(path.join(options.plots, f), { ...plotRules, existsHint: '--overwrite replaces it' });
   };

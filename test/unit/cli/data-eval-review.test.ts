@@ -135,3 +135,20 @@ test('eval --gt with one --data-only option: one readable line, exit 2 (singular
   t.is(err?.message, '--split only applies with --data (a model over a dataset), not with --gt');
   t.is(err?.name, 'UsageError');
 });
+
+test('eval --plots onto a file (or below one) is refused before any work, with one line', async (t) => {
+  const dir = tmpDir(t);
+  const gt = path.join(dir, 'gt.json');
+  const det = path.join(dir, 'det.json');
+  fs.writeFileSync(gt, JSON.stringify([{ image: 'a.jpg', boxes: [{ label: 'cat', box: [0, 0, 10, 10] }] }]));
+  fs.writeFileSync(det, '[]');
+  const io = capture();
+  await t.throwsAsync(runEval(opts({ gt, detections: det, plots: gt }), io), {
+    message: `Not writing the plots into ${gt}: it is a file, not a folder`,
+  });
+  t.is(io.stdout, ''); // nothing scored nor printed: refused first
+  await t.throwsAsync(runEval(opts({ gt, detections: det, plots: path.join(gt, 'sub') }), capture()), {
+    message: /: .*gt\.json is a file, not a folder$/,
+  });
+  t.deepEqual(fs.readdirSync(dir).sort(), ['det.json', 'gt.json']);
+});
