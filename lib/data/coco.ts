@@ -142,7 +142,10 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       return;
     }
     if (imageDir === null) {
-      imageDir = imageDirs.find((d) => fs.existsSync(path.resolve(d, img.file_name as string))) ?? imageDirs[0];
+      // none holds it: the standard <root>/<split>/ for instances_<split>.json, else next to the JSON (a folder named
+      // after any other file name would only puzzle the 'no such file' messages)
+      const fallback = /^instances_/i.test(path.basename(file)) ? imageDirs[0] : path.dirname(file);
+      imageDir = imageDirs.find((d) => fs.existsSync(path.resolve(d, img.file_name as string))) ?? fallback;
     }
     const record: RawRecord = {
       id: String(img.id),

@@ -173,3 +173,22 @@ test('a forced format that does not fit the path says so in one line (no fs erro
     [`${displayPath(dir)}: is a folder, not a JSONL file`],
   );
 });
+
+test('COCO: images that no folder holds are looked for next to a JSON not named instances_*.json', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'my-set.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      images: [{ id: 1, file_name: 'a.jpg', width: 32, height: 24 }],
+      annotations: [],
+      categories: [{ id: 1, name: 'cat' }],
+    }),
+  );
+  const { problems } = await checkDataset(file);
+  // was `<dir>/my-set/a.jpg`: a folder named after the file
+  t.deepEqual(
+    problems.map((p) => p.message),
+    [`${displayPath(file)}: image ${displayPath(path.join(dir, 'a.jpg'))}: no such file`],
+  );
+});
