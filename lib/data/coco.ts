@@ -201,6 +201,8 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       return fail('parse-error', `bbox is ${JSON.stringify(bbox)}, expected [x, y, w, h]`);
     if (!bbox.every((v) => typeof v === 'number' || v === null))
       return fail('parse-error', `bbox ${JSON.stringify(bbox)} holds a value that is not a number`);
+    if (a.iscrowd !== undefined && a.iscrowd !== 0 && a.iscrowd !== 1 && typeof a.iscrowd !== 'boolean')
+      return fail('parse-error', `iscrowd is ${JSON.stringify(a.iscrowd)}, expected 0 or 1`);
     // null is how JSON.stringify writes NaN and ±Infinity
     const [x, y, w, h] = bbox.map((v) => (v === null ? Number.NaN : v)) as number[];
     const object: RawObject = {

@@ -108,6 +108,14 @@ export function readJsonl(source: string): ParsedDataset {
         label,
         box: box.map((v) => (v === null ? Number.NaN : v)) as [number, number, number, number],
       };
+      const badFlags = (['difficult', 'iscrowd'] as const).filter(
+        (k) => b[k] !== undefined && b[k] !== true && b[k] !== false && b[k] !== 0 && b[k] !== 1,
+      );
+      if (badFlags.length > 0) {
+        const what = badFlags.map((k) => `"${k}" is ${JSON.stringify(b[k])}, expected true, false, 0 or 1`);
+        report(problem('parse-error', where, what.join(', ')), index);
+        return;
+      }
       const difficult = flag(b.difficult);
       const iscrowd = flag(b.iscrowd);
       if (difficult !== undefined) o.difficult = difficult;

@@ -197,6 +197,17 @@ export function parseAnnotation(text: string, file: string, id: string, imagesDi
         out.problems.push(problem('parse-error', where, what.join(', ')));
         return;
       }
+      // a flag that is neither 0 nor 1 would silently count a difficult object (or the reverse) in the AP
+      const badFlags = (['difficult', 'truncated'] as const).flatMap((k) => {
+        const t = childText(obj, k);
+        return t === undefined || t === '' || /^(0|1|true|false)$/i.test(t)
+          ? []
+          : [`<${k}> is ${JSON.stringify(t)}, expected 0 or 1`];
+      });
+      if (badFlags.length > 0) {
+        out.problems.push(problem('parse-error', where, badFlags.join(', ')));
+        return;
+      }
       const [xmin, ymin, xmax, ymax] = values as number[];
       out.objects.push({
         index,

@@ -192,3 +192,48 @@ test('COCO: images that no folder holds are looked for next to a JSON not named 
     [`${displayPath(file)}: image ${displayPath(path.join(dir, 'a.jpg'))}: no such file`],
   );
 });
+
+test('a difficult / truncated / iscrowd flag that is neither 0 nor 1 is a problem of its object, in every format', async (t) => {
+  const dir = tmpDir(t);
+  const voc = writeVoc(path.join(dir, 'voc'), [
+    {
+      id: 'a',
+      size: [32, 24],
+      objects: [
+        { name: 'cat', box: [1, 1, 10, 10] },
+        { name: 'cat', box: [2, 2, 9, 9] },
+      ],
+    },
+  ]);
+  const xml = path.join(voc, 'Annotations', 'a.xml');
+  fs.writeFileSync(xml, fs.readFileSync(xml, 'utf8').replace('<difficult>0</difficult>', '<difficult>2</difficult>'));
+  const v = await checkDataset(voc);
+  t.deepEqual(
+    v.problems.map((p) => p.message),
+    [`${displayPath(xml)} object 0 (cat): <difficult> is "2", expected 0 or 1`],
+  );
+  t.is(v.dataset?.samples[0].labels.length, 1);
+
+  writeImage(path.join(dir, 'a.jpg'), 32, 24);
+  const jsonl = writeJsonl(path.join(dir, 'd.jsonl'), [
+    { image: 'a.jpg', boxes: [{ label: 'cat', box: [1, 1, 10, 10], difficult: 'yes', iscrowd: 1 }] },
+  ]);
+  t.deepEqual(
+    (await checkDataset(jsonl)).problems.map((p) => p.message),
+    [`${displayPath(jsonl)}:1 object 0 (cat): "difficult" is "yes", expected true, false, 0 or 1`],
+  );
+
+  const coco = path.join(dir, 'c.json');
+  fs.writeFileSync(
+    coco,
+    JSON.stringify({
+      images: [{ id: 1, file_name: 'a.jpg', width: 32, height: 24 }],
+      annotations: [{ id: 5, image_id: 1, category_id: 1, bbox: [1, 1, 5, 5], iscrowd: '1' }],
+      categories: [{ id: 1, name: 'cat' }],
+    }),
+  );
+  t.deepEqual(
+    (await checkDataset(coco)).problems.map((p) => p.message),
+    [`${displayPath(coco)} image 1 object 0 (cat), annotation id 5: iscrowd is "1", expected 0 or 1`],
+  );
+});
