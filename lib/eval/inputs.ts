@@ -611,6 +611,15 @@ function parseCocoResults(results: unknown[], gt: ParsedGroundTruth, name: strin
   return out;
 }
 
+/**
+ * Sets `record[key] = value` as an own enumerable property, whatever the key: a class named `__proto__` would
+ * otherwise set the object's prototype (and vanish, or poison a mean with it), one named `constructor` or `toString`
+ * read back an inherited function.
+ */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Validates a `classes` option: distinct non-empty strings. */
 export function checkClassesOption(name: string, classes: unknown): string[] | undefined {
   if (classes === undefined) return undefined;

@@ -23,6 +23,7 @@ import type { Dataset, Sample } from '../data/index.ts';
 import type { Detector } from '../detector/detector.ts';
 import { finish, forward, prepare, type PreparedInput } from '../detector/stages.ts';
 import { evaluateCoco, evaluateVoc } from './index.ts';
+import { setOwn } from './inputs.ts';
 import type { CocoOptions, CocoResult, DetectionImage, GroundTruthImage, VocOptions, VocResult } from './types.ts';
 
 /** Score threshold of evaluation runs (detections with score > 0.01 are kept, as torchvision's and the VOC protocol's). */
@@ -181,13 +182,14 @@ export function scoreDetections(
   for (const c of coco.classes) if (!classes.includes(c)) classes.push(c);
   const perClass: Record<string, ClassEvaluation> = {};
   for (const name of classes) {
-    const c = coco.perClass[name];
-    perClass[name] = {
-      ap50: voc.ap[name] ?? NaN,
+    const own = <T>(r: Record<string, T>): T | undefined => (Object.hasOwn(r, name) ? r[name] : undefined);
+    const c = own(coco.perClass);
+    setOwn(perClass, name, {
+      ap50: own(voc.ap) ?? NaN,
       map: c ? c.AP : NaN,
       ap75: c ? c.AP75 : NaN,
-      npos: voc.curves[name]?.npos ?? 0,
-    };
+      npos: own(voc.curves)?.npos ?? 0,
+    });
   }
   return {
     ap50: voc.map,
@@ -327,7 +329,8 @@ export async function evaluateModel(
   const perClass: Record<string, ClassEvaluation> = {};
   for (const name of dataset.classes) {
     if (!shared.has(name)) continue;
-    perClass[name] = scored.perClass[name] ?? { ap50: NaN, map: NaN, ap75: NaN, npos: 0 };
+    const c = Object.hasOwn(scored.perClass, name) ? scored.perClass[name] : undefined;
+    setOwn(perClass, name, c ?? { ap50: NaN, map: NaN, ap75: NaN, npos: 0 });
   }
   const seconds = (performance.now() - t0) / 1000;
   return {

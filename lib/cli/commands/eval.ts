@@ -16,6 +16,7 @@ import { displayPath } from '../../data/util.ts';
 import { Detector } from '../../detector/detector.ts';
 import { checkWriteTarget, fileIds, WriteError } from '../../files.ts';
 import { readDetectionsFile, readGroundTruthFile } from '../../eval/index.ts';
+import { setOwn } from '../../eval/inputs.ts';
 import { PLOT_FILES, writeEvalPlots } from '../../eval/plots.ts';
 import { EVAL_SCORE_THRESHOLD, evaluateModel, scoreDetections, type Evaluation } from '../../eval/run.ts';
 import { UsageError } from '../handle-error.ts';
@@ -69,7 +70,7 @@ function report(e: Evaluation, voc: EvalReport['voc'], seconds: number): EvalRep
   const perClass: EvalReport['perClass'] = {};
   for (const name of e.classes) {
     const c = e.perClass[name];
-    perClass[name] = { ap50: c.ap50, map: c.map, ap75: c.ap75, npos: c.npos };
+    setOwn(perClass, name, { ap50: c.ap50, map: c.map, ap75: c.ap75, npos: c.npos });
   }
   const coco: Record<string, number> = {};
   for (const k of COCO_KEYS) coco[k] = (e.coco as unknown as Record<string, number>)[k];
