@@ -19,7 +19,10 @@ import {
   invalidParameterError,
   outOfRangeError,
 } from '../is.ts';
+import fs from 'node:fs';
 import type { Dataset, Sample } from '../data/index.ts';
+import { truncation } from '../data/images.ts';
+import { ImageDecodeError } from '../image/decode.ts';
 import type { Detector } from '../detector/detector.ts';
 import { finish, forward, prepare, type PreparedInput } from '../detector/stages.ts';
 import { evaluateCoco, evaluateVoc } from './index.ts';
@@ -271,8 +274,19 @@ export async function evaluateModel(
   const groundTruth: GroundTruthImage[] = samples.map((s) => sampleGroundTruth(s, dataset.classes, shared));
   const detections: DetectionImage[] = [];
 
-  const prepareBatch = (start: number, k: number): Promise<PreparedInput> => {
+  const prepareBatch = async (start: number, k: number): Promise<PreparedInput> => {
     const group = samples.slice(start, start + batchSize);
+    // The decoder fills a cut-short JPEG/PNG with grey and goes on: such an image would be scored silently (its
+    // objects missed). Its structure is checked first (the read is cached for the decode that follows).
+    await Promise.all(
+      group.map(async (s) => {
+        const why = truncation(await fs.promises.readFile(s.image));
+        if (why)
+          throw new ImageDecodeError(
+            `Cannot decode ${s.image} (${s.id}): ${why}; \`ssd-edge data check\` finds every such image`,
+          );
+      }),
+    );
     return prepare(
       group.map((s) => s.image),
       spec.input,

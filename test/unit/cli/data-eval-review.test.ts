@@ -9,6 +9,7 @@ import path from 'node:path';
 import { runDataStats } from '../../../lib/cli/commands/data.ts';
 import { type EvalCliOptions, runEval } from '../../../lib/cli/commands/eval.ts';
 import type { CliIo } from '../../../lib/cli/output.ts';
+import { ImageDecodeError } from '../../../lib/image/decode.ts';
 import { evaluateVoc } from '../../../lib/eval/index.ts';
 import { tmpDir, writeImage, writeJsonl, writeVoc } from '../data/trees.ts';
 
@@ -151,4 +152,20 @@ test('eval --plots onto a file (or below one) is refused before any work, with o
     message: /: .*gt\.json is a file, not a folder$/,
   });
   t.deepEqual(fs.readdirSync(dir).sort(), ['det.json', 'gt.json']);
+});
+
+test('eval --data refuses an image cut short (the decoder would fill it with grey and score it silently)', async (t) => {
+  const dir = tmpDir(t);
+  const full = fs.readFileSync(writeImage(path.join(dir, 'full.jpg'), 96, 64));
+  fs.writeFileSync(path.join(dir, 'cut.jpg'), full.subarray(0, Math.floor(full.length * 0.8)));
+  const data = writeJsonl(path.join(dir, 'd.jsonl'), [
+    { image: 'full.jpg', boxes: [{ label: 'face', box: [10, 10, 40, 40] }] },
+    { image: 'cut.jpg', boxes: [{ label: 'face', box: [10, 10, 40, 40] }] },
+  ]);
+  const io = capture();
+  await t.throwsAsync(runEval(opts({ data }), io), {
+    instanceOf: ImageDecodeError,
+    message: `Cannot decode ${path.join(dir, 'cut.jpg')} (cut.jpg): truncated JPEG data (no end-of-image marker); \`ssd-edge data check\` finds every such image`,
+  });
+  t.is(io.stdout, '');
 });
