@@ -1,10 +1,14 @@
 /**
  * Regressions and hand-computed checks from reviewing issue 7: AP on tiny cases worked out by hand (VOC all-point and
  * 11-point with a difficult object and a duplicate, COCO with a crowd region that must swallow a detection), and
- * class names that are also Object.prototype keys (`__proto__`, `constructor`, `toString`).
+ * class names that are also Object.prototype keys (`__proto__`, `constructor`, `toString`), and detect --json files
+ * matched through the ground-truth file's folder.
  */
 import test from 'ava';
-import { evaluateCoco, evaluateVoc } from '../../../lib/eval/index.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { evaluateCoco, evaluateVoc, readDetectionsFile, readGroundTruthFile } from '../../../lib/eval/index.ts';
 import { scoreDetections } from '../../../lib/eval/run.ts';
 import type { DetectionImage, GroundTruthImage } from '../../../lib/eval/types.ts';
 
@@ -110,4 +114,35 @@ test('class names that are Object.prototype keys are classes like any other (not
     [1, 1, 1],
   );
   t.is(Object.getOwnPropertyDescriptor(JSON.parse(JSON.stringify(e.perClass)), '__proto__')?.value.ap50, 1);
+});
+
+test('readGroundTruthFile: detect --json paths match ground-truth paths relative to its file, even when base names repeat', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-review-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(dir, 'data'));
+  const gtFile = path.join(dir, 'data', 'set.jsonl');
+  fs.writeFileSync(
+    gtFile,
+    ['cats/1.jpg', 'dogs/1.jpg']
+      .map((image, k) => JSON.stringify({ image, boxes: [{ label: 'face', box: [k, 0, k + 10, 10] }] }))
+      .join('\n'),
+  );
+  // detect ran elsewhere: its paths are absolute here (relative ones resolve against the working directory)
+  const detFile = path.join(dir, 'dets.json');
+  const detect = (sub: string, k: number) => ({
+    file: path.join(dir, 'data', sub, '1.jpg'),
+    detections: [{ label: 'face', score: 0.9, box: { x1: k, y1: 0, x2: k + 10, y2: 10 } }],
+  });
+  fs.writeFileSync(detFile, JSON.stringify([detect('dogs', 1), detect('cats', 0)]));
+  const gt = await readGroundTruthFile(gtFile);
+  t.is(gt.baseDir, path.join(dir, 'data'));
+  const dets = await readDetectionsFile(detFile, gt);
+  t.deepEqual(
+    dets.map((d) => d.image),
+    ['dogs/1.jpg', 'cats/1.jpg'],
+  );
+  t.is(evaluateVoc(gt, dets).map, 1);
+  // without the folder, the base names are ambiguous: one clear error
+  const bare = gt.map((g) => g);
+  await t.throwsAsync(readDetectionsFile(detFile, bare), { message: /its base name matches several/ });
 });
