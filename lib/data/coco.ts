@@ -78,7 +78,7 @@ export function readCoco(source: string, split?: string): ParsedDataset {
   };
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''); // a BOM (Windows editors) is not JSON
   } catch (err) {
     return fatal(`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }

@@ -36,7 +36,7 @@ export function readJsonl(source: string): ParsedDataset {
   };
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''); // a BOM (Windows editors) is not JSON
   } catch (err) {
     problems.push(
       problem(

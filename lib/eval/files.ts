@@ -21,7 +21,7 @@ async function readJsonOrLines(file: string, what: string): Promise<unknown> {
   if (typeof file !== 'string' || file.length === 0) {
     throw new TypeError(`Expected a file path (non-empty string) for ${what} but received ${describe(file)}`);
   }
-  const text = await fs.promises.readFile(file, 'utf8');
+  const text = (await fs.promises.readFile(file, 'utf8')).replace(/^\uFEFF/, ''); // a BOM is not JSON
   try {
     const value = JSON.parse(text) as unknown;
     // A one-line JSONL file parses as one object.

@@ -237,3 +237,22 @@ test('a difficult / truncated / iscrowd flag that is neither 0 nor 1 is a proble
     [`${displayPath(coco)} image 1 object 0 (cat), annotation id 5: iscrowd is "1", expected 0 or 1`],
   );
 });
+
+test('a UTF-8 byte order mark (Windows editors) before JSONL or COCO JSON is not a parse error', async (t) => {
+  const dir = tmpDir(t);
+  writeImage(path.join(dir, 'a.jpg'), 32, 24);
+  const jsonl = path.join(dir, 'd.jsonl');
+  fs.writeFileSync(
+    jsonl,
+    `\uFEFF${JSON.stringify({ image: 'a.jpg', boxes: [{ label: 'cat', box: [1, 1, 9, 9] }] })}\n`,
+  );
+  const a = await checkDataset(jsonl);
+  t.deepEqual([a.problems, a.dataset?.size], [[], 1]);
+  const coco = path.join(dir, 'c.json');
+  fs.writeFileSync(
+    coco,
+    `\uFEFF${JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg', width: 32, height: 24 }], annotations: [], categories: [] })}`,
+  );
+  const b = await checkDataset(coco);
+  t.deepEqual([b.problems, b.dataset?.size], [[], 1]);
+});

@@ -146,3 +146,21 @@ test('readGroundTruthFile: detect --json paths match ground-truth paths relative
   const bare = gt.map((g) => g);
   await t.throwsAsync(readDetectionsFile(detFile, bare), { message: /its base name matches several/ });
 });
+
+test('readGroundTruthFile / readDetectionsFile: a UTF-8 byte order mark is skipped', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-review-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const gtFile = path.join(dir, 'gt.json');
+  const detFile = path.join(dir, 'det.json');
+  fs.writeFileSync(
+    gtFile,
+    `\uFEFF${JSON.stringify({ images: [{ id: 3, file_name: 'a.jpg' }], annotations: [{ id: 1, image_id: 3, category_id: 1, bbox: [0, 0, 10, 10] }], categories: [{ id: 1, name: 'cat' }] })}`,
+  );
+  fs.writeFileSync(
+    detFile,
+    `\uFEFF${JSON.stringify([{ image_id: 3, category_id: 1, bbox: [0, 0, 10, 10], score: 1 }])}`,
+  );
+  const gt = await readGroundTruthFile(gtFile);
+  t.deepEqual(gt[0].boxes[0].box, [0, 0, 10, 10]);
+  t.is(evaluateVoc(gt, await readDetectionsFile(detFile, gt)).map, 1);
+});
