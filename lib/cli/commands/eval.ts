@@ -121,7 +121,9 @@ export function evalTable(r: EvalReport): string {
 
 /** A problem of the dataset as one line (its message names the file and object; the file is added when it does not). */
 export function problemLine(p: DataProblem): string {
-  return p.message.includes(p.file) ? p.message : `${p.file}: ${p.message}`;
+  // messages show the file relative to the working directory when inside it (lib/data/util.ts displayPath)
+  const shown = displayPath(p.file);
+  return p.message.includes(p.file) || p.message.includes(shown) ? p.message : `${shown}: ${p.message}`;
 }
 
 /** Option keys that only mean something with a model (`--data`). */

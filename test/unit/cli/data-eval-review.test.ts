@@ -7,7 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runDataStats } from '../../../lib/cli/commands/data.ts';
-import { type EvalCliOptions, runEval } from '../../../lib/cli/commands/eval.ts';
+import { type EvalCliOptions, problemLine, runEval } from '../../../lib/cli/commands/eval.ts';
 import type { CliIo } from '../../../lib/cli/output.ts';
 import { ImageDecodeError } from '../../../lib/image/decode.ts';
 import { evaluateVoc } from '../../../lib/eval/index.ts';
@@ -168,4 +168,13 @@ test('eval --data refuses an image cut short (the decoder would fill it with gre
     message: `Cannot decode ${path.join(dir, 'cut.jpg')} (cut.jpg): truncated JPEG data (no end-of-image marker); \`ssd-edge data check\` finds every such image`,
   });
   t.is(io.stdout, '');
+});
+
+test('problemLine: a message that names its file relative to the working directory is not prefixed again', (t) => {
+  const file = path.join(process.cwd(), 'd.jsonl');
+  t.is(
+    problemLine({ file, code: 'missing-image', message: 'd.jsonl:1: image nope.jpg: no such file' }),
+    'd.jsonl:1: image nope.jpg: no such file',
+  );
+  t.is(problemLine({ file, code: 'x', message: 'something' }), 'd.jsonl: something');
 });
