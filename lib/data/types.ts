@@ -14,7 +14,7 @@ export const DATASET_FORMATS: readonly DatasetFormat[] = ['voc', 'coco', 'jsonl'
  * What `openDataset` does with a bad box: 'error' (default) throws a {@link DatasetError} listing every problem;
  * 'clip' clips a box that sticks out of the image to it and drops the boxes that cannot be repaired (non-finite,
  * empty, entirely outside, unknown label); 'drop' drops every bad box, and also the samples whose image is missing,
- * undecodable or of another size than annotated, or whose id is a duplicate. Whatever the policy, the boxes that
+ * undecodable or of another size than annotated, or whose id (or image file) is a duplicate. Whatever the policy, the boxes that
  * reach a sample are finite, have positive area and lie inside the image.
  */
 export type BoxPolicy = 'clip' | 'drop' | 'error';
@@ -32,6 +32,7 @@ export type DataProblemCode =
   | 'unknown-label'
   | 'no-images'
   | 'duplicate-id'
+  | 'duplicate-image'
   | 'parse-error'
   | 'missing-annotation'
   | 'unknown-image';

@@ -117,6 +117,29 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
       duplicates.add(i);
     } else seen.set(r.id, r);
   });
+  // one image file under two ids (JSONL 'a.jpg' and './a.jpg', two VOC XMLs with one <filename>, two COCO entries with
+  // one file_name): its objects would be counted twice
+  const byImage = new Map<string, RawRecord>();
+  records.forEach((r, i) => {
+    if (badRecords.has(i)) return;
+    const first = byImage.get(r.image);
+    if (!first) {
+      byImage.set(r.image, r);
+      return;
+    }
+    const at = (x: RawRecord) => x.listedAt ?? `${displayPath(x.file)}${x.line !== undefined ? `:${x.line}` : ''}`;
+    findings.push({
+      problem: problem(
+        'duplicate-image',
+        { file: r.file, line: r.line, id: r.id },
+        `image ${displayPath(r.image)} (id ${JSON.stringify(r.id)}) is already listed as id ${JSON.stringify(first.id)} at ${at(first)}`,
+      ),
+      scope: 'sample',
+      record: i,
+    });
+    badRecords.add(i);
+    duplicates.add(i);
+  });
 
   // label map
   const found = new Set<string>();

@@ -256,3 +256,38 @@ test('a UTF-8 byte order mark (Windows editors) before JSONL or COCO JSON is not
   const b = await checkDataset(coco);
   t.deepEqual([b.problems, b.dataset?.size], [[], 1]);
 });
+
+test('one image file listed under two ids is a duplicate-image problem (its objects would count twice)', async (t) => {
+  const dir = tmpDir(t);
+  writeImage(path.join(dir, 'a.jpg'), 32, 24);
+  const file = writeJsonl(path.join(dir, 'd.jsonl'), [
+    { image: 'a.jpg', boxes: [{ label: 'cat', box: [1, 1, 9, 9] }] },
+    { image: './a.jpg', boxes: [{ label: 'cat', box: [1, 1, 9, 9] }] },
+  ]);
+  const { problems, dataset } = await checkDataset(file);
+  const f = displayPath(file);
+  t.deepEqual(
+    problems.map((p) => [p.code, p.message]),
+    [
+      [
+        'duplicate-image',
+        `${f}:2: image ${displayPath(path.join(dir, 'a.jpg'))} (id "./a.jpg") is already listed as id "a.jpg" at ${f}:1`,
+      ],
+    ],
+  );
+  t.deepEqual(
+    dataset?.samples.map((s) => s.id),
+    ['a.jpg'],
+  );
+  // two VOC annotations naming one image in <filename>
+  const voc = writeVoc(path.join(dir, 'voc'), [
+    { id: 'x', size: [32, 24], objects: [] },
+    { id: 'y', size: [32, 24], objects: [] },
+  ]);
+  const y = path.join(voc, 'Annotations', 'y.xml');
+  fs.writeFileSync(y, fs.readFileSync(y, 'utf8').replace('<filename>y.jpg</filename>', '<filename>x.jpg</filename>'));
+  t.deepEqual(
+    (await checkDataset(voc)).problems.map((p) => p.code),
+    ['duplicate-image'],
+  );
+});
