@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cocoInstanceFiles } from './detect.ts';
 import type { DataProblem, ParsedDataset, RawObject, RawRecord } from './types.ts';
-import { displayPath, problem } from './util.ts';
+import { badSize, displayPath, problem } from './util.ts';
 
 /** The instances file a COCO folder or path names (see `OpenDatasetOptions.split`). */
 export function resolveCocoFile(file: string, split?: string): string {
@@ -69,6 +69,7 @@ export function readCoco(source: string, split?: string): ParsedDataset {
     fatal: false,
     scopes,
     recordOf,
+    files: [file],
   };
   const fatal = (what: string, line?: number) => {
     problems.push(problem('parse-error', { file, line }, what));
@@ -77,7 +78,7 @@ export function readCoco(source: string, split?: string): ParsedDataset {
   };
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''); // a BOM (Windows editors) is not JSON
   } catch (err) {
     return fatal(`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
@@ -141,7 +142,10 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       return;
     }
     if (imageDir === null) {
-      imageDir = imageDirs.find((d) => fs.existsSync(path.resolve(d, img.file_name as string))) ?? imageDirs[0];
+      // none holds it: the standard <root>/<split>/ for instances_<split>.json, else next to the JSON (a folder named
+      // after any other file name would only puzzle the 'no such file' messages)
+      const fallback = /^instances_/i.test(path.basename(file)) ? imageDirs[0] : path.dirname(file);
+      imageDir = imageDirs.find((d) => fs.existsSync(path.resolve(d, img.file_name as string))) ?? fallback;
     }
     const record: RawRecord = {
       id: String(img.id),
@@ -150,9 +154,18 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       width: positive(img.width),
       height: positive(img.height),
       objects: [],
+      listedAt: `images[${k}]`,
     };
-    indexOf.set(record, out.records.push(record) - 1);
+    const index = out.records.push(record) - 1;
+    indexOf.set(record, index);
     if (!recordById.has(img.id)) recordById.set(img.id, record);
+    const sizeProblems = [badSize('width', img.width), badSize('height', img.height)].filter(Boolean);
+    if (sizeProblems.length > 0) {
+      const p = problem('parse-error', { file, id: record.id, note: `images[${k}]` }, sizeProblems.join(', '), true);
+      problems.push(p);
+      recordOf.set(p, index);
+      out.badRecords.add(index);
+    }
   });
 
   // annotations, numbered per image in file order
@@ -188,6 +201,8 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       return fail('parse-error', `bbox is ${JSON.stringify(bbox)}, expected [x, y, w, h]`);
     if (!bbox.every((v) => typeof v === 'number' || v === null))
       return fail('parse-error', `bbox ${JSON.stringify(bbox)} holds a value that is not a number`);
+    if (a.iscrowd !== undefined && a.iscrowd !== 0 && a.iscrowd !== 1 && typeof a.iscrowd !== 'boolean')
+      return fail('parse-error', `iscrowd is ${JSON.stringify(a.iscrowd)}, expected 0 or 1`);
     // null is how JSON.stringify writes NaN and ±Infinity
     const [x, y, w, h] = bbox.map((v) => (v === null ? Number.NaN : v)) as number[];
     const object: RawObject = {
@@ -197,7 +212,12 @@ export function readCoco(source: string, split?: string): ParsedDataset {
       iscrowd: a.iscrowd === 1 || a.iscrowd === true,
       note: `${note}, bbox [${bbox.map(String).join(', ')}]`,
     };
-    if (typeof a.area === 'number' && Number.isFinite(a.area)) object.area = a.area;
+    if (a.area !== undefined) {
+      // the area decides COCO's small/medium/large ranges: a bad one would silently move (or hide) the object
+      if (!(typeof a.area === 'number' && Number.isFinite(a.area) && a.area >= 0))
+        return fail('parse-error', `area is ${JSON.stringify(a.area)}, expected a number ≥ 0`);
+      object.area = a.area;
+    }
     record.objects.push(object);
   });
   return out;

@@ -100,11 +100,14 @@ function resolveOptions(file: unknown, options: Record<string, unknown>): Resolv
   };
 }
 
-function makeDataset(format: DatasetFormat, root: string, v: Validated, problems: DataProblem[]): Dataset {
+function makeDataset(format: DatasetFormat, parsed: ParsedDataset, v: Validated, problems: DataProblem[]): Dataset {
   const samples: readonly Sample[] = Object.freeze(v.samples);
+  const files = new Set(parsed.files);
+  for (const r of parsed.records) files.add(r.file);
   return {
     format,
-    root,
+    root: parsed.root,
+    files: Object.freeze([...files]),
     classes: v.classes,
     size: samples.length,
     samples,
@@ -113,6 +116,20 @@ function makeDataset(format: DatasetFormat, root: string, v: Validated, problems
       yield* samples;
     },
   };
+}
+
+/**
+ * Every file a dataset was read from, absolute: the path it was opened from, its annotation files, its samples'
+ * images, and the files its problems name (images that were dropped). Commands protect these from being written over
+ * (`lib/files.ts` `fileIds` → `protect`).
+ *
+ * @example await fileIds([...datasetFiles(dataset, problems), options.gt])
+ */
+export function datasetFiles(dataset: Dataset, problems: readonly DataProblem[] = dataset.problems): string[] {
+  const files = new Set<string>([dataset.root, ...dataset.files]);
+  for (const s of dataset.samples) files.add(s.image);
+  for (const p of problems) files.add(p.file);
+  return [...files];
 }
 
 /**
@@ -155,7 +172,7 @@ export async function openDataset(file: string, options: OpenDatasetOptions = {}
   });
   const problems = v.findings.map((f) => f.problem);
   if (v.blocked) throw new DatasetError(displayPath(parsed.root), problems);
-  return makeDataset(r.format, parsed.root, v, problems);
+  return makeDataset(r.format, parsed, v, problems);
 }
 
 /**
@@ -187,5 +204,5 @@ export async function checkDataset(
   const parsed = parse(file, r.format, r.split);
   const v = await validateDataset(parsed, { classes: r.classes, policy: r.boxPolicy, checkImages, decodeImages });
   const problems = v.findings.map((f) => f.problem);
-  return v.blocked ? { problems } : { dataset: makeDataset(r.format, parsed.root, v, problems), problems };
+  return v.blocked ? { problems } : { dataset: makeDataset(r.format, parsed, v, problems), problems };
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataProblem, ParsedDataset, RawObject, RawRecord } from './types.ts';
-import { problem } from './util.ts';
+import { badSize, problem } from './util.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const positive = (v: unknown): number | undefined =>
@@ -27,6 +27,7 @@ export function readJsonl(source: string): ParsedDataset {
     badRecords: new Set(),
     fatal: false,
     recordOf,
+    files: [file],
   };
   /** A problem of the current line: of its record, or between the records around it. */
   const report = (p: DataProblem, record = out.records.length - 0.5) => {
@@ -35,13 +36,15 @@ export function readJsonl(source: string): ParsedDataset {
   };
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''); // a BOM (Windows editors) is not JSON
   } catch (err) {
     problems.push(
       problem(
         'parse-error',
         { file },
-        `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        (err as NodeJS.ErrnoException).code === 'EISDIR'
+          ? 'is a folder, not a JSONL file'
+          : `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
       ),
     );
     out.fatal = true;
@@ -73,6 +76,11 @@ export function readJsonl(source: string): ParsedDataset {
       objects: [],
     };
     const index = out.records.push(record) - 1;
+    const sizeProblems = [badSize('width', entry.width), badSize('height', entry.height)].filter(Boolean);
+    if (sizeProblems.length > 0) {
+      report(problem('parse-error', { file, line, id }, sizeProblems.join(', ')), index);
+      out.badRecords.add(index);
+    }
     const boxes = entry.boxes ?? [];
     if (!Array.isArray(boxes)) {
       report(problem('parse-error', { file, line, id }, `"boxes" is ${JSON.stringify(boxes)}, not an array`), index);
@@ -100,6 +108,14 @@ export function readJsonl(source: string): ParsedDataset {
         label,
         box: box.map((v) => (v === null ? Number.NaN : v)) as [number, number, number, number],
       };
+      const badFlags = (['difficult', 'iscrowd'] as const).filter(
+        (k) => b[k] !== undefined && b[k] !== true && b[k] !== false && b[k] !== 0 && b[k] !== 1,
+      );
+      if (badFlags.length > 0) {
+        const what = badFlags.map((k) => `"${k}" is ${JSON.stringify(b[k])}, expected true, false, 0 or 1`);
+        report(problem('parse-error', where, what.join(', ')), index);
+        return;
+      }
       const difficult = flag(b.difficult);
       const iscrowd = flag(b.iscrowd);
       if (difficult !== undefined) o.difficult = difficult;

@@ -14,7 +14,7 @@ export const DATASET_FORMATS: readonly DatasetFormat[] = ['voc', 'coco', 'jsonl'
  * What `openDataset` does with a bad box: 'error' (default) throws a {@link DatasetError} listing every problem;
  * 'clip' clips a box that sticks out of the image to it and drops the boxes that cannot be repaired (non-finite,
  * empty, entirely outside, unknown label); 'drop' drops every bad box, and also the samples whose image is missing,
- * undecodable or of another size than annotated, or whose id is a duplicate. Whatever the policy, the boxes that
+ * undecodable or of another size than annotated, or whose id (or image file) is a duplicate. Whatever the policy, the boxes that
  * reach a sample are finite, have positive area and lie inside the image.
  */
 export type BoxPolicy = 'clip' | 'drop' | 'error';
@@ -32,6 +32,7 @@ export type DataProblemCode =
   | 'unknown-label'
   | 'no-images'
   | 'duplicate-id'
+  | 'duplicate-image'
   | 'parse-error'
   | 'missing-annotation'
   | 'unknown-image';
@@ -89,6 +90,11 @@ export interface Dataset extends AsyncIterable<Sample> {
   samples: readonly Sample[];
   /** What was clipped or dropped (policy clip/drop); empty with policy error. */
   problems: DataProblem[];
+  /**
+   * The annotation files read, absolute (VOC: the split file and each XML; COCO: the instances JSON; JSONL: the
+   * file). With the samples' images, the files a command must never write over.
+   */
+  files: readonly string[];
 }
 
 export interface OpenDatasetOptions {
@@ -191,6 +197,8 @@ export interface RawRecord {
   /** The annotation file that describes this image. */
   file: string;
   line?: number;
+  /** Where the image is listed, for messages, when `file` and `line` do not say it (COCO `images[3]`, a VOC split line). */
+  listedAt?: string;
   /** Size stated by the annotation (undefined when it states none). */
   width?: number;
   height?: number;
@@ -208,6 +216,8 @@ export interface ParsedDataset {
   badRecords: Set<number>;
   /** Classes the format itself defines (COCO categories by id). */
   classes?: string[];
+  /** Annotation files read besides the records' own (VOC: the split file). */
+  files?: string[];
   /** A dataset-level problem (the annotation file cannot be read or parsed at all): nothing is usable. */
   fatal: boolean;
   /**

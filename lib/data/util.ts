@@ -52,3 +52,13 @@ export function parseNumberText(text: string | undefined): number | undefined {
   if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/.test(t)) return undefined;
   return Number(t);
 }
+
+/**
+ * Why a stated image size (JSON `width` / `height`) is unusable, or undefined when it is absent or a finite number ≥ 0
+ * (0 means "not stated", as VOC's converted sets write it).
+ */
+export function badSize(name: string, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return undefined;
+  return `"${name}" is ${JSON.stringify(value) ?? String(value)}, not a size ≥ 0`;
+}

@@ -98,21 +98,47 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
 
   // duplicate ids: the first keeps the id, later ones are findings
   const seen = new Map<string, RawRecord>();
+  const duplicates = new Set<number>();
   records.forEach((r, i) => {
     const first = seen.get(r.id);
     if (first) {
-      const at = (x: RawRecord) => `${displayPath(x.file)}${x.line !== undefined ? `:${x.line}` : ''}`;
+      const at = (x: RawRecord) => x.listedAt ?? `${displayPath(x.file)}${x.line !== undefined ? `:${x.line}` : ''}`;
+      const here = r.listedAt !== undefined ? ` (${r.listedAt})` : '';
       findings.push({
         problem: problem(
           'duplicate-id',
           { file: r.file, line: r.line, id: r.id },
-          `image id ${JSON.stringify(r.id)} repeats the one at ${at(first)}`,
+          `image id ${JSON.stringify(r.id)}${here} repeats the one at ${at(first)}`,
         ),
         scope: 'sample',
         record: i,
       });
       badRecords.add(i);
+      duplicates.add(i);
     } else seen.set(r.id, r);
+  });
+  // one image file under two ids (JSONL 'a.jpg' and './a.jpg', two VOC XMLs with one <filename>, two COCO entries with
+  // one file_name): its objects would be counted twice
+  const byImage = new Map<string, RawRecord>();
+  records.forEach((r, i) => {
+    if (badRecords.has(i)) return;
+    const first = byImage.get(r.image);
+    if (!first) {
+      byImage.set(r.image, r);
+      return;
+    }
+    const at = (x: RawRecord) => x.listedAt ?? `${displayPath(x.file)}${x.line !== undefined ? `:${x.line}` : ''}`;
+    findings.push({
+      problem: problem(
+        'duplicate-image',
+        { file: r.file, line: r.line, id: r.id },
+        `image ${displayPath(r.image)} (id ${JSON.stringify(r.id)}) is already listed as id ${JSON.stringify(first.id)} at ${at(first)}`,
+      ),
+      scope: 'sample',
+      record: i,
+    });
+    badRecords.add(i);
+    duplicates.add(i);
   });
 
   // label map
@@ -176,8 +202,13 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
   const samples: Sample[] = [];
   records.forEach((r, i) => {
     const size = sizes[i];
-    if (badRecords.has(i) || !size) return;
-    const { width: W, height: H } = size;
+    if (duplicates.has(i)) return; // reported as a duplicate (a VOC id listed twice would repeat its XML's problems)
+    // An image left out (missing, undecodable, mis-sized, unparsable): its boxes are still checked, so that every
+    // problem shows at once; without a verified size, not against the image, and labels only against a given class
+    // list (the label map is made from the images that are kept).
+    const usable = !badRecords.has(i) && !!size;
+    const W = size ? size.width : 0;
+    const H = size ? size.height : 0;
     const boxes: number[] = [];
     const labels: number[] = [];
     const difficult: number[] = [];
@@ -196,7 +227,7 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
         });
       let keep = true;
       const label = classIndex.get(o.label);
-      if (label === undefined) {
+      if (label === undefined && (usable || options.classes)) {
         report('unknown-label', `unknown label ${JSON.stringify(o.label)} (classes: ${listClasses(classes)})`);
         keep = false;
       }
@@ -217,7 +248,7 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
         report('empty-box', `box ${shown} is empty (${why})`);
         continue;
       }
-      if (x1 < 0 || y1 < 0 || x2 > W || y2 > H) {
+      if (size && (x1 < 0 || y1 < 0 || x2 > W || y2 > H)) {
         const c = [Math.max(0, x1), Math.max(0, y1), Math.min(W, x2), Math.min(H, y2)].map(Math.fround);
         const inside = c[0] < c[2] && c[1] < c[3];
         report(
@@ -227,7 +258,7 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
         if (policy !== 'clip' || !inside) continue;
         [x1, y1, x2, y2] = c;
       }
-      if (!keep) continue;
+      if (!keep || !usable) continue;
       boxes.push(x1, y1, x2, y2);
       labels.push(label!);
       difficult.push(o.difficult ? 1 : 0);
@@ -237,6 +268,7 @@ export async function validateDataset(parsed: ParsedDataset, options: ValidateOp
       hasDifficult ||= o.difficult !== undefined;
       hasCrowd ||= o.iscrowd !== undefined;
     }
+    if (!usable) return;
     const sample: Sample = {
       id: r.id,
       image: r.image,

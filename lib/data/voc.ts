@@ -56,6 +56,10 @@ export function resolveVocSplit(root: string, split?: string): string | null {
  */
 export function readVoc(root: string, split?: string): ParsedDataset {
   const annotations = path.join(root, 'Annotations');
+  if (!fs.statSync(root).isDirectory())
+    throw new Error(`Cannot read ${displayPath(root)} as Pascal VOC: it is a file, not a folder with Annotations/`);
+  if (!fs.existsSync(annotations))
+    throw new Error(`Cannot read ${displayPath(root)} as Pascal VOC: it has no Annotations/ folder`);
   const images = path.join(root, 'JPEGImages');
   const chosen = resolveVocSplit(root, split);
   const problems: DataProblem[] = [];
@@ -88,6 +92,7 @@ export function readVoc(root: string, split?: string): ParsedDataset {
   for (const { id, line } of ids) {
     const file = path.join(annotations, `${id}.xml`);
     const record: RawRecord = { id, image: path.join(images, `${id}.jpg`), file, objects: [] };
+    if (splitFile && line !== undefined) record.listedAt = `${displayPath(splitFile)}:${line}`;
     const index = records.push(record) - 1;
     let text: string;
     try {
@@ -108,7 +113,7 @@ export function readVoc(root: string, split?: string): ParsedDataset {
     problems.push(...parsed.problems);
     if (parsed.bad) badRecords.add(index);
   }
-  return { format: 'voc', root, records, problems, badRecords, fatal: false };
+  return { format: 'voc', root, records, problems, badRecords, fatal: false, files: splitFile ? [splitFile] : [] };
 }
 
 interface ParsedAnnotation {
@@ -146,8 +151,21 @@ export function parseAnnotation(text: string, file: string, id: string, imagesDi
     out.image = fs.existsSync(stated) || !fs.existsSync(out.image) ? stated : out.image;
   }
   const size = child(root, 'size');
-  const w = parseNumberText(childText(size, 'width'));
-  const h = parseNumberText(childText(size, 'height'));
+  const wText = childText(size, 'width');
+  const hText = childText(size, 'height');
+  const w = parseNumberText(wText);
+  const h = parseNumberText(hText);
+  // a stated size that is no size at all (negative, NaN, not a number): the annotation cannot be trusted
+  const badSize = (['width', 'height'] as const).flatMap((k, i) => {
+    const [text, v] = i === 0 ? [wText, w] : [hText, h];
+    return text !== undefined && text !== '' && !(v !== undefined && Number.isFinite(v) && v >= 0)
+      ? [`<${k}> is ${JSON.stringify(text)}, not a size ≥ 0`]
+      : [];
+  });
+  if (badSize.length > 0) {
+    out.problems.push(problem('parse-error', { file, id }, `<size>: ${badSize.join(', ')}`));
+    out.bad = true;
+  }
   // a missing or zero <size> (common in converted sets) means "not stated": the image header gives it
   if (w !== undefined && h !== undefined && w > 0 && h > 0 && Number.isFinite(w) && Number.isFinite(h)) {
     out.width = w;
@@ -177,6 +195,17 @@ export function parseAnnotation(text: string, file: string, id: string, imagesDi
           return t === undefined ? `no <${k}>` : `<${k}> is ${JSON.stringify(t)}, not a number`;
         });
         out.problems.push(problem('parse-error', where, what.join(', ')));
+        return;
+      }
+      // a flag that is neither 0 nor 1 would silently count a difficult object (or the reverse) in the AP
+      const badFlags = (['difficult', 'truncated'] as const).flatMap((k) => {
+        const t = childText(obj, k);
+        return t === undefined || t === '' || /^(0|1|true|false)$/i.test(t)
+          ? []
+          : [`<${k}> is ${JSON.stringify(t)}, expected 0 or 1`];
+      });
+      if (badFlags.length > 0) {
+        out.problems.push(problem('parse-error', where, badFlags.join(', ')));
         return;
       }
       const [xmin, ymin, xmax, ymax] = values as number[];

@@ -21,7 +21,7 @@
  * annotation id of 0 does not count as "unmatched"; matching uses flags, not ids.
  */
 import { assertInRange, assertInteger, assertKnownKeys, invalidParameterError } from '../is.ts';
-import { checkClassesOption, type EvalData, groupBy, groupDetections, sortByScore } from './inputs.ts';
+import { checkClassesOption, type EvalData, groupBy, groupDetections, setOwn, sortByScore } from './inputs.ts';
 import type { CocoAccumulated, CocoMetrics, CocoOptions, CocoResult } from './types.ts';
 
 const EPS = 2.220446049250313e-16; // numpy.spacing(1)
@@ -427,7 +427,7 @@ export function cocoFromData(data: EvalData, options: CheckedCocoOptions): CocoR
   const K = data.classes.length;
   const perClass: Record<string, CocoMetrics> = {};
   data.classes.forEach((c, k) => {
-    perClass[c] = summarizeCoco(acc, K, k);
+    setOwn(perClass, c, summarizeCoco(acc, K, k));
   });
   return { ...summarizeCoco(acc, K), perClass, classes: [...data.classes], accumulated: acc };
 }

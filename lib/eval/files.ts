@@ -5,6 +5,7 @@
  * (`Expected … for gt.json[3].boxes[1].box but received …`).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe } from '../is.ts';
 import {
   detectionsForm,
@@ -20,7 +21,7 @@ async function readJsonOrLines(file: string, what: string): Promise<unknown> {
   if (typeof file !== 'string' || file.length === 0) {
     throw new TypeError(`Expected a file path (non-empty string) for ${what} but received ${describe(file)}`);
   }
-  const text = await fs.promises.readFile(file, 'utf8');
+  const text = (await fs.promises.readFile(file, 'utf8')).replace(/^\uFEFF/, ''); // a BOM is not JSON
   try {
     const value = JSON.parse(text) as unknown;
     // A one-line JSONL file parses as one object.
@@ -86,7 +87,12 @@ function toGroundTruthImages(gt: ParsedGroundTruth, coco: boolean): GroundTruthL
  */
 export async function readGroundTruthFile(file: string): Promise<GroundTruthList> {
   const raw = await readJsonOrLines(file, 'file');
-  return toGroundTruthImages(parseGroundTruth(raw, file), isCocoGroundTruth(raw));
+  const out = toGroundTruthImages(parseGroundTruth(raw, file), isCocoGroundTruth(raw));
+  // image paths are relative to the file (the JSONL dataset format): detect --json paths are matched through it
+  // (not enumerable: the list compares and copies as the plain array of images it is)
+  const baseDir = path.dirname(path.resolve(file));
+  Object.defineProperty(out, 'baseDir', { value: baseDir, writable: true, configurable: true });
+  return out;
 }
 
 /**

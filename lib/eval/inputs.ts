@@ -12,8 +12,10 @@
  *   told by the first element's keys.
  *
  * Image matching: a `DetectionImage.image` must equal a ground-truth `image` exactly. A `detect --json` `file` is
- * matched to the ground-truth image with, in this order, the same string, the same absolute path (both resolved
- * against the working directory), the same base name, or the same base name without extension — the first rule that
+ * matched to the ground-truth image with, in this order, the same string, the same absolute path (with a
+ * `baseDir` — `readGroundTruthFile` sets the file's folder —: the ground-truth path resolved against it, the file
+ * against the working directory; then both against the working directory), the same base name, or the same base
+ * name without extension — the first rule that
  * names exactly one ground-truth image wins; none, or two images with one key, is an error naming the file. A COCO
  * `image_id` is matched to the ground-truth image with that `id`, else to the one whose `image` is the id as a string;
  * a `category_id` becomes the category's name from the ground truth (its `categoryId`), else the id as a string.
@@ -58,6 +60,8 @@ export interface ParsedGroundTruth {
   categoryId: Array<number | undefined>;
   /** COCO category id → name. */
   categories: Map<number, string>;
+  /** The folder relative image paths are relative to (a `GroundTruthList`'s `baseDir`). */
+  baseDir?: string;
 }
 
 const BOX_EXPECTED = 'array [x1, y1, x2, y2] of finite numbers';
@@ -209,7 +213,11 @@ export function parseGroundTruth(groundTruth: unknown, name = 'groundTruth'): Pa
     );
   }
   const parsed = emptyGroundTruth();
-  const categories = (groundTruth as GroundTruthImage[] & { categories?: unknown }).categories;
+  const { categories, baseDir } = groundTruth as GroundTruthImage[] & { categories?: unknown; baseDir?: unknown };
+  if (baseDir !== undefined) {
+    assertString(`${name}.baseDir`, baseDir);
+    parsed.baseDir = baseDir;
+  }
   if (categories !== undefined) {
     assertArrayAt(`${name}.categories`, categories);
     parseCategories(categories, `${name}.categories`, parsed);
@@ -415,7 +423,11 @@ export function detectionsForm(detections: unknown[], name = 'detections'): Dete
  * Maps detection images (`detect --json` files) to ground-truth images by the rules in this module's header.
  * Returns a function file → ground-truth image index (throws for no match or an ambiguous one).
  */
-export function fileMatcher(images: readonly string[], name = 'detections'): (file: string, at: string) => number {
+export function fileMatcher(
+  images: readonly string[],
+  name = 'detections',
+  baseDir?: string,
+): (file: string, at: string) => number {
   const exact = new Map<string, number>();
   images.forEach((im, i) => exact.set(im, i));
   const keyed = (key: (s: string) => string) => {
@@ -431,17 +443,22 @@ export function fileMatcher(images: readonly string[], name = 'detections'): (fi
     const e = path.extname(b);
     return e ? b.slice(0, -e.length) : b;
   };
-  const rules: Array<[string, (s: string) => string]> = [
+  // [what, key of a ground-truth image, key of a detection file (default: the same)]
+  const rules: Array<[string, (s: string) => string, ((s: string) => string)?]> = [
     ['absolute path', (s) => path.resolve(s)],
     ['base name', (s) => path.basename(s)],
     ['base name without extension', stem],
   ];
+  if (baseDir !== undefined) {
+    // ground-truth paths relative to their file (JSONL), detect --json paths relative to the working directory
+    rules.unshift(['path', (s) => path.resolve(baseDir, s), (s) => path.resolve(s)]);
+  }
   const maps = rules.map(([, key]) => keyed(key));
   return (file, at) => {
     const direct = exact.get(file);
     if (direct !== undefined) return direct;
     for (let r = 0; r < rules.length; r++) {
-      const i = maps[r].get(rules[r][1](file));
+      const i = maps[r].get((rules[r][2] ?? rules[r][1])(file));
       if (i === undefined) continue;
       if (i === -1) {
         throw new TypeError(
@@ -489,7 +506,7 @@ export function parseDetections(detections: unknown, gt: ParsedGroundTruth, name
     entries: new Int32Array(detections.length),
   };
   const labelIndex = new Map<string, number>();
-  const match = form === 'detect-json' ? fileMatcher(gt.images, name) : undefined;
+  const match = form === 'detect-json' ? fileMatcher(gt.images, name, gt.baseDir) : undefined;
   const seen = new Map<number, string>();
   let n = 0;
   for (let i = 0; i < detections.length; i++) {
@@ -609,6 +626,15 @@ function parseCocoResults(results: unknown[], gt: ParsedGroundTruth, name: strin
     out.label[n] = li;
   }
   return out;
+}
+
+/**
+ * Sets `record[key] = value` as an own enumerable property, whatever the key: a class named `__proto__` would
+ * otherwise set the object's prototype (and vanish, or poison a mean with it), one named `constructor` or `toString`
+ * read back an inherited function.
+ */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Validates a `classes` option: distinct non-empty strings. */

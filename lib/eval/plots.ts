@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
-import { checkWriteTarget, writeFileAtomic } from '../files.ts';
+import { checkWriteTarget, type FileId, writeFileAtomic } from '../files.ts';
 import { FONT_FAMILY, PALETTE, registerFont } from '../image/draw.ts';
 import { assertInteger, assertKnownKeys, assertObject, invalidParameterError } from '../is.ts';
 import type { ClassCurve } from './types.ts';
@@ -281,7 +281,8 @@ export const PLOT_FILES = { curves: 'pr-curves.png', summary: 'summary.png' } as
  * @param evaluation An evaluation (`evaluateModel`'s or `scoreDetections`' result).
  * @param dir Output folder.
  * @param options `overwrite` (default false: an existing file is an error), `title` (of the summary),
- *   `iouThreshold` (the matching IoU, for the labels).
+ *   `iouThreshold` (the matching IoU, for the labels), `protect` (identities of files never written over, overwrite
+ *   or not: the inputs; lib/files.ts `fileIds`) and `protectedAs` (what they are, for the message).
  * @returns The paths written.
  * @throws {WriteError} A target exists (without `overwrite`) or is a directory, or the write fails; the message names it.
  * @example
@@ -290,15 +291,27 @@ export const PLOT_FILES = { curves: 'pr-curves.png', summary: 'summary.png' } as
 export async function writeEvalPlots(
   evaluation: PlottableEvaluation,
   dir: string,
-  options: { overwrite?: boolean; title?: string; iouThreshold?: number; existsHint?: string } = {},
+  options: {
+    overwrite?: boolean;
+    title?: string;
+    iouThreshold?: number;
+    existsHint?: string;
+    protect?: ReadonlySet<FileId>;
+    protectedAs?: string;
+  } = {},
 ): Promise<string[]> {
   assertObject('evaluation', evaluation);
   if (typeof dir !== 'string' || dir === '') throw invalidParameterError('dir', 'a folder path', dir);
   assertObject('options', options);
-  assertKnownKeys('options', options, ['overwrite', 'title', 'iouThreshold', 'existsHint']);
+  assertKnownKeys('options', options, ['overwrite', 'title', 'iouThreshold', 'existsHint', 'protect', 'protectedAs']);
   const curvesFile = path.join(dir, PLOT_FILES.curves);
   const summaryFile = path.join(dir, PLOT_FILES.summary);
-  const write = { overwrite: options.overwrite, existsHint: options.existsHint };
+  const write = {
+    overwrite: options.overwrite,
+    existsHint: options.existsHint,
+    protect: options.protect,
+    protectedAs: options.protectedAs,
+  };
   await checkWriteTarget(curvesFile, write);
   await checkWriteTarget(summaryFile, write);
   const classes = Object.keys(evaluation.perClass);

@@ -19,10 +19,14 @@ import {
   invalidParameterError,
   outOfRangeError,
 } from '../is.ts';
+import fs from 'node:fs';
 import type { Dataset, Sample } from '../data/index.ts';
+import { truncation } from '../data/images.ts';
+import { ImageDecodeError } from '../image/decode.ts';
 import type { Detector } from '../detector/detector.ts';
 import { finish, forward, prepare, type PreparedInput } from '../detector/stages.ts';
 import { evaluateCoco, evaluateVoc } from './index.ts';
+import { setOwn } from './inputs.ts';
 import type { CocoOptions, CocoResult, DetectionImage, GroundTruthImage, VocOptions, VocResult } from './types.ts';
 
 /** Score threshold of evaluation runs (detections with score > 0.01 are kept, as torchvision's and the VOC protocol's). */
@@ -181,13 +185,14 @@ export function scoreDetections(
   for (const c of coco.classes) if (!classes.includes(c)) classes.push(c);
   const perClass: Record<string, ClassEvaluation> = {};
   for (const name of classes) {
-    const c = coco.perClass[name];
-    perClass[name] = {
-      ap50: voc.ap[name] ?? NaN,
+    const own = <T>(r: Record<string, T>): T | undefined => (Object.hasOwn(r, name) ? r[name] : undefined);
+    const c = own(coco.perClass);
+    setOwn(perClass, name, {
+      ap50: own(voc.ap) ?? NaN,
       map: c ? c.AP : NaN,
       ap75: c ? c.AP75 : NaN,
-      npos: voc.curves[name]?.npos ?? 0,
-    };
+      npos: own(voc.curves)?.npos ?? 0,
+    });
   }
   return {
     ap50: voc.map,
@@ -269,8 +274,19 @@ export async function evaluateModel(
   const groundTruth: GroundTruthImage[] = samples.map((s) => sampleGroundTruth(s, dataset.classes, shared));
   const detections: DetectionImage[] = [];
 
-  const prepareBatch = (start: number, k: number): Promise<PreparedInput> => {
+  const prepareBatch = async (start: number, k: number): Promise<PreparedInput> => {
     const group = samples.slice(start, start + batchSize);
+    // The decoder fills a cut-short JPEG/PNG with grey and goes on: such an image would be scored silently (its
+    // objects missed). Its structure is checked first (the read is cached for the decode that follows).
+    await Promise.all(
+      group.map(async (s) => {
+        const why = truncation(await fs.promises.readFile(s.image));
+        if (why)
+          throw new ImageDecodeError(
+            `Cannot decode ${s.image} (${s.id}): ${why}; \`ssd-edge data check\` finds every such image`,
+          );
+      }),
+    );
     return prepare(
       group.map((s) => s.image),
       spec.input,
@@ -327,7 +343,8 @@ export async function evaluateModel(
   const perClass: Record<string, ClassEvaluation> = {};
   for (const name of dataset.classes) {
     if (!shared.has(name)) continue;
-    perClass[name] = scored.perClass[name] ?? { ap50: NaN, map: NaN, ap75: NaN, npos: 0 };
+    const c = Object.hasOwn(scored.perClass, name) ? scored.perClass[name] : undefined;
+    setOwn(perClass, name, c ?? { ap50: NaN, map: NaN, ap75: NaN, npos: 0 });
   }
   const seconds = (performance.now() - t0) / 1000;
   return {

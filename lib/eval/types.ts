@@ -34,7 +34,14 @@ export interface GroundTruthImage {
  * Ground truth as `readGroundTruthFile` returns it: the images, plus (from a COCO instances JSON) every category, so
  * that a COCO results file's `category_id` maps to its name even for a category without annotations.
  */
-export type GroundTruthList = GroundTruthImage[] & { categories?: Array<{ id: number; name: string }> };
+export type GroundTruthList = GroundTruthImage[] & {
+  categories?: Array<{ id: number; name: string }>;
+  /**
+   * The folder the images' paths are relative to (`readGroundTruthFile`: the file's folder, as the JSONL dataset
+   * format says), so that a `detect --json` file path matches its image even when base names repeat.
+   */
+  baseDir?: string;
+};
 
 /** A detection box: [x1, y1, x2, y2] or the Detector's `{ x1, y1, x2, y2 }`. */
 export type DetectionBox = XYXY | { x1: number; y1: number; x2: number; y2: number };

@@ -17,7 +17,7 @@
  * - A class without ground truth that counts (npos = 0) has AP NaN and is left out of the mean.
  */
 import { assertBoolean, assertInRange, assertKnownKeys, invalidParameterError } from '../is.ts';
-import { checkClassesOption, type EvalData, groupBy, groupDetections, sortByScore } from './inputs.ts';
+import { checkClassesOption, type EvalData, groupBy, groupDetections, setOwn, sortByScore } from './inputs.ts';
 import type { ClassCurve, VocOptions, VocResult } from './types.ts';
 
 const EPS = 2.220446049250313e-16; // numpy.finfo(float64).eps
@@ -156,12 +156,13 @@ export function vocFromData(data: EvalData, options: ReturnType<typeof vocOption
       precision[d] = tp / Math.max(tp + fp, EPS);
     }
     const label = classes[k];
-    curves[label] = { recall, precision, scores, npos, ndet: nd };
+    setOwn(curves, label, { recall, precision, scores, npos, ndet: nd });
     if (npos === 0) {
-      ap[label] = Number.NaN;
+      setOwn(ap, label, Number.NaN);
     } else {
-      ap[label] = vocAp(recall, precision, options.use07Metric);
-      sum += ap[label];
+      const v = vocAp(recall, precision, options.use07Metric);
+      setOwn(ap, label, v);
+      sum += v;
       counted++;
     }
   }

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { checkDataset } from '../../data/index.ts';
+import { checkDataset, datasetFiles } from '../../data/index.ts';
 import { type DatasetStats, datasetStats, plotSizeHistogram, SSD300_SCALES } from '../../data/stats.ts';
 import { DATASET_FORMATS, type DataProblem, type Dataset, type DatasetFormat } from '../../data/types.ts';
 import { displayPath } from '../../data/util.ts';
@@ -176,7 +176,15 @@ export async function runDataStats(dir: string, options: DataStatsCliOptions, io
         .join(', ')}): those boxes and images are left out; \`ssd-edge data check\` lists them\n`,
     );
   }
-  if (options.plot) await writeFileAtomic(options.plot, plotSizeHistogram(stats), writeRules);
+  if (options.plot) {
+    // nor over any file the dataset was read from (an image, an annotation), --overwrite or not
+    const files = await fileIds(datasetFiles(dataset, problems));
+    await writeFileAtomic(options.plot, plotSizeHistogram(stats), {
+      ...writeRules,
+      protect: new Set([...protect, ...files]),
+      protectedAs: 'part of the dataset',
+    });
+  }
   if (options.json) {
     io.out(`${toJson({ ...stats, problems: problems.length, ...(options.plot ? { plot: options.plot } : {}) }, 2)}\n`);
   } else {

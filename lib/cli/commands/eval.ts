@@ -8,12 +8,15 @@
  * unreadable file, an image that does not decode) or a failed plot; 2 invalid usage (options that do not go
  * together, values out of range).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { openDataset, type BoxPolicy, type DatasetFormat, type DataProblem } from '../../data/index.ts';
+import { datasetFiles, openDataset, type BoxPolicy, type DatasetFormat, type DataProblem } from '../../data/index.ts';
+import { displayPath } from '../../data/util.ts';
 import { Detector } from '../../detector/detector.ts';
-import { checkWriteTarget } from '../../files.ts';
+import { checkWriteTarget, fileIds, WriteError } from '../../files.ts';
 import { readDetectionsFile, readGroundTruthFile } from '../../eval/index.ts';
+import { setOwn } from '../../eval/inputs.ts';
 import { PLOT_FILES, writeEvalPlots } from '../../eval/plots.ts';
 import { EVAL_SCORE_THRESHOLD, evaluateModel, scoreDetections, type Evaluation } from '../../eval/run.ts';
 import { UsageError } from '../handle-error.ts';
@@ -67,7 +70,7 @@ function report(e: Evaluation, voc: EvalReport['voc'], seconds: number): EvalRep
   const perClass: EvalReport['perClass'] = {};
   for (const name of e.classes) {
     const c = e.perClass[name];
-    perClass[name] = { ap50: c.ap50, map: c.map, ap75: c.ap75, npos: c.npos };
+    setOwn(perClass, name, { ap50: c.ap50, map: c.map, ap75: c.ap75, npos: c.npos });
   }
   const coco: Record<string, number> = {};
   for (const k of COCO_KEYS) coco[k] = (e.coco as unknown as Record<string, number>)[k];
@@ -102,15 +105,25 @@ export function evalTable(r: EvalReport): string {
     `${r.images} images, ${r.seconds.toFixed(2)} s${speed}. ${iouName}: VOC AP at IoU ${r.voc.iouThreshold}, ` +
       `${r.voc.use07Metric ? '11-point (VOC2007)' : 'all-point'}; AP75 and mAP (@[.5:.95]): COCO.`,
   );
-  if (r.missingInModel.length > 0) lines.push(`not scored, missing in the model: ${r.missingInModel.join(', ')}`);
-  if (r.extraInModel.length > 0) lines.push(`not scored, not in the ground truth: ${r.extraInModel.join(', ')}`);
+  if (r.settings !== undefined) {
+    // --data: classes only one side has are left out of the table and the means
+    if (r.missingInModel.length > 0) lines.push(`not scored, missing in the model: ${r.missingInModel.join(', ')}`);
+    if (r.extraInModel.length > 0) lines.push(`not scored, not in the ground truth: ${r.extraInModel.join(', ')}`);
+  } else {
+    // --gt: a class without detections is scored (AP 0, in the means); a label without ground truth has no AP
+    if (r.missingInModel.length > 0) lines.push(`no detections (AP 0): ${r.missingInModel.join(', ')}`);
+    if (r.extraInModel.length > 0)
+      lines.push(`not scored, no ground truth (detections only): ${r.extraInModel.join(', ')}`);
+  }
   if (r.plots) lines.push(`plots: ${r.plots.join(', ')}`);
   return lines.join('\n');
 }
 
 /** A problem of the dataset as one line (its message names the file and object; the file is added when it does not). */
 export function problemLine(p: DataProblem): string {
-  return p.message.includes(p.file) ? p.message : `${p.file}: ${p.message}`;
+  // messages show the file relative to the working directory when inside it (lib/data/util.ts displayPath)
+  const shown = displayPath(p.file);
+  return p.message.includes(p.file) || p.message.includes(shown) ? p.message : `${shown}: ${p.message}`;
 }
 
 /** Option keys that only mean something with a model (`--data`). */
@@ -163,19 +176,31 @@ export async function runEval(
     const bad = MODEL_ONLY.filter(given);
     if (bad.length > 0)
       throw new UsageError(
-        `${bad.map((k) => FLAG[k]).join(', ')} only apply with --data (a model over a dataset), not with --gt`,
+        `${bad.map((k) => FLAG[k]).join(', ')} only appl${bad.length === 1 ? 'ies' : 'y'} with --data (a model over a dataset), not with --gt`,
       );
   }
   const voc = { iouThreshold: options.iou, use07Metric: Boolean(options.voc07) };
   const vocOptions = { iouThreshold: voc.iouThreshold, use07Metric: voc.use07Metric };
-  // a refusal to write the plots comes before any work
-  if (options.plots) {
+  // a refusal to write the plots comes before any work; the plots never replace an input, --overwrite or not
+  const inputs = [gt, detections, data, options.model].filter((f): f is string => typeof f === 'string');
+  const protect = new Set(await fileIds(inputs));
+  const plotRules = { overwrite: options.overwrite, protect, protectedAs: 'one of the inputs' };
+  const checkPlots = async () => {
+    if (!options.plots) return;
+    // a file where the folder would be (or above it): refused now, not after the model has run
+    for (let dir = path.resolve(options.plots); ; dir = path.dirname(dir)) {
+      const stat = await fs.promises.stat(dir).catch(() => null);
+      if (stat && !stat.isDirectory())
+        throw new WriteError(
+          `Not writing the plots into ${options.plots}: ${dir === path.resolve(options.plots) ? 'it' : displayPath(dir)} is a file, not a folder`,
+          'ENOTDIR',
+        );
+      if (stat || path.dirname(dir) === dir) break;
+    }
     for (const f of Object.values(PLOT_FILES))
-      await checkWriteTarget(path.join(options.plots, f), {
-        overwrite: options.overwrite,
-        existsHint: '--overwrite replaces it',
-      });
-  }
+      await checkWriteTarget(path.join(options.plots, f), { ...plotRules, existsHint: '--overwrite replaces it' });
+  };
+  await checkPlots();
 
   let r: EvalReport;
   let plotSource: Evaluation;
@@ -206,6 +231,8 @@ export async function runEval(
       return 1;
     }
     for (const p of dataset.problems) io.err(`ssd-edge: ${problemLine(p)} (${options.boxPolicy})\n`);
+    for (const id of await fileIds(datasetFiles(dataset))) protect.add(id);
+    await checkPlots(); // again, now that the dataset's images are known: before the model runs
     const detector = await Detector.load(options.model, { device: options.device, threads: options.threads });
     const progress = new Progress(dataset.size, io);
     let ticked = 0;
@@ -233,17 +260,23 @@ export async function runEval(
   }
 
   let code = 0;
-  if (data !== undefined && Object.keys(r.perClass).length === 0) {
-    // printed, but a failure: nothing was scored
+  // printed, but a failure: nothing was scored
+  if (data !== undefined && Object.keys(r.perClass).length === 0 && r.missingInModel.length > 0) {
     io.err(
       `ssd-edge: the model's labels (${r.extraInModel.join(', ')}) and the classes of ${data} (${r.missingInModel.join(', ')}) share none: nothing was scored\n`,
     );
+    code = 1;
+  } else if (!Object.values(r.perClass).some((c) => c.npos > 0)) {
+    const source = data ?? gt;
+    const what =
+      r.images === 0 ? 'lists no images' : 'has no ground-truth objects (difficult and crowd ones do not count)';
+    io.err(`ssd-edge: ${source} ${what}: nothing was scored\n`);
     code = 1;
   }
   if (options.plots) {
     try {
       r.plots = await writeEvalPlots(plotSource, options.plots, {
-        overwrite: options.overwrite,
+        ...plotRules,
         iouThreshold: voc.iouThreshold,
         existsHint: '--overwrite replaces it',
         title: `Average precision per class (${r.images} images)`,

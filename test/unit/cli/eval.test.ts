@@ -118,7 +118,7 @@ test('usage errors: --data with --gt, --gt alone, nothing, model options with --
   await usage({ gt, detections: det, model: 'm.onnx', batch: 2 }, /--model, --batch only apply with --data/);
   // --device has a default: only a --device given on the command line counts
   t.is(await runEval(opts({ gt, detections: det }), capture(), (k) => k === 'gt' || k === 'detections'), 0);
-  await usage({ gt, detections: det }, /--device only apply/, (k) => k === 'device');
+  await usage({ gt, detections: det }, /--device only applies/, (k) => k === 'device');
 });
 
 test('a dataset with problems: each on its own stderr line, exit 1, nothing evaluated', async (t) => {

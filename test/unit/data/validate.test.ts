@@ -95,7 +95,7 @@ test('checkDataset finds every problem at once, each with its file and object, i
       `(annotated in Annotations/e.xml)`,
     'Annotations/f.xml:3: not valid XML (end tag </annotation> does not match <size> (line 2))',
     'Annotations/h.xml object 0 (cat): no <bndbox>',
-    `Annotations/a.xml: image id "a" repeats the one at Annotations/a.xml`,
+    `Annotations/a.xml: image id "a" (ImageSets/Main/test.txt:8) repeats the one at ImageSets/Main/test.txt:1`,
     `ImageSets/Main/test.txt:9: annotation Annotations/g.xml of image g: no such file`,
   ]);
 });

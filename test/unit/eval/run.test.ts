@@ -217,14 +217,16 @@ test('a model with a fixed batch: batches of its size, the last one padded; a la
   // C@a TP, C@b FP, C@c FP, B@a FP, B@b TP, B@c FP → precision 1, 1/2, 1/3, 1/4, 2/5, 1/3 at recall 1/2 ×4, 1, 1
   // → all-point AP = 1/2 · 1 + 1/2 · 2/5 = 0.7.
   const file = path.join(dir, 'three.jsonl');
+  // a copy of a.png: one file listed twice is a duplicate-image problem
+  fs.copyFileSync(path.join(dir, 'a.png'), path.join(dir, 'a-copy.png'));
   fs.writeFileSync(
     file,
     [
       { image: 'a.png', boxes: [{ label: 'dog', box: C }] },
       { image: 'b.png', boxes: [{ label: 'dog', box: B }] },
-      { image: 'a.png', width: 100, height: 100, boxes: [] },
+      { image: 'a-copy.png', width: 100, height: 100, boxes: [] },
     ]
-      .map((l, i) => JSON.stringify(i === 2 ? { ...l, image: './a.png' } : l))
+      .map((l) => JSON.stringify(l))
       .join('\n'),
   );
   const dataset = await openDataset(file);
