@@ -180,7 +180,7 @@ function scalarOf(tok: Token, field: protobuf.Field): unknown {
               : Number(t);
       if (Number.isNaN(v) && lower !== 'nan')
         throw new TypeError(`Expected a number for ${where} in the TensorFlow text graph but received '${tok.text}'`);
-      return v;
+      return field.type === 'float' ? Math.fround(v) : v; // as the binary reader gives it
     }
   }
 }
