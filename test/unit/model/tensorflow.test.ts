@@ -8,7 +8,7 @@ import test from 'ava';
 import * as ort from 'onnxruntime-node';
 import { importTensorflow } from '../../../lib/model/importers/tensorflow.ts';
 import { readModelSpec } from '../../../lib/model/metadata.ts';
-import { writeOnnx } from '../../../lib/model/onnx.ts';
+import { tensorToArray, writeOnnx } from '../../../lib/model/onnx.ts';
 import {
   readGraphDef,
   readTextGraphDef,
@@ -384,8 +384,13 @@ test('importTensorflow: dequantize MIN_COMBINED, batch, labels and input-size op
     { labels: ['bg', 'thing'], inputSize: [10, 10], batch: 2, name: 'tiny', source: 'tiny.pb' },
   );
   t.like(r.spec, { name: 'tiny', source: 'tiny.pb', labels: ['bg', 'thing'], input: { dynamicBatch: false } });
-  const w = r.model.graph.initializer.find((i) => i.name === 'c1/weights');
-  t.truthy(w);
+  // MIN_COMBINED: min + q·(max − min)/255 = −1 + q·0.01; HWIO [0,0,0,0] and [0,0,1,2] → OIHW [0,0,0,0] and [2,1,0,0]
+  const w = r.model.graph.initializer?.find((i) => i.name === 'c1/weights');
+  const wd = tensorToArray(w ?? {}) as Float32Array;
+  const q = tinySsd().W.q1;
+  t.deepEqual(w?.dims, [4, 3, 3, 3]);
+  t.true(Math.abs(wd[0] - (-1 + q[0] * 0.01)) < 1e-6);
+  t.true(Math.abs(wd[2 * 27 + 1 * 9] - (-1 + q[1 * 4 + 2] * 0.01)) < 1e-6);
   const session = await ort.InferenceSession.create(writeOnnx(r.model));
   const out = await session.run({ data: new ort.Tensor('float32', new Float32Array(600), [2, 3, 10, 10]) });
   t.deepEqual(out.scores.dims, [2, 136, 2]);
