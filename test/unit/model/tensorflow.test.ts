@@ -5,9 +5,13 @@
  * computation of the same network written in this file, and the anchors with Caffe's PriorBox formulas.
  */
 import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { importTensorflow } from '../../../lib/model/importers/tensorflow.ts';
-import { readModelSpec } from '../../../lib/model/metadata.ts';
+import { importModelFiles } from '../../../lib/model/import.ts';
+import { loadModelFile, readModelSpec } from '../../../lib/model/metadata.ts';
 import { tensorToArray, writeOnnx } from '../../../lib/model/onnx.ts';
 import {
   readGraphDef,
@@ -425,4 +429,25 @@ test('importTensorflow errors name the format, the missing file and unsupported 
     () => importTensorflow({ graph: writeGraphDef(binary), textGraph: toPbtxt(text) }, { labels: ['a', 'b', 'c'] }),
     { instanceOf: TypeError, message: 'Expected 2 labels (background first) but received 3' },
   );
+});
+
+test('importModelFiles: .pb + .pbtxt recognised from the bytes, dispatched to the TensorFlow importer', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-tf-unit-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const { binary, text } = tinySsd();
+  const pb = path.join(dir, 'weights.bin'); // names say nothing: the bytes do
+  const pbtxt = path.join(dir, 'graph.txt');
+  fs.writeFileSync(pb, writeGraphDef(binary));
+  fs.writeFileSync(pbtxt, toPbtxt(text));
+  const r = await importModelFiles([pbtxt, pb], { out: path.join(dir, 'm.onnx'), mean: [1, 2, 3] });
+  t.is(r.format, 'tf');
+  t.like(r.spec, { input: { width: 10, height: 10, mean: [1, 2, 3] }, labels: ['background', 'face'] });
+  t.true(r.report.some((l) => /anchors: 136 from 2 PriorBox layers/.test(l)));
+  const loaded = await loadModelFile(r.path);
+  t.is(loaded.anchors?.length, 136 * 4);
+  await t.throwsAsync(importModelFiles([pb], { out: path.join(dir, 'n.onnx') }), {
+    instanceOf: TypeError,
+    message: /the OpenCV text graph \(\.pbtxt\) with the SSD layers \(PriorBox, DetectionOutput\) is missing/,
+  });
+  t.false(fs.existsSync(path.join(dir, 'n.onnx')));
 });
