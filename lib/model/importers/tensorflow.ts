@@ -326,6 +326,9 @@ class Converter {
       case 'Conv2D':
       case 'DepthwiseConv2dNative':
         return this.conv(n, ins);
+      case '_FusedConv2D':
+      case 'FusedDepthwiseConv2dNative':
+        return this.fusedConv(n, ins);
       case 'MaxPool':
       case 'AvgPool': {
         const x = this.tensor(ins[0], out);
@@ -486,6 +489,81 @@ class Converter {
       throw new TypeError(`Expected padding SAME or VALID in ${n.op} '${n.name}' but received ${mode}`);
     const hw = [h, w].map((size, i) => Math.floor((size - (k[i] - 1) * d[i] - 1) / s[i]) + 1);
     return { pads: [0, 0, 0, 0], hw };
+  }
+
+  /**
+   * Grappler's / TF.js's fused convolutions: the convolution, then `fused_ops` in order on the extra inputs —
+   * BiasAdd (bias), FusedBatchNorm (scale, offset, mean, variance; `epsilon`), Add (a tensor), then one activation
+   * (Relu, Relu6, Elu, LeakyRelu with `leakyrelu_alpha`, Sigmoid, Tanh).
+   */
+  fusedConv(n: TfNode, ins: string[]): GraphValue {
+    const ops = (n.attr.fused_ops?.list?.s ?? []).map((b) => dec.decode(b));
+    const plain = { ...n, op: n.op === '_FusedConv2D' ? 'Conv2D' : 'DepthwiseConv2dNative' };
+    let y = this.conv(plain, ins.slice(0, 2), undefined, `${n.name}/conv`);
+    let arg = 2;
+    const last = (k: number) => k === ops.length - 1;
+    ops.forEach((op, k) => {
+      const name = last(k) ? n.name : `${n.name}/${op}`;
+      const next = () => {
+        const a = ins[arg++];
+        if (a === undefined) throw new TypeError(`Expected an argument for ${op} of ${n.op} '${n.name}'`);
+        return a;
+      };
+      const channels = (y.hwc as number[])[2];
+      const vec = (input: string, what: string) => {
+        const c = this.constant(input, `${n.name} ${what}`).data;
+        if (c.length !== channels)
+          throw new TypeError(
+            `Expected ${channels} values for ${what} of ${n.op} '${n.name}' but received ${c.length}`,
+          );
+        return this.init(`${n.name}/${what}`, Float32Array.from(c), [channels, 1, 1]);
+      };
+      switch (op) {
+        case 'BiasAdd':
+          y = { ...y, name: this.op('Add', [y.name, vec(next(), 'bias')], {}, name) };
+          break;
+        case 'FusedBatchNorm':
+        case 'FusedBatchNormV3': {
+          const [g, b, m, v] = [next(), next(), next(), next()].map((i, q) =>
+            Float32Array.from(this.constant(i, `${n.name} batch norm ${q}`).data),
+          );
+          const eps = Math.fround(n.attr.epsilon?.f ?? 1e-3);
+          const f = (arr: Float32Array) => this.init(`${n.name}/bn`, arr, [arr.length]);
+          y = {
+            ...y,
+            name: this.op('BatchNormalization', [y.name, f(g), f(b), f(m), f(v)], { epsilon: floatAttr(eps) }, name),
+          };
+          break;
+        }
+        case 'Add':
+          y = { ...y, name: this.op('Add', [y.name, this.tensor(next(), `${n.name} addend`).name], {}, name) };
+          break;
+        case 'Relu':
+        case 'Sigmoid':
+        case 'Tanh':
+        case 'Elu':
+          y = { ...y, name: this.op(op, [y.name], {}, name) };
+          break;
+        case 'LeakyRelu':
+          y = {
+            ...y,
+            name: this.op('LeakyRelu', [y.name], { alpha: floatAttr(n.attr.leakyrelu_alpha?.f ?? 0.2) }, name),
+          };
+          break;
+        case 'Relu6': {
+          const lo = this.init(`${n.name}/min`, Float32Array.of(0), []);
+          const hi = this.init(`${n.name}/max`, Float32Array.of(6), []);
+          y = { ...y, name: this.op('Clip', [y.name, lo, hi], {}, name) };
+          break;
+        }
+        default:
+          throw new TypeError(
+            `Expected fused ops BiasAdd/FusedBatchNorm/Add/activation in ${n.op} '${n.name}' but received ${op}`,
+          );
+      }
+    });
+    if (!ops.length) y = { ...y, name: this.op('Identity', [y.name], {}, n.name) };
+    return y;
   }
 
   /**
@@ -748,7 +826,7 @@ export function importTensorflow(source: TensorflowSource, options: TensorflowIm
     `input '${input.name}' ${input.width}×${input.height}, BGR, mean 104,117,123 (not stored in the graph; set --mean/--channels to change)`,
     `anchors: ${numAnchors} from ${priors.levels.length} PriorBox layers (feature maps ${priors.levels.map((l) => (typeof l.size === 'number' ? l.size : l.size.join('x'))).join(', ')})`,
     `classes: ${numClasses} (${labels.join(', ')}); scores softmaxed in the graph`,
-    `outputs: boxes [${batch}, ${numAnchors}, 4], scores [${batch}, ${numAnchors}, ${numClasses}]; DetectionOutput → NMS ${spec.postprocess.nmsThresh}, top_k ${topK}, keep_top_k ${keepTopK}, threshold ${spec.postprocess.scoreThresh}`,
+    `outputs: boxes [${batch}, ${numAnchors}, 4], scores [${batch}, ${numAnchors}, ${numClasses}]; DetectionOutput → NMS ${+spec.postprocess.nmsThresh.toPrecision(6)}, top_k ${topK}, keep_top_k ${keepTopK}, threshold ${+spec.postprocess.scoreThresh.toPrecision(6)}`,
   );
   return { model, spec, report: conv.report };
 }

@@ -451,3 +451,51 @@ test('importModelFiles: .pb + .pbtxt recognised from the bytes, dispatched to th
   });
   t.false(fs.existsSync(path.join(dir, 'n.onnx')));
 });
+
+test('importTensorflow: fused convolutions (_FusedConv2D BiasAdd; FusedDepthwiseConv2dNative BiasAdd + Relu) equal the unfused graph', async (t) => {
+  const { binary, text } = tinySsd();
+  const zeros = f32Const('zero4', [4], [0, 0, 0, 0]);
+  // c1 + c1/bias → one _FusedConv2D [BiasAdd]; dwconv → FusedDepthwiseConv2dNative [BiasAdd (zeros), Relu], whose
+  // unfused twin is the depthwise conv followed by an explicit Relu
+  const fused = text
+    .filter((n) => n.name !== 'c1')
+    .map((n) => {
+      if (n.name === 'c1/bias')
+        return node('c1/bias', '_FusedConv2D', ['data', 'w1', 'b1'], {
+          strides: ints(1, 2, 2, 1),
+          padding: str('SAME'),
+          fused_ops: { list: { s: [enc.encode('BiasAdd')] } },
+          num_args: { i: 1 },
+        });
+      if (n.name === 'dwconv')
+        return node('dwconv', 'FusedDepthwiseConv2dNative', ['r1', 'dw', 'zero4'], {
+          strides: ints(1, 1, 1, 1),
+          padding: str('SAME'),
+          fused_ops: { list: { s: [enc.encode('BiasAdd'), enc.encode('Relu')] } },
+        });
+      return n;
+    });
+  const unfused = text.flatMap((n) =>
+    n.name === 'dwconv' ? [{ ...n, name: 'dwconv/raw' }, node('dwconv', 'Relu', ['dwconv/raw'])] : [n],
+  );
+  const run = async (nodes: TfNode[]) => {
+    const r = importTensorflow({ graph: writeGraphDef([...binary, zeros]), textGraph: toPbtxt(nodes) });
+    const session = await ort.InferenceSession.create(writeOnnx(r.model));
+    const rng = mulberry32(5);
+    const x = Float32Array.from({ length: 300 }, () => rng() * 2 - 1);
+    const out = await session.run({ data: new ort.Tensor('float32', x, [1, 3, 10, 10]) });
+    return { r, boxes: out.boxes.data as Float32Array, scores: out.scores.data as Float32Array };
+  };
+  const a = await run(fused);
+  const b = await run(unfused);
+  t.true(a.r.model.graph.node.some((n) => n.name === 'c1/bias/conv'));
+  t.true(maxDiff(a.boxes, b.boxes) < 1e-5, `boxes differ by ${maxDiff(a.boxes, b.boxes)}`);
+  t.true(maxDiff(a.scores, b.scores) < 1e-6);
+  const bad = fused.map((n) =>
+    n.name === 'dwconv' ? { ...n, attr: { ...n.attr, fused_ops: { list: { s: [enc.encode('Softplus')] } } } } : n,
+  );
+  t.throws(() => importTensorflow({ graph: writeGraphDef([...binary, zeros]), textGraph: toPbtxt(bad) }), {
+    instanceOf: TypeError,
+    message: /FusedDepthwiseConv2dNative 'dwconv' but received Softplus/,
+  });
+});
