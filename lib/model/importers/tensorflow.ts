@@ -24,7 +24,16 @@ import type { ModelProto } from '../onnx.ts';
 import type { ModelSpec } from '../spec.ts';
 import type { DefaultBoxSpec, FeatureMapSpec } from '../../ops/default-boxes.ts';
 import { assertKnownKeys, assertObject, invalidParameterError } from '../../is.ts';
-import { decodeTfTensor, readGraphDef, readTextGraphDef, type TfAttr, type TfNode } from '../tf/graphdef.ts';
+import {
+  decodeTfTensor,
+  readGraphDef,
+  readTextGraphDef,
+  writeGraphDefObject,
+  type TfAttr,
+  type TfNode,
+} from '../tf/graphdef.ts';
+import { POSTPROCESS_PRESETS } from '../../ops/postprocess.ts';
+import { anchorCount, validateModelSpec } from '../spec.ts';
 
 /** Converter id stored in the spec; bump the number whenever the graph or spec written here changes. */
 export const TENSORFLOW_CONVERTER = 'ssd-edge/tensorflow-importer@1';
@@ -829,4 +838,189 @@ export function importTensorflow(source: TensorflowSource, options: TensorflowIm
     `outputs: boxes [${batch}, ${numAnchors}, 4], scores [${batch}, ${numAnchors}, ${numClasses}]; DetectionOutput → NMS ${+spec.postprocess.nmsThresh.toPrecision(6)}, top_k ${topK}, keep_top_k ${keepTopK}, threshold ${+spec.postprocess.scoreThresh.toPrecision(6)}`,
   );
   return { model, spec, report: conv.report };
+}
+
+// --- TensorFlow.js graph models -----------------------------------------------------------------------
+
+/** One weight of a TF.js weights manifest (`quantization`: uint8/uint16 with min/scale, or float16). */
+interface TfjsWeightEntry {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: string; min?: number; scale?: number };
+}
+
+export interface TfjsGraphSource {
+  /** The parsed (or text of the) `model.json` of a TF.js graph model (`format: 'graph-model'`). */
+  modelJson: string | Record<string, unknown>;
+  /** Reads a shard named in the manifest's `paths` (relative to model.json). */
+  readShard: (file: string) => Uint8Array;
+}
+
+export interface TfjsImportOptions extends Omit<TensorflowImportOptions, 'labels'> {
+  /** Graph nodes holding the SSD's box deltas (any shape with N·4 values per image) and class logits/scores (N·C). */
+  outputs: { boxes: string; scores: string };
+  /** Class names, background first (C = labels.length). */
+  labels: string[];
+  /** The anchors of the N rows (a preset, a DefaultBoxSpec or base64 data, as in the model spec). */
+  anchors: NonNullable<ModelSpec['anchors']>;
+  /** Postprocess settings (default: torchvision's, with sigmoid or softmax scoring as given). */
+  postprocess?: Partial<ModelSpec['postprocess']>;
+  /** Preprocessing the graph does not do itself (default RGB, mean 0, std 1, stretch). */
+  input?: Partial<Pick<ModelSpec['input'], 'colorOrder' | 'mean' | 'std' | 'resize' | 'interpolation'>>;
+}
+
+const TFJS_OPTION_KEYS = [...OPTION_KEYS, 'outputs', 'anchors', 'postprocess', 'input'] as const;
+
+function halfBitsToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** Weights of a TF.js manifest as Const-like values: float32 / int32, quantized uint8 / uint16 (q·scale + min), float16. */
+function decodeTfjsManifest(
+  manifest: Array<{ paths: string[]; weights: TfjsWeightEntry[] }>,
+  readShard: (file: string) => Uint8Array,
+): Map<string, { dims: number[]; data: Float32Array | Int32Array }> {
+  const out = new Map<string, { dims: number[]; data: Float32Array | Int32Array }>();
+  for (const group of manifest) {
+    const shards = group.paths.map((p) => readShard(p));
+    const buf = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
+    let o = 0;
+    for (const s of shards) {
+      buf.set(s, o);
+      o += s.byteLength;
+    }
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let offset = 0;
+    for (const w of group.weights) {
+      const size = w.shape.reduce((a, b) => a * b, 1);
+      const q = w.quantization;
+      const stored = q ? q.dtype : w.dtype;
+      const per = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2, bool: 1 }[stored];
+      if (!per)
+        throw new TypeError(`Expected a supported stored dtype for TF.js weight '${w.name}' but received ${stored}`);
+      if (offset + size * per > buf.byteLength)
+        throw new TypeError(`Expected ${size * per} bytes for TF.js weight '${w.name}' but the shards end first`);
+      const isInt = w.dtype === 'int32' || w.dtype === 'bool';
+      const data = isInt ? new Int32Array(size) : new Float32Array(size);
+      for (let i = 0; i < size; i++) {
+        const at = offset + i * per;
+        let v: number;
+        if (stored === 'float16') v = halfBitsToFloat(view.getUint16(at, true));
+        else if (q && (stored === 'uint8' || stored === 'uint16')) {
+          if (typeof q.scale !== 'number' || typeof q.min !== 'number')
+            throw new TypeError(`Expected scale and min in the quantization of TF.js weight '${w.name}'`);
+          v = (stored === 'uint8' ? buf[at] : view.getUint16(at, true)) * q.scale + q.min;
+        } else if (stored === 'float32') v = view.getFloat32(at, true);
+        else if (stored === 'int32') v = view.getInt32(at, true);
+        else v = buf[at];
+        data[i] = isInt ? Math.round(v) : v;
+      }
+      offset += size * per;
+      out.set(w.name, { dims: [...w.shape], data });
+    }
+  }
+  return out;
+}
+
+/**
+ * Imports a TensorFlow.js graph model (model.json + weight shards, weights possibly uint8/uint16-quantized or
+ * float16) whose graph holds an SSD's raw heads: the same node vocabulary as frozen GraphDefs (see
+ * {@link importTensorflow}); the graph is cut at `outputs.boxes` / `outputs.scores`, which become `boxes` [B,N,4] and
+ * `scores` [B,N,C] (flattened in TF's NHWC order), and the anchors, labels and postprocess come from the options.
+ *
+ * @throws {TypeError} Not a graph model, missing weights, unsupported ops (named with the node), bad options.
+ */
+export function importTfjsGraph(source: TfjsGraphSource, options: TfjsImportOptions): TensorflowImport {
+  assertObject('source', source as unknown);
+  assertKnownKeys('source', source, ['modelJson', 'readShard']);
+  assertObject('options', options as unknown);
+  assertKnownKeys('options', options, TFJS_OPTION_KEYS);
+  const json = (typeof source.modelJson === 'string' ? JSON.parse(source.modelJson) : source.modelJson) as {
+    modelTopology?: { node?: unknown[] };
+    weightsManifest?: Array<{ paths: string[]; weights: TfjsWeightEntry[] }>;
+  };
+  if (!json?.modelTopology?.node || !Array.isArray(json.weightsManifest))
+    throw new TypeError(
+      'Expected a TensorFlow.js graph model (model.json with modelTopology.node and weightsManifest)',
+    );
+  if (!options.outputs || typeof options.outputs.boxes !== 'string' || typeof options.outputs.scores !== 'string')
+    throw invalidParameterError('options.outputs', "{ boxes: 'node name', scores: 'node name' }", options.outputs);
+  if (!Array.isArray(options.labels) || options.labels.length < 1)
+    throw invalidParameterError('options.labels', 'array of class names (background first)', options.labels);
+  const nodes = readGraphDef(writeGraphDefJson(json.modelTopology.node));
+  const weights = decodeTfjsManifest(json.weightsManifest, source.readShard);
+  const batch: Dim = options.batch ?? 'batch';
+  const conv = new Converter(nodes, options, batch);
+  for (const [name, w] of weights) conv.values.set(name, { kind: 'const', dims: w.dims, data: w.data });
+  const loc = conv.tensor(options.outputs.boxes, 'outputs.boxes');
+  const conf = conv.tensor(options.outputs.scores, 'outputs.scores');
+  const numClasses = options.labels.length;
+  const g = conv.g;
+  const input = conv.input;
+  if (!input) throw new TypeError('Expected the outputs to depend on the graph input (a Placeholder)');
+  const boxes = g.addNode(
+    'Reshape',
+    [conv.toNhwc(loc, 'boxes'), g.addInitializer('boxes/shape', int64s([0, -1, 4]), [3])],
+    ['boxes'],
+  )[0];
+  const scores = g.addNode(
+    'Reshape',
+    [conv.toNhwc(conf, 'scores'), g.addInitializer('scores/shape', int64s([0, -1, numClasses]), [3])],
+    ['scores'],
+  )[0];
+  const spec: ModelSpec = {
+    name: options.name ?? 'tfjs-ssd',
+    architecture: 'ssd',
+    converter: TENSORFLOW_CONVERTER,
+    input: {
+      name: input.name,
+      height: input.height,
+      width: input.width,
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      resize: 'stretch',
+      ...options.input,
+      dynamicBatch: typeof batch === 'string',
+    },
+    output: { kind: 'raw', boxes: 'boxes', scores: 'scores' },
+    anchors: options.anchors,
+    labels: [...options.labels],
+    postprocess: {
+      ...POSTPROCESS_PRESETS.torchvision,
+      ...options.postprocess,
+      boxCoder: { ...POSTPROCESS_PRESETS.torchvision.boxCoder, ...options.postprocess?.boxCoder },
+      boxEncoding: 'deltas',
+    },
+  };
+  if (options.source) spec.source = options.source;
+  const count = anchorCount(validateModelSpec(spec)) as number;
+  g.addOutput(boxes, [batch, count, 4]);
+  g.addOutput(scores, [batch, count, numClasses]);
+  const model = g.toModel({
+    producerName: 'ssd-edge',
+    docString: `TensorFlow.js graph model converted by ${TENSORFLOW_CONVERTER}.`,
+  });
+  writeModelSpec(model, spec);
+  conv.report.push(
+    `TF.js graph model: ${nodes.length} nodes, ${weights.size} weights; cut at '${options.outputs.boxes}' (boxes) and '${options.outputs.scores}' (scores)`,
+    `input '${input.name}' ${input.width}×${input.height}; anchors: ${count}; classes: ${numClasses}`,
+  );
+  return { model, spec, report: conv.report };
+}
+
+/** A GraphDef (binary) from TF.js's JSON nodes (protobuf JSON mapping: base64 bytes, int64 strings, enum names). */
+function writeGraphDefJson(nodes: unknown[]): Uint8Array {
+  try {
+    return writeGraphDefObject(nodes);
+  } catch (err) {
+    throw new TypeError(`Expected TF.js modelTopology nodes in the protobuf JSON mapping: ${(err as Error).message}`);
+  }
 }

@@ -75,6 +75,11 @@ export function readGraphDef(bytes: Uint8Array): TfNode[] {
   return normalize(GraphDefType.toObject(msg, TO_OBJECT));
 }
 
+/** Binary GraphDef from nodes in the protobuf JSON mapping (TF.js model.json: base64 bytes, int64 as strings). */
+export function writeGraphDefObject(nodes: unknown[]): Uint8Array {
+  return GraphDefType.encode(GraphDefType.fromObject({ node: nodes })).finish();
+}
+
 /** Binary GraphDef from nodes (used by tests to write small graphs). */
 export function writeGraphDef(nodes: TfNode[]): Uint8Array {
   return GraphDefType.encode(GraphDefType.fromObject({ node: nodes })).finish();

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { importTensorflow } from '../../../lib/model/importers/tensorflow.ts';
+import { importTensorflow, importTfjsGraph } from '../../../lib/model/importers/tensorflow.ts';
 import { importModelFiles } from '../../../lib/model/import.ts';
 import { loadModelFile, readModelSpec } from '../../../lib/model/metadata.ts';
 import { tensorToArray, writeOnnx } from '../../../lib/model/onnx.ts';
@@ -497,5 +497,138 @@ test('importTensorflow: fused convolutions (_FusedConv2D BiasAdd; FusedDepthwise
   t.throws(() => importTensorflow({ graph: writeGraphDef([...binary, zeros]), textGraph: toPbtxt(bad) }), {
     instanceOf: TypeError,
     message: /FusedDepthwiseConv2dNative 'dwconv' but received Softplus/,
+  });
+});
+
+test('importTfjsGraph: model.json + shards (uint8 / uint16 min-scale, float16, float32) equals the GraphDef import', async (t) => {
+  const { W, binary, text } = tinySsd();
+  // stored forms: w1 uint8 (q·0.01 − 1), dil uint16 (q·2^-12 − 0.5), b1 float16 (k/64, exact in half), rest float32
+  const rng = mulberry32(11);
+  const dilQ = Uint16Array.from({ length: W.dil.length }, () => Math.floor(rng() * 4096));
+  const b1k = Int16Array.from(W.b1, (v) => Math.round(v * 64));
+  const half = (k: number) => {
+    // k/64 as IEEE half bits (|k| < 64, so exact)
+    if (k === 0) return 0;
+    const sign = k < 0 ? 0x8000 : 0;
+    const a = Math.abs(k) / 64;
+    const e = Math.floor(Math.log2(a));
+    return sign | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+  };
+  const floatWeights = binary.filter(
+    (n) =>
+      n.op === 'Const' &&
+      !['w1_q', 'w1_min', 'w1_max', 'b1', 'dil'].includes(n.name) &&
+      n.attr.value?.tensor?.dtype === 'DT_FLOAT',
+  );
+  const intWeights = binary.filter((n) => n.op === 'Const' && n.attr.value?.tensor?.dtype === 'DT_INT32');
+  const parts: Uint8Array[] = [];
+  const entries: unknown[] = [];
+  const push = (name: string, shape: number[], bytes: Uint8Array, dtype: string, quantization?: unknown) => {
+    parts.push(bytes);
+    entries.push({ name, shape, dtype, ...(quantization ? { quantization } : {}) });
+  };
+  push('w1', [3, 3, 3, 4], W.q1, 'float32', { dtype: 'uint8', scale: 0.01, min: -1 });
+  push('dil', [3, 3, 4, 4], new Uint8Array(dilQ.buffer), 'float32', { dtype: 'uint16', scale: 2 ** -12, min: -0.5 });
+  push('b1', [4], new Uint8Array(Uint16Array.from(b1k, half).buffer), 'float32', { dtype: 'float16' });
+  for (const n of floatWeights) {
+    const tns = n.attr.value?.tensor;
+    push(
+      n.name,
+      (tns?.tensorShape?.dim ?? []).map((d) => d.size ?? 0),
+      tns?.tensorContent ?? new Uint8Array(),
+      'float32',
+    );
+  }
+  for (const n of intWeights) {
+    const tns = n.attr.value?.tensor;
+    push(
+      n.name,
+      (tns?.tensorShape?.dim ?? []).map((d) => d.size ?? 0),
+      new Uint8Array(Int32Array.from(tns?.intVal ?? []).buffer),
+      'int32',
+    );
+  }
+  const shard = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  parts.reduce((o, p) => (shard.set(p, o), o + p.length), 0);
+  // topology in the protobuf JSON mapping (base64 bytes, int64 as strings), as tfjs-converter writes it
+  const toJson = (x: unknown): unknown =>
+    x instanceof Uint8Array
+      ? Buffer.from(x).toString('base64')
+      : Array.isArray(x)
+        ? x.map(toJson)
+        : x && typeof x === 'object'
+          ? Object.fromEntries(
+              Object.entries(x).map(([k, v]) => [
+                k,
+                k === 'i' || k === 'size' ? (Array.isArray(v) ? v.map(String) : String(v)) : toJson(v),
+              ]),
+            )
+          : x;
+  const topology = [
+    binary[0],
+    ...entries.map((e) => node((e as { name: string }).name, 'Const', [], { dtype: { type: 'DT_FLOAT' } })),
+    ...text.map((n) => (n.name === 'c1' ? { ...n, input: ['data', 'w1'] } : n)),
+  ];
+  const modelJson = JSON.stringify({
+    format: 'graph-model',
+    modelTopology: { node: toJson(topology) },
+    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: entries }],
+  });
+  const spec = {
+    inputSize: 10,
+    featureMaps: [
+      { size: 5, step: 2, scale: 0.3, nextScale: 0.5, aspectRatios: [1, 2, 0.5] },
+      { size: 3, step: 10 / 3, scale: 0.5, nextScale: 0.8, aspectRatios: [1, 2, 0.5] },
+    ],
+  };
+  const r = importTfjsGraph(
+    { modelJson, readShard: (p) => (p === 'group1-shard1of1.bin' ? shard : new Uint8Array()) },
+    {
+      outputs: { boxes: 'mbox_loc', scores: 'mbox_conf' },
+      labels: ['background', 'face'],
+      anchors: { spec: { ...spec, featureMaps: spec.featureMaps.map((f) => ({ ...f, extraBox: true })) } },
+      postprocess: { scoring: 'softmax' },
+    },
+  );
+  t.is(r.spec.postprocess.scoring, 'softmax');
+  t.true(r.report.some((l) => /anchors: 136/.test(l)));
+
+  // the same network as a frozen GraphDef with the decoded values, verified against the NHWC reference above
+  const dec = (name: string, dims: number[], data: ArrayLike<number>) => f32Const(name, dims, data);
+  const pbNodes = [
+    ...binary.filter((n) => !['w1_q', 'w1_min', 'w1_max', 'w1', 'b1', 'dil'].includes(n.name)),
+    dec(
+      'w1',
+      [3, 3, 3, 4],
+      Float32Array.from(W.q1, (q) => q * 0.01 - 1),
+    ),
+    dec(
+      'dil',
+      [3, 3, 4, 4],
+      Float32Array.from(dilQ, (q) => q * 2 ** -12 - 0.5),
+    ),
+    dec(
+      'b1',
+      [4],
+      Float32Array.from(b1k, (k) => k / 64),
+    ),
+  ];
+  const ref = importTensorflow({ graph: writeGraphDef(pbNodes), textGraph: toPbtxt(text) });
+  const x = Float32Array.from({ length: 300 }, () => rng() * 2 - 1);
+  const run = async (m: typeof r.model) =>
+    (await ort.InferenceSession.create(writeOnnx(m))).run({ data: new ort.Tensor('float32', x, [1, 3, 10, 10]) });
+  const a = await run(r.model);
+  const b = await run(ref.model);
+  t.true(maxDiff(a.boxes.data as Float32Array, b.boxes.data as Float32Array) < 1e-5);
+  const logits = a.scores.data as Float32Array;
+  const soft = new Float32Array(logits.length);
+  for (let i = 0; i < logits.length; i += 2) {
+    const e = Math.exp(logits[i + 1] - logits[i]);
+    soft[i] = 1 / (1 + e);
+    soft[i + 1] = e / (1 + e);
+  }
+  t.true(maxDiff(soft, b.scores.data as Float32Array) < 1e-5);
+  t.throws(() => importTfjsGraph({ modelJson: '{}', readShard: () => new Uint8Array() }, r as never), {
+    instanceOf: TypeError,
   });
 });
