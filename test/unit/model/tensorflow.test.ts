@@ -549,7 +549,11 @@ test('importTfjsGraph: model.json + shards (uint8 / uint16 min-scale, float16, f
     );
   }
   const shard = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  parts.reduce((o, p) => (shard.set(p, o), o + p.length), 0);
+  let at = 0;
+  for (const p of parts) {
+    shard.set(p, at);
+    at += p.length;
+  }
   // topology in the protobuf JSON mapping (base64 bytes, int64 as strings), as tfjs-converter writes it
   const toJson = (x: unknown): unknown =>
     x instanceof Uint8Array
