@@ -17,6 +17,7 @@ import { importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
 import { dropInitializerInputs, importPytorchSsd, probePytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
 import type { OnnxImport } from './importers/torchvision.ts';
 import { importTorchvisionSsd } from './importers/torchvision.ts';
+import { importTensorflow } from './importers/tensorflow.ts';
 import { readLabelsFile } from './labels.ts';
 import { checkModelSpec, writeModelSpec } from './metadata.ts';
 import type { ModelSpec } from './spec.ts';
@@ -194,6 +195,15 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
         caffemodelName: weights ? path.basename(weights.path) : undefined,
       },
       { labels, name, source },
+    );
+  }
+  if (format === 'tf') {
+    const pb = ctx.file('tf-graphdef');
+    const pbtxt = ctx.file('tf-pbtxt');
+    // the graph is built for --input-size (the priors' feature-map sizes follow from it)
+    return importTensorflow(
+      { graph: pb?.bytes, textGraph: pbtxt?.bytes },
+      { labels, name, source, inputSize: options.inputSize },
     );
   }
   // Formats recognised but without an importer in this build (their modules add a branch above).
