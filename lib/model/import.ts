@@ -398,6 +398,12 @@ async function importFiles(
   );
   if (requested === 'auto' && paths.length === 0) throw new TypeError('Expected at least one model file but received none');
   const format = requested === 'auto' ? detectImportFormat(files) : requested;
+  const onnxFormat = format === 'onnx' || format === 'torchvision' || format === 'pytorch-ssd';
+  const notOnnx = onnxFormat ? files.find((f) => f.sniffed.kind !== 'onnx') : undefined;
+  if (notOnnx)
+    throw new TypeError(
+      `Expected an ONNX model for ${format} import but received ${path.basename(notOnnx.path)}: ${kindName(notOnnx.sniffed.kind)} (${notOnnx.sniffed.detail})`,
+    );
   checkFileSet(format, files);
   const source = paths.length ? paths.map((p) => path.basename(p)).join(' + ') : undefined;
   const imported = await runImporter({

@@ -98,6 +98,11 @@ test('importModelFiles: recognises the format, reports it, names what is missing
     instanceOf: TypeError,
     message: /^Expected an ONNX, TFLite, Caffe .* model but received junk\.bin: unrecognised file \(/,
   });
+  // a forced ONNX format on another format's file: says what the file is
+  await t.throwsAsync(importModelFiles([proto], { out: path.join(dir, 'p.onnx'), format: 'pytorch-ssd' }), {
+    instanceOf: TypeError,
+    message: 'Expected an ONNX model for pytorch-ssd import but received deploy.prototxt: Caffe prototxt (net "n")',
+  });
   t.deepEqual(fs.readdirSync(dir).sort(), ['deploy.prototxt', 'junk.bin', 'm.onnx', 'ssd.onnx']);
 });
 
