@@ -3,6 +3,8 @@
  *
  *   npm run soak                               10 000 frames, `every` policy, the tiny test model (default)
  *   npm run soak -- --frames 2000 --model default      the default face model instead (≈ 8 frames/s on 2 cores)
+ *   npm run soak -- --size 640x480             frames at 640×480 with their pixels (`image: true`): ffmpeg keeps the
+ *                                              source size, the pipeline resizes — 0.9 MB buffers through every stage
  *   npm run soak -- --minutes 5                `latest` policy on a real-time 30 fps source for 5 minutes
  *
  * `every` run: ffmpeg's `testsrc2` at the model's input size (exactly `--frames` frames, decoded as fast as they are
@@ -14,9 +16,10 @@
  *
  * `--minutes N` run: `latest` policy, the default face model in a worker thread (the model is slower than the 30 fps
  * source, so stale frames are dropped), latency capture → result per minute: p50/p95 of each minute, the first against
- * the last. The same RSS, fd and child checks; also fails when the last minute's p95 is above 1.5 × the first's.
+ * the last. The same RSS (warm-up: the first minute), fd and child checks; also fails when the last minute's p95 is
+ * above 1.5 × the first's.
  *
- * Writes bench/results/soak-<mode>.json (summary, the RSS samples) and bench/results/soak-<mode>-rss.png (the RSS
+ * Writes bench/results/soak-<mode>.json (every, every-image, latest: summary, RSS samples), soak-<mode>-rss.png (the RSS
  * curve), both atomically (`--out DIR` elsewhere). Not part of `npm test`: it runs for minutes.
  */
 import fs from 'node:fs';
@@ -46,7 +49,7 @@ function numArg(name: string, fallback: number, min: number): number {
   return v;
 }
 
-const known = ['--frames', '--model', '--minutes', '--sample', '--max-growth', '--out'];
+const known = ['--size', '--frames', '--model', '--minutes', '--sample', '--max-growth', '--out'];
 for (const a of process.argv.slice(2)) {
   if (a.startsWith('--') && !known.includes(a)) throw new TypeError(`Unknown option ${a} (expected ${known.join(', ')})`);
 }
@@ -193,22 +196,29 @@ async function soakEvery() {
   const frames = numArg('--frames', 10_000, 10);
   const sampleEvery = numArg('--sample', 50, 1);
   const { detector, model } = await loadModel(arg('--model', 'tiny'), false);
-  const { width, height } = detector.spec.input;
+  const size = arg('--size', '');
+  const m = /^(\d+)x(\d+)$/.exec(size);
+  if (size && (!m || Number(m[1]) < 1 || Number(m[2]) < 1)) throw new RangeError(`--size must be WIDTHxHEIGHT, got ${size}`);
+  const width = m ? Number(m[1]) : detector.spec.input.width;
+  const height = m ? Number(m[2]) : detector.spec.input.height;
+  const image = Boolean(m); // at a size of its own the source is kept at that size, results carry the pixels
   const rate = 25;
   const source = `testsrc2=size=${width}x${height}:rate=${rate}:duration=${frames / rate}`;
   const warmup = Math.floor(frames / 10);
   const samples: Sample[] = [];
   let expected = 0;
   let outOfOrder = 0;
+  let wrongImage = 0;
   const fdBefore = fdCount();
   const childrenBefore = childProcesses();
   const t0 = performance.now();
   let stats: ReturnType<ReturnType<typeof stream>['stats']>;
   let end: Awaited<ReturnType<typeof settle>>;
   try {
-    const s = stream(detector, source, { format: 'lavfi', policy: 'every' });
+    const s = stream(detector, source, { format: 'lavfi', policy: 'every', image });
     for await (const r of s) {
       if (r.frame !== expected) outOfOrder++;
+      if (image && (r.image?.width !== width || r.image.height !== height)) wrongImage++;
       expected = r.frame + 1;
       if (r.frame % sampleEvery === 0) samples.push({ x: r.frame, ...memory() });
       if (r.frame % 1000 === 0) console.log(`frame ${r.frame}: RSS ${samples.at(-1)?.rssMiB.toFixed(1)} MiB`);
@@ -224,6 +234,7 @@ async function soakEvery() {
     mode: 'every' as const,
     model,
     source,
+    image,
     frames,
     processed: stats.processed,
     outOfOrder,
@@ -241,6 +252,7 @@ async function soakEvery() {
     failures: [
       ...(stats.processed !== frames ? [`processed ${stats.processed} frames, expected ${frames}`] : []),
       ...(outOfOrder ? [`${outOfOrder} results out of order`] : []),
+      ...(wrongImage ? [`${wrongImage} results without their ${width}×${height} image`] : []),
     ],
   };
 }
@@ -282,7 +294,8 @@ async function soakLatest(minutes: number) {
   }
   const first = perMinute[0];
   const last = perMinute.at(-1) ?? first;
-  const warmupX = Math.min(60, (minutes * 60) / 10);
+  // warm-up: the first minute (ONNX Runtime's arenas in the worker settle in it), or the first fifth of a shorter run
+  const warmupX = Math.min(60, (minutes * 60) / 5);
   return {
     mode: 'latest' as const,
     model,
@@ -331,10 +344,10 @@ if (r.children.after.length > 0)
 const { samples, xLabel, warmupX, failures: _f, ...summary } = r;
 const result = { date: new Date().toISOString(), machine: machine(), ...summary, maxGrowth, failures, ok: failures.length === 0, samples };
 const title =
-  `${r.mode === 'every' ? `${r.frames} frames, every` : `${r.minutes} min, latest`} · ${r.model} model · RSS ` +
+  `${r.mode === 'every' ? `${r.frames} frames${r.image ? ' with images' : ''}, every` : `${r.minutes} min, latest`} · ${r.model} model · RSS ` +
   `${r.rss.firstMiB.toFixed(1)} → ${r.rss.lastMiB.toFixed(1)} MiB (${(r.rss.growth * 100).toFixed(2)} %)`;
 const png = plotRss(samples, warmupX, xLabel === 'frame' ? 'frame (warm-up shaded)' : 'seconds (warm-up shaded)', title);
-const base = path.join(outDir, `soak-${r.mode}`);
+const base = path.join(outDir, `soak-${r.mode}${r.mode === 'every' && r.image ? '-image' : ''}`);
 await writeFileAtomic(`${base}.json`, Buffer.from(`${JSON.stringify(result, null, 2)}\n`), { overwrite: true, mkdir: true });
 await writeFileAtomic(`${base}-rss.png`, png, { overwrite: true, mkdir: true });
 
