@@ -202,6 +202,29 @@ export function globMatches(pattern: string): boolean | null {
   return names.some((n) => matcher.test(n) && (!n.startsWith('.') || base.startsWith('.')));
 }
 
+/**
+ * Checks, before anything starts, what can be known about a source named by a string without reading it: ffmpeg is
+ * installed, a file, device or image glob exists. `FfmpegSource` runs it; the CLI too, before loading the model.
+ *
+ * @throws {FfmpegMissingError} ffmpeg is not installed. @throws {Error} code ENOENT: no such file, device or match.
+ */
+export function checkSource(source: string, options: Pick<SourceOptions, 'format'> = {}): void {
+  const kind = sourceKind(source);
+  findFfmpeg(); // a missing ffmpeg fails here, before anything starts
+  // with an input format (e.g. 'lavfi' for ffmpeg's synthetic sources) the name need not be a file
+  if (kind === 'file' && !options.format && !fs.existsSync(source.replace(/^file:\/\//i, '')))
+    throw Object.assign(
+      new Error(
+        `No such video file: ${source}${/^\w+=/.test(source) ? " (an ffmpeg filter source such as testsrc2=… needs format 'lavfi', --format lavfi)" : ''}`,
+      ),
+      { code: 'ENOENT' },
+    );
+  if (kind === 'glob' && !options.format && globMatches(source) === false)
+    throw Object.assign(new Error(`No file matches the image glob ${source}`), { code: 'ENOENT' });
+  if (kind === 'device' && !fs.existsSync(source.replace(/^v4l2:\/\//i, '')))
+    throw Object.assign(new Error(`No such video device: ${source}`), { code: 'ENOENT' });
+}
+
 /** Whether a kind of source is live (no waiting for it: stale frames are dropped by default; reconnects). */
 export function isLive(kind: SourceKind): boolean {
   return kind === 'url' || kind === 'device' || kind === 'push';
@@ -328,19 +351,7 @@ export class FfmpegSource implements FrameSource {
     this.live = isLive(this.kind);
     this.description = source;
     this.#options = options;
-    findFfmpeg(); // a missing ffmpeg fails here, before anything starts
-    // with an input format (e.g. 'lavfi' for ffmpeg's synthetic sources) the name need not be a file
-    if (this.kind === 'file' && !options.format && !fs.existsSync(source.replace(/^file:\/\//i, '')))
-      throw Object.assign(
-        new Error(
-          `No such video file: ${source}${/^\w+=/.test(source) ? " (an ffmpeg filter source such as testsrc2=… needs format 'lavfi', --format lavfi)" : ''}`,
-        ),
-        { code: 'ENOENT' },
-      );
-    if (this.kind === 'glob' && !options.format && globMatches(source) === false)
-      throw Object.assign(new Error(`No file matches the image glob ${source}`), { code: 'ENOENT' });
-    if (this.kind === 'device' && !fs.existsSync(source.replace(/^v4l2:\/\//i, '')))
-      throw Object.assign(new Error(`No such video device: ${source}`), { code: 'ENOENT' });
+    checkSource(source, options);
   }
 
   /** The running ffmpeg's pid (undefined between connections). */

@@ -392,6 +392,11 @@ test('bad sources and outputs: one line naming the problem, exit code 1, nothing
     [[path.join(tmp, 'missing.mp4')], `ssd-edge: No such video file: ${path.join(tmp, 'missing.mp4')}\n`],
     [[path.join(tmp, 'none-*.jpg')], `ssd-edge: No file matches the image glob ${path.join(tmp, 'none-*.jpg')}\n`],
     [['/dev/video99'], 'ssd-edge: No such video device: /dev/video99\n'],
+    // the source is checked before the model is loaded: its error comes first (and at once)
+    [
+      [path.join(tmp, 'missing.mp4'), '--model', path.join(tmp, 'no-model.onnx')],
+      `ssd-edge: No such video file: ${path.join(tmp, 'missing.mp4')}\n`,
+    ],
     [
       [CLIP, '--jsonl', path.join(tmp, 'no-dir', 'd.jsonl')],
       `ssd-edge: Cannot write ${path.join(tmp, 'no-dir', 'd.jsonl')}: the folder ${path.join(tmp, 'no-dir')} does not exist\n`,

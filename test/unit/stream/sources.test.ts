@@ -12,6 +12,7 @@ import { PassThrough } from 'node:stream';
 import { createCanvas } from '@napi-rs/canvas';
 import { FfmpegMissingError, findFfmpeg } from '../../../lib/stream/ffmpeg.ts';
 import {
+  checkSource,
   createPushSource,
   ffmpegArgs,
   globMatches,
@@ -371,4 +372,13 @@ test('a filter source without format lavfi: the error says to give it', (t) => {
   t.throws(() => openSource('testsrc2=size=64x48:rate=5'), {
     message: /^No such video file: testsrc2=size=64x48:rate=5 \(an ffmpeg filter source such as testsrc2=… needs format 'lavfi'/,
   });
+});
+
+test('checkSource: what can be known without reading — a missing file, device or glob match — before anything starts', (t) => {
+  t.throws(() => checkSource(path.join(tmp, 'missing.mp4')), { message: /^No such video file: .*missing\.mp4$/ });
+  t.throws(() => checkSource('/dev/video99'), { message: 'No such video device: /dev/video99' });
+  t.throws(() => checkSource(path.join(tmp, 'none-*.png')), { message: /^No file matches the image glob / });
+  t.notThrows(() => checkSource(CLIP));
+  t.notThrows(() => checkSource('testsrc2=size=8x8', { format: 'lavfi' }));
+  t.notThrows(() => checkSource('rtsp://127.0.0.1:9/x')); // a URL is only known by trying
 });
