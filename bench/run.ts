@@ -15,6 +15,10 @@ const suites: Record<string, () => Promise<unknown>> = {
   'model-load': async () => (await import('./model-load.ts')).benchModelLoad(),
   'eval-model': async () => (await import('./eval-model.ts')).benchEvalModel(),
   eval: async () => (await import('./eval.ts')).benchEval(),
+  stream: async () => {
+    const m = await import('./stream.ts');
+    return { every: await m.benchStream(), latest: await m.benchLatest() };
+  },
 };
 
 fs.mkdirSync(path.join(here, 'results'), { recursive: true });

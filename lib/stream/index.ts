@@ -18,6 +18,7 @@ export {
   type StreamStats,
 } from './pipeline.ts';
 export {
+  checkSource,
   createPushSource,
   ffmpegArgs,
   FfmpegSource,

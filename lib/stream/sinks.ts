@@ -19,6 +19,17 @@ import { assertKnownKeys, assertObject, invalidParameterError } from '../is.ts';
 import { FfmpegProcess } from './ffmpeg.ts';
 import type { StreamResult } from './pipeline.ts';
 
+/**
+ * Refuses, before any work, a file target whose folder does not exist (or is not a folder): the temporary file beside
+ * it could not be opened, and the error would name that temporary file.
+ */
+async function checkTargetFolder(target: string): Promise<void> {
+  const dir = path.dirname(path.resolve(target));
+  const stat = await fs.promises.stat(dir).catch(() => null);
+  if (!stat) throw new WriteError(`Cannot write ${target}: the folder ${dir} does not exist`, 'ENOENT');
+  if (!stat.isDirectory()) throw new WriteError(`Cannot write ${target}: ${dir} is not a folder`, 'ENOTDIR');
+}
+
 /** A result as sinks take it: a {@link StreamResult}, detections possibly with track ids. */
 export type SinkResult = Pick<StreamResult, 'frame' | 'pts' | 'time' | 'image'> & {
   detections: ReadonlyArray<Detection & { trackId?: number }>;
@@ -138,6 +149,7 @@ export async function createJsonlSink(
   let tmp: string | null = null;
   if (typeof target === 'string') {
     await checkWriteTarget(target, options);
+    await checkTargetFolder(target);
     tmp = tempName(target);
     out = fs.createWriteStream(tmp, { flags: 'wx' });
     await new Promise<void>((resolve, reject) => {
@@ -227,6 +239,7 @@ export async function createVideoSink(target: string, options: VideoSinkOptions 
   if (typeof target !== 'string' || target === '')
     throw invalidParameterError('target', 'path of a video file', target);
   await checkWriteTarget(target, { overwrite: options.overwrite, existsHint: options.existsHint });
+  await checkTargetFolder(target);
   const format = options.format ?? CONTAINERS[path.extname(target).toLowerCase()] ?? 'mp4';
   const tmp = tempName(target);
   let proc: FfmpegProcess | null = null;
@@ -318,7 +331,13 @@ export async function createSnapshotSink(
   assertObject('options', options as unknown);
   assertKnownKeys('options', options, ['classes', 'quality']);
   if (typeof dir !== 'string' || dir === '') throw invalidParameterError('dir', 'path of a directory', dir);
-  await fs.promises.mkdir(dir, { recursive: true });
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder above it) is a file, not a folder' : (err as Error).message;
+    throw new WriteError(`Cannot write snapshots to ${dir}: ${why}`, code ?? 'ERR_SSD_EDGE_WRITE', { cause: err });
+  }
   let previous = new Set<number>();
   const written: string[] = [];
   const interest = options.classes ?? null;

@@ -12,6 +12,7 @@
  * for `stallTimeoutMs` — reconnect with exponential backoff up to a cap, each retry reported; `once` turns that off.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   assertBoolean,
@@ -163,6 +164,67 @@ export function sourceKind(source: unknown): Exclude<SourceKind, 'push'> {
   return 'file';
 }
 
+/**
+ * Whether an image glob matches a file, for a clear error before ffmpeg starts (ffmpeg itself only says it cannot
+ * determine the input format). Wildcards in the last path segment only (`frames/*.jpg`); a pattern with wildcards in a
+ * folder name is left to ffmpeg (null).
+ */
+export function globMatches(pattern: string): boolean | null {
+  const dir = path.dirname(pattern);
+  if (GLOB.test(dir)) return null;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return false;
+  }
+  let re = '';
+  const base = path.basename(pattern);
+  for (let i = 0; i < base.length; i++) {
+    const c = base[i];
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = base.indexOf(']', i + 2);
+      if (end < 0) return null; // an unclosed class: glob(3)'s rules, leave it to ffmpeg
+      const body = base.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      re += `[${body}]`;
+      i = end;
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  let matcher: RegExp;
+  try {
+    matcher = new RegExp(`^${re}$`);
+  } catch {
+    return null;
+  }
+  // glob(3): a leading dot is matched only by a pattern with a leading dot
+  return names.some((n) => matcher.test(n) && (!n.startsWith('.') || base.startsWith('.')));
+}
+
+/**
+ * Checks, before anything starts, what can be known about a source named by a string without reading it: ffmpeg is
+ * installed, a file, device or image glob exists. `FfmpegSource` runs it; the CLI too, before loading the model.
+ *
+ * @throws {FfmpegMissingError} ffmpeg is not installed. @throws {Error} code ENOENT: no such file, device or match.
+ */
+export function checkSource(source: string, options: Pick<SourceOptions, 'format'> = {}): void {
+  const kind = sourceKind(source);
+  findFfmpeg(); // a missing ffmpeg fails here, before anything starts
+  // with an input format (e.g. 'lavfi' for ffmpeg's synthetic sources) the name need not be a file
+  if (kind === 'file' && !options.format && !fs.existsSync(source.replace(/^file:\/\//i, '')))
+    throw Object.assign(
+      new Error(
+        `No such video file: ${source}${/^\w+=/.test(source) ? " (an ffmpeg filter source such as testsrc2=… needs format 'lavfi', --format lavfi)" : ''}`,
+      ),
+      { code: 'ENOENT' },
+    );
+  if (kind === 'glob' && !options.format && globMatches(source) === false)
+    throw Object.assign(new Error(`No file matches the image glob ${source}`), { code: 'ENOENT' });
+  if (kind === 'device' && !fs.existsSync(source.replace(/^v4l2:\/\//i, '')))
+    throw Object.assign(new Error(`No such video device: ${source}`), { code: 'ENOENT' });
+}
+
 /** Whether a kind of source is live (no waiting for it: stale frames are dropped by default; reconnects). */
 export function isLive(kind: SourceKind): boolean {
   return kind === 'url' || kind === 'device' || kind === 'push';
@@ -289,12 +351,7 @@ export class FfmpegSource implements FrameSource {
     this.live = isLive(this.kind);
     this.description = source;
     this.#options = options;
-    findFfmpeg(); // a missing ffmpeg fails here, before anything starts
-    // with an input format (e.g. 'lavfi' for ffmpeg's synthetic sources) the name need not be a file
-    if (this.kind === 'file' && !options.format && !fs.existsSync(source.replace(/^file:\/\//i, '')))
-      throw Object.assign(new Error(`No such video file: ${source}`), { code: 'ENOENT' });
-    if (this.kind === 'device' && !fs.existsSync(source.replace(/^v4l2:\/\//i, '')))
-      throw Object.assign(new Error(`No such video device: ${source}`), { code: 'ENOENT' });
+    checkSource(source, options);
   }
 
   /** The running ffmpeg's pid (undefined between connections). */

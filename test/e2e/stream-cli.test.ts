@@ -384,3 +384,54 @@ test('--serve: the preview page, detection events and annotated snapshots while 
   t.is(await exited, 0, stderr);
   await t.throwsAsync(get('/'), { code: 'ECONNREFUSED' });
 });
+
+test('bad sources and outputs: one line naming the problem, exit code 1, nothing written', async (t) => {
+  const file = path.join(tmp, 'bad-cases-file');
+  fs.writeFileSync(file, 'kept');
+  const cases: [string[], string][] = [
+    [[path.join(tmp, 'missing.mp4')], `ssd-edge: No such video file: ${path.join(tmp, 'missing.mp4')}\n`],
+    [[path.join(tmp, 'none-*.jpg')], `ssd-edge: No file matches the image glob ${path.join(tmp, 'none-*.jpg')}\n`],
+    [['/dev/video99'], 'ssd-edge: No such video device: /dev/video99\n'],
+    // the source is checked before the model is loaded: its error comes first (and at once)
+    [
+      [path.join(tmp, 'missing.mp4'), '--model', path.join(tmp, 'no-model.onnx')],
+      `ssd-edge: No such video file: ${path.join(tmp, 'missing.mp4')}\n`,
+    ],
+    [
+      [CLIP, '--jsonl', path.join(tmp, 'no-dir', 'd.jsonl')],
+      `ssd-edge: Cannot write ${path.join(tmp, 'no-dir', 'd.jsonl')}: the folder ${path.join(tmp, 'no-dir')} does not exist\n`,
+    ],
+    [
+      [CLIP, '--out', path.join(tmp, 'no-dir', 'v.mp4')],
+      `ssd-edge: Cannot write ${path.join(tmp, 'no-dir', 'v.mp4')}: the folder ${path.join(tmp, 'no-dir')} does not exist\n`,
+    ],
+    [
+      [CLIP, '--snapshot-dir', file],
+      `ssd-edge: Cannot write snapshots to ${file}: it (or a folder above it) is a file, not a folder\n`,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli('stream', ...args);
+    t.is(r.code, 1, args.join(' '));
+    t.is(r.stderr, message);
+    t.is(r.stdout, '');
+  }
+  t.false(fs.existsSync(path.join(tmp, 'no-dir')));
+  t.is(fs.readFileSync(file, 'utf8'), 'kept');
+});
+
+test('--out with a source that gives no frame: exit 0, a line says the video was not written', async (t) => {
+  const out = path.join(tmp, 'empty-stdin.mp4');
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [...CLI, 'stream', '-', '--raw', '64x48', '--out', out], { cwd: tmp });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stderr, `ssd-edge: no frame was processed: ${out} not written\n`);
+  t.false(fs.existsSync(out));
+});

@@ -22,7 +22,7 @@ import {
 } from '../../stream/sinks.ts';
 import { createPreviewServer, type PreviewServer } from '../../stream/serve.ts';
 import { createTracker, TRACKER_DEFAULTS } from '../../stream/tracker.ts';
-import { isLive, sourceKind, type RawInputOptions } from '../../stream/sources.ts';
+import { checkSource, isLive, sourceKind, type RawInputOptions } from '../../stream/sources.ts';
 import { stream, type StreamOptions } from '../../stream/stream.ts';
 import { errorLine, UsageError } from '../handle-error.ts';
 import {
@@ -100,6 +100,9 @@ export async function runStream(
       if ([...(await fileIds([o]))].some((id) => input.has(id)))
         throw new UsageError(`Not writing ${o}: it is the input`);
   }
+
+  // a missing file, device or glob match (or ffmpeg) is said at once, not after loading the model
+  checkSource(source, { format: options.format });
 
   // live sources (policy latest) need the event loop free to drain ffmpeg's pipe during forward passes: a worker
   const latest = (options.policy ?? (isLive(kind) ? 'latest' : 'every')) === 'latest';
@@ -198,6 +201,8 @@ export async function runStream(
         code = 1;
       }
     }
+    // the video sink writes nothing without a frame: say so rather than leave the user looking for the file
+    if (options.out && s.stats().processed === 0) io.err(`ssd-edge: no frame was processed: ${options.out} not written\n`);
     if (options.stats) io.err(`final: ${statsLine(s.stats())}\n`);
     preview?.pushStats({ ...s.stats() });
   } finally {

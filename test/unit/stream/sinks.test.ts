@@ -181,3 +181,28 @@ test('video sink: an encoder ffmpeg does not have fails with its message and lea
     [],
   );
 });
+
+test('file sinks refuse a target in a missing folder up front, naming the target, not a temporary file', async (t) => {
+  const missing = path.join(tmp, 'no-such-folder', 'x');
+  const jsonl = await t.throwsAsync(createJsonlSink(`${missing}.jsonl`));
+  t.is(jsonl?.message, `Cannot write ${missing}.jsonl: the folder ${path.dirname(missing)} does not exist`);
+  t.is((jsonl as NodeJS.ErrnoException).code, 'ENOENT');
+  const video = await t.throwsAsync(createVideoSink(`${missing}.mp4`));
+  t.is(video?.message, `Cannot write ${missing}.mp4: the folder ${path.dirname(missing)} does not exist`);
+  const file = path.join(tmp, 'a-file');
+  fs.writeFileSync(file, 'kept');
+  const under = await t.throwsAsync(createJsonlSink(path.join(file, 'x.jsonl')));
+  t.is(under?.message, `Cannot write ${path.join(file, 'x.jsonl')}: ${file} is not a folder`);
+  t.false(fs.existsSync(path.dirname(missing)));
+  t.is(fs.readFileSync(file, 'utf8'), 'kept');
+});
+
+test('snapshot sink: a --snapshot-dir that is a file is refused with one clear line, the file kept', async (t) => {
+  const file = path.join(tmp, 'snapshots-is-a-file');
+  fs.writeFileSync(file, 'kept');
+  const err = await t.throwsAsync(createSnapshotSink(file));
+  t.is(err?.message, `Cannot write snapshots to ${file}: it (or a folder above it) is a file, not a folder`);
+  const below = await t.throwsAsync(createSnapshotSink(path.join(file, 'shots')));
+  t.regex(below?.message ?? '', /^Cannot write snapshots to .*shots: it \(or a folder above it\) is a file, not a folder$/);
+  t.is(fs.readFileSync(file, 'utf8'), 'kept');
+});

@@ -12,8 +12,10 @@ import { PassThrough } from 'node:stream';
 import { createCanvas } from '@napi-rs/canvas';
 import { FfmpegMissingError, findFfmpeg } from '../../../lib/stream/ffmpeg.ts';
 import {
+  checkSource,
   createPushSource,
   ffmpegArgs,
+  globMatches,
   openSource,
   scaleFilter,
   sourceKind,
@@ -342,4 +344,41 @@ test('push source: frames as pushed, pts given or from the clock, back-pressure 
   src.end();
   t.true(ended);
   await t.throwsAsync(src.push(img), { message: 'Cannot push a frame after end() or stop()' });
+});
+
+test('an image glob that matches no file fails before ffmpeg starts, with one clear line', (t) => {
+  const dir = path.join(tmp, 'glob-match');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const n of ['a1.jpg', 'a2.jpg', 'b.png', '.hidden.jpg', 'x.y+z.jpg']) fs.writeFileSync(path.join(dir, n), '');
+  // independent reference: the names ffmpeg's glob(3) would take, listed by hand
+  t.true(globMatches(path.join(dir, '*.jpg')));
+  t.true(globMatches(path.join(dir, 'a?.jpg')));
+  t.true(globMatches(path.join(dir, 'a[12].jpg')));
+  t.true(globMatches(path.join(dir, 'x.y+z.*')));
+  t.false(globMatches(path.join(dir, 'a[!12].jpg')));
+  t.false(globMatches(path.join(dir, '*.gif')));
+  t.false(globMatches(path.join(dir, 'x?y+z.jp')));
+  t.false(globMatches(path.join(dir, '*hidden*'))); // a leading dot needs a leading dot in the pattern
+  t.true(globMatches(path.join(dir, '.hid*')));
+  t.false(globMatches(path.join(tmp, 'no-such-folder', '*.jpg')));
+  t.is(globMatches(path.join(tmp, '*', '*.jpg')), null); // wildcards in a folder name: left to ffmpeg
+  t.throws(() => openSource(path.join(dir, '*.gif')), {
+    message: `No file matches the image glob ${path.join(dir, '*.gif')}`,
+  });
+  t.notThrows(() => openSource(path.join(dir, '*.jpg')));
+});
+
+test('a filter source without format lavfi: the error says to give it', (t) => {
+  t.throws(() => openSource('testsrc2=size=64x48:rate=5'), {
+    message: /^No such video file: testsrc2=size=64x48:rate=5 \(an ffmpeg filter source such as testsrc2=… needs format 'lavfi'/,
+  });
+});
+
+test('checkSource: what can be known without reading — a missing file, device or glob match — before anything starts', (t) => {
+  t.throws(() => checkSource(path.join(tmp, 'missing.mp4')), { message: /^No such video file: .*missing\.mp4$/ });
+  t.throws(() => checkSource('/dev/video99'), { message: 'No such video device: /dev/video99' });
+  t.throws(() => checkSource(path.join(tmp, 'none-*.png')), { message: /^No file matches the image glob / });
+  t.notThrows(() => checkSource(CLIP));
+  t.notThrows(() => checkSource('testsrc2=size=8x8', { format: 'lavfi' }));
+  t.notThrows(() => checkSource('rtsp://127.0.0.1:9/x')); // a URL is only known by trying
 });
