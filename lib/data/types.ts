@@ -4,6 +4,7 @@
  * covering the whole W×H image is [0, 0, W, H]. VOC's 1-based pixel indices are converted on reading
  * (xmin − 1, ymin − 1, xmax, ymax); COCO's [x, y, w, h] becomes [x, y, x + w, y + h]; JSONL is taken as written.
  */
+import { VOC_21_LABELS } from '../model/labels.ts';
 
 export type DatasetFormat = 'voc' | 'coco' | 'jsonl';
 
@@ -151,29 +152,8 @@ export class DatasetError extends Error {
   }
 }
 
-/** The 20 Pascal VOC classes, in the devkit's order. */
-export const VOC_CLASSES: readonly string[] = [
-  'aeroplane',
-  'bicycle',
-  'bird',
-  'boat',
-  'bottle',
-  'bus',
-  'car',
-  'cat',
-  'chair',
-  'cow',
-  'diningtable',
-  'dog',
-  'horse',
-  'motorbike',
-  'person',
-  'pottedplant',
-  'sheep',
-  'sofa',
-  'train',
-  'tvmonitor',
-];
+/** The 20 Pascal VOC classes, in the devkit's order (the model labels without the background). */
+export const VOC_CLASSES: readonly string[] = Object.freeze(VOC_21_LABELS.slice(1));
 
 /** One object as a reader found it, before validation (coordinates already continuous xyxy). */
 export interface RawObject {
