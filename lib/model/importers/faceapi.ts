@@ -40,14 +40,27 @@ export interface TfjsTensor {
   data: Float32Array | Int32Array;
 }
 
-const BYTES: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2 };
+const BYTES: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2, bool: 1 };
+
+/** IEEE half-precision bits → number. */
+function halfBitsToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
 
 /**
  * Decode a tfjs weights manifest + shards into float32 / int32 arrays, like tfjs-core's `decodeWeights`:
  * tensors are stored back to back in manifest order; a `quantization: {dtype: uint8|uint16, scale, min}`
  * entry stores q (1 or 2 bytes per value) and value = q·scale + min, computed in float64 and rounded
- * to float32 (int32 tensors: Math.round of it). face-api's SSD model: 150 uint8-quantized tensors
- * (135 float32 weights, 15 int32 graph constants we do not use) and one raw float32 (the anchors).
+ * to float32 (int32 tensors: Math.round of it); `float16` quantization stores half floats; int32 and bool tensors
+ * decode to Int32Array. face-api's SSD model: 150 uint8-quantized tensors (135 float32 weights, 15 int32 graph
+ * constants we do not use) and one raw float32 (the anchors). Used by the face-api and TF.js graph importers.
+ *
+ * @throws {TypeError} An unsupported dtype, quantization without scale/min, shards shorter or longer than the manifest.
  */
 export function decodeTfjsWeights(
   manifest: TfjsWeightsManifest,
@@ -55,7 +68,7 @@ export function decodeTfjsWeights(
 ): Map<string, TfjsTensor> {
   const out = new Map<string, TfjsTensor>();
   for (const group of manifest) {
-    const shards = group.paths.map(readShard);
+    const shards = group.paths.map((p) => readShard(p));
     const buf = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
     let o = 0;
     for (const s of shards) {
@@ -63,40 +76,36 @@ export function decodeTfjsWeights(
       o += s.byteLength;
     }
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-
     let offset = 0;
-    for (const spec of group.weights) {
-      const size = spec.shape.reduce((a, b) => a * b, 1);
-      const q = spec.quantization;
-      const storedType = q ? q.dtype : spec.dtype;
-      const bytesPer = BYTES[storedType];
-      if (!bytesPer) throw new Error(`weight ${spec.name}: unsupported stored dtype ${storedType}`);
-      if (offset + size * bytesPer > buf.byteLength) throw new Error(`weight ${spec.name}: shard too short`);
-      if (spec.dtype !== 'float32' && spec.dtype !== 'int32') {
-        throw new Error(`weight ${spec.name}: unsupported dtype ${spec.dtype}`);
+    for (const w of group.weights) {
+      const size = w.shape.reduce((a, b) => a * b, 1);
+      const q = w.quantization;
+      const stored = q ? q.dtype : w.dtype;
+      const per = BYTES[stored];
+      if (!per || !['float32', 'int32', 'bool'].includes(w.dtype))
+        throw new TypeError(`Expected a supported dtype for TF.js weight '${w.name}' but received ${w.dtype}/${stored}`);
+      if (offset + size * per > buf.byteLength)
+        throw new TypeError(`Expected ${size * per} bytes for TF.js weight '${w.name}' but the shards end first`);
+      const isInt = w.dtype === 'int32' || w.dtype === 'bool';
+      const data = isInt ? new Int32Array(size) : new Float32Array(size);
+      for (let i = 0; i < size; i++) {
+        const at = offset + i * per;
+        let v: number;
+        if (stored === 'float16') v = halfBitsToFloat(view.getUint16(at, true));
+        else if (q && (stored === 'uint8' || stored === 'uint16')) {
+          if (typeof q.scale !== 'number' || typeof q.min !== 'number')
+            throw new TypeError(`Expected scale and min in the quantization of TF.js weight '${w.name}'`);
+          v = (stored === 'uint8' ? buf[at] : view.getUint16(at, true)) * q.scale + q.min; // float64, as tfjs does
+        } else if (stored === 'float32') v = view.getFloat32(at, true);
+        else if (stored === 'int32') v = view.getInt32(at, true);
+        else v = buf[at];
+        data[i] = isInt ? Math.round(v) : v;
       }
-      const data = spec.dtype === 'float32' ? new Float32Array(size) : new Int32Array(size);
-      if (q) {
-        if (q.dtype !== 'uint8' && q.dtype !== 'uint16')
-          throw new Error(`weight ${spec.name}: ${q.dtype} quantization not supported`);
-        if (typeof q.scale !== 'number' || typeof q.min !== 'number')
-          throw new Error(`weight ${spec.name}: quantization without scale/min`);
-        for (let i = 0; i < size; i++) {
-          const v = q.dtype === 'uint8' ? buf[offset + i] : view.getUint16(offset + 2 * i, true);
-          const real = v * q.scale + q.min; // float64, as tfjs does
-          data[i] = spec.dtype === 'int32' ? Math.round(real) : real;
-        }
-      } else {
-        for (let i = 0; i < size; i++) {
-          data[i] =
-            spec.dtype === 'float32' ? view.getFloat32(offset + 4 * i, true) : view.getInt32(offset + 4 * i, true);
-        }
-      }
-      offset += size * bytesPer;
-      out.set(spec.name, { shape: [...spec.shape], data });
+      offset += size * per;
+      out.set(w.name, { shape: [...w.shape], data });
     }
     if (offset !== buf.byteLength)
-      throw new Error(`weights manifest covers ${offset} of ${buf.byteLength} shard bytes`);
+      throw new TypeError(`Expected the TF.js weights manifest to cover all ${buf.byteLength} shard bytes but it covers ${offset}`);
   }
   return out;
 }

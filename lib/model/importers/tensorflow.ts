@@ -34,6 +34,7 @@ import {
 } from '../tf/graphdef.ts';
 import { POSTPROCESS_PRESETS } from '../../ops/postprocess.ts';
 import { anchorCount, validateModelSpec } from '../spec.ts';
+import { decodeTfjsWeights } from './faceapi.ts';
 
 /** Converter id stored in the spec; bump the number whenever the graph or spec written here changes. */
 export const TENSORFLOW_CONVERTER = 'ssd-edge/tensorflow-importer@1';
@@ -872,61 +873,6 @@ export interface TfjsImportOptions extends Omit<TensorflowImportOptions, 'labels
 
 const TFJS_OPTION_KEYS = [...OPTION_KEYS, 'outputs', 'anchors', 'postprocess', 'input'] as const;
 
-function halfBitsToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
-
-/** Weights of a TF.js manifest as Const-like values: float32 / int32, quantized uint8 / uint16 (q·scale + min), float16. */
-function decodeTfjsManifest(
-  manifest: Array<{ paths: string[]; weights: TfjsWeightEntry[] }>,
-  readShard: (file: string) => Uint8Array,
-): Map<string, { dims: number[]; data: Float32Array | Int32Array }> {
-  const out = new Map<string, { dims: number[]; data: Float32Array | Int32Array }>();
-  for (const group of manifest) {
-    const shards = group.paths.map((p) => readShard(p));
-    const buf = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
-    let o = 0;
-    for (const s of shards) {
-      buf.set(s, o);
-      o += s.byteLength;
-    }
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    let offset = 0;
-    for (const w of group.weights) {
-      const size = w.shape.reduce((a, b) => a * b, 1);
-      const q = w.quantization;
-      const stored = q ? q.dtype : w.dtype;
-      const per = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2, bool: 1 }[stored];
-      if (!per)
-        throw new TypeError(`Expected a supported stored dtype for TF.js weight '${w.name}' but received ${stored}`);
-      if (offset + size * per > buf.byteLength)
-        throw new TypeError(`Expected ${size * per} bytes for TF.js weight '${w.name}' but the shards end first`);
-      const isInt = w.dtype === 'int32' || w.dtype === 'bool';
-      const data = isInt ? new Int32Array(size) : new Float32Array(size);
-      for (let i = 0; i < size; i++) {
-        const at = offset + i * per;
-        let v: number;
-        if (stored === 'float16') v = halfBitsToFloat(view.getUint16(at, true));
-        else if (q && (stored === 'uint8' || stored === 'uint16')) {
-          if (typeof q.scale !== 'number' || typeof q.min !== 'number')
-            throw new TypeError(`Expected scale and min in the quantization of TF.js weight '${w.name}'`);
-          v = (stored === 'uint8' ? buf[at] : view.getUint16(at, true)) * q.scale + q.min;
-        } else if (stored === 'float32') v = view.getFloat32(at, true);
-        else if (stored === 'int32') v = view.getInt32(at, true);
-        else v = buf[at];
-        data[i] = isInt ? Math.round(v) : v;
-      }
-      offset += size * per;
-      out.set(w.name, { dims: [...w.shape], data });
-    }
-  }
-  return out;
-}
 
 /**
  * Imports a TensorFlow.js graph model (model.json + weight shards, weights possibly uint8/uint16-quantized or
@@ -954,7 +900,9 @@ export function importTfjsGraph(source: TfjsGraphSource, options: TfjsImportOpti
   if (!Array.isArray(options.labels) || options.labels.length < 1)
     throw invalidParameterError('options.labels', 'array of class names (background first)', options.labels);
   const nodes = readGraphDef(writeGraphDefJson(json.modelTopology.node));
-  const weights = decodeTfjsManifest(json.weightsManifest, source.readShard);
+  const weights = new Map(
+    [...decodeTfjsWeights(json.weightsManifest, source.readShard)].map(([k, v]) => [k, { dims: v.shape, data: v.data }]),
+  );
   const batch: Dim = options.batch ?? 'batch';
   const conv = new Converter(nodes, options, batch);
   for (const [name, w] of weights) conv.values.set(name, { kind: 'const', dims: w.dims, data: w.data });
