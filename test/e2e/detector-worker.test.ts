@@ -75,8 +75,11 @@ test('dispose while detects are in flight: each settles (done, or "Session is di
     let done = 0, failed = 0;
     for (let round = 0; round < 4; round++) {
       const d = await Detector.load(undefined, { worker: true, warmup: false });
-      const pending = [1, 2, 3].map(() => d.detect('${image}').then(() => done++, (e) => { if (!/Session is disposed/.test(e.message)) throw e; failed++; }));
-      await new Promise((r) => setTimeout(r, 30 + 10 * round));  // the first detect has been sent by then
+      // raw pixels: no file read or decode, so preparing takes only microtasks and the first detect has been posted
+      // to the worker before any timer fires, however loaded the machine is
+      const frame = { data: new Uint8Array(96 * 64 * 3).fill(90 + round), width: 96, height: 64, channels: 3 };
+      const pending = [1, 2, 3].map(() => d.detect(frame).then(() => done++, (e) => { if (!/Session is disposed/.test(e.message)) throw e; failed++; }));
+      await new Promise((r) => setTimeout(r, 10 * round));
       await d.dispose();
       await Promise.all(pending);
     }
