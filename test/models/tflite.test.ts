@@ -56,24 +56,26 @@ const MIN_IOU = 0.85;
  * label, IoU ≥ MIN_IOU and |Δscore| ≤ SCORE_TOL. A detection within SCORE_TOL of MIN_SCORE may lack one (in the
  * other runtime it can score below MIN_SCORE, or fall out of the op's 10 rows).
  */
-function compare(ours: OracleDetection[], oracle: OracleDetection[]): string[] {
+function compare(ours: OracleDetection[], oracle: OracleDetection[]): { problems: string[]; tolerated: string[] } {
   const problems: string[] = [];
+  const tolerated: string[] = [];
   const side = (from: OracleDetection[], to: OracleDetection[], fromName: string, toName: string) => {
     for (const d of from) {
       if (d.score < MIN_SCORE) continue;
       const partner = to.find(
         (o) => o.label === d.label && Math.abs(o.score - d.score) <= SCORE_TOL && iou(o.box, d.box) >= MIN_IOU,
       );
-      if (partner || d.score < MIN_SCORE + SCORE_TOL) continue; // borderline: may be < 0.3 or past the 10 rows there
+      if (partner) continue;
       const b = d.box;
-      problems.push(
-        `${fromName} ${d.label} ${d.score.toFixed(4)} [${[b.x1, b.y1, b.x2, b.y2].map((v) => v.toFixed(1))}] has no partner in ${toName}`,
-      );
+      const text = `${fromName} ${d.label} ${d.score.toFixed(4)} [${[b.x1, b.y1, b.x2, b.y2].map((v) => v.toFixed(1))}] has no partner in ${toName}`;
+      // borderline: in the other runtime it may score < 0.3 or fall past the 10 rows
+      if (d.score < MIN_SCORE + SCORE_TOL) tolerated.push(text);
+      else problems.push(text);
     }
   };
   side(oracle, ours, 'oracle', 'ssd-edge');
   side(ours, oracle, 'ssd-edge', 'oracle');
-  return problems;
+  return { problems, tolerated };
 }
 
 for (const mode of ['quantized', 'dequantized'] as const) {
@@ -111,8 +113,9 @@ for (const mode of ['quantized', 'dequantized'] as const) {
           continue;
         }
         const ours: Detection[] = await detector.detect(image);
-        const problems = compare(ours, oracle.detections);
+        const { problems, tolerated } = compare(ours, oracle.detections);
         t.deepEqual(problems, [], `${oracle.file} (${mode})`);
+        for (const line of tolerated) t.log(`${oracle.file}: borderline, tolerated: ${line}`);
         compared++;
       }
     } finally {
