@@ -3,11 +3,16 @@
  * thrown (the CLI's handleError prints them as one line and sets the exit code: 2 for usage errors).
  *
  *   ssd-edge model inspect FILE [--json]
- *   ssd-edge model import <torchvision|pytorch-ssd|face-api> [FILE] --out FILE [--labels FILE] [--name NAME]
+ *   ssd-edge model import FILE… [--out FILE] [--format KIND] [--labels FILE] [--name NAME] [--input-size WxH]
+ *                         [--channels rgb|bgr] [--mean v[,v,v]] [--std v[,v,v]] [--set key=value]…
  *                         [--preprocess mobilenet|jetson|vgg16] [--rebuild] [--overwrite]
+ *   ssd-edge model import <torchvision|pytorch-ssd|face-api> [FILE] …   (the old form, still accepted)
  */
-import { Argument, Command, Option } from 'commander';
-import { IMPORT_FORMATS, importModelFile, type ImportFormat } from '../../model/import.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MAX_INPUT_SIDE } from '../../image/preprocess.ts';
+import { IMPORT_FORMATS, importModelFiles, type ImportFormat } from '../../model/import.ts';
 import { PYTORCH_SSD_PREPROCESS, type PytorchSsdPreprocess } from '../../model/importers/pytorch-ssd.ts';
 import { formatModelInfo, inspectModelFile } from '../../model/inspect.ts';
 import { serializeModelSpec } from '../../model/metadata.ts';
@@ -19,8 +24,17 @@ export interface ModelCommandIo {
   out(text: string): void;
 }
 
+/** Kinds of the old `model import <kind> FILE` form. */
+const LEGACY_KINDS = ['torchvision', 'pytorch-ssd', 'face-api'] as const;
+
 interface ImportOpts {
-  out: string;
+  out?: string;
+  format?: ImportFormat;
+  inputSize?: [number, number];
+  channels?: 'rgb' | 'bgr';
+  mean?: number[];
+  std?: number[];
+  set?: Record<string, string>;
   labels?: string;
   name?: string;
   preprocess?: PytorchSsdPreprocess;
@@ -34,17 +48,47 @@ interface ImportOpts {
  *
  * @throws {WriteError} Naming --out and why.
  */
-async function checkImportTarget(
-  out: string,
-  source: string | undefined,
-  overwrite: boolean | undefined,
-): Promise<void> {
+async function checkImportTarget(out: string, sources: string[], overwrite: boolean | undefined): Promise<void> {
   await checkWriteTarget(out, {
     overwrite,
-    protect: await fileIds(source ? [source] : []),
+    protect: await fileIds(sources),
     protectedAs: 'the source model',
     existsHint: '--overwrite replaces it',
   });
+}
+
+/** `--input-size WxH` → [W, H]. */
+export function parseInputSize(value: string): [number, number] {
+  const m = /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(value);
+  const w = m ? Number(m[1]) : Number.NaN;
+  const h = m ? Number(m[2]) : Number.NaN;
+  if (!m || w < 1 || h < 1 || w > MAX_INPUT_SIDE || h > MAX_INPUT_SIDE)
+    throw new InvalidArgumentError(`--input-size must be WxH with integers in [1, ${MAX_INPUT_SIDE}], e.g. 320x240`);
+  return [w, h];
+}
+
+/** `--mean 104,117,123` / `--mean 127.5` → numbers (one or three). */
+export function parseTriple(flag: string, value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const v = parts.map(Number);
+  if ((v.length !== 1 && v.length !== 3) || parts.some((p) => p === '') || v.some((x) => !Number.isFinite(x)))
+    throw new InvalidArgumentError(`${flag} must be one number or three comma-separated numbers, e.g. 104,117,123`);
+  if (flag === '--std' && v.some((x) => x <= 0)) throw new InvalidArgumentError(`${flag} values must be > 0`);
+  return v;
+}
+
+/** `--set key=value`, repeatable: collects into one object. */
+export function parseSet(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('--set must be key=value, e.g. postprocess.nmsThresh=0.3');
+  return { ...previous, [value.slice(0, eq).trim()]: value.slice(eq + 1).trim() };
+}
+
+/** Default --out: `<source name without extension>.ssd-edge.onnx` beside the (first) source file. */
+export function defaultImportOut(source: string | undefined): string {
+  if (!source) return 'face-api.ssd-edge.onnx';
+  const base = path.basename(source).replace(/\.(onnx|tflite|pb|pbtxt|prototxt|caffemodel|json)$/i, '');
+  return path.join(path.dirname(source), `${base || 'model'}.ssd-edge.onnx`);
 }
 
 const stdout: ModelCommandIo = { out: (text) => void process.stdout.write(text) };
@@ -76,15 +120,33 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
 
   model
     .command('import')
-    .description('turn a torchvision / pytorch-ssd ONNX export or face-api weights into an ssd-edge model file')
-    .addArgument(new Argument('<format>', 'source format').choices(IMPORT_FORMATS))
-    .argument(
-      '[file]',
-      'source: ONNX file (torchvision, pytorch-ssd) or face-api model folder / manifest (default: the bundled weights)',
+    .description(
+      'turn an SSD you already have (ONNX, TFLite, Caffe, TensorFlow, TensorFlow.js, face-api) into an ssd-edge model file; the format is recognised from the bytes',
     )
-    .requiredOption('-o, --out <file>', 'output .onnx file')
+    .argument(
+      '<files...>',
+      'source file(s): one model file, or two when the format has two (Caffe .prototxt + .caffemodel, TF .pb + .pbtxt); the old form `import <kind> [FILE]` still works',
+    )
+    .option('-o, --out <file>', 'output .onnx file (default: <source name>.ssd-edge.onnx beside the source)')
+    .addOption(
+      new Option('--format <kind>', 'force the source format instead of recognising it').choices(
+        IMPORT_FORMATS.filter((f) => f !== 'auto'),
+      ),
+    )
     .option('--labels <file>', 'class names, one per line, background first (pytorch-ssd: labels.txt)')
     .option('--name <name>', 'model name stored in the spec')
+    .option('--input-size <WxH>', 'network input size, e.g. 320x240', parseInputSize)
+    .addOption(new Option('--channels <order>', 'channel order the network expects').choices(['rgb', 'bgr']))
+    .option('--mean <v[,v,v]>', "per-channel mean on 0..255 values, network channel order: x' = (x - mean) / std", (v) =>
+      parseTriple('--mean', v),
+    )
+    .option('--std <v[,v,v]>', 'per-channel std on 0..255 values', (v) => parseTriple('--std', v))
+    .option(
+      '--set <key=value>',
+      'any other spec field by its dotted path, e.g. postprocess.nmsThresh=0.3 (repeatable)',
+      parseSet,
+      {} as Record<string, string>,
+    )
     .addOption(
       new Option(
         '--preprocess <preset>',
@@ -93,16 +155,42 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
     )
     .option('--rebuild', 'torchvision SSD300-VGG16: rebuild the graph from its weights with a dynamic batch')
     .option('--overwrite', 'replace an existing --out file (never the source model)')
-    .action(async (format: ImportFormat, file: string | undefined, opts: ImportOpts) => {
-      if (opts.preprocess && format !== 'pytorch-ssd')
+    .action(async (args: string[], opts: ImportOpts) => {
+      // old form: `import <kind> [FILE]` (a kind that is not also an existing file)
+      let format: ImportFormat | undefined = opts.format;
+      let files = args;
+      if ((LEGACY_KINDS as readonly string[]).includes(args[0]) && !fs.existsSync(args[0])) {
+        if (opts.format && opts.format !== args[0])
+          throw new UsageError(`the source format is given twice: '${args[0]}' and --format ${opts.format}`);
+        format = args[0] as ImportFormat;
+        files = args.slice(1);
+      }
+      if (opts.preprocess && format !== undefined && format !== 'pytorch-ssd' && format !== 'onnx')
         throw new UsageError(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
-      if (opts.rebuild && format !== 'torchvision')
+      if (opts.rebuild && format !== undefined && format !== 'torchvision' && format !== 'onnx')
         throw new UsageError(`--rebuild applies to torchvision imports only, not ${format}`);
-      await checkImportTarget(opts.out, file, opts.overwrite);
-      const { out, labels, name, preprocess, rebuild, overwrite } = opts;
-      const r = await importModelFile(format, file, { out, labels, name, preprocess, rebuild, overwrite });
+      if (files.length === 0 && format !== 'face-api')
+        throw new UsageError('model import needs a model file (only face-api has bundled weights)');
+      const out = opts.out ?? defaultImportOut(files[0]);
+      await checkImportTarget(out, files, opts.overwrite);
+      const { labels, name, preprocess, rebuild, overwrite, inputSize, channels, mean, std } = opts;
+      const set = Object.keys(opts.set ?? {}).length ? opts.set : undefined;
+      const r = await importModelFiles(files, {
+        format,
+        out,
+        labels,
+        name,
+        preprocess,
+        rebuild,
+        overwrite,
+        inputSize,
+        channels,
+        mean,
+        std,
+        set,
+      });
       io.out(
-        `wrote ${r.path} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.spec.name}, ${r.spec.architecture}, ${r.spec.labels.length} labels\n`,
+        `${r.report.map((l) => `  ${l}\n`).join('')}wrote ${r.path} (${(r.bytes / 1e6).toFixed(1)} MB): ${r.spec.name}, ${r.spec.architecture}, ${r.spec.labels.length} labels\n`,
       );
     });
 

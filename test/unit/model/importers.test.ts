@@ -169,7 +169,7 @@ test('importModelFile: pytorch-ssd with labels.txt → a file loadModelFile acce
   });
   t.is(r.path, path.join(dir, 'out', 'm.onnx'));
   const loaded = await loadModelFile(r.path);
-  t.like(loaded.spec, { name: 'people', source: 'ssd-mobilenet.onnx', labels: ['BACKGROUND', 'person', 'car'] });
+  t.like(loaded.spec, { name: 'people', labels: ['BACKGROUND', 'person', 'car'] });
   t.is(loaded.anchors, null);
   const session = await ort.InferenceSession.create(loaded.path);
   const out = await session.run({
@@ -182,8 +182,8 @@ test('importModelFile: pytorch-ssd with labels.txt → a file loadModelFile acce
 
 test('importModelFile errors: unknown format, missing source, labels for face-api, no out', async (t) => {
   const dir = tmpDir(t);
-  await t.throwsAsync(importModelFile('caffe' as never, 'x', { out: 'y' }), {
-    message: `Expected one of 'torchvision', 'pytorch-ssd', 'face-api' for format but received "caffe"`,
+  await t.throwsAsync(importModelFile('keras' as never, 'x', { out: 'y' }), {
+    message: `Expected one of 'auto', 'onnx', 'torchvision', 'pytorch-ssd', 'face-api', 'tflite', 'caffe', 'tf', 'tfjs' for format but received "keras"`,
   });
   await t.throwsAsync(importModelFile('torchvision', undefined, { out: 'y' }), {
     message: 'Expected a source ONNX file for torchvision import but received none',
@@ -238,7 +238,7 @@ test('importModelFile never replaces its source, a directory, or (without overwr
     {
       instanceOf: TypeError,
       message:
-        "Unknown key 'overWrite' in options: expected one of 'out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite'",
+        "Unknown key 'overWrite' in options: expected one of 'out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite', 'inputSize', 'channels', 'mean', 'std', 'set'",
     },
   );
   t.false(fs.existsSync(path.join(dir, 'n.onnx')));
