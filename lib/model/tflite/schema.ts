@@ -162,7 +162,8 @@ export function readTflite(bytes: Uint8Array): TfliteModel {
       `Expected a TFLite flatbuffer (file identifier 'TFL3') but received ${bytes?.byteLength ?? 0} bytes`,
     );
   }
-  const bb = new ByteBuffer(bytes);
+  // a plain view (a Node Buffer's slice() shares memory and its constructor is Buffer)
+  const bb = new ByteBuffer(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const id = bb.getBufferIdentifier();
   if (id !== 'TFL3') {
     throw new TypeError(

@@ -10,8 +10,12 @@ import test from 'ava';
 import { Builder } from 'flatbuffers';
 import { encode as flexEncode } from 'flatbuffers/js/flexbuffers.js';
 import * as ort from 'onnxruntime-node';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { importModelFiles } from '../../../lib/model/import.ts';
 import { importTflite } from '../../../lib/model/importers/tflite.ts';
-import { readModelSpec } from '../../../lib/model/metadata.ts';
+import { loadModelFile, readModelSpec } from '../../../lib/model/metadata.ts';
 import { writeOnnx } from '../../../lib/model/onnx.ts';
 import { resolveAnchors } from '../../../lib/model/spec.ts';
 
@@ -571,4 +575,36 @@ test('TFLite importer errors name what was found and what is missing', (t) => {
     [2],
   );
   t.throws(() => importTflite(softmax), { instanceOf: TypeError, message: /operator SOFTMAX is not supported/ });
+});
+
+test('model import recognises a .tflite file and writes a loadable model (kept quantized or --dequantize)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-tflite-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const src = path.join(dir, 'tiny.tflite');
+  fs.writeFileSync(src, tinySsd(true).bytes);
+  const labels = path.join(dir, 'labels.txt');
+  fs.writeFileSync(labels, 'a\nb\n');
+  for (const dequantize of [false, true]) {
+    const out = path.join(dir, `m-${dequantize}.onnx`);
+    const r = await importModelFiles([src], { out, labels, dequantize });
+    t.is(r.format, 'tflite');
+    t.true(r.report.some((l) => l.includes('TFLite flatbuffer')));
+    t.true(r.report.some((l) => l.includes(dequantize ? 'as a float graph' : 'kept quantized')));
+    const loaded = await loadModelFile(out);
+    t.deepEqual(loaded.spec.labels, ['???', 'a', 'b']);
+    t.regex(loaded.spec.source ?? '', /^tiny\.tflite/);
+  }
+  // --set overrides apply after the importer; --dequantize is refused for other formats
+  const r = await importModelFiles([src], {
+    out: path.join(dir, 'set.onnx'),
+    labels,
+    set: { 'postprocess.nmsThresh': '0.5' },
+  });
+  t.is(r.spec.postprocess.nmsThresh, 0.5);
+  const onnx = path.join(dir, 'x.onnx');
+  fs.copyFileSync(path.join(dir, 'set.onnx'), onnx);
+  await t.throwsAsync(importModelFiles([onnx], { out: path.join(dir, 'y.onnx'), dequantize: true }), {
+    instanceOf: TypeError,
+    message: /dequantize only for a TFLite import/,
+  });
 });
