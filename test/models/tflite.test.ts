@@ -5,7 +5,6 @@
  * detections ≥ 0.3 (two runtimes of the same file differ that much: scores are quantized in 1/256 steps and tied
  * anchors can swap). Skips with a printed reason when SSD_EDGE_MODELS_DIR is unset or lacks the model.
  */
-import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,14 +13,12 @@ import type { Detection } from '../../lib/detector/options.ts';
 import { importTflite } from '../../lib/model/importers/tflite.ts';
 import { readLabelsFile } from '../../lib/model/labels.ts';
 import { writeOnnx } from '../../lib/model/onnx.ts';
+import { modelsDir as modelsRoot, modelTest } from '../helpers/models-dir.ts';
+import { iou, readOracle } from '../helpers/oracle.ts';
 
-const modelsDir = process.env.SSD_EDGE_MODELS_DIR;
-const dir = modelsDir ? path.resolve(modelsDir, 'coco-ssd-mobilenet-v1-quant-tflite') : undefined;
-const skipReason = !modelsDir
-  ? 'SSD_EDGE_MODELS_DIR is unset'
-  : !fs.existsSync(path.join(dir!, 'detect.tflite'))
-    ? `${dir}/detect.tflite not found`
-    : undefined;
+const root = modelsRoot();
+const modelsDir = 'dir' in root ? root.dir : undefined;
+const FAMILY = 'coco-ssd-mobilenet-v1-quant-tflite';
 
 /** The images of the oracle: the project's own copies first, else the reference folder next to the models. */
 function findImage(file: string): string | undefined {
@@ -39,14 +36,6 @@ interface OracleDetection {
   box: { x1: number; y1: number; x2: number; y2: number };
 }
 
-function iou(a: OracleDetection['box'], b: OracleDetection['box']): number {
-  const w = Math.max(0, Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1));
-  const h = Math.max(0, Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1));
-  const inter = w * h;
-  const area = (r: OracleDetection['box']) => (r.x2 - r.x1) * (r.y2 - r.y1);
-  return inter / (area(a) + area(b) - inter);
-}
-
 const MIN_SCORE = 0.3;
 const SCORE_TOL = 0.05;
 const MIN_IOU = 0.85;
@@ -54,7 +43,9 @@ const MIN_IOU = 0.85;
 /**
  * Problems between two lists: every detection ≥ MIN_SCORE of one list needs a partner in the other with the same
  * label, IoU ≥ MIN_IOU and |Δscore| ≤ SCORE_TOL. A detection within SCORE_TOL of MIN_SCORE may lack one (in the
- * other runtime it can score below MIN_SCORE, or fall out of the op's 10 rows).
+ * other runtime it can score below MIN_SCORE, or fall out of the op's 10 rows). Unlike test/helpers/oracle.ts's
+ * compareToOracle, a borderline row is also let off when its nearest same-label box is another anchor's (coffee.png's
+ * spoon: Arm NN 0.332 vs ssd-edge 0.320, three 1/256 steps, two anchors at IoU 0.77 — one suppresses the other).
  */
 function compare(ours: OracleDetection[], oracle: OracleDetection[]): { problems: string[]; tolerated: string[] } {
   const problems: string[] = [];
@@ -79,50 +70,50 @@ function compare(ours: OracleDetection[], oracle: OracleDetection[]): { problems
 }
 
 for (const mode of ['quantized', 'dequantized'] as const) {
-  test(`COCO SSD MobileNet v1 TFLite (${mode}) reproduces the Arm NN oracle`, async (t) => {
-    if (skipReason) {
-      t.log(`skipped: ${skipReason}`);
-      t.pass();
-      return;
-    }
-    const labels = readLabelsFile(path.join(dir!, 'labelmap.txt'));
-    const { model, spec, report } = importTflite(fs.readFileSync(path.join(dir!, 'detect.tflite')), {
-      labels,
-      source: 'detect.tflite',
-      dequantize: mode === 'dequantized',
-    });
-    t.is(spec.labels.length, 91);
-    t.is(spec.anchors && 'count' in spec.anchors ? spec.anchors.count : 0, 1917);
-    t.deepEqual(spec.input.mean, [128, 128, 128]);
-    t.deepEqual(spec.input.std, [128, 128, 128]);
-    t.deepEqual(spec.postprocess.boxCoder.weights, [10, 10, 5, 5]);
-    t.is(spec.postprocess.detectionsPerImg, 10);
-    t.log(report.join('\n'));
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-tflite-'));
-    const file = path.join(tmp, `coco-${mode}.onnx`);
-    fs.writeFileSync(file, writeOnnx(model));
-    const detector = await Detector.load(file);
-    let compared = 0;
-    try {
-      const oracles = fs.readdirSync(path.join(dir!, 'oracle')).filter((f) => f.endsWith('.armnn.json'));
-      for (const o of oracles) {
-        const oracle = JSON.parse(fs.readFileSync(path.join(dir!, 'oracle', o), 'utf8'));
-        const image = findImage(oracle.file);
-        if (!image) {
-          t.log(`${oracle.file}: image not found, not compared`);
-          continue;
+  modelTest(
+    `COCO SSD MobileNet v1 TFLite (${mode}) reproduces the Arm NN oracle`,
+    FAMILY,
+    ['detect.tflite', 'labelmap.txt'],
+    async (t, dir) => {
+      const labels = readLabelsFile(path.join(dir, 'labelmap.txt'));
+      const { model, spec, report } = importTflite(fs.readFileSync(path.join(dir, 'detect.tflite')), {
+        labels,
+        source: 'detect.tflite',
+        dequantize: mode === 'dequantized',
+      });
+      t.is(spec.labels.length, 91);
+      t.is(spec.anchors && 'count' in spec.anchors ? spec.anchors.count : 0, 1917);
+      t.deepEqual(spec.input.mean, [128, 128, 128]);
+      t.deepEqual(spec.input.std, [128, 128, 128]);
+      t.deepEqual(spec.postprocess.boxCoder.weights, [10, 10, 5, 5]);
+      t.is(spec.postprocess.detectionsPerImg, 10);
+      t.log(report.join('\n'));
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-tflite-'));
+      const file = path.join(tmp, `coco-${mode}.onnx`);
+      fs.writeFileSync(file, writeOnnx(model));
+      const detector = await Detector.load(file);
+      let compared = 0;
+      try {
+        const oracles = fs.readdirSync(path.join(dir, 'oracle')).filter((f) => f.endsWith('.armnn.json'));
+        for (const o of oracles) {
+          const oracle = readOracle(path.join(dir, 'oracle', o));
+          const image = findImage(oracle.file);
+          if (!image) {
+            t.log(`${oracle.file}: image not found, not compared`);
+            continue;
+          }
+          const ours: Detection[] = await detector.detect(image);
+          const { problems, tolerated } = compare(ours, oracle.detections);
+          t.deepEqual(problems, [], `${oracle.file} (${mode})`);
+          for (const line of tolerated) t.log(`${oracle.file}: borderline, tolerated: ${line}`);
+          compared++;
         }
-        const ours: Detection[] = await detector.detect(image);
-        const { problems, tolerated } = compare(ours, oracle.detections);
-        t.deepEqual(problems, [], `${oracle.file} (${mode})`);
-        for (const line of tolerated) t.log(`${oracle.file}: borderline, tolerated: ${line}`);
-        compared++;
+      } finally {
+        await detector.dispose();
+        fs.rmSync(tmp, { recursive: true, force: true });
       }
-    } finally {
-      await detector.dispose();
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-    t.log(`${compared} oracle images compared`);
-    t.true(compared >= 1, 'no oracle image found');
-  });
+      t.log(`${compared} oracle images compared`);
+      t.true(compared >= 1, 'no oracle image found');
+    },
+  );
 }
