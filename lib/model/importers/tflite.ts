@@ -542,7 +542,7 @@ export function importTflite(source: Uint8Array, options: TfliteImportOptions = 
     `TFLite model (schema version ${m.version}${m.description ? `, '${m.description}'` : ''}), ${quantizedModel ? 'uint8-quantized' : 'float'}; written ${quantized ? 'kept quantized (QDQ: DequantizeLinear/QuantizeLinear around float ops)' : 'as a float graph'}`,
     `input '${inT.name}' ${TENSOR_TYPE_NAMES[inT.type]} [1, ${height}, ${width}, 3] NHWC RGB, x' = (x − ${mean}) / ${+std.toFixed(6)}`,
     `operators: ${ops}, then ${POSTPROCESS_OP}`,
-    `anchors: ${n} from constant '${anchorT.name}' (${TENSOR_TYPE_NAMES[anchorT.type]}${anchorT.quantization ? `, scale ${anchorT.quantization.scale[0]}, zero point ${anchorT.quantization.zeroPoint[0]}` : ''})`,
+    `anchors: ${n} from constant '${anchorT.name}' (${TENSOR_TYPE_NAMES[anchorT.type]}${anchorT.quantization ? `, scale ${+anchorT.quantization.scale[0].toPrecision(7)}, zero point ${anchorT.quantization.zeroPoint[0]}` : ''})`,
     `box coder: scales y ${num(ppOptions, 'y_scale')}, x ${num(ppOptions, 'x_scale')}, h ${num(ppOptions, 'h_scale')}, w ${num(ppOptions, 'w_scale')}`,
     `classes: ${numClasses}${backgroundIndex === 0 ? ' + background column 0' : ''}; scores used as given (the graph's own score conversion)${!useRegularNms && maxClasses === 1 ? ", each anchor's best class only" : ''}`,
     `NMS: IoU ${+spec.postprocess.nmsThresh.toFixed(6)}, score > ${spec.postprocess.scoreThresh}, ${spec.postprocess.detectionsPerImg} detections; TFLite's ${useRegularNms ? 'regular (per-class)' : 'fast (class-agnostic)'} NMS becomes ssd-edge's per-class NMS`,

@@ -7,6 +7,8 @@
  * per-anchor best class).
  */
 import test from 'ava';
+import { Command } from 'commander';
+import { modelCommand } from '../../../lib/cli/commands/model.ts';
 import { Builder } from 'flatbuffers';
 import { encode as flexEncode } from 'flatbuffers/js/flexbuffers.js';
 import * as ort from 'onnxruntime-node';
@@ -606,5 +608,36 @@ test('model import recognises a .tflite file and writes a loadable model (kept q
   await t.throwsAsync(importModelFiles([onnx], { out: path.join(dir, 'y.onnx'), dequantize: true }), {
     instanceOf: TypeError,
     message: /dequantize only for a TFLite import/,
+  });
+});
+
+/** Runs `ssd-edge model …args` in-process (as test/unit/cli/model.test.ts does), returning what it printed. */
+async function cli(...args: string[]): Promise<string> {
+  let printed = '';
+  const cmd = modelCommand({ out: (x) => (printed += x) });
+  const program = new Command('ssd-edge')
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: () => {} })
+    .addCommand(cmd);
+  for (const c of [cmd, ...cmd.commands]) c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  await program.parseAsync(['model', ...args], { from: 'user' });
+  return printed;
+}
+
+test('ssd-edge model import FILE.tflite [--dequantize] prints what it found', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-tflite-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const src = path.join(dir, 'tiny.tflite');
+  fs.writeFileSync(src, tinySsd(true).bytes);
+  const labels = path.join(dir, 'labels.txt');
+  fs.writeFileSync(labels, '???\na\nb\n');
+  const q = await cli('import', src, '--labels', labels, '--out', path.join(dir, 'q.onnx'));
+  t.regex(q, /kept quantized/);
+  t.regex(q, /anchors: 18 from constant 'anchors' \(uint8, scale 0\.005/);
+  t.regex(q, /^wrote .*q\.onnx .*3 labels$/m);
+  const f = await cli('import', src, '--labels', labels, '--out', path.join(dir, 'f.onnx'), '--dequantize');
+  t.regex(f, /written as a float graph/);
+  await t.throwsAsync(cli('import', 'pytorch-ssd', src, '--out', path.join(dir, 'x.onnx'), '--dequantize'), {
+    message: /--dequantize applies to tflite imports only, not pytorch-ssd/,
   });
 });
