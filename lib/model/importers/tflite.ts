@@ -2,8 +2,9 @@
  * Importer: TFLite SSD detectors (TF Object Detection API exports ending in the custom op
  * `TFLite_Detection_PostProcess`) → ssd-edge ONNX model. Pure: bytes in, graph + spec out.
  *
- * The graph up to the post-processing op is converted operator by operator (CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU,
- * RELU6, LOGISTIC, RESHAPE, SQUEEZE, CONCATENATION, QUANTIZE, DEQUANTIZE). Spatial tensors are NCHW inside the ONNX
+ * The graph up to the post-processing op is converted operator by operator (CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB,
+ * MUL, MAX_POOL_2D, AVERAGE_POOL_2D, RELU, RELU6, HARD_SWISH, LOGISTIC, RESHAPE, SQUEEZE, CONCATENATION, QUANTIZE,
+ * DEQUANTIZE). Spatial tensors are NCHW inside the ONNX
  * graph (TFLite is NHWC): a Transpose back to NHWC is inserted before any reshape, so the anchor order is TFLite's.
  * The op's two inputs become the outputs `box_encodings` [1,N,4] (ty, tx, th, tw) and `class_scores` [1,N,C] (the
  * scores the op itself reads, so scoring is 'none'); its third input, the anchors constant (quantized in the COCO
@@ -20,7 +21,7 @@
  * float values the TFLite network sees; the quantized graph re-quantizes them (round to the uint8 pixel).
  */
 import { encodeAnchors, type ModelSpec } from '../spec.ts';
-import { GraphBuilder, int64s, tfSamePadding } from '../graph.ts';
+import { float as floatAttr, GraphBuilder, int64s, tfSamePadding } from '../graph.ts';
 import { DataType, type ModelProto } from '../onnx.ts';
 import { writeModelSpec } from '../metadata.ts';
 import { assertKnownKeys, assertObject, invalidParameterError } from '../../is.ts';
@@ -310,16 +311,51 @@ class Converter {
         this.set(op.outputs[0], this.activation(conv, fused, base), 'nchw', true);
         return;
       }
-      case Op.ADD: {
-        const a = this.values.get(op.inputs[0]);
-        const layout = a?.layout ?? 'plain';
-        const y = g.op('Add', [this.float(op.inputs[0], layout), this.float(op.inputs[1], layout)], {}, base);
-        this.set(
-          op.outputs[0],
-          this.activation(y, op.optionsPos ? scalar.int8(bb, op.optionsPos, 0) : 0, base),
-          layout,
-          true,
+      case Op.ADD:
+      case Op.SUB:
+      case Op.MUL: {
+        // layout: NCHW when an activation operand is NCHW; a constant operand is laid out to broadcast the same way
+        const acts = op.inputs.map((i) => this.values.get(i));
+        const layout = acts.some((v) => v?.layout === 'nchw') ? 'nchw' : 'plain';
+        const operand = (i: number) => {
+          if (this.values.has(i) || layout === 'plain') return this.float(i, layout);
+          const c = t(i);
+          if (c.shape.length === 4) return this.constant(c, [0, 3, 1, 2]);
+          if (c.shape.length === 1) return this.constant(c, undefined, [c.shape[0], 1, 1]); // [C] → [C,1,1]
+          if (c.shape.length === 0) return this.constant(c);
+          return fail(`${opName} '${base}': constant operand ${tensorDesc(c)} cannot broadcast against an NCHW tensor`);
+        };
+        const onnxOp = op.code === Op.ADD ? 'Add' : op.code === Op.SUB ? 'Sub' : 'Mul';
+        const y = g.op(onnxOp, [operand(op.inputs[0]), operand(op.inputs[1])], {}, base);
+        // AddOptions / SubOptions / MulOptions { fused_activation_function 0 }
+        const fused = op.optionsPos ? scalar.int8(bb, op.optionsPos, 0) : 0;
+        this.set(op.outputs[0], this.activation(y, fused, base), layout, true);
+        return;
+      }
+      case Op.MAX_POOL_2D:
+      case Op.AVERAGE_POOL_2D: {
+        const o = op.optionsPos;
+        if (!o) fail(`${opName} '${base}' has no options`);
+        // Pool2DOptions { padding 0; stride_w 1; stride_h 2; filter_width 3; filter_height 4; fused_activation_function 5 }
+        const [sw, sh, fw, fh] = [1, 2, 3, 4].map((f) => scalar.int32(bb, o, f, 1));
+        const [, inH, inW] = t(op.inputs[0]).shape;
+        const pads = scalar.int8(bb, o, 0) === 0 ? tfSamePadding([inH, inW], [fh, fw], [sh, sw]).pads : [0, 0, 0, 0];
+        // TFLite's SAME average pool divides by the valid elements only: ONNX count_include_pad 0 (the default)
+        const y = g.op(
+          op.code === Op.MAX_POOL_2D ? 'MaxPool' : 'AveragePool',
+          [this.float(op.inputs[0], 'nchw')],
+          { kernel_shape: [fh, fw], strides: [sh, sw], pads },
+          base,
         );
+        this.set(op.outputs[0], this.activation(y, scalar.int8(bb, o, 5), base), 'nchw', true);
+        return;
+      }
+      case Op.HARD_SWISH: {
+        const layout = this.values.get(op.inputs[0])?.layout ?? 'plain';
+        const x = this.float(op.inputs[0]);
+        // x · relu6(x + 3) / 6 = x · HardSigmoid(x; 1/6, 0.5) (ONNX HardSwish needs opset 14)
+        const hs = g.op('HardSigmoid', [x], { alpha: floatAttr(1 / 6), beta: floatAttr(0.5) }, `${base}_hsig`);
+        this.set(op.outputs[0], g.op('Mul', [x, hs], {}, base), layout, true);
         return;
       }
       case Op.RELU:
@@ -367,7 +403,7 @@ class Converter {
       }
       default:
         fail(
-          `operator ${op.code === Op.CUSTOM ? `custom '${op.customCode}'` : opName} is not supported (supported: CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU, RELU6, LOGISTIC, RESHAPE, SQUEEZE, CONCATENATION, QUANTIZE, DEQUANTIZE before ${POSTPROCESS_OP})`,
+          `operator ${op.code === Op.CUSTOM ? `custom '${op.customCode}'` : opName} is not supported (supported: CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, RELU, HARD_SWISH, RELU6, LOGISTIC, RESHAPE, SQUEEZE, CONCATENATION, QUANTIZE, DEQUANTIZE before ${POSTPROCESS_OP})`,
         );
     }
   }

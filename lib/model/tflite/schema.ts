@@ -36,8 +36,10 @@ export const BuiltinOperator = {
   RESHAPE: 22,
   SOFTMAX: 25,
   CUSTOM: 32,
+  SUB: 41,
   SQUEEZE: 43,
   QUANTIZE: 114,
+  HARD_SWISH: 117,
 } as const;
 export const BUILTIN_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(BuiltinOperator).map(([k, v]) => [v, k]),

@@ -641,3 +641,131 @@ test('ssd-edge model import FILE.tflite [--dequantize] prints what it found', as
     message: /--dequantize applies to tflite imports only, not pytorch-ssd/,
   });
 });
+
+test('float TFLite graph with pools, MUL/SUB by constants and HARD_SWISH matches the NHWC reference', async (t) => {
+  const r = rng(23);
+  const L0 = layer(r, [4, 3, 3, 3], 1, false);
+  const Lbox = layer(r, [4, 1, 1, 4], 1, false);
+  const Lcls = layer(r, [C, 1, 1, 4], 1, false);
+  const mul = Float32Array.from({ length: 4 }, () => 0.5 + r());
+  const sub = Float32Array.from({ length: 4 }, () => r() - 0.5);
+  const n = 9; // 3×3 cells, one anchor each
+  const anchorsF = Float32Array.from({ length: n * 4 }, (_, i) => 0.1 + 0.8 * r() * (i % 4 < 2 ? 1 : 0.5));
+  const T: TensorDef[] = [];
+  const add = (d: TensorDef) => T.push(d) - 1;
+  const f32 = (a: Float32Array) => new Uint8Array(a.buffer.slice(0));
+  const act = (name: string, shape: number[]) => add({ name, shape, type: 0 });
+  const w = (name: string, L: Layer) => [
+    add({ name: `${name}/w`, shape: L.shape, type: 0, data: f32(L.w) }),
+    add({ name: `${name}/b`, shape: [L.bias.length], type: 0, data: f32(L.bias) }),
+  ];
+  const input = act('input', [1, H, H, 3]);
+  const c0 = act('c0', [1, H, H, 4]);
+  const mp = act('maxpool', [1, 3, 3, 4]);
+  const ap = act('avgpool', [1, 3, 3, 4]);
+  const m = act('mul', [1, 3, 3, 4]);
+  const s = act('sub', [1, 3, 3, 4]);
+  const hs = act('hswish', [1, 3, 3, 4]);
+  const box = act('box', [1, 3, 3, 4]);
+  const cls = act('cls', [1, 3, 3, C]);
+  const boxR = act('box_r', [1, n, 4]);
+  const clsR = act('cls_r', [1, n, C]);
+  const sc = act('scores', [1, n, C]);
+  const mulC = add({ name: 'mul_c', shape: [4], type: 0, data: f32(mul) });
+  const subC = add({ name: 'sub_c', shape: [1, 1, 1, 4], type: 0, data: f32(sub) });
+  const anchors = add({ name: 'anchors', shape: [n, 4], type: 0, data: f32(anchorsF) });
+  const outs = [0, 1, 2, 3].map((k) => act(`det:${k}`, [1, 10, 4]));
+  const conv = {
+    type: 1,
+    fields: [
+      [0, 'i8', 0],
+      [1, 'i32', 1],
+      [2, 'i32', 1],
+      [3, 'i8', 0],
+    ] as Array<[number, 'i8' | 'i32', number]>,
+  };
+  const pool = (stride: number, k: number) => ({
+    type: 5,
+    fields: [
+      [0, 'i8', 0],
+      [1, 'i32', stride],
+      [2, 'i32', stride],
+      [3, 'i32', k],
+      [4, 'i32', k],
+      [5, 'i8', 0],
+    ] as Array<[number, 'i8' | 'i32', number]>,
+  });
+  const ops: OpDef[] = [
+    { builtin: 3, inputs: [input, ...w('c0', L0)], outputs: [c0], options: conv },
+    { builtin: 17, inputs: [c0], outputs: [mp], options: pool(2, 2) },
+    { builtin: 1, inputs: [mp], outputs: [ap], options: pool(1, 3) },
+    { builtin: 18, inputs: [ap, mulC], outputs: [m], options: { type: 21, fields: [[0, 'i8', 0]] } },
+    { builtin: 41, inputs: [m, subC], outputs: [s], options: { type: 28, fields: [[0, 'i8', 0]] } },
+    { builtin: 117, inputs: [s], outputs: [hs] },
+    { builtin: 3, inputs: [hs, ...w('box', Lbox)], outputs: [box], options: conv },
+    { builtin: 3, inputs: [hs, ...w('cls', Lcls)], outputs: [cls], options: conv },
+    { builtin: 22, inputs: [box], outputs: [boxR] },
+    { builtin: 22, inputs: [cls], outputs: [clsR] },
+    { builtin: 14, inputs: [clsR], outputs: [sc] },
+    {
+      builtin: 32,
+      custom: 'TFLite_Detection_PostProcess',
+      inputs: [boxR, sc, anchors],
+      outputs: outs,
+      customOptions: flexEncode({
+        max_detections: 5,
+        nms_iou_threshold: 0.5,
+        num_classes: C - 1,
+        y_scale: 10,
+        x_scale: 10,
+        h_scale: 5,
+        w_scale: 5,
+        use_regular_nms: true,
+      }),
+    },
+  ];
+  const { model, spec, report } = importTflite(writeTflite(T, ops, [input], outs), { labels: ['a', 'b'] });
+  t.true(report.some((l) => l.includes('MAX_POOL_2D×1') && l.includes('HARD_SWISH×1')));
+  t.true(report.some((l) => l.includes('regular (per-class)')));
+  t.is(spec.postprocess.detectionsPerImg, 5);
+  // regular NMS: no best-class masking
+  t.false(model.graph.node.some((nd) => nd.op_type === 'ReduceMax'));
+
+  // NHWC reference
+  const x = Float32Array.from({ length: H * H * 3 }, () => r() * 2 - 1);
+  const a0 = convRef(x, [H, H, 3], L0, 1, false).y;
+  const pool2d = (src: Float32Array, h: number, k: number, stride: number, max: boolean) => {
+    const o = Math.ceil(h / stride);
+    const padTotal = Math.max((o - 1) * stride + k - h, 0);
+    const top = Math.floor(padTotal / 2);
+    const out = new Float32Array(o * o * 4);
+    for (let yy = 0; yy < o; yy++)
+      for (let xx = 0; xx < o; xx++)
+        for (let c = 0; c < 4; c++) {
+          let acc = max ? -Infinity : 0;
+          let cnt = 0;
+          for (let dy = 0; dy < k; dy++)
+            for (let dx = 0; dx < k; dx++) {
+              const iy = yy * stride - top + dy;
+              const ix = xx * stride - top + dx;
+              if (iy < 0 || ix < 0 || iy >= h || ix >= h) continue;
+              const v = src[(iy * h + ix) * 4 + c];
+              acc = max ? Math.max(acc, v) : acc + v;
+              cnt++;
+            }
+          out[(yy * o + xx) * 4 + c] = max ? acc : acc / cnt;
+        }
+    return out;
+  };
+  const p1 = pool2d(a0, H, 2, 2, true);
+  const p2 = pool2d(p1, 3, 3, 1, false);
+  const feat = p2.map((v, i) => {
+    const y = v * mul[i % 4] - sub[i % 4];
+    return (y * Math.min(6, Math.max(0, y + 3))) / 6;
+  });
+  const refBox = convRef(feat, [3, 3, 4], Lbox, 1, false).y;
+  const refScores = convRef(feat, [3, 3, 4], Lcls, 1, false).y.map((v) => 1 / (1 + Math.exp(-v)));
+  const ours = await run(writeOnnx(model), x);
+  t.true(maxDiff(ours.boxes, refBox) < 1e-4, `boxes ${maxDiff(ours.boxes, refBox)}`);
+  t.true(maxDiff(ours.scores, refScores) < 1e-5, `scores ${maxDiff(ours.scores, refScores)}`);
+});
