@@ -13,7 +13,7 @@ import path from 'node:path';
 import { checkWriteTarget, fileIds, writeFileAtomic, type WriteFileOptions } from '../files.ts';
 import { assertKnownKeys, assertOneOf, invalidParameterError, object } from '../is.ts';
 import { importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
-import { importPytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
+import { dropInitializerInputs, importPytorchSsd, probePytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
 import type { OnnxImport } from './importers/torchvision.ts';
 import { importTorchvisionSsd } from './importers/torchvision.ts';
 import { importTflite } from './importers/tflite.ts';
@@ -158,7 +158,21 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
         ...importTorchvisionSsd(model, { labels, name, source, rebuild: options.rebuild }),
         report: ["ONNX outputs 'bbox_regression' + 'cls_logits': torchvision SSD raw heads"],
       };
-    return importPytorchSsd(model, { labels, name, source, preprocess: options.preprocess });
+    // what the outputs hold is decided from their values on a probe input, not from their names
+    const dropped = dropInitializerInputs(model);
+    const probe = await probePytorchSsd(model, { inputSize: options.inputSize });
+    const result = importPytorchSsd(model, {
+      labels,
+      name,
+      source,
+      preprocess: options.preprocess,
+      inputSize: options.inputSize,
+      probe,
+    });
+    const note = dropped
+      ? [`removed ${dropped} initializers listed as graph inputs (IR ${model.ir_version} exporter): same outputs, lets ONNX Runtime fold constants`]
+      : [];
+    return { ...result, report: [...note, ...probe.evidence] };
   }
   if (format === 'face-api') {
     if (labels)
@@ -208,8 +222,9 @@ function checkFileSet(format: ImportFormat, files: SourceFile[]): void {
 
 const SETTABLE_NEW_KEYS = new Set(['source', 'converter', 'anchors', 'input.interpolation', 'input.padValue', 'postprocess.boxCoder.clip']);
 
-/** Parses a `--set` value: JSON when it parses (numbers, booleans, arrays, objects), else the text itself. */
+/** Parses a `--set` value: JSON when it parses (numbers, booleans, arrays, objects), `Infinity`, else the text itself. */
 export function parseSetValue(text: string): unknown {
+  if (text === 'Infinity') return Infinity;
   try {
     return JSON.parse(text);
   } catch {
@@ -367,6 +382,12 @@ async function importFiles(
   );
   if (requested === 'auto' && paths.length === 0) throw new TypeError('Expected at least one model file but received none');
   const format = requested === 'auto' ? detectImportFormat(files) : requested;
+  const onnxFormat = format === 'onnx' || format === 'torchvision' || format === 'pytorch-ssd';
+  const notOnnx = onnxFormat ? files.find((f) => f.sniffed.kind !== 'onnx') : undefined;
+  if (notOnnx)
+    throw new TypeError(
+      `Expected an ONNX model for ${format} import but received ${path.basename(notOnnx.path)}: ${kindName(notOnnx.sniffed.kind)} (${notOnnx.sniffed.detail})`,
+    );
   checkFileSet(format, files);
   if (options.dequantize !== undefined && typeof options.dequantize !== 'boolean')
     throw invalidParameterError('dequantize', 'boolean', options.dequantize);

@@ -97,7 +97,8 @@ test('errors are thrown with readable messages', async (t) => {
     message: '--preprocess applies to pytorch-ssd imports only, not torchvision',
   });
   await t.throwsAsync(run('import', 'pytorch-ssd', src, '--out', path.join(dir, 'x.onnx')), {
-    message: /^Expected pytorch-ssd export with input 'input_0'/,
+    // any input name is accepted now (issue 10); the outputs are what a pytorch-ssd export must have
+    message: /^Expected pytorch-ssd export with output 'boxes' but received outputs 'bbox_regression' \[1, 3234, 4\]/,
   });
   const missing = path.join(dir, 'missing.onnx');
   await t.throwsAsync(run('inspect', missing), {
@@ -158,4 +159,64 @@ test('import never writes over its source model, nor over an existing file witho
     });
   }
   t.deepEqual(fs.readdirSync(dir).sort(), ['link.onnx', 'm.onnx', path.basename(src)].sort());
+});
+
+test('import FILE (format from the bytes) with --labels, --input-size, --channels, --mean, --std, --set; inspect shows the origin', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const src = path.join(dir, 'ssd.onnx');
+  fs.writeFileSync(src, writeOnnx(tinyPytorchSsd(3000, 3)));
+  fs.writeFileSync(path.join(dir, 'labels.txt'), 'person\ncar\n');
+  const out = path.join(dir, 'm.onnx');
+  const text = await run(
+    'import',
+    src,
+    '--out',
+    out,
+    '--labels',
+    path.join(dir, 'labels.txt'),
+    '--input-size',
+    '300x300',
+    '--channels',
+    'bgr',
+    '--mean',
+    '104,117,123',
+    '--std',
+    '1',
+    '--set',
+    'postprocess.topkCandidates=400',
+    '--set',
+    'postprocess.nmsThresh=0.3',
+  );
+  t.regex(text, /^ {2}ssd\.onnx: ONNX model \(ir_version \d+, opset \d+, producer tiny-test\)$/m);
+  t.regex(text, /^ {2}importer: ssd-edge\/pytorch-ssd-importer@2 \(format recognised from the bytes\)$/m);
+  t.regex(
+    text,
+    /^ {2}overrides: input size 300x300; channels BGR; mean 104,117,123; std 1,1,1; postprocess\.topkCandidates = 400; postprocess\.nmsThresh = 0\.3$/m,
+  );
+  t.regex(text, /^ {2}input: 'input_0' NCHW 300x300 BGR, x' = \(x - \[104, 117, 123\]\) \/ \[1, 1, 1\]/m);
+  t.regex(text, /^ {2}classes: 3 \(BACKGROUND, person, car\)$/m);
+  t.regex(text, /^ {2}postprocess: score > 0\.5, NMS 0\.3, 400 candidates, 200 detections$/m);
+  t.regex(text, /^wrote .*m\.onnx /m);
+  const info = await run('inspect', out);
+  t.regex(info, /^source {8}ssd\.onnx \(onnx; sha256 [0-9a-f]{16}\)$/m);
+  t.regex(info, /^converter {5}ssd-edge\/pytorch-ssd-importer@2$/m);
+  t.regex(info, /^input {9}input_0 NCHW BGR 300x300, .*mean \[104, 117, 123\] std \[1, 1, 1\]/m);
+  // bad flags: one readable line each, nothing written
+  const out2 = path.join(dir, 'n.onnx');
+  await t.throwsAsync(run('import', src, '--out', out2, '--input-size', '300'), {
+    message: /--input-size must be WxH with integers in \[1, \d+\], e\.g\. 320x240/,
+  });
+  await t.throwsAsync(run('import', src, '--out', out2, '--mean', '1,2'), {
+    message: /--mean must be one number or three comma-separated numbers/,
+  });
+  await t.throwsAsync(run('import', src, '--out', out2, '--set', 'nope'), { message: /--set must be key=value/ });
+  await t.throwsAsync(run('import', src, '--out', out2, '--labels', path.join(dir, 'labels.txt'), '--set', 'postprocess.iou=0.3'), {
+    message: /^Expected a field of the model spec \(.*\) for set key 'postprocess\.iou' but received "iou"$/,
+  });
+  await t.throwsAsync(run('import', src, 'x.prototxt', '--out', out2), { code: 'ENOENT' });
+  await t.throwsAsync(run('import', 'torchvision', src, '--format', 'onnx', '--out', out2), {
+    message: "the source format is given twice: 'torchvision' and --format onnx",
+  });
+  t.false(fs.existsSync(out2));
 });
