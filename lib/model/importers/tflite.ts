@@ -80,13 +80,18 @@ function fail(message: string): never {
 const tensorDesc = (t: TfliteTensor) =>
   `'${t.name}' ${TENSOR_TYPE_NAMES[t.type] ?? `type ${t.type}`} [${t.shape.join(', ')}]`;
 
+/** Element count of a constant tensor, checked against its data (a corrupt shape cannot make us read past it). */
+function constantSize(t: TfliteTensor, bytesPer: number): number {
+  if (!t.data) fail(`tensor ${tensorDesc(t)} has no constant data`);
+  if (t.shape.some((d) => !Number.isInteger(d) || d < 0)) fail(`constant ${tensorDesc(t)} has an unknown dim`);
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (t.data.byteLength < n * bytesPer)
+    fail(`constant ${tensorDesc(t)} has ${t.data.byteLength} bytes, expected ${n * bytesPer}`);
+  return n;
+}
+
 /** Float value of every element of a constant tensor (float32 as is, integer types dequantized per tensor/channel). */
 export function constantToFloat(t: TfliteTensor): Float32Array {
-  if (!t.data) fail(`tensor ${tensorDesc(t)} has no constant data`);
-  const n = t.shape.reduce((a, b) => a * b, 1);
-  const d = t.data;
-  const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
-  const out = new Float32Array(n);
   const bytes =
     t.type === TensorType.FLOAT32 || t.type === TensorType.INT32
       ? 4
@@ -94,9 +99,17 @@ export function constantToFloat(t: TfliteTensor): Float32Array {
         ? 1
         : 0;
   if (!bytes) fail(`constant ${tensorDesc(t)}: element type not supported`);
-  if (d.byteLength < n * bytes) fail(`constant ${tensorDesc(t)} has ${d.byteLength} bytes, expected ${n * bytes}`);
+  const n = constantSize(t, bytes);
+  const d = t.data!;
+  const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const out = new Float32Array(n);
   const q = t.quantization;
   const axis = q && q.scale.length > 1 ? q.quantizedDimension : -1;
+  if (
+    axis >= 0 &&
+    !(axis < t.shape.length && t.shape[axis] === q!.scale.length && q!.zeroPoint.length >= q!.scale.length)
+  )
+    fail(`constant ${tensorDesc(t)}: ${q!.scale.length} per-channel scales on dim ${axis}`);
   const inner = axis >= 0 ? t.shape.slice(axis + 1).reduce((a, b) => a * b, 1) : 1;
   for (let i = 0; i < n; i++) {
     let raw: number;
@@ -198,7 +211,7 @@ class Converter {
       return this.dequant(init, t, 'uint8', axis);
     }
     if (this.quantized && q && t.type === TensorType.INT32 && q.scale.length === 1) {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = constantSize(t, 4);
       const data = new Int32Array(n);
       const view = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
       for (let i = 0; i < n; i++) data[i] = view.getInt32(4 * i, true);
@@ -435,6 +448,17 @@ export function importTflite(source: Uint8Array, options: TfliteImportOptions = 
     throw invalidParameterError('options.dequantize', 'boolean', options.dequantize);
   if (!(source instanceof Uint8Array)) throw invalidParameterError('source', 'Uint8Array', source);
   const m = readTflite(source);
+  try {
+    return convertModel(m, options);
+  } catch (err) {
+    // our own errors (TypeError, RangeError 'Expected …') pass; a DataView/flatbuffer read past the end of a
+    // corrupt options table or graph-building errors (a value used before it is computed …) become a TypeError
+    if (err instanceof TypeError || (err instanceof RangeError && err.message.startsWith('Expected'))) throw err;
+    throw new TypeError(`${what}: the model's graph cannot be converted: ${(err as Error).message}`);
+  }
+}
+
+function convertModel(m: TfliteModel, options: TfliteImportOptions): TfliteImport {
   const ppIndex = m.operators.findIndex((o) => o.code === Op.CUSTOM && o.customCode === POSTPROCESS_OP);
   if (ppIndex < 0) {
     const customs = m.operators.filter((o) => o.code === Op.CUSTOM).map((o) => `'${o.customCode}'`);

@@ -93,11 +93,21 @@ function field(bb: ByteBuffer, table: number, f: number): number {
   return bb.__offset(table, slot(f));
 }
 
+/** Start and length of a vector field, checked to lie inside the buffer (a corrupt length cannot make us loop or allocate). */
+function vector(bb: ByteBuffer, table: number, o: number, elemSize: number): [number, number] {
+  const start = bb.__vector(table + o);
+  const n = bb.__vector_len(table + o);
+  if (start < 0 || n < 0 || start + n * elemSize > bb.capacity())
+    throw new TypeError(
+      `Expected a well-formed TFLite flatbuffer but a vector runs past its end (${n} elements at ${start})`,
+    );
+  return [start, n];
+}
+
 function tableVector(bb: ByteBuffer, table: number, f: number): number[] {
   const o = field(bb, table, f);
   if (!o) return [];
-  const start = bb.__vector(table + o);
-  const n = bb.__vector_len(table + o);
+  const [start, n] = vector(bb, table, o, 4);
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(bb.__indirect(start + 4 * i));
   return out;
@@ -106,8 +116,7 @@ function tableVector(bb: ByteBuffer, table: number, f: number): number[] {
 function intVector(bb: ByteBuffer, table: number, f: number): number[] {
   const o = field(bb, table, f);
   if (!o) return [];
-  const start = bb.__vector(table + o);
-  const n = bb.__vector_len(table + o);
+  const [start, n] = vector(bb, table, o, 4);
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(bb.readInt32(start + 4 * i));
   return out;
@@ -116,8 +125,7 @@ function intVector(bb: ByteBuffer, table: number, f: number): number[] {
 function bytesVector(bb: ByteBuffer, table: number, f: number): Uint8Array | null {
   const o = field(bb, table, f);
   if (!o) return null;
-  const start = bb.__vector(table + o);
-  const n = bb.__vector_len(table + o);
+  const [start, n] = vector(bb, table, o, 1);
   return bb.bytes().subarray(start, start + n);
 }
 
@@ -139,16 +147,15 @@ function readQuantization(bb: ByteBuffer, table: number): TfliteQuantization | n
   // QuantizationParameters { min:[float] 0; max:[float] 1; scale:[float] 2; zero_point:[long] 3; details 4,5; quantized_dimension:int 6 }
   const so = field(bb, table, 2);
   if (!so) return null;
-  const n = bb.__vector_len(table + so);
+  const [sStart, n] = vector(bb, table, so, 4);
   if (n === 0) return null;
-  const sStart = bb.__vector(table + so);
   const scale = new Float32Array(n);
   for (let i = 0; i < n; i++) scale[i] = bb.readFloat32(sStart + 4 * i);
   const zo = field(bb, table, 3);
   const zeroPoint: number[] = [];
   if (zo) {
-    const zStart = bb.__vector(table + zo);
-    for (let i = 0; i < bb.__vector_len(table + zo); i++) zeroPoint.push(Number(bb.readInt64(zStart + 8 * i)));
+    const [zStart, zn] = vector(bb, table, zo, 8);
+    for (let i = 0; i < zn; i++) zeroPoint.push(Number(bb.readInt64(zStart + 8 * i)));
   }
   while (zeroPoint.length < n) zeroPoint.push(0);
   return { scale, zeroPoint, quantizedDimension: scalar.int32(bb, table, 6) };
@@ -214,12 +221,27 @@ export function readTflite(bytes: Uint8Array): TfliteModel {
         customOptions: bytesVector(bb, t, 5),
       };
     });
+    const inputs = intVector(bb, sg, 1);
+    const outputs = intVector(bb, sg, 2);
+    const bad = (i: number) => !(i >= -1 && i < tensors.length);
+    for (const [k, op] of operators.entries())
+      if (op.inputs.some(bad) || op.outputs.some(bad) || op.outputs.includes(-1))
+        throw new TypeError(
+          `Expected tensor indices below ${tensors.length} in TFLite operator ${k} but received ${[...op.inputs, ...op.outputs]}`,
+        );
+    if (inputs.some((i) => i < 0 || bad(i)) || outputs.some((i) => i < 0 || bad(i)))
+      throw new TypeError(
+        `Expected subgraph inputs/outputs below ${tensors.length} but received ${[...inputs, ...outputs]}`,
+      );
+    for (const t of tensors)
+      if (t.shape.some((d) => d < -1))
+        throw new TypeError(`Expected tensor dims ≥ −1 in TFLite tensor '${t.name}' but received [${t.shape}]`);
     return {
       version,
       description: str(bb, model, 3),
       tensors,
-      inputs: intVector(bb, sg, 1),
-      outputs: intVector(bb, sg, 2),
+      inputs,
+      outputs,
       operators,
       bb,
     };
@@ -233,7 +255,14 @@ export function readTflite(bytes: Uint8Array): TfliteModel {
 export function readFlexbufferMap(bytes: Uint8Array): Record<string, unknown> {
   const copy = new Uint8Array(bytes.byteLength); // own ArrayBuffer (a Node Buffer's slice shares its pool)
   copy.set(bytes);
-  const obj = toObject(copy.buffer);
+  let obj: unknown;
+  try {
+    obj = toObject(copy.buffer);
+  } catch (err) {
+    throw new TypeError(
+      `Expected custom options as a flexbuffer map but decoding failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
     throw new TypeError('Expected custom options as a flexbuffer map but received another value');
   }

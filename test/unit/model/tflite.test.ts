@@ -769,3 +769,25 @@ test('float TFLite graph with pools, MUL/SUB by constants and HARD_SWISH matches
   t.true(maxDiff(ours.boxes, refBox) < 1e-4, `boxes ${maxDiff(ours.boxes, refBox)}`);
   t.true(maxDiff(ours.scores, refScores) < 1e-5, `scores ${maxDiff(ours.scores, refScores)}`);
 });
+
+test('corrupt TFLite bytes give a TypeError, never another error or a hang', (t) => {
+  const { bytes } = tinySsd(true);
+  const r = rng(99);
+  const kinds = new Map<string, number>();
+  for (let k = 0; k < 300; k++) {
+    const b = bytes.slice(0, k < 60 ? Math.floor(r() * bytes.length) : bytes.length);
+    if (k >= 60) for (let j = 0; j < 4; j++) b[4 + Math.floor(r() * (b.length - 4))] = Math.floor(r() * 256);
+    try {
+      importTflite(b, { labels: ['a', 'b'] });
+      kinds.set('ok', (kinds.get('ok') ?? 0) + 1);
+    } catch (err) {
+      const name = (err as Error).constructor.name;
+      kinds.set(name, (kinds.get(name) ?? 0) + 1);
+      // RangeError only from the spec's own range checks ('Expected integer in [1, 8192] for input.height …')
+      const ok = err instanceof TypeError || (err instanceof RangeError && /^Expected .* for /.test(err.message));
+      if (!ok) t.fail(`${name}: ${(err as Error).message}`);
+    }
+  }
+  t.log([...kinds].map(([k, v]) => `${k} ${v}`).join(', '));
+  t.true((kinds.get('TypeError') ?? 0) > 0);
+});
