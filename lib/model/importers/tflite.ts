@@ -201,10 +201,7 @@ class Converter {
     const base = this.g.uniqueName(t.name || `const${this.constCount++}`);
     const q = t.quantization;
     if (this.quantized && q && t.type === TensorType.UINT8) {
-      let data: Uint8Array = t.data.slice(
-        0,
-        shape.reduce((a, b) => a * b, 1),
-      );
+      let data: Uint8Array = t.data.slice(0, constantSize(t, 1));
       if (perm) data = transposeData(data, shape, perm);
       const init = this.g.addInitializer(base, data, outDims);
       const axis = q.scale.length > 1 ? (perm ? perm.indexOf(q.quantizedDimension) : q.quantizedDimension) : undefined;
