@@ -18,6 +18,7 @@ import { dropInitializerInputs, importPytorchSsd, probePytorchSsd, type PytorchS
 import type { OnnxImport } from './importers/torchvision.ts';
 import { importTorchvisionSsd } from './importers/torchvision.ts';
 import { importTensorflow } from './importers/tensorflow.ts';
+import { importTflite } from './importers/tflite.ts';
 import { readLabelsFile } from './labels.ts';
 import { checkModelSpec, writeModelSpec } from './metadata.ts';
 import type { ModelSpec } from './spec.ts';
@@ -74,6 +75,8 @@ export interface ImportModelFileOptions extends ImportOverrides {
   rebuild?: boolean;
   /** Replace an existing `out` file (default false: an existing file is an error). The source is never replaced. */
   overwrite?: boolean;
+  /** TFLite only: write a uint8-quantized model as a float graph (default: kept quantized, QDQ). */
+  dequantize?: boolean;
 }
 
 const IMPORT_OPTION_KEYS = [
@@ -83,6 +86,7 @@ const IMPORT_OPTION_KEYS = [
   'preprocess',
   'rebuild',
   'overwrite',
+  'dequantize',
   'inputSize',
   'channels',
   'mean',
@@ -205,6 +209,14 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
       { graph: pb?.bytes, textGraph: pbtxt?.bytes },
       { labels, name, source, inputSize: options.inputSize },
     );
+  }
+  if (format === 'tflite') {
+    const f = ctx.file('tflite');
+    if (!f)
+      throw new TypeError(
+        `Expected a TFLite flatbuffer for tflite import but received ${files.map((g) => kindName(g.sniffed.kind)).join(', ') || 'no file'}`,
+      );
+    return importTflite(f.bytes, { labels, name, source, dequantize: options.dequantize });
   }
   // Formats recognised but without an importer in this build (their modules add a branch above).
   const found = files.map((f) => `${kindName(f.sniffed.kind)} (${path.basename(f.path)})`).join(', ');
@@ -405,6 +417,10 @@ async function importFiles(
       `Expected an ONNX model for ${format} import but received ${path.basename(notOnnx.path)}: ${kindName(notOnnx.sniffed.kind)} (${notOnnx.sniffed.detail})`,
     );
   checkFileSet(format, files);
+  if (options.dequantize !== undefined && typeof options.dequantize !== 'boolean')
+    throw invalidParameterError('dequantize', 'boolean', options.dequantize);
+  if (options.dequantize && format !== 'tflite')
+    throw new TypeError(`Expected dequantize only for a TFLite import but the format is ${format}`);
   const source = paths.length ? paths.map((p) => path.basename(p)).join(' + ') : undefined;
   const imported = await runImporter({
     format,

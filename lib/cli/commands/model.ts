@@ -5,7 +5,7 @@
  *   ssd-edge model inspect FILE [--json]
  *   ssd-edge model import FILE… [--out FILE] [--format KIND] [--labels FILE] [--name NAME] [--input-size WxH]
  *                         [--channels rgb|bgr] [--mean v[,v,v]] [--std v[,v,v]] [--set key=value]…
- *                         [--preprocess mobilenet|jetson|vgg16] [--rebuild] [--overwrite]
+ *                         [--preprocess mobilenet|jetson|vgg16] [--rebuild] [--dequantize] [--overwrite]
  *   ssd-edge model import <torchvision|pytorch-ssd|face-api> [FILE] …   (the old form, still accepted)
  */
 import fs from 'node:fs';
@@ -39,6 +39,7 @@ interface ImportOpts {
   name?: string;
   preprocess?: PytorchSsdPreprocess;
   rebuild?: boolean;
+  dequantize?: boolean;
   overwrite?: boolean;
 }
 
@@ -154,6 +155,7 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
       ).choices(Object.keys(PYTORCH_SSD_PREPROCESS)),
     )
     .option('--rebuild', 'torchvision SSD300-VGG16: rebuild the graph from its weights with a dynamic batch')
+    .option('--dequantize', 'TFLite: write a uint8-quantized model as a float graph (default: kept quantized)')
     .option('--overwrite', 'replace an existing --out file (never the source model)')
     .action(async (args: string[], opts: ImportOpts) => {
       // old form: `import <kind> [FILE]` (a kind that is not also an existing file)
@@ -169,11 +171,13 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
         throw new UsageError(`--preprocess applies to pytorch-ssd imports only, not ${format}`);
       if (opts.rebuild && format !== undefined && format !== 'torchvision' && format !== 'onnx')
         throw new UsageError(`--rebuild applies to torchvision imports only, not ${format}`);
+      if (opts.dequantize && format !== undefined && format !== 'tflite')
+        throw new UsageError(`--dequantize applies to tflite imports only, not ${format}`);
       if (files.length === 0 && format !== 'face-api')
         throw new UsageError('model import needs a model file (only face-api has bundled weights)');
       const out = opts.out ?? defaultImportOut(files[0]);
       await checkImportTarget(out, files, opts.overwrite);
-      const { labels, name, preprocess, rebuild, overwrite, inputSize, channels, mean, std } = opts;
+      const { labels, name, preprocess, rebuild, dequantize, overwrite, inputSize, channels, mean, std } = opts;
       const set = Object.keys(opts.set ?? {}).length ? opts.set : undefined;
       const r = await importModelFiles(files, {
         format,
@@ -182,6 +186,7 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
         name,
         preprocess,
         rebuild,
+        dequantize,
         overwrite,
         inputSize,
         channels,

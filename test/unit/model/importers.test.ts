@@ -238,7 +238,7 @@ test('importModelFile never replaces its source, a directory, or (without overwr
     {
       instanceOf: TypeError,
       message:
-        "Unknown key 'overWrite' in options: expected one of 'out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite', 'inputSize', 'channels', 'mean', 'std', 'set'",
+        "Unknown key 'overWrite' in options: expected one of 'out', 'labels', 'name', 'preprocess', 'rebuild', 'overwrite', 'dequantize', 'inputSize', 'channels', 'mean', 'std', 'set'",
     },
   );
   t.false(fs.existsSync(path.join(dir, 'n.onnx')));
