@@ -30,9 +30,10 @@ if (!modelsDir) {
   process.exit(0);
 }
 const dir = path.resolve(modelsDir, 'libfacedetection-yufacedetectnet');
-const photo = [path.resolve(modelsDir, '..', 'reference', 'images', 'coffee.png'), path.resolve('examples/astronaut.jpg')].find((p) =>
-  fs.existsSync(p),
-)!;
+const photo = [
+  path.resolve(modelsDir, '..', 'reference', 'images', 'coffee.png'),
+  path.resolve('examples/astronaut.jpg'),
+].find((p) => fs.existsSync(p))!;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-bench-caffe-'));
 
 async function timeRounds(fn: () => Promise<unknown>, runs: number): Promise<number[]> {
@@ -70,7 +71,15 @@ for (const version of ['v1', 'v2']) {
   const e2e = await timeRounds(() => detector.detect(photo), half);
   const cv = spawnSync(
     '/usr/bin/python3',
-    [path.join(here, 'caffe_opencv.py'), `${base}.opencv.prototxt`, `${base}.caffemodel`, photo, '320', '240', String(RUNS)],
+    [
+      path.join(here, 'caffe_opencv.py'),
+      `${base}.opencv.prototxt`,
+      `${base}.caffemodel`,
+      photo,
+      '320',
+      '240',
+      String(RUNS),
+    ],
     { encoding: 'utf8' },
   );
   forward.push(...(await timeRounds(() => session.run(feed), RUNS - half)));
@@ -78,7 +87,12 @@ for (const version of ['v1', 'v2']) {
   let opencv: { version?: string; threads?: number; forward?: Timing; endToEnd?: Timing; skipped?: string };
   if (cv.status === 0) {
     const o = JSON.parse(cv.stdout.trim().split('\n').pop()!);
-    opencv = { version: o.opencv, threads: o.threads, forward: summarize(o.forward), endToEnd: summarize(o.end_to_end) };
+    opencv = {
+      version: o.opencv,
+      threads: o.threads,
+      forward: summarize(o.forward),
+      endToEnd: summarize(o.end_to_end),
+    };
   } else opencv = { skipped: (cv.stderr || cv.error?.message || 'failed').trim().split('\n').pop() };
   const r = {
     import: summarize(importTimes),
@@ -86,7 +100,10 @@ for (const version of ['v1', 'v2']) {
     endToEnd: summarize(e2e),
     opencv,
     ratios: opencv.forward
-      ? { forward: +(summarize(forward).median / opencv.forward.median).toFixed(3), endToEnd: +(summarize(e2e).median / opencv.endToEnd!.median).toFixed(3) }
+      ? {
+          forward: +(summarize(forward).median / opencv.forward.median).toFixed(3),
+          endToEnd: +(summarize(e2e).median / opencv.endToEnd!.median).toFixed(3),
+        }
       : undefined,
   };
   results[version] = r;

@@ -56,10 +56,14 @@ try {
     if (withOpenCv) {
       try {
         opencv = JSON.parse(
-          execFileSync('/usr/bin/python3', [path.join(here, 'ultraface_cv2_time.py'), src, String(W), String(H), image, String(runs)], {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'ignore'],
-          }),
+          execFileSync(
+            '/usr/bin/python3',
+            [path.join(here, 'ultraface_cv2_time.py'), src, String(W), String(H), image, String(runs)],
+            {
+              encoding: 'utf8',
+              stdio: ['ignore', 'pipe', 'ignore'],
+            },
+          ),
         );
       } catch (err) {
         console.log(`OpenCV side not measured: ${(err as Error).message.split('\n')[0]}`);

@@ -51,7 +51,8 @@ function numArg(name: string, fallback: number, min: number): number {
 
 const known = ['--size', '--frames', '--model', '--minutes', '--sample', '--max-growth', '--out'];
 for (const a of process.argv.slice(2)) {
-  if (a.startsWith('--') && !known.includes(a)) throw new TypeError(`Unknown option ${a} (expected ${known.join(', ')})`);
+  if (a.startsWith('--') && !known.includes(a))
+    throw new TypeError(`Unknown option ${a} (expected ${known.join(', ')})`);
 }
 
 /** Open file descriptors of this process. */
@@ -177,8 +178,10 @@ function plotRss(samples: readonly Sample[], warmupX: number, xLabel: string, ti
 }
 
 async function loadModel(name: string, worker: boolean): Promise<{ detector: Detector; model: string }> {
-  if (name === 'tiny') return { detector: await Detector.load(writeTinyDecodedModel(), { device: 'cpu', worker }), model: 'tiny' };
-  if (name === 'default') return { detector: await Detector.load(undefined, { device: 'cpu', worker }), model: 'default' };
+  if (name === 'tiny')
+    return { detector: await Detector.load(writeTinyDecodedModel(), { device: 'cpu', worker }), model: 'tiny' };
+  if (name === 'default')
+    return { detector: await Detector.load(undefined, { device: 'cpu', worker }), model: 'default' };
   return { detector: await Detector.load(name, { device: 'cpu', worker }), model: name };
 }
 
@@ -198,7 +201,8 @@ async function soakEvery() {
   const { detector, model } = await loadModel(arg('--model', 'tiny'), false);
   const size = arg('--size', '');
   const m = /^(\d+)x(\d+)$/.exec(size);
-  if (size && (!m || Number(m[1]) < 1 || Number(m[2]) < 1)) throw new RangeError(`--size must be WIDTHxHEIGHT, got ${size}`);
+  if (size && (!m || Number(m[1]) < 1 || Number(m[2]) < 1))
+    throw new RangeError(`--size must be WIDTHxHEIGHT, got ${size}`);
   const width = m ? Number(m[1]) : detector.spec.input.width;
   const height = m ? Number(m[2]) : detector.spec.input.height;
   const image = Boolean(m); // at a size of its own the source is kept at that size, results carry the pixels
@@ -290,7 +294,8 @@ async function soakLatest(minutes: number) {
   const perMinute: { minute: number; results: number; p50: number; p95: number }[] = [];
   for (let m = 0; m < Math.ceil(minutes); m++) {
     const ms = latencies.filter((l) => l.t >= m * 60 && l.t < (m + 1) * 60).map((l) => l.ms);
-    if (ms.length) perMinute.push({ minute: m + 1, results: ms.length, p50: percentile(ms, 50), p95: percentile(ms, 95) });
+    if (ms.length)
+      perMinute.push({ minute: m + 1, results: ms.length, p50: percentile(ms, 50), p95: percentile(ms, 95) });
   }
   const first = perMinute[0];
   const last = perMinute.at(-1) ?? first;
@@ -315,10 +320,11 @@ async function soakLatest(minutes: number) {
     ),
     perMinute,
     p95LastOverFirst: last.p95 / first.p95,
-    p95OverForward: percentile(
-      latencies.map((l) => l.ms),
-      95,
-    ) / stats.forwardMs,
+    p95OverForward:
+      percentile(
+        latencies.map((l) => l.ms),
+        95,
+      ) / stats.forwardMs,
     gc: gc !== undefined,
     rss: rssGrowth(samples, warmupX),
     fds: { before: fdBefore, after: end.fds },
@@ -326,7 +332,10 @@ async function soakLatest(minutes: number) {
     samples,
     xLabel: 'seconds',
     warmupX,
-    failures: last.p95 > 1.5 * first.p95 ? [`p95 latency grew: first minute ${first.p95.toFixed(0)} ms, last ${last.p95.toFixed(0)} ms`] : [],
+    failures:
+      last.p95 > 1.5 * first.p95
+        ? [`p95 latency grew: first minute ${first.p95.toFixed(0)} ms, last ${last.p95.toFixed(0)} ms`]
+        : [],
   };
 }
 
@@ -336,19 +345,37 @@ const outDir = path.resolve(arg('--out', path.join(root, 'bench', 'results')));
 const r = minutesArg > 0 ? await soakLatest(minutesArg) : await soakEvery();
 const failures = [...r.failures];
 if (r.rss.growth > maxGrowth)
-  failures.push(`RSS grew ${(r.rss.growth * 100).toFixed(2)} % after the warm-up (limit ${(maxGrowth * 100).toFixed(1)} %)`);
+  failures.push(
+    `RSS grew ${(r.rss.growth * 100).toFixed(2)} % after the warm-up (limit ${(maxGrowth * 100).toFixed(1)} %)`,
+  );
 if (r.fds.after > r.fds.before) failures.push(`${r.fds.after - r.fds.before} file descriptors left open`);
 if (r.children.after.length > 0)
   failures.push(`child processes left: ${r.children.after.map((c) => `${c.comm} (${c.pid})`).join(', ')}`);
 
 const { samples, xLabel, warmupX, failures: _f, ...summary } = r;
-const result = { date: new Date().toISOString(), machine: machine(), ...summary, maxGrowth, failures, ok: failures.length === 0, samples };
+const result = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  ...summary,
+  maxGrowth,
+  failures,
+  ok: failures.length === 0,
+  samples,
+};
 const title =
   `${r.mode === 'every' ? `${r.frames} frames${r.image ? ' with images' : ''}, every` : `${r.minutes} min, latest`} · ${r.model} model · RSS ` +
   `${r.rss.firstMiB.toFixed(1)} → ${r.rss.lastMiB.toFixed(1)} MiB (${(r.rss.growth * 100).toFixed(2)} %)`;
-const png = plotRss(samples, warmupX, xLabel === 'frame' ? 'frame (warm-up shaded)' : 'seconds (warm-up shaded)', title);
+const png = plotRss(
+  samples,
+  warmupX,
+  xLabel === 'frame' ? 'frame (warm-up shaded)' : 'seconds (warm-up shaded)',
+  title,
+);
 const base = path.join(outDir, `soak-${r.mode}${r.mode === 'every' && r.image ? '-image' : ''}`);
-await writeFileAtomic(`${base}.json`, Buffer.from(`${JSON.stringify(result, null, 2)}\n`), { overwrite: true, mkdir: true });
+await writeFileAtomic(`${base}.json`, Buffer.from(`${JSON.stringify(result, null, 2)}\n`), {
+  overwrite: true,
+  mkdir: true,
+});
 await writeFileAtomic(`${base}-rss.png`, png, { overwrite: true, mkdir: true });
 
 console.log(

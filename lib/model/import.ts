@@ -14,7 +14,12 @@ import { checkWriteTarget, fileIds, writeFileAtomic, type WriteFileOptions } fro
 import { assertKnownKeys, assertOneOf, invalidParameterError, object } from '../is.ts';
 import { importCaffe } from './importers/caffe.ts';
 import { importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
-import { dropInitializerInputs, importPytorchSsd, probePytorchSsd, type PytorchSsdPreprocess } from './importers/pytorch-ssd.ts';
+import {
+  dropInitializerInputs,
+  importPytorchSsd,
+  probePytorchSsd,
+  type PytorchSsdPreprocess,
+} from './importers/pytorch-ssd.ts';
 import type { OnnxImport } from './importers/torchvision.ts';
 import { importTorchvisionSsd } from './importers/torchvision.ts';
 import { importTensorflow } from './importers/tensorflow.ts';
@@ -32,7 +37,17 @@ import { SNIFFED_KIND_NAMES, sniffModelBytes, type SniffedKind, type SniffResult
  * (torchvision raw heads by their output names, else the pytorch-ssd family); 'torchvision' / 'pytorch-ssd' /
  * 'face-api' force those importers.
  */
-export const IMPORT_FORMATS = ['auto', 'onnx', 'torchvision', 'pytorch-ssd', 'face-api', 'tflite', 'caffe', 'tf', 'tfjs'] as const;
+export const IMPORT_FORMATS = [
+  'auto',
+  'onnx',
+  'torchvision',
+  'pytorch-ssd',
+  'face-api',
+  'tflite',
+  'caffe',
+  'tf',
+  'tfjs',
+] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 /** The import format a recognised file kind leads to. */
@@ -139,7 +154,9 @@ export function detectImportFormat(files: SourceFile[]): ImportFormat {
     const format = FORMAT_OF_KIND[f.sniffed.kind];
     if (format) return format;
   }
-  const found = files.map((f) => `${path.basename(f.path)}: ${kindName(f.sniffed.kind)} (${f.sniffed.detail})`).join('; ');
+  const found = files
+    .map((f) => `${path.basename(f.path)}: ${kindName(f.sniffed.kind)} (${f.sniffed.detail})`)
+    .join('; ');
   throw new TypeError(
     `Expected an ONNX, TFLite, Caffe (prototxt + caffemodel), TensorFlow (.pb) or TensorFlow.js (model.json) model but received ${found || 'no file'} — --format KIND forces a format`,
   );
@@ -153,7 +170,9 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
     return importTorchvisionSsd(readSourceOnnx(first, format), { labels, name, source, rebuild: options.rebuild });
   }
   if (format === 'pytorch-ssd' || format === 'onnx') {
-    const model = ctx.file('onnx') ? readOnnxFrom(ctx.file('onnx')!.bytes, ctx.file('onnx')!.path) : readSourceOnnx(first, format);
+    const model = ctx.file('onnx')
+      ? readOnnxFrom(ctx.file('onnx')!.bytes, ctx.file('onnx')!.path)
+      : readSourceOnnx(first, format);
     const outputs = new Set(model.graph?.output?.map((o) => o.name));
     if (format === 'onnx' && outputs.has('bbox_regression') && outputs.has('cls_logits'))
       return {
@@ -172,7 +191,9 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
       probe,
     });
     const note = dropped
-      ? [`removed ${dropped} initializers listed as graph inputs (IR ${model.ir_version} exporter): same outputs, lets ONNX Runtime fold constants`]
+      ? [
+          `removed ${dropped} initializers listed as graph inputs (IR ${model.ir_version} exporter): same outputs, lets ONNX Runtime fold constants`,
+        ]
       : [];
     return { ...result, report: [...note, ...probe.evidence] };
   }
@@ -189,7 +210,9 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
     const weights = ctx.file('caffe-model');
     if (!prototxt) {
       const found = files.map((f) => `${kindName(f.sniffed.kind)} (${path.basename(f.path)})`).join(', ');
-      throw new TypeError(`Expected a Caffe prototxt (deploy network definition) for caffe import but received ${found || 'no file'}`);
+      throw new TypeError(
+        `Expected a Caffe prototxt (deploy network definition) for caffe import but received ${found || 'no file'}`,
+      );
     }
     return importCaffe(
       {
@@ -220,7 +243,9 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
   }
   // Formats recognised but without an importer in this build (their modules add a branch above).
   const found = files.map((f) => `${kindName(f.sniffed.kind)} (${path.basename(f.path)})`).join(', ');
-  throw new TypeError(`Expected a format ssd-edge can import but received ${found || format}: no ${format} importer in this build`);
+  throw new TypeError(
+    `Expected a format ssd-edge can import but received ${found || format}: no ${format} importer in this build`,
+  );
 }
 
 /** Checks that a format has every file it needs, naming what was found and what is missing. */
@@ -248,7 +273,14 @@ function checkFileSet(format: ImportFormat, files: SourceFile[]): void {
 
 // --- overrides --------------------------------------------------------------------------------------
 
-const SETTABLE_NEW_KEYS = new Set(['source', 'converter', 'anchors', 'input.interpolation', 'input.padValue', 'postprocess.boxCoder.clip']);
+const SETTABLE_NEW_KEYS = new Set([
+  'source',
+  'converter',
+  'anchors',
+  'input.interpolation',
+  'input.padValue',
+  'postprocess.boxCoder.clip',
+]);
 
 /** Parses a `--set` value: JSON when it parses (numbers, booleans, arrays, objects), `Infinity`, else the text itself. */
 export function parseSetValue(text: string): unknown {
@@ -261,7 +293,11 @@ export function parseSetValue(text: string): unknown {
 }
 
 const triple = (name: string, v: number[]): [number, number, number] => {
-  if (!Array.isArray(v) || (v.length !== 1 && v.length !== 3) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x)))
+  if (
+    !Array.isArray(v) ||
+    (v.length !== 1 && v.length !== 3) ||
+    v.some((x) => typeof x !== 'number' || !Number.isFinite(x))
+  )
     throw invalidParameterError(name, 'one or three finite numbers', v);
   return (v.length === 1 ? [v[0], v[0], v[0]] : [...v]) as [number, number, number];
 };
@@ -398,7 +434,8 @@ async function importFiles(
   await checkWriteTarget(out, rules);
   const labels = typeof options.labels === 'string' ? readLabelsFile(options.labels) : options.labels;
   // face-api takes a folder (or nothing: the bundled weights); every other format reads its files here
-  const folderInput = requested === 'face-api' && paths.length === 1 && fs.existsSync(paths[0]) && fs.statSync(paths[0]).isDirectory();
+  const folderInput =
+    requested === 'face-api' && paths.length === 1 && fs.existsSync(paths[0]) && fs.statSync(paths[0]).isDirectory();
   const files: SourceFile[] = folderInput
     ? []
     : paths.map((p) => {
@@ -408,7 +445,8 @@ async function importFiles(
   const report: string[] = files.map(
     (f) => `${path.basename(f.path)}: ${kindName(f.sniffed.kind)} (${f.sniffed.detail})`,
   );
-  if (requested === 'auto' && paths.length === 0) throw new TypeError('Expected at least one model file but received none');
+  if (requested === 'auto' && paths.length === 0)
+    throw new TypeError('Expected at least one model file but received none');
   const format = requested === 'auto' ? detectImportFormat(files) : requested;
   const onnxFormat = format === 'onnx' || format === 'torchvision' || format === 'pytorch-ssd';
   const notOnnx = onnxFormat ? files.find((f) => f.sniffed.kind !== 'onnx') : undefined;
@@ -424,14 +462,18 @@ async function importFiles(
   const source = paths.length ? paths.map((p) => path.basename(p)).join(' + ') : undefined;
   const imported = await runImporter({
     format,
-    files: folderInput ? [{ path: paths[0], bytes: Buffer.alloc(0), sniffed: { kind: 'unknown', detail: 'folder' } }] : files,
+    files: folderInput
+      ? [{ path: paths[0], bytes: Buffer.alloc(0), sniffed: { kind: 'unknown', detail: 'folder' } }]
+      : files,
     file: (kind) => files.find((f) => f.sniffed.kind === kind),
     labels,
     name: options.name,
     source,
     options,
   });
-  report.push(`importer: ${imported.spec.converter ?? format}${requested === 'auto' ? ' (format recognised from the bytes)' : ` (--format ${format})`}`);
+  report.push(
+    `importer: ${imported.spec.converter ?? format}${requested === 'auto' ? ' (format recognised from the bytes)' : ` (--format ${format})`}`,
+  );
   if (imported.report) report.push(...imported.report);
   let spec = imported.spec;
   const { spec: overridden, changed } = applyImportOverrides(spec, options);

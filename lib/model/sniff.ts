@@ -113,7 +113,8 @@ const isPrintable = (b: Uint8Array, start: number, end: number) => {
   return true;
 };
 
-const utf8 = (b: Uint8Array, start: number, end: number) => Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
+const utf8 = (b: Uint8Array, start: number, end: number) =>
+  Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
 
 function sniffJson(b: Uint8Array): SniffResult {
   let json: unknown;
@@ -131,7 +132,11 @@ function sniffJson(b: Uint8Array): SniffResult {
       };
     return { kind: 'unknown', detail: `JSON object with keys ${Object.keys(o).slice(0, 6).join(', ') || 'none'}` };
   }
-  if (Array.isArray(json) && json.length > 0 && json.every((g) => g && typeof g === 'object' && 'paths' in g && 'weights' in g))
+  if (
+    Array.isArray(json) &&
+    json.length > 0 &&
+    json.every((g) => g && typeof g === 'object' && 'paths' in g && 'weights' in g)
+  )
     return { kind: 'tfjs-manifest', detail: `${json.length} weight group(s)` };
   return { kind: 'unknown', detail: 'JSON that is neither a TF.js graph model nor a weights manifest' };
 }
@@ -182,12 +187,21 @@ function sniffProtobuf(b: Uint8Array): SniffResult | undefined {
     );
   };
   // TF GraphDef: node (1) repeated NodeDef{name 1, op 2}; versions (4) a message.
-  if (ones.length > 0 && ones.every((f) => f.wire === 2) && isNodeDef(ones[0]) && (ones.length > 1 || fields.some((f) => f.field === 4 && f.wire === 2)))
+  if (
+    ones.length > 0 &&
+    ones.every((f) => f.wire === 2) &&
+    isNodeDef(ones[0]) &&
+    (ones.length > 1 || fields.some((f) => f.field === 4 && f.wire === 2))
+  )
     return { kind: 'tf-graphdef', detail: `${ones.length} nodes` };
   // Caffe NetParameter: layer (100) or V1 layers (2) messages; name (1) a printable string at most once.
   const layers = fields.filter((f) => f.field === 100 && f.wire === 2);
   const v1 = fields.filter((f) => f.field === 2 && f.wire === 2);
-  if (ones.length <= 1 && ones.every((f) => f.wire === 2 && isPrintable(b, f.start, f.end)) && (layers.length || v1.length)) {
+  if (
+    ones.length <= 1 &&
+    ones.every((f) => f.wire === 2 && isPrintable(b, f.start, f.end)) &&
+    (layers.length || v1.length)
+  ) {
     const name = ones[0] ? `net "${utf8(b, ones[0].start, ones[0].end)}", ` : '';
     return {
       kind: 'caffe-model',
@@ -212,6 +226,9 @@ export function sniffModelBytes(bytes: Uint8Array): SniffResult {
   if (bytes[i] === 0x7b || bytes[i] === 0x5b) return sniffJson(bytes);
   return (
     sniffText(bytes) ??
-    sniffProtobuf(bytes) ?? { kind: 'unknown', detail: bytes.length === 0 ? 'empty file' : `${bytes.length} bytes in no known format` }
+    sniffProtobuf(bytes) ?? {
+      kind: 'unknown',
+      detail: bytes.length === 0 ? 'empty file' : `${bytes.length} bytes in no known format`,
+    }
   );
 }

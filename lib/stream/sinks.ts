@@ -335,7 +335,10 @@ export async function createSnapshotSink(
     await fs.promises.mkdir(dir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder above it) is a file, not a folder' : (err as Error).message;
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'it (or a folder above it) is a file, not a folder'
+        : (err as Error).message;
     throw new WriteError(`Cannot write snapshots to ${dir}: ${why}`, code ?? 'ERR_SSD_EDGE_WRITE', { cause: err });
   }
   let previous = new Set<number>();

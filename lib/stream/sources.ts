@@ -187,7 +187,10 @@ export function globMatches(pattern: string): boolean | null {
     else if (c === '[') {
       const end = base.indexOf(']', i + 2);
       if (end < 0) return null; // an unclosed class: glob(3)'s rules, leave it to ffmpeg
-      const body = base.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      const body = base
+        .slice(i + 1, end)
+        .replace(/^!/, '^')
+        .replace(/\\/g, '\\\\');
       re += `[${body}]`;
       i = end;
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');

@@ -29,21 +29,43 @@ for (const version of ['v1', 'v2']) {
   modelTest(
     `YuFaceDetectNet ${version} (Caffe): import, priors, detections against the OpenCV oracle`,
     FAMILY,
-    [`${base}.prototxt`, `${base}.opencv.prototxt`, `${base}.caffemodel`, 'labels.txt', 'priors/mbox_priorbox_v2_320x240_xyxy.f32'],
+    [
+      `${base}.prototxt`,
+      `${base}.opencv.prototxt`,
+      `${base}.caffemodel`,
+      'labels.txt',
+      'priors/mbox_priorbox_v2_320x240_xyxy.f32',
+    ],
     async (t, dir) => {
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-caffe-'));
       t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
       const out = path.join(tmp, `yu-${version}.onnx`);
       // the file-level import, format recognised from the bytes; the upstream prototxt with Caffe-SSD's `visualize`
-      const result = await importModelFiles([path.join(dir, `${base}.prototxt`), path.join(dir, `${base}.caffemodel`)], {
-        out,
-        labels: path.join(dir, 'labels.txt'),
-      });
+      const result = await importModelFiles(
+        [path.join(dir, `${base}.prototxt`), path.join(dir, `${base}.caffemodel`)],
+        {
+          out,
+          labels: path.join(dir, 'labels.txt'),
+        },
+      );
       t.is(result.format, 'caffe');
       t.log(result.report.join('\n'));
       const { spec } = result;
-      t.like(spec.input, { width: 320, height: 240, colorOrder: 'BGR', mean: [0, 0, 0], std: [1, 1, 1], layout: 'NCHW' });
-      t.like(spec.postprocess, { scoring: 'none', nmsThresh: 0.15, topkCandidates: 100, detectionsPerImg: 50, scoreThresh: 0.01 });
+      t.like(spec.input, {
+        width: 320,
+        height: 240,
+        colorOrder: 'BGR',
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+        layout: 'NCHW',
+      });
+      t.like(spec.postprocess, {
+        scoring: 'none',
+        nmsThresh: 0.15,
+        topkCandidates: 100,
+        detectionsPerImg: 50,
+        scoreThresh: 0.01,
+      });
       // OpenCV's copy of the prototxt (without `visualize`) gives the same spec
       const opencv = importCaffe(
         {
@@ -77,7 +99,9 @@ for (const version of ['v1', 'v2']) {
         // rows ≥ 0.5: corners and scores; rows ≥ 0.3: same faces (IoU) and scores
         const strict = compareToOracle(detections, oracle, { box: 2.5, score: 0.01, minScore: 0.5 });
         const loose = compareToOracle(detections, oracle, { iou: 0.95, score: 0.02, minScore: 0.3 });
-        t.log(`${image}: ≥0.5 ${strict.matched} matched, max ${strict.maxBoxDiff.toFixed(3)} px, score Δ ${strict.maxScoreDiff.toExponential(1)}; ≥0.3 ${loose.matched} matched`);
+        t.log(
+          `${image}: ≥0.5 ${strict.matched} matched, max ${strict.maxBoxDiff.toFixed(3)} px, score Δ ${strict.maxScoreDiff.toExponential(1)}; ≥0.3 ${loose.matched} matched`,
+        );
         t.deepEqual(strict.problems, [], image);
         t.deepEqual(loose.problems, [], image);
         faces += loose.matched;
@@ -90,7 +114,9 @@ for (const version of ['v1', 'v2']) {
         const oracle = readOracle(path.resolve('test/fixtures/caffe', `oracle-${base}`, `${image}.opencv.json`));
         const detections = await detector.detect(path.resolve('test/fixtures/caffe', image));
         const exact = compareToOracle(detections, oracle, { box: 0.1, score: 1e-3, minScore: MIN_EXACT });
-        t.log(`${image}: ${exact.matched} rows ≥ ${MIN_EXACT} matched, max ${exact.maxBoxDiff.toExponential(2)} px, score Δ ${exact.maxScoreDiff.toExponential(2)}`);
+        t.log(
+          `${image}: ${exact.matched} rows ≥ ${MIN_EXACT} matched, max ${exact.maxBoxDiff.toExponential(2)} px, score Δ ${exact.maxScoreDiff.toExponential(2)}`,
+        );
         t.deepEqual(exact.problems, [], image);
       }
     },

@@ -77,38 +77,50 @@ async function importVariant(t: ExecutionContext, dir: string, v: Variant) {
 }
 
 for (const v of VARIANTS) {
-  modelTest(`UltraFace ${v.oracle}: imported from the bytes, reproduces the OpenCV oracle on photos`, FAMILY, [v.file, v.labels, `oracle/${v.oracle}`], async (t, dir) => {
-    const r = await importVariant(t, dir, v);
-    t.is(r.format, 'onnx');
-    t.is(r.spec.architecture, 'ultraface');
-    t.is(r.spec.output.kind, v.boxes === 'raw' ? 'raw' : 'decoded');
-    t.true(r.report.some((l) => l.startsWith('probe: box centres') && l.endsWith(`→ ${v.boxes}`)), r.report.join('\n'));
-    t.is(r.spec.input.name, 'input');
-    t.deepEqual([r.spec.input.width, r.spec.input.height], v.file.includes('640') ? [640, 480] : [320, 240]);
-    t.like(r.spec.postprocess, { scoreThresh: 0.7, nmsThresh: 0.3, topkCandidates: 200, scoring: 'none' });
-    const detector = await Detector.load(r.path, { device: 'cpu', scoreThreshold: v.scoreThreshold });
-    t.teardown(() => detector.dispose());
-    const oracles = fs.readdirSync(path.join(dir, 'oracle', v.oracle)).filter((f) => f.endsWith('.json'));
-    t.true(oracles.length >= 3);
-    let compared = 0;
-    for (const f of oracles) {
-      const oracle = readOracle(path.join(dir, 'oracle', v.oracle, f));
-      const image = imagePath(dir, oracle.file);
-      if (!image) {
-        t.log(`no image ${oracle.file} beside the models folder nor in examples/: not compared`);
-        continue;
-      }
-      const got = await detector.detect(image);
-      // rows ≥ 0.5 (the bound the shared README measured resize differences on); lower ones can swap anchors
-      const c = compareToOracle(got, oracle, { box: 1.5, score: 0.02, minScore: Math.max(v.scoreThreshold ?? 0.7, 0.5) });
-      t.log(
-        `${oracle.file}: ${c.matched}/${oracle.detections.length} matched, max box Δ ${c.maxBoxDiff.toFixed(3)} px, max score Δ ${c.maxScoreDiff.toExponential(2)}`,
+  modelTest(
+    `UltraFace ${v.oracle}: imported from the bytes, reproduces the OpenCV oracle on photos`,
+    FAMILY,
+    [v.file, v.labels, `oracle/${v.oracle}`],
+    async (t, dir) => {
+      const r = await importVariant(t, dir, v);
+      t.is(r.format, 'onnx');
+      t.is(r.spec.architecture, 'ultraface');
+      t.is(r.spec.output.kind, v.boxes === 'raw' ? 'raw' : 'decoded');
+      t.true(
+        r.report.some((l) => l.startsWith('probe: box centres') && l.endsWith(`→ ${v.boxes}`)),
+        r.report.join('\n'),
       );
-      t.deepEqual(c.problems, [], `${v.oracle} ${oracle.file}`);
-      compared++;
-    }
-    t.true(compared >= 3, 'at least three oracle images compared');
-  });
+      t.is(r.spec.input.name, 'input');
+      t.deepEqual([r.spec.input.width, r.spec.input.height], v.file.includes('640') ? [640, 480] : [320, 240]);
+      t.like(r.spec.postprocess, { scoreThresh: 0.7, nmsThresh: 0.3, topkCandidates: 200, scoring: 'none' });
+      const detector = await Detector.load(r.path, { device: 'cpu', scoreThreshold: v.scoreThreshold });
+      t.teardown(() => detector.dispose());
+      const oracles = fs.readdirSync(path.join(dir, 'oracle', v.oracle)).filter((f) => f.endsWith('.json'));
+      t.true(oracles.length >= 3);
+      let compared = 0;
+      for (const f of oracles) {
+        const oracle = readOracle(path.join(dir, 'oracle', v.oracle, f));
+        const image = imagePath(dir, oracle.file);
+        if (!image) {
+          t.log(`no image ${oracle.file} beside the models folder nor in examples/: not compared`);
+          continue;
+        }
+        const got = await detector.detect(image);
+        // rows ≥ 0.5 (the bound the shared README measured resize differences on); lower ones can swap anchors
+        const c = compareToOracle(got, oracle, {
+          box: 1.5,
+          score: 0.02,
+          minScore: Math.max(v.scoreThreshold ?? 0.7, 0.5),
+        });
+        t.log(
+          `${oracle.file}: ${c.matched}/${oracle.detections.length} matched, max box Δ ${c.maxBoxDiff.toFixed(3)} px, max score Δ ${c.maxScoreDiff.toExponential(2)}`,
+        );
+        t.deepEqual(c.problems, [], `${v.oracle} ${oracle.file}`);
+        compared++;
+      }
+      t.true(compared >= 3, 'at least three oracle images compared');
+    },
+  );
 }
 
 const EXACT = path.join(PROJECT, 'test', 'fixtures', 'ultraface-exact');
@@ -127,38 +139,48 @@ const EXACT_CASES: Array<{ oracle: string; variant: Variant; threshold: number; 
 ];
 
 for (const { oracle: name, variant: v, threshold, compareFrom } of EXACT_CASES) {
-  modelTest(`UltraFace ${name}: images of the network's size reproduce the oracle within 0.1 px and 1e-3`, FAMILY, [v.file, v.labels], async (t, dir) => {
-    const out = path.join(tmpDir(t), 'model.onnx');
-    // the candidate cap lifted on import (the oracle has none): --set postprocess.topkCandidates=Infinity
-    const r = await importModelFiles([path.join(dir, v.file)], {
-      out,
-      labels: path.join(dir, v.labels),
-      set: { 'postprocess.topkCandidates': 'Infinity', 'postprocess.detectionsPerImg': 'Infinity' },
-    });
-    t.is(r.spec.postprocess.topkCandidates, Infinity);
-    const detector = await Detector.load(r.path, { device: 'cpu', scoreThreshold: threshold });
-    t.teardown(() => detector.dispose());
-    const folder = path.join(EXACT, 'oracle', name);
-    const files = fs.readdirSync(folder);
-    t.is(files.length, 2);
-    for (const f of files) {
-      const oracle = readOracle(path.join(folder, f));
-      const got = await detector.detect(path.join(EXACT, oracle.file));
-      const c = compareToOracle(got, oracle, { box: 0.1, score: 1e-3, minScore: compareFrom });
-      const above = oracle.detections.filter((d) => d.score >= compareFrom).length;
-      t.log(
-        `${oracle.file}: ${c.matched}/${above} rows ≥ ${compareFrom} matched (oracle ${oracle.detections.length} rows, ssd-edge ${got.length}), max box Δ ${c.maxBoxDiff.toExponential(2)} px, max score Δ ${c.maxScoreDiff.toExponential(2)}`,
-      );
-      t.deepEqual(c.problems, [], `${name} ${oracle.file}`);
-      t.true(c.matched >= above - 1, 'all rows matched (but one straddling the threshold)');
-    }
-  });
+  modelTest(
+    `UltraFace ${name}: images of the network's size reproduce the oracle within 0.1 px and 1e-3`,
+    FAMILY,
+    [v.file, v.labels],
+    async (t, dir) => {
+      const out = path.join(tmpDir(t), 'model.onnx');
+      // the candidate cap lifted on import (the oracle has none): --set postprocess.topkCandidates=Infinity
+      const r = await importModelFiles([path.join(dir, v.file)], {
+        out,
+        labels: path.join(dir, v.labels),
+        set: { 'postprocess.topkCandidates': 'Infinity', 'postprocess.detectionsPerImg': 'Infinity' },
+      });
+      t.is(r.spec.postprocess.topkCandidates, Infinity);
+      const detector = await Detector.load(r.path, { device: 'cpu', scoreThreshold: threshold });
+      t.teardown(() => detector.dispose());
+      const folder = path.join(EXACT, 'oracle', name);
+      const files = fs.readdirSync(folder);
+      t.is(files.length, 2);
+      for (const f of files) {
+        const oracle = readOracle(path.join(folder, f));
+        const got = await detector.detect(path.join(EXACT, oracle.file));
+        const c = compareToOracle(got, oracle, { box: 0.1, score: 1e-3, minScore: compareFrom });
+        const above = oracle.detections.filter((d) => d.score >= compareFrom).length;
+        t.log(
+          `${oracle.file}: ${c.matched}/${above} rows ≥ ${compareFrom} matched (oracle ${oracle.detections.length} rows, ssd-edge ${got.length}), max box Δ ${c.maxBoxDiff.toExponential(2)} px, max score Δ ${c.maxScoreDiff.toExponential(2)}`,
+        );
+        t.deepEqual(c.problems, [], `${name} ${oracle.file}`);
+        t.true(c.matched >= above - 1, 'all rows matched (but one straddling the threshold)');
+      }
+    },
+  );
 }
 
 modelTest(
   'UltraFace simplified (raw deltas): priors equal the published ones; decodes to the decoded export within 1e-3 px',
   FAMILY,
-  ['version-RFB-320.onnx', 'version-RFB-320_simplified.onnx', 'voc-model-labels.txt', 'priors/priors_320x240_cxcywh.f32'],
+  [
+    'version-RFB-320.onnx',
+    'version-RFB-320_simplified.onnx',
+    'voc-model-labels.txt',
+    'priors/priors_320x240_cxcywh.f32',
+  ],
   async (t, dir) => {
     for (const [w, h] of [
       [320, 240],

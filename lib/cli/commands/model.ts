@@ -138,8 +138,10 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
     .option('--name <name>', 'model name stored in the spec')
     .option('--input-size <WxH>', 'network input size, e.g. 320x240', parseInputSize)
     .addOption(new Option('--channels <order>', 'channel order the network expects').choices(['rgb', 'bgr']))
-    .option('--mean <v[,v,v]>', "per-channel mean on 0..255 values, network channel order: x' = (x - mean) / std", (v) =>
-      parseTriple('--mean', v),
+    .option(
+      '--mean <v[,v,v]>',
+      "per-channel mean on 0..255 values, network channel order: x' = (x - mean) / std",
+      (v) => parseTriple('--mean', v),
     )
     .option('--std <v[,v,v]>', 'per-channel std on 0..255 values', (v) => parseTriple('--std', v))
     .option(

@@ -202,7 +202,8 @@ export async function runStream(
       }
     }
     // the video sink writes nothing without a frame: say so rather than leave the user looking for the file
-    if (options.out && s.stats().processed === 0) io.err(`ssd-edge: no frame was processed: ${options.out} not written\n`);
+    if (options.out && s.stats().processed === 0)
+      io.err(`ssd-edge: no frame was processed: ${options.out} not written\n`);
     if (options.stats) io.err(`final: ${statsLine(s.stats())}\n`);
     preview?.pushStats({ ...s.stats() });
   } finally {

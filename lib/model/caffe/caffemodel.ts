@@ -117,7 +117,9 @@ export function readCaffemodel(bytes: Uint8Array, file = 'the .caffemodel'): Caf
     );
   }
   if ((obj.layer?.length ?? 0) + (obj.layers?.length ?? 0) === 0)
-    throw new TypeError(`Expected a Caffe .caffemodel (binary NetParameter with layers) for ${file} but it has no layers`);
+    throw new TypeError(
+      `Expected a Caffe .caffemodel (binary NetParameter with layers) for ${file} but it has no layers`,
+    );
   return { name: obj.name ?? '', layers };
 }
 

@@ -85,7 +85,19 @@ class Lexer {
           continue;
         }
         const e = this.text[this.pos++];
-        const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v', '?': '?' };
+        const simple: Record<string, string> = {
+          n: '\n',
+          t: '\t',
+          r: '\r',
+          '\\': '\\',
+          "'": "'",
+          '"': '"',
+          a: '\x07',
+          b: '\b',
+          f: '\f',
+          v: '\v',
+          '?': '?',
+        };
         if (e in simple) out += simple[e];
         else if (/[0-7]/.test(e)) {
           const m = /^[0-7]{1,3}/.exec(this.text.slice(this.pos - 1))!;
@@ -111,7 +123,8 @@ function scalar(word: string, lx: Lexer): TextScalar {
   const w = word.toLowerCase();
   if (/^[-+]?(inf|infinity)$/.test(w)) return w.startsWith('-') ? -Infinity : Infinity;
   if (/^[-+]?nan$/.test(w)) return Number.NaN;
-  if (/^[-+]?0x[0-9a-f]+$/.test(w)) return (w.startsWith('-') ? -1 : 1) * Number.parseInt(w.replace(/^[-+]?0x/, ''), 16);
+  if (/^[-+]?0x[0-9a-f]+$/.test(w))
+    return (w.startsWith('-') ? -1 : 1) * Number.parseInt(w.replace(/^[-+]?0x/, ''), 16);
   if (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?f?$/.test(w)) return Number(w.replace(/f$/, ''));
   if (FIELD.test(word)) return { enum: word };
   throw lx.error('a number, string or identifier value');
@@ -200,13 +213,15 @@ export class Fields {
   num(name: string, fallback?: number): number | undefined {
     const v = this.one(name);
     if (v === undefined) return fallback;
-    if (typeof v !== 'number') throw new TypeError(`Expected a number for ${name} in ${this.where} but received ${show(v)}`);
+    if (typeof v !== 'number')
+      throw new TypeError(`Expected a number for ${name} in ${this.where} but received ${show(v)}`);
     return v;
   }
 
   nums(name: string): number[] {
     return (this.msg.get(name) ?? []).map((v) => {
-      if (typeof v !== 'number') throw new TypeError(`Expected numbers for ${name} in ${this.where} but received ${show(v)}`);
+      if (typeof v !== 'number')
+        throw new TypeError(`Expected numbers for ${name} in ${this.where} but received ${show(v)}`);
       return v;
     });
   }
@@ -222,13 +237,15 @@ export class Fields {
   str(name: string): string | undefined {
     const v = this.one(name);
     if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw new TypeError(`Expected a string for ${name} in ${this.where} but received ${show(v)}`);
+    if (typeof v !== 'string')
+      throw new TypeError(`Expected a string for ${name} in ${this.where} but received ${show(v)}`);
     return v;
   }
 
   strs(name: string): string[] {
     return (this.msg.get(name) ?? []).map((v) => {
-      if (typeof v !== 'string') throw new TypeError(`Expected strings for ${name} in ${this.where} but received ${show(v)}`);
+      if (typeof v !== 'string')
+        throw new TypeError(`Expected strings for ${name} in ${this.where} but received ${show(v)}`);
       return v;
     });
   }
@@ -246,13 +263,15 @@ export class Fields {
   sub(name: string): Fields {
     const v = this.one(name);
     if (v === undefined) return new Fields(new Map(), `${this.where}.${name}`);
-    if (!(v instanceof Map)) throw new TypeError(`Expected a message for ${name} in ${this.where} but received ${show(v)}`);
+    if (!(v instanceof Map))
+      throw new TypeError(`Expected a message for ${name} in ${this.where} but received ${show(v)}`);
     return new Fields(v, `${this.where}.${name}`);
   }
 
   subs(name: string): Fields[] {
     return (this.msg.get(name) ?? []).map((v, k) => {
-      if (!(v instanceof Map)) throw new TypeError(`Expected messages for ${name} in ${this.where} but received ${show(v)}`);
+      if (!(v instanceof Map))
+        throw new TypeError(`Expected messages for ${name} in ${this.where} but received ${show(v)}`);
       return new Fields(v, `${this.where}.${name}[${k}]`);
     });
   }

@@ -123,8 +123,7 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
   assertObject('options', options as unknown);
   assertKnownKeys('options', options, CAFFE_IMPORT_OPTION_KEYS);
   const protoName = source.prototxtName ?? 'the prototxt';
-  if (source.caffemodel === undefined)
-    throw err('Caffe prototxt found; the .caffemodel with the weights is missing');
+  if (source.caffemodel === undefined) throw err('Caffe prototxt found; the .caffemodel with the weights is missing');
   const text = typeof source.prototxt === 'string' ? source.prototxt : new TextDecoder().decode(source.prototxt);
   const net = new Fields(parsePrototxt(text, protoName), protoName);
   const weights = readCaffemodel(source.caffemodel, source.caffemodelName ?? 'the .caffemodel');
@@ -160,7 +159,9 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
   if (!inputName || !inputShape)
     throw err(`Expected a network input ('input' + 'input_shape', or an Input layer) in ${protoName} but found none`);
   if (inputShape.length !== 4 || inputShape[1] !== 3 || inputShape.some((d) => !Number.isInteger(d) || d < 1))
-    throw err(`Expected input '${inputName}' of shape [N, 3, H, W] in ${protoName} but received [${inputShape.join(', ')}]`);
+    throw err(
+      `Expected input '${inputName}' of shape [N, 3, H, W] in ${protoName} but received [${inputShape.join(', ')}]`,
+    );
   const [, , inH, inW] = inputShape;
   const onnxInput = 'data';
   g.addInput(onnxInput, ['batch', 3, inH, inW]);
@@ -222,21 +223,30 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const bias = p.bool('bias_term', true);
         if (!out || kh < 1 || kw < 1) throw err(`Expected num_output and kernel_size in ${where}`);
         const c = inp.shape[1];
-        if (c % group || out % group) throw err(`Expected group ${group} to divide channels ${c} and num_output ${out} in ${where}`);
+        if (c % group || out % group)
+          throw err(`Expected group ${group} to divide channels ${c} and num_output ${out} in ${where}`);
         const w = weightsOf(name, type, bias ? 2 : 1);
         checkCount(w[0], out * (c / group) * kh * kw, 'weights', name);
-        const inputsOnnx = [inp.value, g.addInitializer(g.uniqueName(`${outName}.weight`), w[0].data, [out, c / group, kh, kw])];
+        const inputsOnnx = [
+          inp.value,
+          g.addInitializer(g.uniqueName(`${outName}.weight`), w[0].data, [out, c / group, kh, kw]),
+        ];
         if (bias) {
           checkCount(w[1], out, 'bias', name);
           inputsOnnx.push(g.addInitializer(g.uniqueName(`${outName}.bias`), w[1].data, [out]));
         }
-        const y = g.op('Conv', inputsOnnx, {
-          kernel_shape: [kh, kw],
-          strides: [sh, sw],
-          pads: [ph, pw, ph, pw],
-          dilations: [dh, dw],
-          group,
-        }, outName);
+        const y = g.op(
+          'Conv',
+          inputsOnnx,
+          {
+            kernel_shape: [kh, kw],
+            strides: [sh, sw],
+            pads: [ph, pw, ph, pw],
+            dilations: [dh, dw],
+            group,
+          },
+          outName,
+        );
         const oh = Math.floor((inp.shape[2] + 2 * ph - (dh * (kh - 1) + 1)) / sh) + 1;
         const ow = Math.floor((inp.shape[3] + 2 * pw - (dw * (kw - 1) + 1)) / sw) + 1;
         if (oh < 1 || ow < 1) throw err(`Expected a positive output size for ${where} but it is ${oh}×${ow}`);
@@ -246,7 +256,12 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
       case 'ReLU': {
         const slope = l.sub('relu_param').num('negative_slope', 0);
         const inp = x();
-        setTop(slope === 0 ? g.op('Relu', [inp.value], {}, outName) : g.op('LeakyRelu', [inp.value], { alpha: float(slope) }, outName), inp.shape);
+        setTop(
+          slope === 0
+            ? g.op('Relu', [inp.value], {}, outName)
+            : g.op('LeakyRelu', [inp.value], { alpha: float(slope) }, outName),
+          inp.shape,
+        );
         break;
       }
       case 'PReLU': {
@@ -256,7 +271,10 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const shared = l.sub('prelu_param').bool('channel_shared', false);
         checkCount(w, shared ? 1 : c, 'slopes', name);
         const dims = shared ? [1] : [c, ...inp.shape.slice(2).map(() => 1)];
-        setTop(g.op('PRelu', [inp.value, g.addInitializer(g.uniqueName(`${outName}.slope`), w.data, dims)], {}, outName), inp.shape);
+        setTop(
+          g.op('PRelu', [inp.value, g.addInitializer(g.uniqueName(`${outName}.slope`), w.data, dims)], {}, outName),
+          inp.shape,
+        );
         break;
       }
       case 'BatchNorm': {
@@ -272,29 +290,41 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const f = factor.data[0] === 0 ? 0 : 1 / factor.data[0];
         const m = mean.data.map((v) => v * f);
         const v = variance.data.map((u) => u * f);
-        const y = g.op('BatchNormalization', [
-          inp.value,
-          g.addInitializer(g.uniqueName(`${outName}.ones`), new Float32Array(c).fill(1), [c]),
-          g.addInitializer(g.uniqueName(`${outName}.zeros`), new Float32Array(c), [c]),
-          g.addInitializer(g.uniqueName(`${outName}.mean`), m, [c]),
-          g.addInitializer(g.uniqueName(`${outName}.var`), v, [c]),
-        ], { epsilon: float(eps) }, outName);
+        const y = g.op(
+          'BatchNormalization',
+          [
+            inp.value,
+            g.addInitializer(g.uniqueName(`${outName}.ones`), new Float32Array(c).fill(1), [c]),
+            g.addInitializer(g.uniqueName(`${outName}.zeros`), new Float32Array(c), [c]),
+            g.addInitializer(g.uniqueName(`${outName}.mean`), m, [c]),
+            g.addInitializer(g.uniqueName(`${outName}.var`), v, [c]),
+          ],
+          { epsilon: float(eps) },
+          outName,
+        );
         setTop(y, inp.shape);
         break;
       }
       case 'Scale': {
         const inp = x();
-        if (bottoms.length !== 1) throw err(`Expected one bottom for ${where} (a learned scale) but received ${bottoms.length}`);
+        if (bottoms.length !== 1)
+          throw err(`Expected one bottom for ${where} (a learned scale) but received ${bottoms.length}`);
         const p = l.sub('scale_param');
         const axis = p.num('axis', 1);
         const numAxes = p.num('num_axes', 1);
-        if (axis !== 1 || numAxes !== 1) throw err(`Expected axis 1, num_axes 1 in ${where} but received ${axis}, ${numAxes}`);
+        if (axis !== 1 || numAxes !== 1)
+          throw err(`Expected axis 1, num_axes 1 in ${where} but received ${axis}, ${numAxes}`);
         const bias = p.bool('bias_term', false);
         const w = weightsOf(name, type, bias ? 2 : 1);
         const c = inp.shape[1];
         const dims = [c, ...inp.shape.slice(2).map(() => 1)];
         checkCount(w[0], c, 'scale', name);
-        let y = g.op('Mul', [inp.value, g.addInitializer(g.uniqueName(`${outName}.scale`), w[0].data, dims)], {}, outName);
+        let y = g.op(
+          'Mul',
+          [inp.value, g.addInitializer(g.uniqueName(`${outName}.scale`), w[0].data, dims)],
+          {},
+          outName,
+        );
         if (bias) {
           checkCount(w[1], c, 'bias', name);
           y = g.op('Add', [y, g.addInitializer(g.uniqueName(`${outName}.bias`), w[1].data, dims)], {}, outName);
@@ -307,11 +337,20 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const p = l.sub('eltwise_param');
         const op = p.enumName('operation', ['PROD', 'SUM', 'MAX'], 'SUM');
         const coeff = p.nums('coeff');
-        if (coeff.length && coeff.length !== ins.length) throw err(`Expected ${ins.length} coeff values in ${where} but received ${coeff.length}`);
-        if (ins.some((i) => i.shape.join() !== ins[0].shape.join())) throw err(`Expected bottoms of equal shape in ${where}`);
+        if (coeff.length && coeff.length !== ins.length)
+          throw err(`Expected ${ins.length} coeff values in ${where} but received ${coeff.length}`);
+        if (ins.some((i) => i.shape.join() !== ins[0].shape.join()))
+          throw err(`Expected bottoms of equal shape in ${where}`);
         let values = ins.map((i) => i.value);
         if (op === 'SUM' && coeff.some((c) => c !== 1))
-          values = values.map((v, k) => g.op('Mul', [v, g.addInitializer(g.uniqueName(`${outName}.coeff${k}`), new Float32Array([coeff[k]]), [])], {}, outName));
+          values = values.map((v, k) =>
+            g.op(
+              'Mul',
+              [v, g.addInitializer(g.uniqueName(`${outName}.coeff${k}`), new Float32Array([coeff[k]]), [])],
+              {},
+              outName,
+            ),
+          );
         const onnxOp = op === 'SUM' ? 'Sum' : op === 'PROD' ? 'Mul' : 'Max';
         let y = values[0];
         if (onnxOp === 'Mul') for (const v of values.slice(1)) y = g.op('Mul', [y, v], {}, outName);
@@ -325,7 +364,11 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const pool = p.enumName('pool', ['MAX', 'AVE', 'STOCHASTIC'], 'MAX');
         if (pool === 'STOCHASTIC') throw err(`Expected MAX or AVE pooling in ${where} but received STOCHASTIC`);
         if (p.bool('global_pooling', false)) {
-          setTop(g.op(pool === 'MAX' ? 'GlobalMaxPool' : 'GlobalAveragePool', [inp.value], {}, outName), [...inp.shape.slice(0, 2), 1, 1]);
+          setTop(g.op(pool === 'MAX' ? 'GlobalMaxPool' : 'GlobalAveragePool', [inp.value], {}, outName), [
+            ...inp.shape.slice(0, 2),
+            1,
+            1,
+          ]);
           break;
         }
         const [kh, kw] = hw(p, 'kernel_size', 0, 'kernel_h', 'kernel_w');
@@ -346,26 +389,43 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const endPad = (n: number, o: number, k: number, s: number, p: number) => {
           const e = Math.max(0, (o - 1) * s + k - n - p);
           if (o < 1 || e >= k || e > o * s - 1 + k - n - p)
-            throw err(`Expected pooling windows that fit the input in ${where} (kernel ${kh}×${kw} stride ${sh}×${sw} on ${H}×${W})`);
+            throw err(
+              `Expected pooling windows that fit the input in ${where} (kernel ${kh}×${kw} stride ${sh}×${sw} on ${H}×${W})`,
+            );
           return e;
         };
         const endH = endPad(H, oh, kh, sh, ph);
         const endW = endPad(W, ow, kw, sw, pw);
         let y: string;
         if (pool === 'MAX') {
-          y = g.op('MaxPool', [inp.value], { kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, endH, endW] }, outName);
+          y = g.op(
+            'MaxPool',
+            [inp.value],
+            { kernel_shape: [kh, kw], strides: [sh, sw], pads: [ph, pw, endH, endW] },
+            outName,
+          );
         } else {
           // Caffe AVE divides by the window clipped to the padded input (zeros of the pad counted, the ceil overhang
           // not): pad with zeros explicitly, then average without counting ONNX's end pads
           let v = inp.value;
           if (ph || pw)
-            v = g.op('Pad', [v, g.addInitializer(g.uniqueName(`${outName}.pads`), int64s([0, 0, ph, pw, 0, 0, ph, pw]), [8])], { mode: 'constant' }, outName);
-          y = g.op('AveragePool', [v], {
-            kernel_shape: [kh, kw],
-            strides: [sh, sw],
-            pads: [0, 0, endPad(H + 2 * ph, oh, kh, sh, 0), endPad(W + 2 * pw, ow, kw, sw, 0)],
-            count_include_pad: 0,
-          }, outName);
+            v = g.op(
+              'Pad',
+              [v, g.addInitializer(g.uniqueName(`${outName}.pads`), int64s([0, 0, ph, pw, 0, 0, ph, pw]), [8])],
+              { mode: 'constant' },
+              outName,
+            );
+          y = g.op(
+            'AveragePool',
+            [v],
+            {
+              kernel_shape: [kh, kw],
+              strides: [sh, sw],
+              pads: [0, 0, endPad(H + 2 * ph, oh, kh, sh, 0), endPad(W + 2 * pw, ow, kw, sw, 0)],
+              count_include_pad: 0,
+            },
+            outName,
+          );
         }
         setTop(y, [...inp.shape.slice(0, 2), oh, ow]);
         break;
@@ -381,7 +441,12 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         checkCount(scale, shared ? 1 : c, 'scale', name);
         const axes = acrossSpatial ? inp.shape.map((_, k) => k).slice(1) : [1];
         const ss = g.op('ReduceSumSquare', [inp.value], { axes, keepdims: 1 }, `${outName}.sumsq`);
-        const plus = g.op('Add', [ss, g.addInitializer(g.uniqueName(`${outName}.eps`), new Float32Array([eps]), [])], {}, `${outName}.sumsq_eps`);
+        const plus = g.op(
+          'Add',
+          [ss, g.addInitializer(g.uniqueName(`${outName}.eps`), new Float32Array([eps]), [])],
+          {},
+          `${outName}.sumsq_eps`,
+        );
         const norm = g.op('Sqrt', [plus], {}, `${outName}.norm`);
         const div = g.op('Div', [inp.value, norm], {}, `${outName}.unit`);
         const dims = shared ? [] : [c, ...inp.shape.slice(2).map(() => 1)];
@@ -397,7 +462,10 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         if (perm.length !== inp.shape.length || perm.some((k) => k < 0 || k >= inp.shape.length))
           throw err(`Expected a permutation of ${inp.shape.length} axes for order in ${where} but received [${order}]`);
         if (perm[0] !== 0) batchKept = false;
-        setTop(g.op('Transpose', [inp.value], { perm }, outName), perm.map((k) => inp.shape[k]));
+        setTop(
+          g.op('Transpose', [inp.value], { perm }, outName),
+          perm.map((k) => inp.shape[k]),
+        );
         break;
       }
       case 'Flatten':
@@ -420,18 +488,31 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
           const mid = dims.map((d, k) => (d === 0 ? inp.shape[axis + k] : d));
           const known = size([...inp.shape.slice(0, axis), ...mid.filter((d) => d !== -1), ...inp.shape.slice(endAx)]);
           const inferred = size(inp.shape) / known;
-          shape = [...inp.shape.slice(0, axis), ...mid.map((d) => (d === -1 ? inferred : d)), ...inp.shape.slice(endAx)];
+          shape = [
+            ...inp.shape.slice(0, axis),
+            ...mid.map((d) => (d === -1 ? inferred : d)),
+            ...inp.shape.slice(endAx),
+          ];
           if (!Number.isInteger(inferred) || size(shape) !== size(inp.shape))
-            throw err(`Expected a reshape of [${inp.shape}] that keeps ${size(inp.shape)} values in ${where} but received dims [${dims}]`);
+            throw err(
+              `Expected a reshape of [${inp.shape}] that keeps ${size(inp.shape)} values in ${where} but received dims [${dims}]`,
+            );
         }
         // the batch stays dim 0 unless the reshape folds it (Flatten from axis 0, Reshape dims not starting with 0)
         const keep =
           type === 'Flatten'
             ? (l.sub('flatten_param').num('axis', 1) + r) % r > 0
-            : !(l.sub('reshape_param').num('axis', 0) === 0 && l.sub('reshape_param').sub('shape').nums('dim')[0] !== 0);
+            : !(
+                l.sub('reshape_param').num('axis', 0) === 0 && l.sub('reshape_param').sub('shape').nums('dim')[0] !== 0
+              );
         if (!keep) batchKept = false;
         const dims = keep ? onnxShape(shape) : int64s(shape);
-        const y = g.op('Reshape', [inp.value, g.addInitializer(g.uniqueName(`${outName}.shape`), dims, [shape.length])], {}, outName);
+        const y = g.op(
+          'Reshape',
+          [inp.value, g.addInitializer(g.uniqueName(`${outName}.shape`), dims, [shape.length])],
+          {},
+          outName,
+        );
         setTop(y, shape);
         if (priorOrigin(bottoms[0])) concatOf.set(tops[0], [bottoms[0]]);
         break;
@@ -450,8 +531,18 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const shape = [...ins[0].shape];
         shape[axis] = ins.reduce((a, i) => a + i.shape[axis], 0);
         if (ins.some((i) => i.shape.length !== r || i.shape.some((d, k) => k !== axis && d !== shape[k])))
-          throw err(`Expected bottoms of ${where} to agree except on axis ${axis} but received ${ins.map((i) => `[${i.shape}]`).join(', ')}`);
-        setTop(g.op('Concat', ins.map((i) => i.value), { axis }, outName), shape);
+          throw err(
+            `Expected bottoms of ${where} to agree except on axis ${axis} but received ${ins.map((i) => `[${i.shape}]`).join(', ')}`,
+          );
+        setTop(
+          g.op(
+            'Concat',
+            ins.map((i) => i.value),
+            { axis },
+            outName,
+          ),
+          shape,
+        );
         break;
       }
       case 'Softmax': {
@@ -476,14 +567,18 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         const flip = p.bool('flip', true);
         const ratios: number[] = [];
         for (const a of p.nums('aspect_ratio')) {
-          for (const r of flip ? [a, 1 / a] : [a]) if (Math.abs(r - 1) >= 1e-6 && !ratios.some((q) => Math.abs(q - r) < 1e-6)) ratios.push(r);
+          for (const r of flip ? [a, 1 / a] : [a])
+            if (Math.abs(r - 1) >= 1e-6 && !ratios.some((q) => Math.abs(q - r) < 1e-6)) ratios.push(r);
         }
         if (minSizes.length === 0) throw err(`Expected min_size in ${where}`);
         if (maxSizes.length && maxSizes.length !== minSizes.length)
-          throw err(`Expected as many max_size as min_size values in ${where} but received ${maxSizes.length} and ${minSizes.length}`);
+          throw err(
+            `Expected as many max_size as min_size values in ${where} but received ${maxSizes.length} and ${minSizes.length}`,
+          );
         if (p.has('img_size') || p.has('img_h') || p.has('img_w')) {
           const [ih, iw] = hw(p, 'img_size', 0, 'img_h', 'img_w');
-          if (ih !== inH || iw !== inW) throw err(`Expected img_size equal to the input ${inW}×${inH} in ${where} but received ${iw}×${ih}`);
+          if (ih !== inH || iw !== inW)
+            throw err(`Expected img_size equal to the input ${inW}×${inH} in ${where} but received ${iw}×${ih}`);
         }
         const [rows, cols] = [fm.shape[2], fm.shape[3]];
         let step: [number, number] = [inH / rows, inW / cols];
@@ -506,7 +601,8 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
         let variance = p.nums('variance');
         if (variance.length === 0) variance = [0.1, 0.1, 0.1, 0.1];
         else if (variance.length === 1) variance = [variance[0], variance[0], variance[0], variance[0]];
-        else if (variance.length !== 4) throw err(`Expected 1 or 4 variance values in ${where} but received ${variance.length}`);
+        else if (variance.length !== 4)
+          throw err(`Expected 1 or 4 variance values in ${where} but received ${variance.length}`);
         priorBoxes.set(tops[0], {
           layer: name,
           map: { size: [rows, cols], step: step[0] === step[1] ? step[0] : step, offset: p.num('offset', 0.5), boxes },
@@ -540,7 +636,9 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
 
   // --- outputs, priors, spec ------------------------------------------------------------------------
   if (!detection)
-    throw err(`Expected a DetectionOutput layer (Caffe SSD) in ${protoName} but found none; cannot tell the SSD outputs`);
+    throw err(
+      `Expected a DetectionOutput layer (Caffe SSD) in ${protoName} but found none; cannot tell the SSD outputs`,
+    );
   const dp = detection.sub('detection_output_param');
   const detName = detection.str('name') ?? 'DetectionOutput';
   const dBottoms = detection.strs('bottom');
@@ -555,31 +653,51 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
   const varianceInTarget = dp.bool('variance_encoded_in_target', false);
   const priors = priorLayers(dBottoms[2]);
   if (priors.length === 0)
-    throw err(`Expected the priorbox input '${dBottoms[2]}' of DetectionOutput '${detName}' to come from PriorBox layers`);
+    throw err(
+      `Expected the priorbox input '${dBottoms[2]}' of DetectionOutput '${detName}' to come from PriorBox layers`,
+    );
   const v0 = priors[0].variance;
   const c0 = priors[0].clip;
   for (const pb of priors) {
     if (pb.variance.some((v, k) => v !== v0[k]))
-      throw err(`Expected the same variance in every PriorBox layer but '${pb.layer}' has [${pb.variance}], '${priors[0].layer}' [${v0}]`);
+      throw err(
+        `Expected the same variance in every PriorBox layer but '${pb.layer}' has [${pb.variance}], '${priors[0].layer}' [${v0}]`,
+      );
     if (pb.clip !== c0) throw err(`Expected the same clip in every PriorBox layer but '${pb.layer}' differs`);
   }
   const numPriors = priors.reduce((a, p) => a + p.count, 0);
   const loc = blobOf(dBottoms[0], detName);
   const conf = blobOf(dBottoms[1], detName);
   if (size(loc.shape) !== numPriors * 4)
-    throw err(`Expected the loc input '${dBottoms[0]}' of DetectionOutput to hold ${numPriors}·4 values (the priors) but it holds ${size(loc.shape)}`);
+    throw err(
+      `Expected the loc input '${dBottoms[0]}' of DetectionOutput to hold ${numPriors}·4 values (the priors) but it holds ${size(loc.shape)}`,
+    );
   if (size(conf.shape) !== numPriors * numClasses)
-    throw err(`Expected the conf input '${dBottoms[1]}' of DetectionOutput to hold ${numPriors}·${numClasses} values but it holds ${size(conf.shape)}`);
-  const boxes = g.addNode('Reshape', [loc.value, g.addInitializer('boxes.shape', int64s([batchKept ? 0 : 1, numPriors, 4]), [3])], ['boxes'])[0];
-  const scores = g.addNode('Reshape', [conf.value, g.addInitializer('scores.shape', int64s([batchKept ? 0 : 1, numPriors, numClasses]), [3])], ['scores'])[0];
+    throw err(
+      `Expected the conf input '${dBottoms[1]}' of DetectionOutput to hold ${numPriors}·${numClasses} values but it holds ${size(conf.shape)}`,
+    );
+  const boxes = g.addNode(
+    'Reshape',
+    [loc.value, g.addInitializer('boxes.shape', int64s([batchKept ? 0 : 1, numPriors, 4]), [3])],
+    ['boxes'],
+  )[0];
+  const scores = g.addNode(
+    'Reshape',
+    [conf.value, g.addInitializer('scores.shape', int64s([batchKept ? 0 : 1, numPriors, numClasses]), [3])],
+    ['scores'],
+  )[0];
   const batch: Dim = batchKept ? 'batch' : 1;
   g.addOutput(boxes, [batch, numPriors, 4]);
   g.addOutput(scores, [batch, numPriors, numClasses]);
-  const unused = [...weights.layers.keys()].filter((n) => !usedWeights.has(n) && layers.some((l) => l.str('name') === n));
+  const unused = [...weights.layers.keys()].filter(
+    (n) => !usedWeights.has(n) && layers.some((l) => l.str('name') === n),
+  );
   if (unused.length) throw err(`Expected every weighted layer to be used but ${unused.join(', ')} were not`);
 
   const round = (v: number) => Number((1 / v).toPrecision(7)); // 1/0.1f → 10 (prototxt variances are float32)
-  const weightsCoder = varianceInTarget ? ([1, 1, 1, 1] as const) : ([round(v0[0]), round(v0[1]), round(v0[2]), round(v0[3])] as const);
+  const weightsCoder = varianceInTarget
+    ? ([1, 1, 1, 1] as const)
+    : ([round(v0[0]), round(v0[1]), round(v0[2]), round(v0[3])] as const);
   const anchorSpec: DefaultBoxSpec = {
     inputSize: [inH, inW],
     featureMaps: priors.map((p) => p.map),
@@ -643,7 +761,9 @@ export function importCaffe(source: CaffeSource, options: CaffeImportOptions = {
     `DetectionOutput: confidence > ${spec.postprocess.scoreThresh}, NMS ${spec.postprocess.nmsThresh} over top ${topK} per class, keep ${keepTopK}`,
   );
   if (detection.has('transform_param'))
-    report.push('DetectionOutput transform_param (visualization only in Caffe-SSD) ignored: it is not the input normalization');
+    report.push(
+      'DetectionOutput transform_param (visualization only in Caffe-SSD) ignored: it is not the input normalization',
+    );
   return { model, spec, report };
 }
 

@@ -83,7 +83,9 @@ export function decodeTfjsWeights(
       const stored = q ? q.dtype : w.dtype;
       const per = BYTES[stored];
       if (!per || !['float32', 'int32', 'bool'].includes(w.dtype))
-        throw new TypeError(`Expected a supported dtype for TF.js weight '${w.name}' but received ${w.dtype}/${stored}`);
+        throw new TypeError(
+          `Expected a supported dtype for TF.js weight '${w.name}' but received ${w.dtype}/${stored}`,
+        );
       if (offset + size * per > buf.byteLength)
         throw new TypeError(`Expected ${size * per} bytes for TF.js weight '${w.name}' but the shards end first`);
       const isInt = w.dtype === 'int32' || w.dtype === 'bool';
@@ -105,7 +107,9 @@ export function decodeTfjsWeights(
       out.set(w.name, { shape: [...w.shape], data });
     }
     if (offset !== buf.byteLength)
-      throw new TypeError(`Expected the TF.js weights manifest to cover all ${buf.byteLength} shard bytes but it covers ${offset}`);
+      throw new TypeError(
+        `Expected the TF.js weights manifest to cover all ${buf.byteLength} shard bytes but it covers ${offset}`,
+      );
   }
   return out;
 }

@@ -134,7 +134,12 @@ export function dropInitializerInputs(model: ModelProto): number {
 
 // --- UltraFace priors -----------------------------------------------------------------------------------
 
-const ULTRAFACE_MIN_BOXES = [[10, 16, 24], [32, 48], [64, 96], [128, 192, 256]];
+const ULTRAFACE_MIN_BOXES = [
+  [10, 16, 24],
+  [32, 48],
+  [64, 96],
+  [128, 192, 256],
+];
 const ULTRAFACE_STRIDES = [8, 16, 32, 64];
 
 /**

@@ -873,7 +873,6 @@ export interface TfjsImportOptions extends Omit<TensorflowImportOptions, 'labels
 
 const TFJS_OPTION_KEYS = [...OPTION_KEYS, 'outputs', 'anchors', 'postprocess', 'input'] as const;
 
-
 /**
  * Imports a TensorFlow.js graph model (model.json + weight shards, weights possibly uint8/uint16-quantized or
  * float16) whose graph holds an SSD's raw heads: the same node vocabulary as frozen GraphDefs (see
@@ -901,7 +900,10 @@ export function importTfjsGraph(source: TfjsGraphSource, options: TfjsImportOpti
     throw invalidParameterError('options.labels', 'array of class names (background first)', options.labels);
   const nodes = readGraphDef(writeGraphDefJson(json.modelTopology.node));
   const weights = new Map(
-    [...decodeTfjsWeights(json.weightsManifest, source.readShard)].map(([k, v]) => [k, { dims: v.shape, data: v.data }]),
+    [...decodeTfjsWeights(json.weightsManifest, source.readShard)].map(([k, v]) => [
+      k,
+      { dims: v.shape, data: v.data },
+    ]),
   );
   const batch: Dim = options.batch ?? 'batch';
   const conv = new Converter(nodes, options, batch);

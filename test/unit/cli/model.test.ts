@@ -211,9 +211,12 @@ test('import FILE (format from the bytes) with --labels, --input-size, --channel
     message: /--mean must be one number or three comma-separated numbers/,
   });
   await t.throwsAsync(run('import', src, '--out', out2, '--set', 'nope'), { message: /--set must be key=value/ });
-  await t.throwsAsync(run('import', src, '--out', out2, '--labels', path.join(dir, 'labels.txt'), '--set', 'postprocess.iou=0.3'), {
-    message: /^Expected a field of the model spec \(.*\) for set key 'postprocess\.iou' but received "iou"$/,
-  });
+  await t.throwsAsync(
+    run('import', src, '--out', out2, '--labels', path.join(dir, 'labels.txt'), '--set', 'postprocess.iou=0.3'),
+    {
+      message: /^Expected a field of the model spec \(.*\) for set key 'postprocess\.iou' but received "iou"$/,
+    },
+  );
   await t.throwsAsync(run('import', src, 'x.prototxt', '--out', out2), { code: 'ENOENT' });
   await t.throwsAsync(run('import', 'torchvision', src, '--format', 'onnx', '--out', out2), {
     message: "the source format is given twice: 'torchvision' and --format onnx",

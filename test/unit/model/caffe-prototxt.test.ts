@@ -35,7 +35,10 @@ layer {
   t.false(dp.bool('visualize', true)); // the Caffe-SSD field OpenCV's proto rejects is kept and readable
   t.is(dp.sub('nms_param').num('nms_threshold'), 0.15);
   t.deepEqual(det.sub('transform_param').nums('mean_value'), [103.94, 116.78, 123.68]);
-  t.deepEqual([det.num('x'), det.num('y'), det.num('z'), det.num('w'), det.num('v')], [-1e-3, 31, Infinity, -Infinity, 2.5]);
+  t.deepEqual(
+    [det.num('x'), det.num('y'), det.num('z'), det.num('w'), det.num('v')],
+    [-1e-3, 31, Infinity, -Infinity, 2.5],
+  );
   t.true(det.bool('u', false));
   t.is(det.num('missing', 7), 7);
   // an enum given as its number
@@ -57,8 +60,14 @@ test('prototxt: syntax and type errors name the line, the field and what was fou
     message: /^Expected messages nested at most 64 deep at line 1 of deep/,
   });
   const f = new Fields(parsePrototxt('a: "x" b { }'), 'layer conv');
-  t.throws(() => f.num('a'), { instanceOf: TypeError, message: 'Expected a number for a in layer conv but received "x"' });
-  t.throws(() => f.str('b'), { instanceOf: TypeError, message: /Expected a string for b in layer conv but received a message/ });
+  t.throws(() => f.num('a'), {
+    instanceOf: TypeError,
+    message: 'Expected a number for a in layer conv but received "x"',
+  });
+  t.throws(() => f.str('b'), {
+    instanceOf: TypeError,
+    message: /Expected a string for b in layer conv but received a message/,
+  });
   t.throws(() => new Fields(parsePrototxt('pool: MIN'), 'p').enumName('pool', ['MAX', 'AVE'], 'MAX'), {
     message: 'Expected one of MAX, AVE for pool in p but received MIN',
   });
@@ -67,7 +76,14 @@ test('prototxt: syntax and type errors name the line, the field and what was fou
 test('caffemodel: blobs by layer name round-trip; legacy 4-D dims; bad bytes give a TypeError naming the file', (t) => {
   const w = new Float32Array([1, 2, 3, 4, 5, 6]);
   const bytes = writeCaffemodel('n', [
-    { name: 'conv', type: 'Convolution', blobs: [{ dims: [2, 1, 1, 3], data: w }, { dims: [2], data: new Float32Array([7, 8]) }] },
+    {
+      name: 'conv',
+      type: 'Convolution',
+      blobs: [
+        { dims: [2, 1, 1, 3], data: w },
+        { dims: [2], data: new Float32Array([7, 8]) },
+      ],
+    },
     { name: 'relu', type: 'ReLU', blobs: [] },
   ]);
   const read = readCaffemodel(bytes);
@@ -86,7 +102,8 @@ test('caffemodel: blobs by layer name round-trip; legacy 4-D dims; bad bytes giv
   t.deepEqual([...(legacy.layers.get('p')?.[0].data ?? [])], [0.5, -1]);
   t.throws(() => readCaffemodel(new Uint8Array([0xff, 0xff, 0xff]), 'x.caffemodel'), {
     instanceOf: TypeError,
-    message: /^Expected a Caffe \.caffemodel \(binary NetParameter\) for x\.caffemodel but received bytes that do not parse/,
+    message:
+      /^Expected a Caffe \.caffemodel \(binary NetParameter\) for x\.caffemodel but received bytes that do not parse/,
   });
   t.throws(() => readCaffemodel(new TextEncoder().encode(''), 'e.caffemodel'), {
     instanceOf: TypeError,

@@ -282,7 +282,12 @@ function maxRelErr(actual: ArrayLike<number>, expected: ArrayLike<number>): numb
 test('tiny Caffe SSD: ONNX Runtime on the imported graph matches the naive Caffe layers (batch 1 and 2)', async (t) => {
   const weights = makeWeights(7);
   const { model, spec, report } = importCaffe(
-    { prototxt: PROTOTXT, caffemodel: caffemodel(weights), prototxtName: 'tiny.prototxt', caffemodelName: 'tiny.caffemodel' },
+    {
+      prototxt: PROTOTXT,
+      caffemodel: caffemodel(weights),
+      prototxtName: 'tiny.prototxt',
+      caffemodelName: 'tiny.caffemodel',
+    },
     { labels: ['background', 'a', 'b'] },
   );
   const session = await ort.InferenceSession.create(writeOnnx(model));
@@ -310,7 +315,10 @@ test('tiny Caffe SSD: ONNX Runtime on the imported graph matches the naive Caffe
 });
 
 test('tiny Caffe SSD: PriorBox layers → default-box spec equal to Caffe priors; DetectionOutput → postprocess', (t) => {
-  const { model, spec } = importCaffe({ prototxt: PROTOTXT, caffemodel: caffemodel(makeWeights(1)) }, { labels: ['a', 'b'] });
+  const { model, spec } = importCaffe(
+    { prototxt: PROTOTXT, caffemodel: caffemodel(makeWeights(1)) },
+    { labels: ['a', 'b'] },
+  );
   t.deepEqual(readModelSpec(model), spec); // written into the metadata, valid
   t.deepEqual(spec.labels, ['background', 'a', 'b']); // C − 1 names: background put first
   const expected = [
@@ -360,16 +368,30 @@ test('Caffe import errors say what was found and what is missing', (t) => {
     instanceOf: TypeError,
     message: 'Caffe prototxt found; the .caffemodel with the weights is missing',
   });
-  t.throws(() => importCaffe({ prototxt: PROTOTXT.replace('"Normalize" bottom: "pool2"', '"LRN" bottom: "pool2"'), caffemodel: cm }, { labels: ['a', 'b'] }), {
-    instanceOf: TypeError,
-    message: /has LRN layer 'f2'/,
-  });
+  t.throws(
+    () =>
+      importCaffe(
+        { prototxt: PROTOTXT.replace('"Normalize" bottom: "pool2"', '"LRN" bottom: "pool2"'), caffemodel: cm },
+        { labels: ['a', 'b'] },
+      ),
+    {
+      instanceOf: TypeError,
+      message: /has LRN layer 'f2'/,
+    },
+  );
   const partial = makeWeights(2);
   delete (partial as Partial<Weights>).conv2;
-  t.throws(() => importCaffe({ prototxt: PROTOTXT, caffemodel: caffemodel(partial), caffemodelName: 'w.caffemodel' }, { labels: ['a', 'b'] }), {
-    instanceOf: TypeError,
-    message: "Expected 1 weight blobs for Convolution layer 'conv2' in w.caffemodel but received 0",
-  });
+  t.throws(
+    () =>
+      importCaffe(
+        { prototxt: PROTOTXT, caffemodel: caffemodel(partial), caffemodelName: 'w.caffemodel' },
+        { labels: ['a', 'b'] },
+      ),
+    {
+      instanceOf: TypeError,
+      message: "Expected 1 weight blobs for Convolution layer 'conv2' in w.caffemodel but received 0",
+    },
+  );
   const bad = makeWeights(2);
   bad.conv1[0] = { dims: [4, 3, 3, 2], data: new Float32Array(72) };
   t.throws(() => importCaffe({ prototxt: PROTOTXT, caffemodel: caffemodel(bad) }, { labels: ['a', 'b'] }), {
@@ -389,14 +411,30 @@ test('Caffe import errors say what was found and what is missing', (t) => {
     instanceOf: TypeError,
     message: /mean/,
   });
-  t.throws(() => importCaffe({ prototxt: PROTOTXT.replace('code_type: CENTER_SIZE', 'code_type: CORNER'), caffemodel: cm }, { labels: ['a', 'b'] }), {
-    message: /Expected code_type CENTER_SIZE in DetectionOutput 'detection_out' but received CORNER/,
-  });
+  t.throws(
+    () =>
+      importCaffe(
+        { prototxt: PROTOTXT.replace('code_type: CENTER_SIZE', 'code_type: CORNER'), caffemodel: cm },
+        { labels: ['a', 'b'] },
+      ),
+    {
+      message: /Expected code_type CENTER_SIZE in DetectionOutput 'detection_out' but received CORNER/,
+    },
+  );
 });
 
 test('Pooling: Caffe output sizes (ceil, last window in the padding dropped, FLOOR) and AVE divisors, on odd sizes', async (t) => {
   // input → Pooling under test → loc = a 1×1 conv copying channels 0..2 (+ a zero channel), conf → 2 classes
-  const cases: Array<{ pool: 'MAX' | 'AVE'; k: number; s: number; p: number; floor?: boolean; h: number; w: number; out: [number, number] }> = [
+  const cases: Array<{
+    pool: 'MAX' | 'AVE';
+    k: number;
+    s: number;
+    p: number;
+    floor?: boolean;
+    h: number;
+    w: number;
+    out: [number, number];
+  }> = [
     { pool: 'MAX', k: 2, s: 2, p: 0, h: 9, w: 11, out: [5, 6] },
     { pool: 'MAX', k: 3, s: 2, p: 1, h: 8, w: 7, out: [5, 4] },
     { pool: 'MAX', k: 2, s: 4, p: 1, h: 5, w: 9, out: [2, 3] }, // ceil alone gives 3 × 4: the last windows start in the pad
@@ -423,7 +461,14 @@ layer { name: "det" type: "DetectionOutput" bottom: "lf" bottom: "cf" bottom: "p
     copy[0] = copy[4] = copy[8] = 1; // loc channel k = input channel k (k < 3), channel 3 = 0
     const cm = writeCaffemodel('p', [
       { name: 'loc', type: 'Convolution', blobs: [{ dims: [4, 3, 1, 1], data: copy }] },
-      { name: 'conf', type: 'Convolution', blobs: [{ dims: [2, 3, 1, 1], data: new Float32Array(6) }, { dims: [2], data: new Float32Array(2) }] },
+      {
+        name: 'conf',
+        type: 'Convolution',
+        blobs: [
+          { dims: [2, 3, 1, 1], data: new Float32Array(6) },
+          { dims: [2], data: new Float32Array(2) },
+        ],
+      },
     ]);
     const { model } = importCaffe({ prototxt: proto, caffemodel: cm }, { labels: ['bg', 'x'] });
     const input = Float32Array.from({ length: 3 * c.h * c.w }, () => Math.round(200 * rng() - 100));
@@ -476,7 +521,14 @@ layer { name: "det" type: "DetectionOutput" bottom: "lf" bottom: "cf" bottom: "p
   copy[0] = copy[4] = copy[8] = 1;
   const cm = writeCaffemodel('f', [
     { name: 'loc', type: 'Convolution', blobs: [{ dims: [4, 3, 1, 1], data: copy }] },
-    { name: 'conf', type: 'Convolution', blobs: [{ dims: [2, 3, 1, 1], data: new Float32Array(6) }, { dims: [2], data: new Float32Array(2) }] },
+    {
+      name: 'conf',
+      type: 'Convolution',
+      blobs: [
+        { dims: [2, 3, 1, 1], data: new Float32Array(6) },
+        { dims: [2], data: new Float32Array(2) },
+      ],
+    },
   ]);
   const { model, spec } = importCaffe({ prototxt: proto, caffemodel: cm }, { labels: ['bg', 'x'] });
   t.false(spec.input.dynamicBatch);
@@ -516,15 +568,31 @@ layer { name: "det" type: "DetectionOutput" bottom: "lf" bottom: "cf" bottom: "p
   const rng = mulberry32(21);
   const r = (n: number) => Float32Array.from({ length: n }, () => rng() - 0.5);
   const w = {
-    ca: [{ dims: [2, 3, 1, 1], data: r(6) }, { dims: [2], data: r(2) }],
-    cb: [{ dims: [2, 3, 3, 3], data: r(54) }, { dims: [2], data: r(2) }],
+    ca: [
+      { dims: [2, 3, 1, 1], data: r(6) },
+      { dims: [2], data: r(2) },
+    ],
+    cb: [
+      { dims: [2, 3, 3, 3], data: r(54) },
+      { dims: [2], data: r(2) },
+    ],
     cc: [{ dims: [2, 3, 1, 1], data: r(6) }],
     sc: [{ dims: [4], data: Float32Array.from([0.5, -2, 1.5, 3]) }],
-    bn: [{ dims: [4], data: r(4) }, { dims: [4], data: Float32Array.from([1, 2, 3, 4]) }, { dims: [1], data: new Float32Array([0]) }],
+    bn: [
+      { dims: [4], data: r(4) },
+      { dims: [4], data: Float32Array.from([1, 2, 3, 4]) },
+      { dims: [1], data: new Float32Array([0]) },
+    ],
     loc: [{ dims: [4, 4, 1, 1], data: Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]) }],
-    conf: [{ dims: [2, 4, 1, 1], data: new Float32Array(8) }, { dims: [2], data: new Float32Array(2) }],
+    conf: [
+      { dims: [2, 4, 1, 1], data: new Float32Array(8) },
+      { dims: [2], data: new Float32Array(2) },
+    ],
   };
-  const cm = writeCaffemodel('e', Object.entries(w).map(([name, blobs]) => ({ name, type: 'x', blobs })));
+  const cm = writeCaffemodel(
+    'e',
+    Object.entries(w).map(([name, blobs]) => ({ name, type: 'x', blobs })),
+  );
   const { model } = importCaffe({ prototxt: proto, caffemodel: cm }, { labels: ['bg', 'x'] });
   const input = Float32Array.from({ length: 3 * 5 * 7 }, () => 4 * rng() - 2);
   const x: T3 = { c: 3, h: 5, w: 7, d: Float64Array.from(input) };

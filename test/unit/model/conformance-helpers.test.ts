@@ -18,7 +18,9 @@ test('modelsDir / modelFamily: the reason when unset, not a folder, or a file is
   fs.writeFileSync(path.join(root, 'fam', 'a.onnx'), '');
   const env = { SSD_EDGE_MODELS_DIR: root };
   t.deepEqual(modelFamily('fam', ['a.onnx'], env), { dir: path.join(root, 'fam') });
-  t.deepEqual(modelFamily('fam', ['a.onnx', 'b.onnx'], env), { reason: `missing in ${path.join(root, 'fam')}: b.onnx` });
+  t.deepEqual(modelFamily('fam', ['a.onnx', 'b.onnx'], env), {
+    reason: `missing in ${path.join(root, 'fam')}: b.onnx`,
+  });
   t.deepEqual(modelFamily('other', [], env), { reason: `${path.join(root, 'other')} does not exist` });
 });
 

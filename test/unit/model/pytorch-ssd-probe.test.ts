@@ -30,7 +30,12 @@ function constantHeads(W: number, H: number, boxes: Float32Array, scores: Float3
 
 /** UltraFace priors (cx, cy, w, h) per ORIGIN.md: strides 8/16/32/64, maps ceil(size/stride), clamped to [0, 1]. */
 function referencePriors(W: number, H: number): number[][] {
-  const minBoxes = [[10, 16, 24], [32, 48], [64, 96], [128, 192, 256]];
+  const minBoxes = [
+    [10, 16, 24],
+    [32, 48],
+    [64, 96],
+    [128, 192, 256],
+  ];
   const out: number[][] = [];
   [8, 16, 32, 64].forEach((s, k) => {
     const rows = Math.ceil(H / s);
@@ -131,12 +136,17 @@ test('generic pytorch-ssd geometry (3000 rows): decoded boxes spread over the im
   }
   const scores = new Float32Array(N * 3).fill(1 / 3);
   const ok = await importModel(t, constantHeads(300, 300, decoded, scores, 3), { labels: ['BACKGROUND', 'a', 'b'] });
-  t.like(ok.spec, { architecture: 'pytorch-ssd-mobilenet', output: { kind: 'decoded' }, postprocess: { scoreThresh: 0.5 } });
+  t.like(ok.spec, {
+    architecture: 'pytorch-ssd-mobilenet',
+    output: { kind: 'decoded' },
+    postprocess: { scoreThresh: 0.5 },
+  });
   t.true(ok.report.some((l) => /^probe: boxes with x2 ≥ x1 and y2 ≥ y1: 100\.0%, .* → decoded$/.test(l)));
   const raw = new Float32Array(N * 4).map(() => rnd() * 2 - 1);
   await t.throwsAsync(importModel(t, constantHeads(300, 300, raw, scores, 3), { labels: ['BACKGROUND', 'a', 'b'] }), {
     instanceOf: TypeError,
-    message: /^Expected decoded boxes, or raw deltas of a model whose priors are known \(UltraFace geometry; this file has 3000 rows at 300x300, UltraFace would have 5329\) — the priors are not in the file for boxes output but received "raw deltas"$/,
+    message:
+      /^Expected decoded boxes, or raw deltas of a model whose priors are known \(UltraFace geometry; this file has 3000 rows at 300x300, UltraFace would have 5329\) — the priors are not in the file for boxes output but received "raw deltas"$/,
   });
 });
 
@@ -160,7 +170,8 @@ test('dropInitializerInputs: IR ≥ 4 graphs lose the weights listed as inputs, 
   dims[2] = { dim_param: 'H' };
   dims[3] = { dim_param: 'W' };
   await t.throwsAsync(probePytorchSsd(dyn), {
-    message: /^Expected pytorch-ssd export input 'image' with a static height and width but received \[1, 3, H, W\] — give the size with --input-size WxH$/,
+    message:
+      /^Expected pytorch-ssd export input 'image' with a static height and width but received \[1, 3, H, W\] — give the size with --input-size WxH$/,
   });
   const probe = await probePytorchSsd(dyn, { inputSize: [320, 240] });
   t.is(probe.boxes, 'decoded'); // constant boxes: nothing to tell, declared layout kept

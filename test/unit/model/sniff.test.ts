@@ -64,7 +64,10 @@ test('sniff: each format from its bytes', (t) => {
   });
   t.deepEqual(sniffModelBytes(text('{"a":1}')), { kind: 'unknown', detail: 'JSON object with keys a' });
   t.deepEqual(sniffModelBytes(new Uint8Array(0)), { kind: 'unknown', detail: 'empty file' });
-  t.deepEqual(sniffModelBytes(u8([0xff, 0xff, 0xff, 0x01, 0x02])), { kind: 'unknown', detail: '5 bytes in no known format' });
+  t.deepEqual(sniffModelBytes(u8([0xff, 0xff, 0xff, 0x01, 0x02])), {
+    kind: 'unknown',
+    detail: '5 bytes in no known format',
+  });
   t.is(sniffModelBytes(text('hello world\n')).kind, 'unknown');
 });
 
@@ -81,7 +84,9 @@ test('importModelFiles: recognises the format, reports it, names what is missing
   const r = await importModelFiles([src], { out: path.join(dir, 'm.onnx'), labels: ['BACKGROUND', 'a', 'b'] });
   t.is(r.format, 'onnx');
   t.regex(r.report[0], /^ssd\.onnx: ONNX model \(ir_version/);
-  t.true(r.report.some((l) => /^importer: ssd-edge\/pytorch-ssd-importer@\d+ \(format recognised from the bytes\)$/.test(l)));
+  t.true(
+    r.report.some((l) => /^importer: ssd-edge\/pytorch-ssd-importer@\d+ \(format recognised from the bytes\)$/.test(l)),
+  );
   t.true(r.report.includes('classes: 3 (BACKGROUND, a, b)'));
   const loaded = await loadModelFile(r.path);
   t.regex(loaded.spec.source ?? '', /^ssd\.onnx \(onnx; sha256 [0-9a-f]{16}\)$/);
@@ -132,7 +137,8 @@ test('applyImportOverrides: flags replace what the importer inferred; bad keys a
   t.is(spec.input.width, 300); // the importer's spec is not changed
   t.throws(() => applyImportOverrides(spec, { set: { 'postprocess.nms': '0.3' } }), {
     instanceOf: TypeError,
-    message: /^Expected a field of the model spec \(scoring, boxEncoding, .*\) for set key 'postprocess\.nms' but received "nms"$/,
+    message:
+      /^Expected a field of the model spec \(scoring, boxEncoding, .*\) for set key 'postprocess\.nms' but received "nms"$/,
   });
   t.throws(() => applyImportOverrides(spec, { set: { 'postprocess.nmsThresh': '2' } }), { instanceOf: RangeError });
   t.throws(() => applyImportOverrides(spec, { set: { '__proto__.x': '1' } }), { instanceOf: TypeError });
@@ -147,7 +153,10 @@ test('importModelFiles: an override that contradicts the graph is refused before
   fs.writeFileSync(src, writeOnnx(tinyPytorchSsd(3000, 3)));
   await t.throwsAsync(
     importModelFiles([src], { out: path.join(dir, 'm.onnx'), labels: ['BACKGROUND', 'a', 'b'], inputSize: [320, 240] }),
-    { instanceOf: TypeError, message: "Expected input size 300x300 (the graph's input 'input_0') for inputSize but received 320x240" },
+    {
+      instanceOf: TypeError,
+      message: "Expected input size 300x300 (the graph's input 'input_0') for inputSize but received 320x240",
+    },
   );
   t.deepEqual(fs.readdirSync(dir), ['ssd.onnx']);
 });

@@ -32,7 +32,21 @@ async function startProducer(source: string, dir: string) {
   const proc = spawn(
     'ffmpeg',
     ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', source]
-      .concat(['-an', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '5', '-huffman', 'default', '-f', 'rtp', '-sdp_file', sdpFile])
+      .concat([
+        '-an',
+        '-c:v',
+        'mjpeg',
+        '-pix_fmt',
+        'yuvj420p',
+        '-q:v',
+        '5',
+        '-huffman',
+        'default',
+        '-f',
+        'rtp',
+        '-sdp_file',
+        sdpFile,
+      ])
       .concat([`rtp://127.0.0.1:${port}?rtcpport=${port}`]),
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -88,17 +102,27 @@ export async function startRtspServer(
         const head = buffered.slice(0, end).split('\r\n');
         buffered = buffered.slice(end + 4);
         const [method, url] = head[0].split(' ');
-        const cseq = head.find((h) => /^cseq:/i.test(h))?.split(':')[1].trim() ?? '0';
+        const cseq =
+          head
+            .find((h) => /^cseq:/i.test(h))
+            ?.split(':')[1]
+            .trim() ?? '0';
         requests.push(method);
         const reply = (extra: string[], content = '') =>
           socket.write(
-            [`RTSP/1.0 200 OK`, `CSeq: ${cseq}`, ...extra, ...(content ? [`Content-Length: ${Buffer.byteLength(content)}`] : [])]
+            [
+              `RTSP/1.0 200 OK`,
+              `CSeq: ${cseq}`,
+              ...extra,
+              ...(content ? [`Content-Length: ${Buffer.byteLength(content)}`] : []),
+            ]
               .concat(['', content])
               .join('\r\n'),
           );
         if (method === 'OPTIONS') reply(['Public: OPTIONS, DESCRIBE, SETUP, PLAY, GET_PARAMETER, TEARDOWN']);
         else if (method === 'DESCRIBE') reply(['Content-Type: application/sdp', `Content-Base: ${url}/`], body);
-        else if (method === 'SETUP') reply(['Transport: RTP/AVP/TCP;unicast;interleaved=0-1', 'Session: 12345678;timeout=60']);
+        else if (method === 'SETUP')
+          reply(['Transport: RTP/AVP/TCP;unicast;interleaved=0-1', 'Session: 12345678;timeout=60']);
         else if (method === 'PLAY') {
           reply(['Session: 12345678', 'Range: npt=0.000-']);
           playing.add(socket);

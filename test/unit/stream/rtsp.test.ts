@@ -29,8 +29,17 @@ function alive(pid: number): boolean {
 function referenceFrames(n: number): Uint8Array[] {
   const raw = execFileSync(
     'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=10`, '-frames:v', String(n)]
-      .concat(['-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '5', '-huffman', 'default', '-f', 'mjpeg', '-']),
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${W}x${H}:rate=10`,
+      '-frames:v',
+      String(n),
+    ].concat(['-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '5', '-huffman', 'default', '-f', 'mjpeg', '-']),
     { maxBuffer: 1 << 28 },
   );
   const rgb = execFileSync(
@@ -60,88 +69,103 @@ const mad = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return s / a.length;
 };
 
-test.serial('RTSP: frames are the served pictures; a dropped connection is reconnected, frames resume; stop leaves no ffmpeg', async (t) => {
-  const server = await startRtspServer({ source: `testsrc2=size=${W}x${H}:rate=10` });
-  t.teardown(() => server.dispose());
-  const src = openSource(server.url, { scale: null, reconnectDelayMs: 200, reconnectMaxMs: 400 });
-  t.is(src.kind, 'url');
-  t.true(src.live);
-  const frames: Frame[] = [];
-  const reconnects: ReconnectInfo[] = [];
-  let framesAtDrop = -1;
-  let pidBefore = 0;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out: ${frames.length} frames, ${reconnects.length} reconnects`)), 60_000);
-    src.start({
-      frame: (f) => {
-        frames.push(f);
-        if (frames.length === 8 && framesAtDrop < 0) {
-          framesAtDrop = frames.length;
-          pidBefore = src.pid!;
-          void server.close(); // the network drops: every client connection closed, nobody listening
-        }
-        if (reconnects.length > 0 && frames.length >= framesAtDrop + 5) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-      end: () => reject(new Error('the live source ended')),
-      error: reject,
-      reconnect: (r) => {
-        reconnects.push(r);
-        if (reconnects.length === 2) void server.restart(); // back after a failed retry
-      },
+test.serial(
+  'RTSP: frames are the served pictures; a dropped connection is reconnected, frames resume; stop leaves no ffmpeg',
+  async (t) => {
+    const server = await startRtspServer({ source: `testsrc2=size=${W}x${H}:rate=10` });
+    t.teardown(() => server.dispose());
+    const src = openSource(server.url, { scale: null, reconnectDelayMs: 200, reconnectMaxMs: 400 });
+    t.is(src.kind, 'url');
+    t.true(src.live);
+    const frames: Frame[] = [];
+    const reconnects: ReconnectInfo[] = [];
+    let framesAtDrop = -1;
+    let pidBefore = 0;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out: ${frames.length} frames, ${reconnects.length} reconnects`)),
+        60_000,
+      );
+      src.start({
+        frame: (f) => {
+          frames.push(f);
+          if (frames.length === 8 && framesAtDrop < 0) {
+            framesAtDrop = frames.length;
+            pidBefore = src.pid!;
+            void server.close(); // the network drops: every client connection closed, nobody listening
+          }
+          if (reconnects.length > 0 && frames.length >= framesAtDrop + 5) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+        end: () => reject(new Error('the live source ended')),
+        error: reject,
+        reconnect: (r) => {
+          reconnects.push(r);
+          if (reconnects.length === 2) void server.restart(); // back after a failed retry
+        },
+      });
     });
-  });
-  const pid = src.pid!;
-  await src.stop();
-  t.false(alive(pid), 'ffmpeg has exited');
-  t.false(alive(pidBefore));
-  t.true(reconnects.length >= 2);
-  t.deepEqual(
-    reconnects.slice(0, 2).map((r) => r.delayMs),
-    [200, 400],
-  );
-  t.true(frames.length >= framesAtDrop + 5, 'frames resumed after the reconnect');
-  t.deepEqual(
-    frames.map((f) => f.index),
-    frames.map((_, i) => i),
-  );
-  t.deepEqual(server.requests.slice(0, 4), ['OPTIONS', 'DESCRIBE', 'SETUP', 'PLAY']);
-  t.true(server.requests.filter((r) => r === 'PLAY').length >= 2, 'a second session after the reconnect');
-  // pixels: each frame is one of testsrc2's frames (JPEG round trip: small error), not anything else
-  const refs = referenceFrames(300);
-  for (const f of [frames[0], frames[framesAtDrop - 1], frames.at(-1)!]) {
-    t.is(f.image.width, W);
-    t.is(f.image.height, H);
-    t.is(f.image.channels, 3);
-    const best = Math.min(...refs.map((r) => mad(f.image.data, r)));
-    t.log(`mean abs difference to the nearest testsrc2 frame: ${best.toFixed(2)}`);
-    t.true(best < 1, `mean abs difference to the nearest testsrc2 frame ${best.toFixed(2)}`);
-    t.true(mad(f.image.data, refs[0].map(() => 128)) > 30, 'not a flat picture');
-  }
-});
+    const pid = src.pid!;
+    await src.stop();
+    t.false(alive(pid), 'ffmpeg has exited');
+    t.false(alive(pidBefore));
+    t.true(reconnects.length >= 2);
+    t.deepEqual(
+      reconnects.slice(0, 2).map((r) => r.delayMs),
+      [200, 400],
+    );
+    t.true(frames.length >= framesAtDrop + 5, 'frames resumed after the reconnect');
+    t.deepEqual(
+      frames.map((f) => f.index),
+      frames.map((_, i) => i),
+    );
+    t.deepEqual(server.requests.slice(0, 4), ['OPTIONS', 'DESCRIBE', 'SETUP', 'PLAY']);
+    t.true(server.requests.filter((r) => r === 'PLAY').length >= 2, 'a second session after the reconnect');
+    // pixels: each frame is one of testsrc2's frames (JPEG round trip: small error), not anything else
+    const refs = referenceFrames(300);
+    for (const f of [frames[0], frames[framesAtDrop - 1], frames.at(-1)!]) {
+      t.is(f.image.width, W);
+      t.is(f.image.height, H);
+      t.is(f.image.channels, 3);
+      const best = Math.min(...refs.map((r) => mad(f.image.data, r)));
+      t.log(`mean abs difference to the nearest testsrc2 frame: ${best.toFixed(2)}`);
+      t.true(best < 1, `mean abs difference to the nearest testsrc2 frame ${best.toFixed(2)}`);
+      t.true(
+        mad(
+          f.image.data,
+          refs[0].map(() => 128),
+        ) > 30,
+        'not a flat picture',
+      );
+    }
+  },
+);
 
-test.serial('stream() over RTSP: results in frame order, each equal to detect on the same frame; break stops ffmpeg', async (t) => {
-  const server = await startRtspServer({ source: `testsrc2=size=${W}x${H}:rate=10` });
-  t.teardown(() => server.dispose());
-  const detector = await Detector.load(writeTinyDecodedModel(), { device: 'cpu' });
-  t.teardown(() => detector.dispose());
-  const s = stream(detector, server.url, { image: true, scoreThreshold: 0.3 });
-  let last = -1;
-  let n = 0;
-  for await (const r of s) {
-    t.true(r.frame > last);
-    last = r.frame;
-    t.is(r.width, W);
-    const ref = await detector.detect(r.image!, { scoreThreshold: 0.3 });
-    t.deepEqual(r.detections, ref);
-    t.true(r.detections.length > 0);
-    if (n === 0) t.true(processesWith(server.url).length > 0, 'the reader runs (the check below can see it)');
-    if (++n === 5) break;
-  }
-  t.is(n, 5);
-  t.is(s.stats().reconnects, 0);
-  await s.stop();
-  t.deepEqual(processesWith(server.url), [], 'no ffmpeg reading the URL is left');
-});
+test.serial(
+  'stream() over RTSP: results in frame order, each equal to detect on the same frame; break stops ffmpeg',
+  async (t) => {
+    const server = await startRtspServer({ source: `testsrc2=size=${W}x${H}:rate=10` });
+    t.teardown(() => server.dispose());
+    const detector = await Detector.load(writeTinyDecodedModel(), { device: 'cpu' });
+    t.teardown(() => detector.dispose());
+    const s = stream(detector, server.url, { image: true, scoreThreshold: 0.3 });
+    let last = -1;
+    let n = 0;
+    for await (const r of s) {
+      t.true(r.frame > last);
+      last = r.frame;
+      t.is(r.width, W);
+      const ref = await detector.detect(r.image!, { scoreThreshold: 0.3 });
+      t.deepEqual(r.detections, ref);
+      t.true(r.detections.length > 0);
+      if (n === 0) t.true(processesWith(server.url).length > 0, 'the reader runs (the check below can see it)');
+      if (++n === 5) break;
+    }
+    t.is(n, 5);
+    t.is(s.stats().reconnects, 0);
+    await s.stop();
+    t.deepEqual(processesWith(server.url), [], 'no ffmpeg reading the URL is left');
+  },
+);

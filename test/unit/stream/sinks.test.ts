@@ -203,6 +203,9 @@ test('snapshot sink: a --snapshot-dir that is a file is refused with one clear l
   const err = await t.throwsAsync(createSnapshotSink(file));
   t.is(err?.message, `Cannot write snapshots to ${file}: it (or a folder above it) is a file, not a folder`);
   const below = await t.throwsAsync(createSnapshotSink(path.join(file, 'shots')));
-  t.regex(below?.message ?? '', /^Cannot write snapshots to .*shots: it \(or a folder above it\) is a file, not a folder$/);
+  t.regex(
+    below?.message ?? '',
+    /^Cannot write snapshots to .*shots: it \(or a folder above it\) is a file, not a folder$/,
+  );
   t.is(fs.readFileSync(file, 'utf8'), 'kept');
 });

@@ -370,7 +370,8 @@ test('an image glob that matches no file fails before ffmpeg starts, with one cl
 
 test('a filter source without format lavfi: the error says to give it', (t) => {
   t.throws(() => openSource('testsrc2=size=64x48:rate=5'), {
-    message: /^No such video file: testsrc2=size=64x48:rate=5 \(an ffmpeg filter source such as testsrc2=… needs format 'lavfi'/,
+    message:
+      /^No such video file: testsrc2=size=64x48:rate=5 \(an ffmpeg filter source such as testsrc2=… needs format 'lavfi'/,
   });
 });
 
