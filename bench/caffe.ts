@@ -5,7 +5,7 @@
  * python3-opencv (bench/caffe_opencv.py: forward, and imread + blobFromImage + forward; its graph includes
  * DetectionOutput). ssd-edge is measured before and after OpenCV and the rounds pooled, so load drift hits both.
  *
- *   SSD_EDGE_MODELS_DIR=../shared/models node --import=tsx bench/caffe.ts [--runs 20]   → bench/results/caffe.json
+ *   SSD_EDGE_MODELS_DIR=/path/to/shared/models node --import=tsx bench/caffe.ts [--runs 20]   → bench/results/caffe.json
  *
  * The models are third-party files read from SSD_EDGE_MODELS_DIR (never committed). OpenCV's numbers are left out
  * (with the reason) when /usr/bin/python3 has no cv2.

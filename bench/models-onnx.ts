@@ -4,7 +4,7 @@
  * resize + normalize, forward, postprocess) and in the original runtime, OpenCV dnn (bench/ultraface_cv2_time.py,
  * Debian python3-opencv), in the same run, one thread each. Medians of `runs` after a warm-up.
  *
- *   SSD_EDGE_MODELS_DIR=../shared/models node --import=tsx bench/models-onnx.ts [--runs 20] [--no-opencv]
+ *   SSD_EDGE_MODELS_DIR=/path/to/shared/models node --import=tsx bench/models-onnx.ts [--runs 20] [--no-opencv]
  *     → bench/results/models-onnx.json
  */
 import { execFileSync } from 'node:child_process';
@@ -23,7 +23,7 @@ const runs = Number(args[args.indexOf('--runs') + 1]) || 20;
 const withOpenCv = !args.includes('--no-opencv');
 const root = process.env.SSD_EDGE_MODELS_DIR;
 if (!root) {
-  console.log('SSD_EDGE_MODELS_DIR is not set (e.g. ../shared/models): nothing to measure');
+  console.log('SSD_EDGE_MODELS_DIR is not set (e.g. /path/to/shared/models): nothing to measure');
   process.exit(0);
 }
 const dir = path.join(root, 'ultraface');

@@ -5,7 +5,7 @@
  * forward + postprocess) as medians of repeated runs, with the machine and its load. OpenCV dnn (the original
  * runtime) is not installed here; `tools/cvdnn_detection_output.py` in the models folder times it where it is.
  *
- *   SSD_EDGE_MODELS_DIR=../shared/models node --import=tsx bench/tf-res10.ts [--runs 20] [--json out.json]
+ *   SSD_EDGE_MODELS_DIR=/path/to/shared/models node --import=tsx bench/tf-res10.ts [--runs 20] [--json out.json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,7 +25,7 @@ const opt = (name: string, dflt: string) => {
 
 const modelsDir = process.env.SSD_EDGE_MODELS_DIR;
 if (!modelsDir) {
-  console.log('SSD_EDGE_MODELS_DIR is not set (e.g. SSD_EDGE_MODELS_DIR=../shared/models): nothing to measure');
+  console.log('SSD_EDGE_MODELS_DIR is not set (e.g. SSD_EDGE_MODELS_DIR=/path/to/shared/models): nothing to measure');
   process.exit(0);
 }
 const dir = path.resolve(modelsDir, 'opencv-face-res10-tf-uint8');

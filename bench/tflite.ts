@@ -6,7 +6,7 @@
  * smallest IoU of the matched same-label detections, rows without one at IoU ≥ 0.5) and how many QLinear* kernels
  * ONNX Runtime made of the quantized graph.
  *
- *   SSD_EDGE_MODELS_DIR=../shared/models node --import=tsx bench/tflite.ts [--runs 20]   → bench/results/tflite.json
+ *   SSD_EDGE_MODELS_DIR=/path/to/shared/models node --import=tsx bench/tflite.ts [--runs 20]   → bench/results/tflite.json
  *
  * The model is a third-party file read from SSD_EDGE_MODELS_DIR (never committed); the images are the oracle's
  * (test/fixtures/images, examples/, or ../reference/images next to the models folder). Arm NN / the TFLite runtime

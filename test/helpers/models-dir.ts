@@ -1,6 +1,6 @@
 /**
  * The conformance suite's access to real third-party models (`npm run test:models`): they live outside the project
- * (never committed), in the folder named by SSD_EDGE_MODELS_DIR (laid out like ../shared/models: one folder per model
+ * (never committed), in the folder named by SSD_EDGE_MODELS_DIR (laid out like /path/to/shared/models: one folder per model
  * family, each with its files and `oracle/`). When the variable is unset or a file is missing, the tests register as
  * skipped with the reason in their title, and the reason is printed once.
  */
@@ -13,7 +13,7 @@ export const MODELS_DIR_ENV = 'SSD_EDGE_MODELS_DIR';
 /** The models folder (absolute) when SSD_EDGE_MODELS_DIR names an existing folder, else the reason it cannot be used. */
 export function modelsDir(env: NodeJS.ProcessEnv = process.env): { dir: string } | { reason: string } {
   const value = env[MODELS_DIR_ENV];
-  if (!value) return { reason: `${MODELS_DIR_ENV} is not set (e.g. ${MODELS_DIR_ENV}=../shared/models)` };
+  if (!value) return { reason: `${MODELS_DIR_ENV} is not set (e.g. ${MODELS_DIR_ENV}=/path/to/shared/models)` };
   const dir = path.resolve(value);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
     return { reason: `${MODELS_DIR_ENV}=${value} is not a folder` };

@@ -3,7 +3,7 @@
  * copied into the project) imported from prototxt + caffemodel reproduce their OpenCV 4.6 dnn oracles.
  *
  * The oracle images are photos (512×512 … 600×400) that both runtimes resize to 320×240: OpenCV with its fixed-point
- * uint8 INTER_LINEAR, ssd-edge with an exact float bilinear. ../shared/models/README.md measured that difference
+ * uint8 INTER_LINEAR, ssd-edge with an exact float bilinear. /path/to/shared/models/README.md measured that difference
  * alone, on these files, at up to 2.1 px and 0.005 in score for detections ≥ 0.5 (coffee.png, v2) — hence 2.5 px /
  * 0.01 for rows ≥ 0.5 here (the issue's 1.5 px / 0.02 holds on every other image; the test logs the measured worst).
  */
