@@ -7,7 +7,9 @@ import { modelFamily, modelsDir } from '../../helpers/models-dir.ts';
 import { compareToOracle, iou, type Oracle } from '../../helpers/oracle.ts';
 
 test('modelsDir / modelFamily: the reason when unset, not a folder, or a file is missing', (t) => {
-  t.deepEqual(modelsDir({}), { reason: 'SSD_EDGE_MODELS_DIR is not set (e.g. SSD_EDGE_MODELS_DIR=/path/to/shared/models)' });
+  t.deepEqual(modelsDir({}), {
+    reason: 'SSD_EDGE_MODELS_DIR is not set (e.g. SSD_EDGE_MODELS_DIR=/path/to/shared/models)',
+  });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-models-dir-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const file = path.join(root, 'f');
