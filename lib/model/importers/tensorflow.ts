@@ -35,6 +35,7 @@ import {
 import { POSTPROCESS_PRESETS } from '../../ops/postprocess.ts';
 import { anchorCount, validateModelSpec } from '../spec.ts';
 import { decodeTfjsWeights } from './faceapi.ts';
+import { FOLDABLE_OPS, foldTfOp } from '../tf/fold.ts';
 
 /** Converter id stored in the spec; bump the number whenever the graph or spec written here changes. */
 export const TENSORFLOW_CONVERTER = 'ssd-edge/tensorflow-importer@1';
@@ -80,8 +81,12 @@ interface GraphValue {
   kind: 'tensor';
   name: string;
   rank: number;
-  /** 4-D only: [H, W, C]. */
+  /** 4-D NCHW feature maps only: [H, W, C]. */
   hwc?: [number, number, number];
+  /** A 4-D tensor kept in TF's layout (a Reshape to [B, N, 1, 4] of a box predictor), not a feature map. */
+  plain?: boolean;
+  /** The last dimension when known (rank ≠ 4 or plain): the columns of a [B, N, C] head. */
+  last?: number;
 }
 /** PriorBox levels (possibly concatenated). */
 interface PriorsValue {
@@ -90,6 +95,7 @@ interface PriorsValue {
   variances: number[];
 }
 type Value = ConstValue | GraphValue | PriorsValue;
+export type { ConstValue, GraphValue, Value };
 
 const dec = new TextDecoder();
 const attrS = (a: TfAttr | undefined) => (a?.s ? dec.decode(a.s) : undefined);
@@ -104,16 +110,22 @@ function attrFloats(a: TfAttr | undefined, what: string): number[] {
   return [];
 }
 
-/** The tensor name a TF input refers to: 'node:0' → 'node'; control inputs ('^node') are dropped by the caller. */
-function baseName(input: string): string {
-  const m = /^(.*?)(?::(\d+))?$/.exec(input) as RegExpExecArray;
-  if (m[2] !== undefined && m[2] !== '0')
-    throw new TypeError(`Expected output 0 of TensorFlow node but received '${input}'`);
-  return m[1];
+/** The node a TF input refers to: 'node:1' → 'node'; control inputs ('^node') are dropped by the caller. */
+export function baseName(input: string): string {
+  return (/^(.*?)(?::(\d+))?$/.exec(input) as RegExpExecArray)[1];
 }
 
-class Converter {
+/** The output index of a TF input: 'node:1' → 1, 'node' → 0. */
+function outputIndex(input: string): number {
+  const m = /:(\d+)$/.exec(input);
+  return m ? Number(m[1]) : 0;
+}
+
+export class Converter {
   readonly g: GraphBuilder;
+  /** TF-OD import: replaces nodes (the preprocessor scope) before they are converted (see tf-od.ts). */
+  intercept?: (n: TfNode) => Value | undefined;
+  private readonly weightCache = new Map<string, string>();
   readonly values = new Map<string, Value>();
   readonly nodes = new Map<string, TfNode>();
   readonly report: string[] = [];
@@ -132,6 +144,13 @@ class Converter {
 
   value(input: string): Value {
     const name = baseName(input);
+    const index = outputIndex(input);
+    if (index > 0) {
+      this.value(name);
+      const other = this.values.get(`${name}:${index}`);
+      if (!other) throw new TypeError(`Expected output ${index} of TensorFlow node '${name}' but it has none (or it is not supported)`);
+      return other;
+    }
     const done = this.values.get(name);
     if (done) return done;
     const node = this.nodes.get(name);
@@ -166,9 +185,9 @@ class Converter {
 
   /** A constant for a binary op with a 4-D NCHW tensor: per-channel vectors become [C,1,1]. */
   broadcastConst(c: ConstValue, other: GraphValue | undefined, name: string): GraphValue {
-    if (other?.rank === 4 && c.dims.length === 1 && c.dims[0] > 1)
+    if (other?.hwc && c.dims.length === 1 && c.dims[0] > 1)
       return this.constTensor({ ...c, dims: [c.dims[0], 1, 1] }, name);
-    if (other?.rank === 4 && c.dims.length === 4) return this.constTensor(toNchw(c), name);
+    if (other?.hwc && c.dims.length === 4) return this.constTensor(toNchw(c), name);
     return this.constTensor(c, name);
   }
 
@@ -181,7 +200,7 @@ class Converter {
   }
 
   toNhwc(t: GraphValue, name: string): string {
-    return t.rank === 4 ? this.op('Transpose', [t.name], { perm: [0, 2, 3, 1] }, `${name}/nhwc`) : t.name;
+    return t.hwc ? this.op('Transpose', [t.name], { perm: [0, 2, 3, 1] }, `${name}/nhwc`) : t.name;
   }
 
   convert(n: TfNode): Value {
@@ -189,7 +208,72 @@ class Converter {
     const a = n.attr;
     const out = n.name;
     const same = (x: GraphValue, name = out): GraphValue => ({ ...x, name });
+    const hooked = this.intercept?.(n);
+    if (hooked) return hooked;
+    if (FOLDABLE_OPS.has(n.op) && ins.length) {
+      const vs = ins.map((i) => this.value(i));
+      if (vs.every((v) => v.kind === 'const')) {
+        const r = foldTfOp(n.op, a, vs as ConstValue[], out);
+        if (Array.isArray(r)) {
+          r.forEach((t, k) => k && this.values.set(`${out}:${k}`, { kind: 'const', ...t }));
+          return { kind: 'const', ...r[0] };
+        }
+        if (r) return { kind: 'const', ...r };
+      }
+    }
     switch (n.op) {
+      case 'Shape': {
+        const x = this.tensor(ins[0], out);
+        if (!x.hwc) throw new TypeError(`Expected Shape '${out}' of a 4-D feature map (other shapes are not known here)`);
+        // a symbolic batch is 0 here: a Reshape target keeps it as ONNX's "copy this dimension"
+        const b = typeof this.batch === 'number' ? this.batch : 0;
+        return { kind: 'const', dims: [4], data: Int32Array.of(b, ...x.hwc) };
+      }
+      case 'ResizeNearestNeighbor':
+      case 'ResizeBilinear': {
+        const x = this.tensor(ins[0], out);
+        if (!x.hwc) throw new TypeError(`Expected a 4-D feature map for ${n.op} '${out}'`);
+        const [oh, ow] = this.constant(ins[1], `${out} size`).data;
+        const nearest = n.op === 'ResizeNearestNeighbor';
+        const align = a.align_corners?.b === true;
+        const half = a.half_pixel_centers?.b === true;
+        // TF: align_corners → src = round(dst·(in−1)/(out−1)); half_pixel_centers → (dst + 0.5)·scale (− 0.5 for
+        // bilinear), nearest floors; neither → dst·scale, nearest floors
+        const mode = align ? 'align_corners' : half ? (nearest ? 'tf_half_pixel_for_nn' : 'half_pixel') : 'asymmetric';
+        const [h, w, c] = x.hwc;
+        const y = this.op(
+          'Resize',
+          [
+            x.name,
+            this.init(`${out}/roi`, new Float32Array(0), [0]),
+            this.init(`${out}/scales`, Float32Array.of(1, 1, oh / h, ow / w), [4]),
+          ],
+          {
+            mode: nearest ? 'nearest' : 'linear',
+            coordinate_transformation_mode: mode,
+            ...(nearest ? { nearest_mode: align ? 'round_prefer_ceil' : 'floor' } : {}),
+          },
+          out,
+        );
+        return { kind: 'tensor', name: y, rank: 4, hwc: [oh, ow, c] };
+      }
+      case 'Squeeze':
+      case 'ExpandDims': {
+        const x = this.tensor(ins[0], out);
+        if (x.hwc) throw new TypeError(`Expected ${n.op} '${out}' of a tensor that is not a 4-D feature map`);
+        const raw =
+          n.op === 'Squeeze'
+            ? ((a.squeeze_dims ?? a.axis)?.list?.i ?? [])
+            : Array.from(this.constant(ins[1], `${out} axis`).data);
+        if (!raw.length) throw new TypeError(`Expected Squeeze '${out}' with explicit squeeze_dims`);
+        const rank = n.op === 'Squeeze' ? x.rank : x.rank + 1;
+        const axes = raw.map((v) => (v < 0 ? v + rank : v));
+        const ax = this.init(`${out}/axes`, int64s(axes), [axes.length]);
+        const y = this.op(n.op === 'Squeeze' ? 'Squeeze' : 'Unsqueeze', [x.name, ax], {}, out);
+        const newRank = n.op === 'Squeeze' ? x.rank - axes.length : x.rank + 1;
+        const keepsLast = n.op === 'Squeeze' ? !axes.includes(x.rank - 1) : !axes.includes(rank - 1);
+        return { kind: 'tensor', name: y, rank: newRank, last: keepsLast ? x.last : undefined, plain: newRank === 4 || undefined };
+      }
       case 'Placeholder': {
         if (this.input)
           throw new TypeError(`Expected one TensorFlow Placeholder but received '${this.input.name}' and '${out}'`);
@@ -318,7 +402,7 @@ class Converter {
           );
         const x = ta ?? this.broadcastConst(va as ConstValue, tb, ins[0]);
         const y = tb ?? this.broadcastConst(vb as ConstValue, ta, ins[1]);
-        if (ta && tb && ta.rank !== tb.rank && (ta.rank === 4 || tb.rank === 4))
+        if (ta && tb && ta.rank !== tb.rank && (ta.hwc || tb.hwc))
           throw new TypeError(`Expected ${n.op} '${out}' inputs of the same rank but received ${x.rank} and ${y.rank}`);
         const onnx = {
           Add: 'Add',
@@ -388,7 +472,9 @@ class Converter {
         const ts = parts.map((p, k) => (p.kind === 'tensor' ? p : this.tensor(ins[k], `${out} input ${k}`)));
         const rank = ts[0].rank;
         if (axis < 0) axis += rank;
-        if (rank === 4) {
+        if (ts.some((t) => !!t.hwc !== !!ts[0].hwc))
+          throw new TypeError(`Expected ConcatV2 '${out}' of feature maps only or of other tensors only`);
+        if (ts[0].hwc) {
           axis = [0, 2, 3, 1][axis];
           const hw = ts[0].hwc as [number, number, number];
           const c = ts.reduce((s, t) => s + (t.hwc as number[])[2], 0);
@@ -413,15 +499,23 @@ class Converter {
             out,
           ),
           rank,
+          last: axis === rank - 1 ? undefined : ts[0].last,
+          plain: ts[0].plain,
         };
       }
       case 'Reshape': {
         const x = this.tensor(ins[0], out);
         const shape = Array.from(this.constant(ins[1], `${out} shape`).data);
-        if (shape.length === 4)
-          throw new TypeError(`Expected Reshape '${out}' to a shape of rank ≠ 4 (4-D reshapes are not supported)`);
+        // 4-D results stay in TF's layout (plain): SSD heads reshaped to [B, N, 1, 4] before a Squeeze
         const s = this.init(`${out}/shape`, int64s(shape.map((d, k) => (k === 0 && d > 0 ? 0 : d))), [shape.length]);
-        return { kind: 'tensor', name: this.op('Reshape', [this.toNhwc(x, out), s], {}, out), rank: shape.length };
+        const last = shape[shape.length - 1] > 0 ? shape[shape.length - 1] : undefined;
+        return {
+          kind: 'tensor',
+          name: this.op('Reshape', [this.toNhwc(x, out), s], {}, out),
+          rank: shape.length,
+          last,
+          plain: shape.length === 4 || undefined,
+        };
       }
       case 'Flatten': {
         const x = this.tensor(ins[0], out);
@@ -430,7 +524,7 @@ class Converter {
       }
       case 'Softmax': {
         const x = this.tensor(ins[0], out);
-        if (x.rank === 4) throw new TypeError(`Expected Softmax '${out}' on a tensor of rank ≠ 4`);
+        if (x.hwc) throw new TypeError(`Expected Softmax '${out}' on a tensor that is not a 4-D feature map`);
         const axis = a.axis?.i ?? -1;
         return same(x, this.op('Softmax', [x.name], { axis }, out));
       }
@@ -439,10 +533,10 @@ class Converter {
       case 'Mean': {
         const x = this.tensor(ins[0], out);
         let axes = ins[1] ? Array.from(this.constant(ins[1], `${out} axes`).data) : [x.rank - 1];
-        axes = axes.map((ax) => (ax < 0 ? ax + x.rank : ax)).map((ax) => (x.rank === 4 ? [0, 2, 3, 1][ax] : ax));
+        axes = axes.map((ax) => (ax < 0 ? ax + x.rank : ax)).map((ax) => (x.hwc ? [0, 2, 3, 1][ax] : ax));
         if (n.op !== 'L2Normalize') {
           const keep = a.keep_dims?.b ?? a.keepdims?.b ?? false;
-          if (x.rank === 4 && !keep) throw new TypeError(`Expected ${n.op} '${out}' with keep_dims on a 4-D tensor`);
+          if (x.hwc && !keep) throw new TypeError(`Expected ${n.op} '${out}' with keep_dims on a 4-D tensor`);
           const ax = this.init(`${out}/axes`, int64s(axes), [axes.length]);
           return same(
             x,
@@ -638,7 +732,11 @@ class Converter {
             if (depthwise) w[((c * co + m) * kh + i) * kw + j] = src;
             else w[((m * ci + c) * kh + i) * kw + j] = src;
           }
-    const wName = this.init(`${n.name}/weights`, w, depthwise ? [outC, 1, kh, kw] : [co, ci, kh, kw]);
+    // one initializer per filter constant: weight-shared heads (one tower applied to every level) share it
+    const key = `${baseName(ins[1])}|${n.op}`;
+    const wName =
+      this.weightCache.get(key) ?? this.init(`${n.name}/weights`, w, depthwise ? [outC, 1, kh, kw] : [co, ci, kh, kw]);
+    this.weightCache.set(key, wName);
     const attrs: Record<string, unknown> = { kernel_shape: [kh, kw], strides, pads, dilations: dil };
     if (depthwise) attrs.group = ci;
     const y = this.op('Conv', [x.name, wName], attrs, outName);
