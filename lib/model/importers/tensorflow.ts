@@ -36,6 +36,7 @@ import { POSTPROCESS_PRESETS } from '../../ops/postprocess.ts';
 import { anchorCount, validateModelSpec } from '../spec.ts';
 import { decodeTfjsWeights } from './faceapi.ts';
 import { FOLDABLE_OPS, foldTfOp } from '../tf/fold.ts';
+import { importTfOd, isTfOdGraph } from './tf-od.ts';
 
 /** Converter id stored in the spec; bump the number whenever the graph or spec written here changes. */
 export const TENSORFLOW_CONVERTER = 'ssd-edge/tensorflow-importer@1';
@@ -827,11 +828,7 @@ export function importTensorflow(source: TensorflowSource, options: TensorflowIm
   const conv = new Converter([...byName.values()], options, batch);
   const det = [...byName.values()].find((n) => n.op === 'DetectionOutput');
   if (!det) {
-    const ops = new Set(binary.map((n) => n.op));
-    if (ops.has('TFLite_Detection_PostProcess') || ops.has('NonMaxSuppressionV5') || ops.has('NonMaxSuppressionV3'))
-      throw new TypeError(
-        'TensorFlow GraphDef found, a TF Object Detection API export: these are not supported yet (cut before the postprocessor is left to do)',
-      );
+    if (isTfOdGraph([...byName.values()])) return importTfOd([...byName.values()], options);
     throw new TypeError(
       text.length
         ? 'TensorFlow text graph found but it has no DetectionOutput node (the SSD outputs and priors are unknown)'

@@ -116,7 +116,8 @@ export const FOLDABLE_OPS: ReadonlySet<string> = new Set([
 
 function axisOf(axis: number, rank: number, what: string): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!(a >= 0 && a < rank)) throw new TypeError(`Expected an axis in [${-rank}, ${rank}) for '${what}' but received ${axis}`);
+  if (!(a >= 0 && a < rank))
+    throw new TypeError(`Expected an axis in [${-rank}, ${rank}) for '${what}' but received ${axis}`);
   return a;
 }
 
@@ -155,7 +156,14 @@ function concat(parts: FoldedTensor[], axis: number, what: string): FoldedTensor
 }
 
 /** StridedSlice with begin/end/ellipsis-free masks (begin_mask, end_mask, shrink_axis_mask, new_axis_mask 0). */
-function stridedSlice(t: FoldedTensor, b: ArrayLike<number>, e: ArrayLike<number>, s: ArrayLike<number>, a: Record<string, TfAttr>, what: string) {
+function stridedSlice(
+  t: FoldedTensor,
+  b: ArrayLike<number>,
+  e: ArrayLike<number>,
+  s: ArrayLike<number>,
+  a: Record<string, TfAttr>,
+  what: string,
+) {
   const bm = a.begin_mask?.i ?? 0;
   const em = a.end_mask?.i ?? 0;
   const sm = a.shrink_axis_mask?.i ?? 0;
@@ -290,7 +298,14 @@ export function foldTfOp(
       const begin = Array.from(ins[1].data);
       const sz = Array.from(ins[2].data);
       const end = begin.map((b, i) => (sz[i] < 0 ? x.dims[i] : b + sz[i]));
-      return stridedSlice(x, begin, end, begin.map(() => 1), {}, name);
+      return stridedSlice(
+        x,
+        begin,
+        end,
+        begin.map(() => 1),
+        {},
+        name,
+      );
     }
     case 'Fill': {
       const dims = Array.from(x.data);
