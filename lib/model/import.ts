@@ -22,7 +22,7 @@ import {
 } from './importers/pytorch-ssd.ts';
 import type { OnnxImport } from './importers/torchvision.ts';
 import { importTorchvisionSsd } from './importers/torchvision.ts';
-import { importTensorflow } from './importers/tensorflow.ts';
+import { importTensorflow, importTfjsGraph } from './importers/tensorflow.ts';
 import { importTflite } from './importers/tflite.ts';
 import { readLabelsFile } from './labels.ts';
 import { checkModelSpec, writeModelSpec } from './metadata.ts';
@@ -233,6 +233,17 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
       { labels, name, source, inputSize: options.inputSize },
     );
   }
+  if (format === 'tfjs') {
+    const f = ctx.file('tfjs-model');
+    if (!f)
+      throw new TypeError(
+        `Expected a TensorFlow.js graph model (model.json) for tfjs import but received ${files.map((g) => kindName(g.sniffed.kind)).join(', ') || 'no file'}`,
+      );
+    return importTfjsGraph(
+      { modelJson: f.bytes.toString('utf8'), readShard: shardReader(f.path) },
+      { labels, name, source, inputSize: options.inputSize },
+    );
+  }
   if (format === 'tflite') {
     const f = ctx.file('tflite');
     if (!f)
@@ -246,6 +257,28 @@ async function runImporter(ctx: ImportContext): Promise<OnnxImport & { report?: 
   throw new TypeError(
     `Expected a format ssd-edge can import but received ${found || format}: no ${format} importer in this build`,
   );
+}
+
+/**
+ * Reads the weight shards a TF.js model.json lists (`weightsManifest[].paths`), relative to its folder: a path that
+ * leaves the folder is refused, a missing shard named.
+ */
+function shardReader(modelJson: string): (file: string) => Uint8Array {
+  const dir = path.dirname(path.resolve(modelJson));
+  return (file) => {
+    const full = path.resolve(dir, file);
+    if (typeof file !== 'string' || path.isAbsolute(file) || path.relative(dir, full).startsWith('..'))
+      throw new TypeError(
+        `Expected weight shard paths relative to the model.json's folder but ${path.basename(modelJson)} lists '${file}'`,
+      );
+    try {
+      return fs.readFileSync(full);
+    } catch (err) {
+      throw new TypeError(
+        `TensorFlow.js graph model found (${path.basename(modelJson)}); its weight shard '${file}' is missing next to it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
+    }
+  };
 }
 
 /** Checks that a format has every file it needs, naming what was found and what is missing. */

@@ -954,12 +954,16 @@ export interface TfjsGraphSource {
 }
 
 export interface TfjsImportOptions extends Omit<TensorflowImportOptions, 'labels'> {
-  /** Graph nodes holding the SSD's box deltas (any shape with N·4 values per image) and class logits/scores (N·C). */
-  outputs: { boxes: string; scores: string };
-  /** Class names, background first (C = labels.length). */
-  labels: string[];
-  /** The anchors of the N rows (a preset, a DefaultBoxSpec or base64 data, as in the model spec). */
-  anchors: NonNullable<ModelSpec['anchors']>;
+  /**
+   * Graph nodes holding the SSD's box deltas (any shape with N·4 values per image) and class logits/scores (N·C).
+   * Leave out for a TF Object Detection API export (e.g. tfjs-models' coco-ssd): the graph is then cut before its
+   * postprocessor and the anchors, labels and settings are read from it as for a frozen graph (see tf-od.ts).
+   */
+  outputs?: { boxes: string; scores: string };
+  /** Class names, background first (C = labels.length); required with `outputs`. */
+  labels?: string[];
+  /** The anchors of the N rows (a preset, a DefaultBoxSpec or base64 data, as in the model spec); required with `outputs`. */
+  anchors?: NonNullable<ModelSpec['anchors']>;
   /** Postprocess settings (default: torchvision's, with sigmoid or softmax scoring as given). */
   postprocess?: Partial<ModelSpec['postprocess']>;
   /** Preprocessing the graph does not do itself (default RGB, mean 0, std 1, stretch). */
@@ -981,18 +985,24 @@ export function importTfjsGraph(source: TfjsGraphSource, options: TfjsImportOpti
   assertKnownKeys('source', source, ['modelJson', 'readShard']);
   assertObject('options', options as unknown);
   assertKnownKeys('options', options, TFJS_OPTION_KEYS);
-  const json = (typeof source.modelJson === 'string' ? JSON.parse(source.modelJson) : source.modelJson) as {
+  let json: {
+    format?: unknown;
     modelTopology?: { node?: unknown[] };
     weightsManifest?: Array<{ paths: string[]; weights: TfjsWeightEntry[] }>;
   };
+  try {
+    json = typeof source.modelJson === 'string' ? JSON.parse(source.modelJson) : source.modelJson;
+  } catch (err) {
+    throw new TypeError(`Expected a TensorFlow.js model.json but it does not parse: ${(err as Error).message}`);
+  }
+  if (json?.format === 'layers-model' || (json?.modelTopology && !json.modelTopology.node))
+    throw new TypeError(
+      'TensorFlow.js layers model (Keras) found; only graph models (tfjs-converter --output_format tfjs_graph_model) can be imported',
+    );
   if (!json?.modelTopology?.node || !Array.isArray(json.weightsManifest))
     throw new TypeError(
       'Expected a TensorFlow.js graph model (model.json with modelTopology.node and weightsManifest)',
     );
-  if (!options.outputs || typeof options.outputs.boxes !== 'string' || typeof options.outputs.scores !== 'string')
-    throw invalidParameterError('options.outputs', "{ boxes: 'node name', scores: 'node name' }", options.outputs);
-  if (!Array.isArray(options.labels) || options.labels.length < 1)
-    throw invalidParameterError('options.labels', 'array of class names (background first)', options.labels);
   const nodes = readGraphDef(writeGraphDefJson(json.modelTopology.node));
   const weights = new Map(
     [...decodeTfjsWeights(json.weightsManifest, source.readShard)].map(([k, v]) => [
@@ -1000,12 +1010,30 @@ export function importTfjsGraph(source: TfjsGraphSource, options: TfjsImportOpti
       { dims: v.shape, data: v.data },
     ]),
   );
+  if (options.outputs === undefined) {
+    if (!isTfOdGraph(nodes))
+      throw new TypeError(
+        'TensorFlow.js graph model found, but not a TF Object Detection API export (no Postprocessor, raw_detection_boxes or NonMaxSuppression): which nodes hold the box deltas and class scores, and the anchors, are unknown — pass outputs, labels and anchors to importTfjsGraph()',
+      );
+    for (const k of ['anchors', 'postprocess', 'input'] as const)
+      if (options[k] !== undefined)
+        throw new TypeError(`Expected ${k} only together with outputs (a TF-OD export reads it from the graph)`);
+    const r = importTfOd(nodes, options, weights);
+    r.report.unshift(`TF.js graph model: ${nodes.length} nodes, ${weights.size} weights (manifest decoded)`);
+    return r;
+  }
+  if (typeof options.outputs.boxes !== 'string' || typeof options.outputs.scores !== 'string')
+    throw invalidParameterError('options.outputs', "{ boxes: 'node name', scores: 'node name' }", options.outputs);
+  if (!Array.isArray(options.labels) || options.labels.length < 1)
+    throw invalidParameterError('options.labels', 'array of class names (background first)', options.labels);
+  if (options.anchors === undefined)
+    throw invalidParameterError('options.anchors', 'AnchorSpec (required with outputs)', options.anchors);
   const batch: Dim = options.batch ?? 'batch';
   const conv = new Converter(nodes, options, batch);
   for (const [name, w] of weights) conv.values.set(name, { kind: 'const', dims: w.dims, data: w.data });
   const loc = conv.tensor(options.outputs.boxes, 'outputs.boxes');
   const conf = conv.tensor(options.outputs.scores, 'outputs.scores');
-  const numClasses = options.labels.length;
+  const numClasses = (options.labels as string[]).length;
   const g = conv.g;
   const input = conv.input;
   if (!input) throw new TypeError('Expected the outputs to depend on the graph input (a Placeholder)');
@@ -1037,7 +1065,7 @@ export function importTfjsGraph(source: TfjsGraphSource, options: TfjsImportOpti
     },
     output: { kind: 'raw', boxes: 'boxes', scores: 'scores' },
     anchors: options.anchors,
-    labels: [...options.labels],
+    labels: [...(options.labels as string[])],
     postprocess: {
       ...POSTPROCESS_PRESETS.torchvision,
       ...options.postprocess,

@@ -91,14 +91,21 @@ const fmt = (v: number) => +v.toPrecision(6);
 /**
  * Imports a TF Object Detection API SSD graph (see the module comment), anchors and settings read from the graph.
  *
- * @param nodes The GraphDef's nodes (binary and text graphs merged).
+ * @param nodes The GraphDef's nodes (binary and text graphs merged, or a TF.js graph model's topology).
+ * @param weights Constants by node name (a TF.js weights manifest, decoded).
  * @throws {TypeError} What is missing (no box encodings / class predictions / anchors found, named with the
  *   postprocessor's inputs), unsupported ops (named with the node), labels that do not fit.
  */
-export function importTfOd(nodes: TfNode[], options: TensorflowImportOptions): TensorflowImport {
+export function importTfOd(
+  nodes: TfNode[],
+  options: TensorflowImportOptions,
+  weights?: ReadonlyMap<string, { dims: number[]; data: Float32Array | Int32Array }>,
+): TensorflowImport {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const batch: Dim = options.batch ?? 'batch';
   const conv = new Converter(nodes, options, batch);
+  // TF.js graph models: the weights of the manifest stand for their (empty) Const nodes
+  for (const [name, w] of weights ?? []) conv.values.set(name, { kind: 'const', dims: w.dims, data: w.data });
   const report: string[] = [];
 
   // --- which nodes depend on the image (Shape of a feature map is static here) -----------------------------

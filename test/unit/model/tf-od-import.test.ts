@@ -586,3 +586,133 @@ test('TF-OD: model import of a .pb recognises the format; errors name what is mi
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// --- TF.js graph models ------------------------------------------------------------------------------------
+
+/** IEEE half bits of k/64 (|k| < 64: exact). */
+function half64(k: number): number {
+  if (k === 0) return 0;
+  const a = Math.abs(k) / 64;
+  const e = Math.floor(Math.log2(a));
+  return (k < 0 ? 0x8000 : 0) | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+}
+
+/** Topology nodes in the protobuf JSON mapping as tfjs-converter writes it (base64 bytes, int64 as strings). */
+const toJson = (x: unknown): unknown =>
+  x instanceof Uint8Array
+    ? Buffer.from(x).toString('base64')
+    : Array.isArray(x)
+      ? x.map(toJson)
+      : x && typeof x === 'object'
+        ? Object.fromEntries(
+            Object.entries(x).map(([k, v]) => [
+              k,
+              k === 'i' || k === 'size' ? (Array.isArray(v) ? v.map(String) : String(v)) : toJson(v),
+            ]),
+          )
+        : x;
+
+/** A TF.js graph model of the v1 graph: every constant in the manifest (tower uint8, box uint16, class float16). */
+function tfjsModel() {
+  const W = weights();
+  const rng = mulberry32(3);
+  const towerQ = Uint8Array.from(W.tower, () => Math.floor(rng() * 256));
+  const boxQ = Uint16Array.from(W.box, () => Math.floor(rng() * 65536));
+  const clsK = Int16Array.from(W.cls, (v) => Math.round(v * 64));
+  W.tower = Float32Array.from(towerQ, (q) => q / 128 - 1);
+  W.box = Float32Array.from(boxQ, (q) => q * 2 ** -14 - 0.5);
+  W.cls = Float32Array.from(clsK, (k) => k / 64);
+  const P = 'WeightSharedConvolutionalBoxPredictor';
+  const parts: Uint8Array[] = [];
+  const entries: unknown[] = [];
+  const topology = graph(W, 'v1').map((n) => {
+    const tns = n.op === 'Const' ? n.attr.value?.tensor : undefined;
+    if (!tns) return n;
+    const dims = (tns.tensorShape?.dim ?? []).map((d) => d.size ?? 0);
+    const dtype = tns.dtype === 'DT_INT32' ? 'int32' : 'float32';
+    let bytes: Uint8Array;
+    let quantization: unknown;
+    if (n.name === `${P}/BoxPredictionTower/conv2d_0/weights`) {
+      bytes = towerQ;
+      quantization = { dtype: 'uint8', scale: 1 / 128, min: -1 };
+    } else if (n.name === `${P}/BoxPredictor/weights`) {
+      bytes = new Uint8Array(boxQ.buffer);
+      quantization = { dtype: 'uint16', scale: 2 ** -14, min: -0.5 };
+    } else if (n.name === `${P}/ClassPredictor/weights`) {
+      bytes = new Uint8Array(Uint16Array.from(clsK, half64).buffer);
+      quantization = { dtype: 'float16' };
+    } else if (dtype === 'int32') bytes = new Uint8Array(Int32Array.from(tns.intVal ?? []).buffer);
+    else bytes = tns.tensorContent ?? new Uint8Array();
+    parts.push(bytes);
+    entries.push({ name: n.name, shape: dims, dtype, ...(quantization ? { quantization } : {}) });
+    return node(n.name, 'Const', [], { dtype: { type: tns.dtype } }); // the value lives in the shards
+  });
+  const all = Buffer.concat(parts);
+  const cut = Math.floor(all.length / 3); // shards split mid-tensor, as tfjs-converter's 4 MB shards are
+  return {
+    W,
+    json: {
+      format: 'graph-model',
+      generatedBy: '2.x',
+      convertedBy: 'test',
+      modelTopology: { node: toJson(topology) },
+      weightsManifest: [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'], weights: entries }],
+    },
+    shards: [all.subarray(0, cut), all.subarray(cut)],
+  };
+}
+
+test('TF.js graph model of a TF-OD export: model import model.json (uint8 / uint16 / float16 shards) matches the reference', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-tfjs-'));
+  try {
+    const { W, json, shards } = tfjsModel();
+    const modelJson = path.join(dir, 'model.json');
+    fs.writeFileSync(modelJson, JSON.stringify(json));
+    fs.writeFileSync(path.join(dir, 'group1-shard1of2.bin'), shards[0]);
+    fs.writeFileSync(path.join(dir, 'group1-shard2of2.bin'), shards[1]);
+    const out = path.join(dir, 'coco.onnx');
+    const r = await importModelFiles([modelJson], { out, labels: ['background', 'cat', 'dog'] });
+    t.is(r.format, 'tfjs');
+    t.true(r.report.some((l) => /TensorFlow\.js graph model \(model\.json\)/.test(l)));
+    t.true(r.report.some((l) => /TF\.js graph model: \d+ nodes, \d+ weights/.test(l)));
+    const loaded = await loadModelFile(out);
+    t.deepEqual(loaded.spec.input.mean, [127.5, 127.5, 127.5]);
+    const session = await ort.InferenceSession.create(out);
+    const rng = mulberry32(9);
+    const img = Float32Array.from({ length: 768 }, () => rng() * 2 - 1);
+    const res = await session.run({ image: new ort.Tensor('float32', nchw(img, 1), [1, 3, 16, 16]) });
+    const ref = reference(W, img);
+    t.true(maxRel(res.boxes.data as Float32Array, ref.boxes) < 1e-4);
+    t.true(
+      maxRel(
+        res.scores.data as Float32Array,
+        ref.logits.map((v) => v / 2),
+      ) < 1e-4,
+    );
+
+    // a missing shard, a shard path leaving the folder, a layers model
+    fs.rmSync(path.join(dir, 'group1-shard2of2.bin'));
+    await t.throwsAsync(importModelFiles([modelJson], { out: path.join(dir, 'x.onnx'), labels: ['a', 'b', 'c'] }), {
+      instanceOf: TypeError,
+      message:
+        /TensorFlow\.js graph model found \(model\.json\); its weight shard 'group1-shard2of2\.bin' is missing next to it \(ENOENT\)/,
+    });
+    json.weightsManifest[0].paths = ['../group1-shard1of2.bin'];
+    fs.writeFileSync(modelJson, JSON.stringify(json));
+    await t.throwsAsync(importModelFiles([modelJson], { out: path.join(dir, 'x.onnx') }), {
+      instanceOf: TypeError,
+      message: /relative to the model\.json's folder but model\.json lists '\.\.\/group1-shard1of2\.bin'/,
+    });
+    fs.writeFileSync(
+      modelJson,
+      JSON.stringify({ format: 'layers-model', modelTopology: { config: {} }, weightsManifest: [] }),
+    );
+    await t.throwsAsync(importModelFiles([modelJson], { out: path.join(dir, 'x.onnx') }), {
+      instanceOf: TypeError,
+      message: /layers model \(Keras\) found; only graph models/,
+    });
+    t.false(fs.existsSync(path.join(dir, 'x.onnx')));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
