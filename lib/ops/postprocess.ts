@@ -40,6 +40,12 @@ export interface PostprocessOptions {
   boxCoder: { weights: [number, number, number, number]; order: DeltaOrder; clip?: number };
   /** Clip decoded boxes to [0, 1] (the network input) before NMS. */
   clipBoxes: boolean;
+  /**
+   * One NMS across classes instead of one per class (default false): each anchor competes with its best class only
+   * (ties → lower class), anchors with that score > scoreThresh, the best `topkCandidates` of them over all classes,
+   * one greedy NMS whatever the class — TFLite_Detection_PostProcess's fast NMS (`use_regular_nms: false`).
+   */
+  classAgnostic?: boolean;
 }
 
 /** Options as accepted: any field (and any boxCoder field) may be left out and comes from the torchvision preset. */
@@ -117,7 +123,7 @@ export const POSTPROCESS_PRESETS: Readonly<
 });
 
 /** The keys of {@link PostprocessOptions} and of {@link PostprocessInput} (any other key is rejected). */
-export const POSTPROCESS_OPTION_KEYS = Object.keys(TORCHVISION) as (keyof PostprocessOptions)[];
+export const POSTPROCESS_OPTION_KEYS = [...Object.keys(TORCHVISION), 'classAgnostic'] as (keyof PostprocessOptions)[];
 const INPUT_KEYS: readonly (keyof PostprocessInput)[] = [
   'boxRegression',
   'classLogits',
@@ -202,8 +208,9 @@ export function validatePostprocessOptions(
   assertInteger(`${prefix}topkCandidates`, o.topkCandidates, 0, true);
   assertInteger(`${prefix}detectionsPerImg`, o.detectionsPerImg, 0, true);
   assertBoolean(`${prefix}clipBoxes`, o.clipBoxes);
+  if (o.classAgnostic !== undefined) assertBoolean(`${prefix}classAgnostic`, o.classAgnostic);
   const boxCoder = resolveBoxCoderOptions(o.boxCoder as never, `${prefix}boxCoder.`);
-  return { ...(o as unknown as PostprocessOptions), boxCoder };
+  return { ...(o as unknown as PostprocessOptions), boxCoder } as ReturnType<typeof validatePostprocessOptions>;
 }
 
 /** The addon's options object. */
@@ -233,8 +240,39 @@ function nativeOptions({ options: o }: Resolved) {
     orderYx: o.boxCoder.order === 'yxhw',
     bboxClip: nativeClip(o.boxCoder.clip),
     clipBoxes: o.clipBoxes,
+    classAgnostic: o.classAgnostic === true,
   };
 }
+
+let nativeClassAgnostic: boolean | undefined;
+/**
+ * Whether the loaded addon knows `classAgnostic` (an addon built before it ignores the key): probed once with two
+ * equal boxes of different classes, which one NMS across classes reduces to one detection.
+ */
+function nativeHasClassAgnostic(): boolean {
+  if (nativeClassAgnostic === undefined && binding) {
+    const options = {
+      ...nativeOptions({ options: { ...TORCHVISION, classAgnostic: true } } as unknown as Resolved),
+      scoring: 'none' as const,
+      boxesDecoded: true,
+      scoreThresh: 0.5,
+    };
+    const [d] = binding.postprocess(
+      Float32Array.of(0, 0, 1, 1, 0, 0, 1, 1),
+      Float32Array.of(0, 0.9, 0.1, 0, 0.1, 0.8),
+      new Float32Array(0),
+      1,
+      3,
+      Float32Array.of(1, 1),
+      options,
+    );
+    nativeClassAgnostic = d.scores.length === 1;
+  }
+  return nativeClassAgnostic === true;
+}
+
+/** The addon runs these options (a class-agnostic NMS only when it knows the option). */
+const useNative = (r: Resolved) => !!binding && (!r.options.classAgnostic || nativeHasClassAgnostic());
 
 /**
  * SSD postprocess of a batch, per image (torchvision `postprocess_detections` order of steps):
@@ -264,7 +302,7 @@ function nativeOptions({ options: o }: Resolved) {
  */
 export function postprocessDetections(input: PostprocessInput, options?: PostprocessOptionsInput): Detections[] {
   const r = resolve(input, options);
-  return binding ? binding.postprocess(...nativeArgs(input, r)) : run(input, r);
+  return binding && useNative(r) ? binding.postprocess(...nativeArgs(input, r)) : run(input, r);
 }
 
 /**
@@ -281,7 +319,7 @@ export async function postprocessDetectionsAsync(
   options?: PostprocessOptionsInput,
 ): Promise<Detections[]> {
   const r = resolve(input, options);
-  if (!binding) return run(input, r);
+  if (!binding || !useNative(r)) return run(input, r);
   const native = binding;
   const caller = new Error();
   return new Promise((resolvePromise, reject) => {
@@ -297,6 +335,49 @@ export async function postprocessDetectionsAsync(
 /** Pure-TypeScript twin of {@link postprocessDetections}: same checks and messages, same detections, same order. */
 export function postprocessDetectionsTs(input: PostprocessInput, options?: PostprocessOptionsInput): Detections[] {
   return run(input, resolve(input, options));
+}
+
+/** The class-agnostic postprocess of one image (see {@link PostprocessOptions}.classAgnostic). */
+function classAgnostic(
+  reg: Float32Array,
+  scores: Float32Array,
+  anchors: Float32Array,
+  N: number,
+  C: number,
+  o: Resolved['options'],
+  [h, w]: Float32Array,
+): Detections {
+  const best = new Float32Array(N).fill(Number.NaN);
+  const bestClass = new Int32Array(N);
+  for (let a = 0; a < N; a++) {
+    let c0 = -1;
+    for (let c = 0; c < C; c++)
+      if (c !== o.backgroundIndex && (c0 < 0 || scores[a * C + c] > scores[a * C + c0])) c0 = c;
+    if (c0 >= 0) [best[a], bestClass[a]] = [scores[a * C + c0], c0];
+  }
+  const order = rankByScore(best, o.scoreThresh).subarray(0, Math.min(o.topkCandidates, N));
+  const candReg = new Float32Array(4 * order.length);
+  const candAnchors = new Float32Array(4 * order.length);
+  order.forEach((a, k) => {
+    candReg.set(reg.subarray(4 * a, 4 * a + 4), 4 * k);
+    if (o.boxEncoding !== 'xyxy') candAnchors.set(anchors.subarray(4 * a, 4 * a + 4), 4 * k);
+  });
+  const boxes =
+    o.boxEncoding === 'xyxy' ? candReg : decodeResolved(candReg, candAnchors, { ...o.boxCoder, anchorFormat: 'cxcywh' });
+  if (o.clipBoxes) boxes.forEach((v, k) => (boxes[k] = Math.min(Math.max(v, 0), 1)));
+  const keep = greedyNms(boxes, Int32Array.from(order.keys()), o.nmsThresh, null, o.detectionsPerImg);
+  const det: Detections = {
+    boxes: new Float32Array(4 * keep.length),
+    scores: new Float32Array(keep.length),
+    labels: new Int32Array(keep.length),
+  };
+  keep.forEach((k, i) => {
+    const [x1, y1, x2, y2] = boxes.subarray(4 * k, 4 * k + 4);
+    det.boxes.set([x1 * w, y1 * h, x2 * w, y2 * h], 4 * i);
+    det.scores[i] = best[order[k]];
+    det.labels[i] = bestClass[order[k]];
+  });
+  return det;
 }
 
 function run(
@@ -315,6 +396,10 @@ function run(
       for (let a = 0; a < N; a++) score(logits.subarray(a * C, (a + 1) * C), scores.subarray(a * C, (a + 1) * C));
     }
     const reg = input.boxRegression.subarray(4 * b * N, 4 * (b + 1) * N);
+    if (o.classAgnostic) {
+      results.push(classAgnostic(reg, scores, input.anchors, N, C, o, imageSizes.subarray(2 * b, 2 * b + 2)));
+      continue;
+    }
     const boxes =
       o.boxEncoding === 'xyxy'
         ? reg.slice()

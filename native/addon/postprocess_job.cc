@@ -39,6 +39,7 @@ void PostprocessJob::parse(const Napi::CallbackInfo& info) {
   params.coder.bbox_clip =
       static_cast<float>(number(o.Get("bboxClip"), "options.bboxClip", -1e30, 1e30, "finite number"));
   params.clip = boolean(o.Get("clipBoxes"), "options.clipBoxes");
+  params.class_agnostic = o.Has("classAgnostic") && boolean(o.Get("classAgnostic"), "options.classAgnostic");
   const auto reg_v = f32(info[0], "boxRegression", 4, "4·B·N");
   const auto logits_v = f32(info[1], "classLogits");
   const auto anchors_v = f32(info[2], "anchors", 4, "4·N");

@@ -97,6 +97,65 @@ void merged_nms(PostprocessWorkspace& ws, size_t C, double threshold, size_t lim
   }
 }
 
+// The class-agnostic path (PostprocessParams::class_agnostic): S holds the scores [n, C].
+void postprocess_class_agnostic(const float* reg, const float* S, const float* anchors, size_t n, size_t C,
+                                float image_h, float image_w, const PostprocessParams& p, Detections& out,
+                                PostprocessWorkspace& ws) {
+  const Kernels& k = kernels();
+  // 1. Per anchor its best class and score; candidates packed as desc_key(score) << 32 | anchor.
+  std::vector<uint64_t>& cand = ws.merge_heap;
+  cand.clear();
+  ws.cand_labels.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = S + i * C;
+    int best = -1;
+    for (size_t c = 0; c < C; ++c)
+      if (static_cast<int>(c) != p.background && (best < 0 || row[c] > row[best])) best = static_cast<int>(c);
+    if (best < 0 || !(row[best] > p.score_thresh)) continue;
+    ws.cand_labels[i] = best;
+    cand.push_back((static_cast<uint64_t>(desc_key(row[best])) << 32) | static_cast<uint32_t>(i));
+  }
+  // 2. Decreasing score, ties → lower anchor; the best topk.
+  const size_t topk = p.topk < 0 ? cand.size() : std::min(cand.size(), static_cast<size_t>(p.topk));
+  std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(topk), cand.end());
+  cand.resize(topk);
+  // 3. Decode (or copy) the candidates' boxes, clip.
+  ws.cand_deltas.resize(4 * topk);
+  ws.cand_anchors.resize(4 * topk);
+  ws.cand_boxes.resize(4 * topk);
+  ws.order.resize(topk);
+  for (size_t t = 0; t < topk; ++t) {
+    const size_t a = static_cast<uint32_t>(cand[t]);
+    std::copy_n(reg + 4 * a, 4, &ws.cand_deltas[4 * t]);
+    if (!p.decoded) std::copy_n(anchors + 4 * a, 4, &ws.cand_anchors[4 * t]);
+    ws.order[t] = static_cast<int32_t>(t);
+  }
+  if (p.decoded)
+    ws.cand_boxes.swap(ws.cand_deltas);
+  else
+    k.decode(ws.cand_deltas.data(), ws.cand_anchors.data(), ws.cand_boxes.data(), topk, p.coder);
+  if (p.clip)
+    for (float& v : ws.cand_boxes) v = !(v > 0.f) && v == v ? 0.f : (v > 1.f ? 1.f : v);
+  // 4. One greedy NMS over all candidates (already in output order), the first `detections` kept.
+  ws.keep.clear();
+  const size_t limit = p.detections < 0 ? topk : std::min(topk, static_cast<size_t>(p.detections));
+  greedy_nms(ws.cand_boxes.data(), ws.order.data(), topk, p.nms_thresh, limit, ws.keep, ws.nms);
+  const size_t m = ws.keep.size();
+  out.boxes.resize(4 * m);
+  out.scores.resize(m);
+  out.labels.resize(m);
+  for (size_t i = 0; i < m; ++i) {
+    const size_t j = static_cast<size_t>(ws.keep[i]);
+    const float* b = &ws.cand_boxes[4 * j];
+    out.boxes[4 * i] = b[0] * image_w;
+    out.boxes[4 * i + 1] = b[1] * image_h;
+    out.boxes[4 * i + 2] = b[2] * image_w;
+    out.boxes[4 * i + 3] = b[3] * image_h;
+    out.scores[i] = TopK::score_of(cand[j]);
+    out.labels[i] = ws.cand_labels[static_cast<uint32_t>(cand[j])];
+  }
+}
+
 }  // namespace
 
 void PostprocessWorkspace::trim(size_t max_bytes) {
@@ -124,6 +183,10 @@ void postprocess(const float* reg, const float* logits, const float* anchors, si
     else
       k.sigmoid(logits, ws.scores.data(), n * C);
     S = ws.scores.data();
+  }
+  if (p.class_agnostic) {
+    postprocess_class_agnostic(reg, S, anchors, n, C, image_h, image_w, p, out, ws);
+    return;
   }
 
   // 2. Per class: scores > thresh, the top-k by score (ties → lower anchor). A sampled cut skips most of the

@@ -20,6 +20,10 @@ struct PostprocessParams {
   int64_t topk = 400;                  // per-class candidates before NMS
   int64_t detections = 200;            // kept per image over all classes
   bool clip = true;                    // clip decoded boxes to [0,1] before NMS
+  // One NMS across classes over each anchor's best class (TFLite_Detection_PostProcess's fast NMS): per anchor the
+  // best class ≠ background (ties → lower class), kept when > score_thresh, the best `topk` anchors by that score
+  // (ties → lower anchor), one greedy NMS whatever the class, the first `detections`.
+  bool class_agnostic = false;
   CoderParams coder;
 };
 

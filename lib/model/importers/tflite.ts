@@ -22,7 +22,7 @@
  */
 import { encodeAnchors, type ModelSpec } from '../spec.ts';
 import { float as floatAttr, GraphBuilder, int64s, tfSamePadding } from '../graph.ts';
-import { DataType, type ModelProto } from '../onnx.ts';
+import type { ModelProto } from '../onnx.ts';
 import { writeModelSpec } from '../metadata.ts';
 import { assertKnownKeys, assertObject, invalidParameterError } from '../../is.ts';
 import {
@@ -39,7 +39,7 @@ import {
 import { pickLabels } from './common.ts';
 
 /** Converter id stored in the spec; bump when the graph or spec written here changes. */
-export const TFLITE_CONVERTER = 'ssd-edge/tflite-importer@1';
+export const TFLITE_CONVERTER = 'ssd-edge/tflite-importer@2';
 
 export interface TfliteImportOptions {
   /** Class names: C (background first) or C − 1 (background '???' prepended). Default: built-in list for C. */
@@ -508,35 +508,10 @@ function convertModel(m: TfliteModel, options: TfliteImportOptions): TfliteImpor
   const backgroundIndex = numColumns === numClasses + 1 ? 0 : -1;
   const useRegularNms = ppOptions.use_regular_nms === true;
   const maxClasses = num(ppOptions, 'max_classes_per_detection', 1);
-  if (!useRegularNms && maxClasses === 1) {
-    // fast NMS with max_classes_per_detection 1: an anchor competes only with its best class (scores of its other
-    // classes zeroed here; exact ties between two classes keep both)
-    const g = c.g;
-    const objects =
-      backgroundIndex === 0
-        ? g.op(
-            'Slice',
-            [
-              scores,
-              g.addInitializer('cls_start', int64s([1]), [1]),
-              g.addInitializer('cls_end', int64s([numColumns]), [1]),
-              g.addInitializer('cls_axis', int64s([2]), [1]),
-            ],
-            {},
-            'object_scores',
-          )
-        : scores;
-    const best = g.op('ReduceMax', [objects], { axes: [2], keepdims: 1 }, 'best_score');
-    const isBest = g.op(
-      'Cast',
-      [g.op('GreaterOrEqual', [scores, best], {}, 'is_best')],
-      { to: DataType.FLOAT },
-      'best_mask',
-    );
-    g.addNode('Mul', [scores, isBest], ['class_scores']);
-  } else {
-    c.g.addNode('Identity', [scores], ['class_scores']);
-  }
+  // fast NMS with max_classes_per_detection 1 is exactly the class-agnostic postprocess; more classes per detection
+  // have no ssd-edge equivalent and fall back to per-class NMS
+  const classAgnostic = !useRegularNms && maxClasses === 1;
+  c.g.addNode('Identity', [scores], ['class_scores']);
   c.g.addOutput('box_encodings', [1, n, 4]);
   c.g.addOutput('class_scores', [1, n, numColumns]);
 
@@ -590,6 +565,8 @@ function convertModel(m: TfliteModel, options: TfliteImportOptions): TfliteImpor
         clip: Infinity,
       },
       clipBoxes: false,
+      // TFLite's fast NMS: each anchor's best class, one NMS across classes
+      ...(classAgnostic ? { classAgnostic: true } : {}),
     },
   };
   const model = c.g.toModel({ producerName: 'ssd-edge', docString: `${TFLITE_CONVERTER} from ${spec.source}` });
@@ -601,8 +578,8 @@ function convertModel(m: TfliteModel, options: TfliteImportOptions): TfliteImpor
     `operators: ${ops}, then ${POSTPROCESS_OP}`,
     `anchors: ${n} from constant '${anchorT.name}' (${TENSOR_TYPE_NAMES[anchorT.type]}${anchorT.quantization ? `, scale ${+anchorT.quantization.scale[0].toPrecision(7)}, zero point ${anchorT.quantization.zeroPoint[0]}` : ''})`,
     `box coder: scales y ${num(ppOptions, 'y_scale')}, x ${num(ppOptions, 'x_scale')}, h ${num(ppOptions, 'h_scale')}, w ${num(ppOptions, 'w_scale')}`,
-    `classes: ${numClasses}${backgroundIndex === 0 ? ' + background column 0' : ''}; scores used as given (the graph's own score conversion)${!useRegularNms && maxClasses === 1 ? ", each anchor's best class only" : ''}`,
-    `NMS: IoU ${+spec.postprocess.nmsThresh.toFixed(6)}, score > ${spec.postprocess.scoreThresh}, ${spec.postprocess.detectionsPerImg} detections; TFLite's ${useRegularNms ? 'regular (per-class)' : 'fast (class-agnostic)'} NMS becomes ssd-edge's per-class NMS`,
+    `classes: ${numClasses}${backgroundIndex === 0 ? ' + background column 0' : ''}; scores used as given (the graph's own score conversion)${classAgnostic ? ", each anchor's best class only" : ''}`,
+    `NMS: IoU ${+spec.postprocess.nmsThresh.toFixed(6)}, score > ${spec.postprocess.scoreThresh}, ${spec.postprocess.detectionsPerImg} detections; TFLite's ${useRegularNms ? "regular (per-class) NMS becomes ssd-edge's per-class NMS" : "fast NMS becomes ssd-edge's class-agnostic NMS (postprocess.classAgnostic)"}`,
   ];
   return { model, spec, report };
 }
