@@ -62,7 +62,7 @@ function tfliteFastNms(k: Case, o: { scoreThresh: number; iou: number; maxDetect
     maxScores.push(k.scores[i * k.c + best]);
     maxClass.push(best - 1);
   }
-  const keep = maxScores.map((s, i) => i).filter((i) => maxScores[i] >= o.scoreThresh);
+  const keep = maxScores.map((_, i) => i).filter((i) => maxScores[i] >= o.scoreThresh);
   keep.sort((i, j) => maxScores[j] - maxScores[i] || i - j);
   const outputSize = Math.min(keep.length, o.maxDetections);
   const iou = (a: number[], b: number[]) => {
