@@ -28,7 +28,8 @@ import { readLabelsFile } from './labels.ts';
 import { checkModelSpec, writeModelSpec } from './metadata.ts';
 import type { ModelSpec } from './spec.ts';
 import { anchorCount, validateModelSpec } from './spec.ts';
-import { readOnnxFrom, writeOnnx, type ModelProto } from './onnx.ts';
+import { readOnnxFrom, setMetadata, writeOnnx, type ModelProto } from './onnx.ts';
+import { formatOrigin, ORIGIN_METADATA_KEY, type ModelOrigin } from './inspect.ts';
 import { readModelBytes } from './file.ts';
 import { SNIFFED_KIND_NAMES, sniffModelBytes, type SniffedKind, type SniffResult } from './sniff.ts';
 
@@ -518,6 +519,17 @@ async function importFiles(
   const count = anchorCount(spec);
   checkModelSpec(imported.model, spec, count, paths.join(' + ') || format);
   writeModelSpec(imported.model, spec);
+  const origin: ModelOrigin = {
+    format,
+    files: folderInput
+      ? [{ name: `${path.basename(paths[0])}/`, bytes: 0, sha256: '' }]
+      : files.map((f) => ({ name: path.basename(f.path), bytes: f.bytes.byteLength, sha256: sha256(f.bytes) })),
+    importer: spec.converter ?? format,
+    date: new Date().toISOString(),
+    ...(changed.length ? { overrides: changed } : {}),
+  };
+  setMetadata(imported.model, { [ORIGIN_METADATA_KEY]: JSON.stringify(origin) });
+  report.push(`origin: ${formatOrigin(origin)}`);
   report.push(...describeSpec(spec, count));
   const bytes = writeOnnx(imported.model);
   await writeFileAtomic(out, bytes, { ...rules, mkdir: true });

@@ -29,10 +29,41 @@ export interface OnnxInfo {
   initializers: number;
 }
 
+/** ONNX metadata key of {@link ModelOrigin} (JSON), written by `ssd-edge model import`. */
+export const ORIGIN_METADATA_KEY = 'ssd_edge_origin';
+
+/** Where an imported model came from (`ssd-edge model import` records it; inspect prints it). */
+export interface ModelOrigin {
+  /** The import format ('tflite', 'caffe', 'tf', 'tfjs', 'onnx', 'pytorch-ssd', 'torchvision', 'face-api'). */
+  format: string;
+  /** The source files: base name, size in bytes, SHA-256 (hex). */
+  files: Array<{ name: string; bytes: number; sha256: string }>;
+  /** The importer and its version (the spec's `converter`, e.g. 'ssd-edge/tflite-importer@2'). */
+  importer: string;
+  /** When it was imported (ISO 8601, UTC). */
+  date: string;
+  /** The overrides given on import (--input-size, --mean, --set …), as the import reported them. */
+  overrides?: string[];
+}
+
+/** A model's {@link ModelOrigin}, or null when it has none (not imported, or written by an older version) or it is unreadable. */
+export function readModelOrigin(model: ModelLike): ModelOrigin | null {
+  const text = getMetadata(onnxHeaderOf(model))[ORIGIN_METADATA_KEY];
+  if (text === undefined) return null;
+  try {
+    const o = JSON.parse(text) as ModelOrigin;
+    return o && typeof o.format === 'string' && Array.isArray(o.files) && typeof o.date === 'string' ? o : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface ModelInfo {
   /** Size of the serialized model in bytes. */
   bytes: number;
   onnx: OnnxInfo;
+  /** Where the model came from (`model import` records it), or null. */
+  origin: ModelOrigin | null;
   /** The ssd-edge spec, or null when the model has no `ssd_edge` metadata. */
   spec: ModelSpec | null;
   /** Anchor count (null for decoded-output models or without a spec). */
@@ -77,7 +108,7 @@ export function inspectModel(model: ModelLike, bytes: number, what = 'model'): M
   const spec = getMetadata(model)[METADATA_KEY] === undefined ? null : readModelSpec(model, what);
   const anchors = spec ? anchorCount(spec) : null;
   if (spec) checkModelSpec(model, spec, anchors, what);
-  return { bytes, onnx: describeOnnx(model), spec, anchors };
+  return { bytes, onnx: describeOnnx(model), origin: readModelOrigin(model), spec, anchors };
 }
 
 /**
@@ -96,6 +127,20 @@ export async function inspectModelFile(file: string): Promise<ModelInfo> {
 const fmtValue = (v: OnnxValueInfo) => `${v.name} ${v.type} [${v.dims.join(', ')}]`;
 const fmtNum = (n: number) => (Number.isFinite(n) ? String(n) : 'all');
 
+/** One line: "tflite import of detect.tflite (4.2 MB, sha256 0123456789abcdef) by …@2 on 2026-11-30 17:10 UTC". */
+export function formatOrigin(o: ModelOrigin | null): string {
+  if (!o) return 'not recorded (not written by `ssd-edge model import`)';
+  const files = o.files
+    .map((f) =>
+      f.sha256
+        ? `${f.name} (${f.bytes >= 1e5 ? `${(f.bytes / 1e6).toFixed(1)} MB` : `${f.bytes} bytes`}, sha256 ${String(f.sha256).slice(0, 16)})`
+        : f.name,
+    )
+    .join(' + ');
+  const date = o.date.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC');
+  return `${o.format} import of ${files || 'bundled weights'} by ${o.importer} on ${date}${o.overrides?.length ? `; overrides: ${o.overrides.join('; ')}` : ''}`;
+}
+
 /** Human-readable, multi-line text of a {@link ModelInfo} (no trailing newline). */
 export function formatModelInfo(info: ModelInfo, maxLabels = 8): string {
   const { onnx, spec } = info;
@@ -108,6 +153,7 @@ export function formatModelInfo(info: ModelInfo, maxLabels = 8): string {
       `architecture  ${spec.architecture}`,
       ...(spec.source ? [`source        ${spec.source}`] : []),
       ...(spec.converter ? [`converter     ${spec.converter}`] : []),
+      `origin        ${formatOrigin(info.origin)}`,
       `input         ${i.name} ${i.layout} ${i.colorOrder} ${i.width}x${i.height}, resize ${i.resize}` +
         `${i.interpolation ? ` (${i.interpolation})` : ''}, mean [${i.mean.join(', ')}] std [${i.std.join(', ')}], ` +
         `batch ${i.dynamicBatch ? 'dynamic' : 'fixed'}`,

@@ -8,12 +8,14 @@
  * box coder against TF-OD's FasterRcnnBoxCoder decode written out here.
  */
 import test from 'ava';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { importTensorflow } from '../../../lib/model/importers/tensorflow.ts';
 import { importModelFiles } from '../../../lib/model/import.ts';
+import { formatModelInfo, inspectModelFile, type ModelOrigin } from '../../../lib/model/inspect.ts';
 import { loadModelFile } from '../../../lib/model/metadata.ts';
 import { writeOnnx } from '../../../lib/model/onnx.ts';
 import { resolveAnchors } from '../../../lib/model/spec.ts';
@@ -560,6 +562,25 @@ test('TF-OD: model import of a .pb recognises the format; errors name what is mi
     t.deepEqual(r.spec.labels, ['???', 'cat', 'dog']);
     const loaded = await loadModelFile(out);
     t.is(loaded.spec.postprocess.scoring, 'sigmoid');
+    // the origin: format, source file (size, sha256 of its bytes), importer version, date
+    const before = Date.now();
+    const info = await inspectModelFile(out);
+    const o = info.origin as ModelOrigin;
+    t.is(o.format, 'tf');
+    t.deepEqual(o.files, [
+      {
+        name: 'frozen_inference_graph.pb',
+        bytes: fs.statSync(pb).size,
+        sha256: crypto.createHash('sha256').update(fs.readFileSync(pb)).digest('hex'),
+      },
+    ]);
+    t.is<string | undefined>(o.importer, loaded.spec.converter);
+    t.regex(o.importer, /^ssd-edge\/tensorflow-importer@\d+$/);
+    t.true(Date.parse(o.date) <= before && Date.parse(o.date) > before - 120_000);
+    t.regex(
+      formatModelInfo(info),
+      /^origin {8}tf import of frozen_inference_graph\.pb \(\d+ bytes, sha256 [0-9a-f]{16}\) by ssd-edge\/tensorflow-importer@\d+ on \d{4}-\d\d-\d\d \d\d:\d\d UTC$/m,
+    );
     t.true(r.report.some((l) => /cut before the postprocessor/.test(l)));
 
     // a postprocessor whose network inputs cannot be told apart: no Sigmoid / Softmax on the scores path
@@ -677,6 +698,13 @@ test('TF.js graph model of a TF-OD export: model import model.json (uint8 / uint
     t.true(r.report.some((l) => /TF\.js graph model: \d+ nodes, \d+ weights/.test(l)));
     const loaded = await loadModelFile(out);
     t.deepEqual(loaded.spec.input.mean, [127.5, 127.5, 127.5]);
+    const origin = (await inspectModelFile(out)).origin as ModelOrigin;
+    t.is(origin.format, 'tfjs');
+    t.deepEqual(
+      origin.files.map((f) => f.name),
+      ['model.json'],
+    );
+    t.true(r.report.some((l) => /^origin: tfjs import of model\.json/.test(l)));
     const session = await ort.InferenceSession.create(out);
     const rng = mulberry32(9);
     const img = Float32Array.from({ length: 768 }, () => rng() * 2 - 1);
