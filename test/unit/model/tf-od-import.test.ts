@@ -544,6 +544,7 @@ for (const style of ['v1', 'v2', 'tflite'] as const) {
       t.is(spec.postprocess.scoreThresh, Math.fround(0.3));
       t.is(spec.postprocess.detectionsPerImg, 10);
       t.is(spec.postprocess.clipBoxes, false);
+      t.true(spec.postprocess.classAgnostic); // use_regular_nms false: TFLite's fast NMS
     }
   });
 }
