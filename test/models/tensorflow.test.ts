@@ -81,5 +81,23 @@ modelTest(
       t.deepEqual(c.problems, [], name);
       if (name.startsWith('astronaut')) t.true(c.matched >= 1 && got[0].score > 0.99, `${name}: the astronaut's face`);
     }
+
+    // exact input size (test/fixtures/res10-exact, made by scripts/res10-exact-size-oracles.sh): both resizes are the
+    // identity, so the float model's tolerance applies (0.1 px, 1e-3 in score)
+    for (const image of ['astronaut-300x300.png', 'chelsea-300x300.png', 'coffee-300x300.png']) {
+      const oracle = readOracle(path.join(root, 'test/fixtures/res10-exact/oracle', `${image}.opencv.json`));
+      const got = await detector.detect(path.join(root, 'test/fixtures/res10-exact', image));
+      const o = { ...oracle, detections: oracle.detections.filter((d) => inside(d, oracle.width, oracle.height)) };
+      const c = compareToOracle(
+        got.filter((d) => inside(d, oracle.width, oracle.height)),
+        o,
+        { box: 0.1, score: 1e-3, minScore: 0.1 },
+      );
+      t.log(
+        `${image} (exact size): ${c.matched} rows ≥ 0.1 matched, max box Δ ${c.maxBoxDiff.toExponential(2)} px, max score Δ ${c.maxScoreDiff.toExponential(2)}`,
+      );
+      t.deepEqual(c.problems, [], image);
+      t.true(c.matched >= 1, `${image}: at least one row compared`);
+    }
   },
 );
