@@ -400,7 +400,7 @@ export function describeSpec(spec: ModelSpec, anchors: number | null): string[] 
     `outputs: ${spec.output.kind === 'raw' ? 'raw deltas' : 'decoded boxes'} '${spec.output.boxes}' + scores '${spec.output.scores}' (scoring ${p.scoring})`,
     `anchors: ${anchors ?? 'none needed'}`,
     `classes: ${spec.labels.length} (${spec.labels.slice(0, 6).join(', ')}${spec.labels.length > 6 ? ', …' : ''})`,
-    `postprocess: score > ${p.scoreThresh}, NMS ${p.nmsThresh}, ${p.topkCandidates} candidates, ${p.detectionsPerImg} detections`,
+    `postprocess: score > ${p.scoreThresh}, NMS ${p.nmsThresh}${p.classAgnostic ? ' across classes' : ''}, ${p.topkCandidates} candidates, ${p.detectionsPerImg} detections`,
   ];
 }
 

@@ -161,7 +161,7 @@ export function formatModelInfo(info: ModelInfo, maxLabels = 8): string {
       `anchors       ${info.anchors === null ? 'none' : `${info.anchors}${spec.anchors && 'preset' in spec.anchors ? ` (preset ${spec.anchors.preset})` : ''}`}`,
       `labels        ${spec.labels.length}: ${spec.labels.slice(0, maxLabels).join(', ')}${spec.labels.length > maxLabels ? ', …' : ''}`,
       `postprocess   scoring ${p.scoring}, boxes ${p.boxEncoding}, background ${p.backgroundIndex}, score > ${p.scoreThresh}, ` +
-        `nms ${p.nmsThresh}, top-k ${fmtNum(p.topkCandidates)}, max ${fmtNum(p.detectionsPerImg)}, ` +
+        `nms ${p.nmsThresh}${p.classAgnostic ? ' across classes' : ''}, top-k ${fmtNum(p.topkCandidates)}, max ${fmtNum(p.detectionsPerImg)}, ` +
         `coder [${p.boxCoder.weights.join(', ')}] ${p.boxCoder.order}, clip ${p.clipBoxes}`,
     );
   } else {
