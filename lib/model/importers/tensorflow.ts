@@ -224,6 +224,8 @@ export class Converter {
     }
     switch (n.op) {
       case 'Shape': {
+        const v = this.value(ins[0]);
+        if (v.kind === 'const') return { kind: 'const', dims: [v.dims.length], data: Int32Array.from(v.dims) };
         const x = this.tensor(ins[0], out);
         if (!x.hwc) throw new TypeError(`Expected Shape '${out}' of a 4-D feature map (other shapes are not known here)`);
         // a symbolic batch is 0 here: a Reshape target keeps it as ONNX's "copy this dimension"

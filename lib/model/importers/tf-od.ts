@@ -123,6 +123,22 @@ export function importTfOd(
     return r;
   };
 
+  // …and which ones are computed by the network (a convolution among their ancestors): not the image shapes
+  const convDep = new Map<string, boolean>();
+  const CONVS = new Set(['Conv2D', 'DepthwiseConv2dNative', '_FusedConv2D', 'FusedDepthwiseConv2dNative']);
+  const dependsOnConv = (name: string): boolean => {
+    const known = convDep.get(name);
+    if (known !== undefined) return known;
+    convDep.set(name, false);
+    const n = byName.get(name);
+    const r =
+      !!n &&
+      !['Shape', 'Size', 'Rank', 'Const'].includes(n.op) &&
+      (CONVS.has(n.op) || inputsOf(n).some((i) => dependsOnConv(i)));
+    convDep.set(name, r);
+    return r;
+  };
+
   // --- the network input replaces the Placeholder and the Preprocessor scope -----------------------------
   const placeholders = nodes.filter((n) => n.op === 'Placeholder');
   const [width, height] = inputSize(options, placeholders, nodes, conv, report);
@@ -218,9 +234,20 @@ export function importTfOd(
       }
       return undefined;
     };
-    const dynamic = [...boundary].filter((b) => dependsOnImage(b));
+    // the network's outputs among the inputs (image shapes and other image-derived values have no convolution)
+    const dynamic = [...boundary].filter((b) => dependsOnConv(b));
     const scored = dynamic.map((b) => ({ b, chain: scoreChain(b) })).filter((x) => x.chain);
-    const others = dynamic.filter((b) => !scored.some((s) => s.b === b));
+    let others = dynamic.filter((b) => !scored.some((s) => s.b === b));
+    if (scored.length === 0 && dynamic.length === 2) {
+      // scores converted before the postprocessor: the tensor with rows of 4 is the box encodings
+      const four = dynamic.filter((b) => conv.tensor(b, 'a postprocessor input').last === 4);
+      if (four.length !== 1)
+        throw new TypeError(
+          `Expected the TF-OD postprocessor to take one box-encodings and one class-predictions tensor but neither of ${dynamic.map((b) => `'${b}'`).join(', ')} reaches a Sigmoid/Softmax and ${four.length} have rows of 4`,
+        );
+      scored.push({ b: dynamic.find((b) => b !== four[0]) as string, chain: { ops: [], act: 'none' } });
+      others = four;
+    }
     if (scored.length !== 1 || others.length !== 1)
       throw new TypeError(
         `Expected the TF-OD postprocessor to take one box-encodings and one class-predictions tensor but its inputs from the network are ${dynamic.map((b) => `'${b}'`).join(', ') || 'none'} (${scored.length} reach a Sigmoid/Softmax)`,
@@ -228,10 +255,10 @@ export function importTfOd(
     const chain = scored[0].chain as NonNullable<ReturnType<typeof scoreChain>>;
     scoresIn = scored[0].b;
     scoreOps.push(...chain.ops);
-    scoring = chain.act === 'Sigmoid' ? 'sigmoid' : 'softmax';
+    scoring = chain.act === 'Sigmoid' ? 'sigmoid' : chain.act === 'Softmax' ? 'softmax' : 'none';
     boxesIn = others[0];
     const candidates = [...boundary]
-      .filter((b) => !dependsOnImage(b))
+      .filter((b) => !dependsOnConv(b))
       .map((b) => {
         try {
           const v = conv.value(b);
@@ -248,7 +275,7 @@ export function importTfOd(
       );
     anchorsIn = candidates[0].b;
     report.push(
-      `TF-OD graph: cut before the postprocessor (${post.size} nodes${[...post].some((p) => RAW_OUTPUT.test(p)) ? ', raw_detection_boxes / raw_detection_scores' : ''}); box encodings '${boxesIn}', class predictions '${scoresIn}' (${chain.act}${scoreOps.length ? ` after ${scoreOps.map((o) => `${o.op} ${fmt(o.c)}`).join(', ')}` : ''}), anchors '${anchorsIn}'`,
+      `TF-OD graph: cut before the postprocessor (${post.size} nodes${[...post].some((p) => RAW_OUTPUT.test(p)) ? ', raw_detection_boxes / raw_detection_scores' : ''}); box encodings '${boxesIn}', class predictions '${scoresIn}' (${chain.act === 'none' ? 'already scores' : chain.act}${scoreOps.length ? ` after ${scoreOps.map((o) => `${o.op} ${fmt(o.c)}`).join(', ')}` : ''}), anchors '${anchorsIn}'`,
     );
   }
 

@@ -112,6 +112,9 @@ export const FOLDABLE_OPS: ReadonlySet<string> = new Set([
   'OnesLike',
   'Size',
   'Rank',
+  'GatherV2',
+  'Split',
+  'SplitV',
 ]);
 
 function axisOf(axis: number, rank: number, what: string): number {
@@ -316,6 +319,56 @@ export function foldTfOp(
     case 'ZerosLike':
     case 'OnesLike':
       return { dims: x.dims, data: like(x, x.data.length).fill(op === 'OnesLike' ? 1 : 0) };
+    case 'GatherV2': {
+      const ax = axisOf(ins[2]?.data[0] ?? 0, x.dims.length, name);
+      if (attr.batch_dims?.i) throw new TypeError(`Expected GatherV2 '${name}' with batch_dims 0`);
+      const slices = slicesAlong(x, ax);
+      const idx = ins[1];
+      const picked = Array.from(idx.data, (i) => {
+        const k = i < 0 ? i + x.dims[ax] : i;
+        if (!slices[k])
+          throw new TypeError(`Expected GatherV2 '${name}' indices in [0, ${x.dims[ax]}) but received ${i}`);
+        return slices[k];
+      });
+      const inner = slices[0]?.dims ?? [];
+      // stack the picked slices along `ax`, then shape: x.dims[:ax] + idx.dims + x.dims[ax+1:]
+      const stacked = picked.length
+        ? concat(
+            picked.map((t) => ({ dims: [...t.dims.slice(0, ax), 1, ...t.dims.slice(ax)], data: t.data })),
+            ax,
+            name,
+          )
+        : { dims: [...inner.slice(0, ax), 0, ...inner.slice(ax)], data: like(x, 0) };
+      return { dims: [...x.dims.slice(0, ax), ...idx.dims, ...x.dims.slice(ax + 1)], data: stacked.data };
+    }
+    case 'Split':
+    case 'SplitV': {
+      // Split(axis, value) with num_split; SplitV(value, size_splits, axis)
+      const [value, axisT] = op === 'Split' ? [ins[1], ins[0]] : [ins[0], ins[2]];
+      const ax = axisOf(axisT.data[0], value.dims.length, name);
+      const n = value.dims[ax];
+      let sizes: number[];
+      if (op === 'Split') {
+        const k = attr.num_split?.i ?? 1;
+        sizes = new Array(k).fill(n / k);
+      } else {
+        sizes = Array.from(ins[1].data);
+        const known = sizes.filter((v) => v >= 0).reduce((a, b) => a + b, 0);
+        sizes = sizes.map((v) => (v < 0 ? n - known : v));
+      }
+      const parts = slicesAlong(value, ax);
+      let at = 0;
+      return sizes.map((len) => {
+        const group = parts.slice(at, (at += len));
+        return group.length
+          ? concat(
+              group.map((t) => ({ dims: [...t.dims.slice(0, ax), 1, ...t.dims.slice(ax)], data: t.data })),
+              ax,
+              name,
+            )
+          : { dims: [...value.dims.slice(0, ax), 0, ...value.dims.slice(ax + 1)], data: like(value, 0) };
+      });
+    }
     case 'Size':
       return { dims: [], data: Int32Array.of(x.data.length) };
     case 'Rank':

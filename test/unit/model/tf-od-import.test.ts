@@ -19,6 +19,7 @@ import { formatModelInfo, inspectModelFile, type ModelOrigin } from '../../../li
 import { loadModelFile } from '../../../lib/model/metadata.ts';
 import { writeOnnx } from '../../../lib/model/onnx.ts';
 import { resolveAnchors } from '../../../lib/model/spec.ts';
+import { foldTfOp } from '../../../lib/model/tf/fold.ts';
 import { writeGraphDef, type TfAttr, type TfNode } from '../../../lib/model/tf/graphdef.ts';
 import { decodeBoxes } from '../../../lib/ops/box-coder.ts';
 import { mulberry32 } from '../../helpers/random.ts';
@@ -584,12 +585,18 @@ test('TF-OD: model import of a .pb recognises the format; errors name what is mi
     );
     t.true(r.report.some((l) => /cut before the postprocessor/.test(l)));
 
-    // a postprocessor whose network inputs cannot be told apart: no Sigmoid / Softmax on the scores path
-    const broken = graph(W, 'v1').map((n) => (n.name === 'Postprocessor/convert_scores' ? { ...n, op: 'Relu' } : n));
-    t.throws(() => importTensorflow({ graph: writeGraphDef(broken) }, { labels: ['a', 'b', 'c'] }), {
+    // scores converted before the postprocessor (no Sigmoid/Softmax after them): the input with rows of 4 is the box
+    // encodings, the other one the scores, used as given
+    const early = graph(W, 'v1').map((n) => (n.name === 'Postprocessor/convert_scores' ? { ...n, op: 'Identity' } : n));
+    const e = importTensorflow({ graph: writeGraphDef(early) }, { labels: ['a', 'b', 'c'] });
+    t.is(e.spec.postprocess.scoring, 'none');
+    t.true(e.report.some((l) => /box encodings 'Squeeze', class predictions 'concat_1' \(already scores/.test(l)));
+    // a postprocessor with a third network input: which are the heads is ambiguous
+    const third = graph(W, 'v1').concat(node('Postprocessor/extra', 'Identity', ['FeatureExtractor/c2/relu']));
+    t.throws(() => importTensorflow({ graph: writeGraphDef(third) }, { labels: ['a', 'b', 'c'] }), {
       instanceOf: TypeError,
       message:
-        /one box-encodings and one class-predictions tensor but its inputs from the network are 'Squeeze', 'concat_1' \(0 reach a Sigmoid\/Softmax\)/,
+        /one box-encodings and one class-predictions tensor but its inputs from the network are 'Squeeze', 'concat_1', 'FeatureExtractor\/c2\/relu' \(1 reach a Sigmoid\/Softmax\)/,
     });
     // anchors missing (the postprocessor's anchor input computed from the image)
     const noAnchors = graph(W, 'v2')
@@ -744,4 +751,66 @@ test('TF.js graph model of a TF-OD export: model import model.json (uint8 / uint
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('constant folding (anchor generators, shape arithmetic): ops against hand-computed values', (t) => {
+  type T = { dims: number[]; data: Float32Array | Int32Array };
+  const i = (dims: number[], v: number[]): T => ({ dims, data: Int32Array.from(v) });
+  const f = (dims: number[], v: number[]): T => ({ dims, data: Float32Array.from(v) });
+  const run = (op: string, ins: T[], attr: Record<string, TfAttr> = {}) => {
+    const r = foldTfOp(op, attr, ins, op);
+    const plain = (x: { dims: number[]; data: ArrayLike<number> }) => ({ dims: x.dims, data: Array.from(x.data) });
+    return Array.isArray(r) ? r.map(plain) : r && plain(r);
+  };
+  const m23 = f([2, 3], [1, 2, 3, 4, 5, 6]);
+  t.deepEqual(run('Sub', [m23, f([3], [1, 1, 2])]), { dims: [2, 3], data: [0, 1, 1, 3, 4, 4] });
+  t.deepEqual(run('Mul', [f([2, 1], [2, 3]), f([1, 3], [1, 2, 3])]), { dims: [2, 3], data: [2, 4, 6, 3, 6, 9] });
+  t.deepEqual(run('Range', [i([], [1]), i([], [8]), i([], [3])]), { dims: [3], data: [1, 4, 7] });
+  t.deepEqual(run('Cast', [f([3], [1.7, -1.7, 0])], { DstT: { type: 'DT_INT32' } }), { dims: [3], data: [1, -1, 0] });
+  t.deepEqual(run('Transpose', [m23, i([2], [1, 0])]), { dims: [3, 2], data: [1, 4, 2, 5, 3, 6] });
+  t.deepEqual(run('Tile', [f([1, 2], [1, 2]), i([2], [2, 2])]), { dims: [2, 4], data: [1, 2, 1, 2, 1, 2, 1, 2] });
+  t.deepEqual(run('Pack', [f([2], [1, 2]), f([2], [3, 4])], { axis: { i: 1 } }), { dims: [2, 2], data: [1, 3, 2, 4] });
+  t.deepEqual(run('Unpack', [m23], { axis: { i: 1 } }), [
+    { dims: [2], data: [1, 4] },
+    { dims: [2], data: [2, 5] },
+    { dims: [2], data: [3, 6] },
+  ]);
+  t.deepEqual(run('ConcatV2', [m23, f([2, 1], [7, 8]), i([], [-1])]), {
+    dims: [2, 4],
+    data: [1, 2, 3, 7, 4, 5, 6, 8],
+  });
+  // StridedSlice: x[1:, ::-1] and a shrunk x[0] of a shape vector
+  t.deepEqual(
+    run('StridedSlice', [m23, i([2], [1, 0]), i([2], [2, 0]), i([2], [1, -1])], {
+      end_mask: { i: 2 },
+      begin_mask: { i: 2 },
+    }),
+    {
+      dims: [1, 3],
+      data: [6, 5, 4],
+    },
+  );
+  t.deepEqual(
+    run('StridedSlice', [i([4], [0, 8, 8, 4]), i([1], [0]), i([1], [1]), i([1], [1])], { shrink_axis_mask: { i: 1 } }),
+    {
+      dims: [],
+      data: [0],
+    },
+  );
+  t.deepEqual(run('GatherV2', [m23, i([2], [2, 0]), i([], [1])]), { dims: [2, 2], data: [3, 1, 6, 4] });
+  t.deepEqual(run('Split', [i([], [1]), m23], { num_split: { i: 3 } }), [
+    { dims: [2, 1], data: [1, 4] },
+    { dims: [2, 1], data: [2, 5] },
+    { dims: [2, 1], data: [3, 6] },
+  ]);
+  t.deepEqual(run('SplitV', [m23, i([2], [1, -1]), i([], [1])]), [
+    { dims: [2, 1], data: [1, 4] },
+    { dims: [2, 2], data: [2, 3, 5, 6] },
+  ]);
+  t.deepEqual(run('Reshape', [m23, i([2], [-1, 2])]), { dims: [3, 2], data: [1, 2, 3, 4, 5, 6] });
+  t.is(run('Conv2D', [m23]), undefined); // not foldable: the importer converts it
+  t.throws(() => run('Sub', [m23, f([2], [1, 2])]), {
+    instanceOf: TypeError,
+    message: /broadcastable shapes in 'Sub'/,
+  });
 });
