@@ -126,7 +126,7 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
     )
     .argument(
       '<files...>',
-      'source file(s): one model file, or two when the format has two (Caffe .prototxt + .caffemodel, TF .pb + .pbtxt); the old form `import <kind> [FILE]` still works',
+      'source file(s): one model file, or two when the format has two (Caffe .prototxt + .caffemodel, TF .pb + .pbtxt); a TF.js model.json reads its weight shards beside it; the old form `import <kind> [FILE]` still works',
     )
     .option('-o, --out <file>', 'output .onnx file (default: <source name>.ssd-edge.onnx beside the source)')
     .addOption(
