@@ -211,7 +211,7 @@ check('postprocessDetections', postprocessDetections, postprocessDetectionsTs, [
     args: [input(), { scoreThreshold: 0.5 }],
     message:
       "Unknown key 'scoreThreshold' in options: expected one of 'scoring', 'backgroundIndex', 'scoreThresh', 'nmsThresh', " +
-      "'topkCandidates', 'detectionsPerImg', 'boxCoder', 'clipBoxes', 'boxEncoding'",
+      "'topkCandidates', 'detectionsPerImg', 'boxCoder', 'clipBoxes', 'boxEncoding', 'classAgnostic'",
   },
   {
     what: 'an unknown boxCoder key',
