@@ -221,12 +221,20 @@ export function applyQdq(
   const dropped = new Set<string>();
   const out: NodeProto[] = [];
   const qName = new Map<string, string>();
-  const emitQ = (t: string) => {
+  const emitQ = (t: string, source = t) => {
     const { scale, zp } = paramsOf(t);
     const q = unique(`${t}/quantized`);
     qName.set(t, q);
-    out.push({ op_type: 'QuantizeLinear', name: unique(`${t}/QuantizeLinear`), input: [t, scale, zp], output: [q] });
+    out.push({
+      op_type: 'QuantizeLinear',
+      name: unique(`${t}/QuantizeLinear`),
+      input: [source, scale, zp],
+      output: [q],
+    });
   };
+  // A quantized value that is also a graph output: its producer writes `<name>/float`, and the output is the
+  // dequantized value (so a Conv at the end of the graph fuses too, and the output lies on the uint8 grid).
+  const graphOutputs = new Set(model.graph.output.map((o) => o.name));
   for (const i of model.graph.input) if (plan.tensors.has(i.name)) emitQ(i.name);
 
   for (const n of model.graph.node) {
@@ -284,8 +292,21 @@ export function applyQdq(
         dropped.add(n.input[2]);
       }
     }
-    out.push({ ...n, input: inputs });
-    for (const o of n.output) if (plan.tensors.has(o)) emitQ(o);
+    const outputs = n.output.map((o) => (plan.tensors.has(o) && graphOutputs.has(o) ? unique(`${o}/float`) : o));
+    out.push({ ...n, input: inputs, output: outputs });
+    n.output.forEach((o, k) => {
+      if (!plan.tensors.has(o)) return;
+      emitQ(o, outputs[k]);
+      if (outputs[k] !== o) {
+        const { scale, zp } = paramsOf(o);
+        out.push({
+          op_type: 'DequantizeLinear',
+          name: unique(`${o}/DequantizeLinear`),
+          input: [qName.get(o)!, scale, zp],
+          output: [o],
+        });
+      }
+    });
   }
 
   // float weights still read by a node that was not rewritten stay
