@@ -44,9 +44,20 @@ function consumersOf(model: ModelProto): Map<string, number[]> {
   return map;
 }
 
-/** Initializers by name. */
+/** Constant tensors by value name: initializers, Constant nodes, Identity of a constant. */
 function initializersOf(model: ModelProto): Map<string, TensorProto> {
-  return new Map((model.graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const constants = new Map((model.graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  // values that are constants too: Constant nodes (`value`), and Identity of a constant (exporters deduplicate equal
+  // tensors that way, e.g. torchvision's zero biases)
+  for (const n of model.graph.node) {
+    if (n.op_type === 'Constant' && n.output[0]) {
+      const t = n.attribute?.find((a) => a.name === 'value')?.t;
+      if (t) constants.set(n.output[0], t);
+    } else if (n.op_type === 'Identity' && n.output[0] && constants.has(n.input[0])) {
+      constants.set(n.output[0], constants.get(n.input[0])!);
+    }
+  }
+  return constants;
 }
 
 /** A Clip whose min is a constant 0 (ReLU6 and friends) or a Relu: can sit between a Conv and its Q. */

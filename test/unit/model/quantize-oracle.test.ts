@@ -86,7 +86,7 @@ const init = (m: ModelProto, name: string) => {
 const int8Of = (m: ModelProto, name: string) => {
   const t = init(m, name);
   if (t.data_type !== DataType.INT8) throw new Error(`${name} is not int8`);
-  return Array.from(new Int8Array(t.raw_data!.slice().buffer));
+  return Array.from(new Int8Array(Uint8Array.from(t.raw_data!).buffer));
 };
 
 test('float network: ONNX Runtime agrees with the oracle float64 forward (the references are the same network)', async (t) => {
