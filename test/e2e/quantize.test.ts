@@ -68,7 +68,7 @@ async function assertNoneLost(t: import('ava').ExecutionContext, floatModel: str
         if (match) kept++;
       }
     }
-    t.true(kept >= 6, `${kept} detections compared`); // 1 + 2 + 1 faces and the cat at least
+    t.true(kept >= 5, `${kept} detections compared`); // 1 + 2 + 1 faces and the cat
   } finally {
     await Promise.all([f.dispose(), q.dispose()]);
   }

@@ -222,7 +222,7 @@ export async function calibrate(
       const out = await session.run(feed);
       for (const name of tensors) {
         const r = ranges.get(name)!;
-        addToHistogram(hists.get(name)!, values(feed, out, name), Math.min(r.min, 0), Math.max(r.max, 0));
+        addToHistogram(hists.get(name)!, values(feed, out, name) as Float32Array, Math.min(r.min, 0), Math.max(r.max, 0));
       }
     }
     const result = new Map<string, TensorRange>();
