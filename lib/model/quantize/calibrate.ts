@@ -148,8 +148,8 @@ export function entropyThresholdBins(hist: Float64Array, levels: number): number
   return best;
 }
 
-/** A range from one histogram over [lo, hi] by the method (lo ≤ 0 ≤ hi). */
-function rangeFromHistogram(
+/** A range from one histogram of {@link HISTOGRAM_BINS} bins over [lo, hi] by the method (lo ≤ 0 ≤ hi). */
+export function rangeFromHistogram(
   hist: Float64Array,
   lo: number,
   hi: number,
@@ -167,8 +167,12 @@ function rangeFromHistogram(
   }
   // entropy: each side of zero separately (post-ReLU tensors have only the positive side)
   const zeroBin = Math.min(n, Math.max(0, Math.round(-lo / width)));
-  const positive = hist.subarray(zeroBin);
+  // the bins next to zero are left out of the divergence: after a ReLU they hold every exact zero, a spike that
+  // would dominate both distributions and pull the threshold down (zero is exact in any range anyway)
+  const positive = Float64Array.from(hist.subarray(zeroBin));
   const negative = Float64Array.from(hist.subarray(0, zeroBin)).reverse();
+  if (positive.length > 0) positive[0] = 0;
+  if (negative.length > 0) negative[0] = 0;
   const levels = lo < 0 && hi > 0 ? 128 : 255;
   const max = positive.length > 0 ? (hi > 0 ? entropyThresholdBins(positive, levels) * width : 0) : 0;
   const min = negative.length > 0 && lo < 0 ? -entropyThresholdBins(negative, levels) * width : 0;
@@ -222,7 +226,12 @@ export async function calibrate(
       const out = await session.run(feed);
       for (const name of tensors) {
         const r = ranges.get(name)!;
-        addToHistogram(hists.get(name)!, values(feed, out, name) as Float32Array, Math.min(r.min, 0), Math.max(r.max, 0));
+        addToHistogram(
+          hists.get(name)!,
+          values(feed, out, name) as Float32Array,
+          Math.min(r.min, 0),
+          Math.max(r.max, 0),
+        );
       }
     }
     const result = new Map<string, TensorRange>();

@@ -22,6 +22,7 @@ import {
   exposeOutputs,
   histogramQuantile,
   calibrate,
+  rangeFromHistogram,
 } from '../../../lib/model/quantize/calibrate.ts';
 import { planQdq } from '../../../lib/model/quantize/qdq.ts';
 import { hasSaturationFreeInt8, int8Support, resolveReduceRange } from '../../../lib/model/quantize/cpu.ts';
@@ -86,6 +87,20 @@ test('histogramQuantile and entropy: an outlier is clipped, a uniform distributi
   // a distribution that fills the whole range keeps it
   const uniform = new Float64Array(2048).fill(10);
   t.is(entropyThresholdBins(uniform, 255), 2048);
+});
+
+test('entropy after a ReLU6: the spike of exact zeros does not drag the threshold down (saturated mass kept)', (t) => {
+  // 60 % exact zeros, a decaying tail over [0, 6], 2 % saturated at 6 (what the face model's ReLU6 layers look like)
+  const h = new Float64Array(2048);
+  h[0] = 6e6;
+  for (let b = 1; b < 2048; b++) h[b] = Math.round((4e6 / 600) * Math.exp(-b / 600));
+  h[2047] += 2e5;
+  // with the zero bin in the divergence the threshold would be ≈ 1.49 (bins [0, 509)), which cost the face model
+  // all its detections; without it the saturated tail keeps the full range
+  t.true(entropyThresholdBins(h, 255) * (6 / 2048) < 2);
+  t.deepEqual(rangeFromHistogram(h, 0, 6, 'entropy', 99.999), { min: 0, max: 6 });
+  // percentile: 2 % of the mass is at 6, so the 99.999 % quantile is the top bin
+  t.deepEqual(rangeFromHistogram(h, 0, 6, 'percentile', 99.999), { min: 0, max: 6 });
 });
 
 /** x → Conv → Relu → Conv → Clip → MaxPool → {box head Conv, class head Conv} → Concat → y */
