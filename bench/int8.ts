@@ -4,8 +4,9 @@
  *
  * - forward: `Session.run` on a preprocessed photo, the face model (ssd-mobilenetv1-face, 512²) and SSD300-VGG16
  *   (torchvision's export from the cache, `$SSD_EDGE_CACHE/torchvision/ssd300_vgg16_tamed.onnx` from
- *   `/usr/bin/python3 scripts/export-torchvision-ssd.py`; else the builder with random weights: same dims, same
- *   FLOPs), both quantized here (minmax, heads kept float) on the face set's images;
+ *   `/usr/bin/python3 scripts/export-torchvision-ssd.py`: torchvision's graph with tamed random weights, real dims and
+ *   FLOPs), both quantized here (minmax, heads kept float) on the face set's images, and SSD300 with every conv
+ *   quantized (`keepFloat: []`);
  * - end to end: `Detector.detect` on raw RGB frames (640×480, decode-free: preprocess + forward + postprocess);
  * - file sizes; AP50 / mAP on the face set (test/fixtures/eval/faces) for float, int8 and int8 with --reduce-range on;
  *   detections ≥ 0.5 of the float model on the test images that int8 loses (same label, IoU ≥ 0.5, score ≥ 0.5).
@@ -210,6 +211,13 @@ export async function benchInt8(runs = 30) {
     const ssdInt8 = path.join(tmp, 'ssd300.int8.onnx');
     await quantize(s.path, ssdInt8, 'off');
     const ssdForward = await forwardBench(s.path, ssdInt8, Math.max(10, Math.round(runs / 3)));
+    // every conv quantized (heads too): the smaller, faster file; its accuracy is the application's to check
+    const ssdInt8All = path.join(tmp, 'ssd300.int8.all.onnx');
+    fs.writeFileSync(
+      ssdInt8All,
+      (await quantizeModel(s.path, CALIBRATION, { reduceRange: 'off', keepFloat: [] })).bytes,
+    );
+    const ssdForwardAll = await forwardBench(s.path, ssdInt8All, Math.max(10, Math.round(runs / 3)));
 
     const result = {
       runs,
@@ -229,15 +237,19 @@ export async function benchInt8(runs = 30) {
         source: s.source,
         bytes: { float: size(s.path), int8: size(ssdInt8), ratio: size(ssdInt8) / size(s.path) },
         forward: ssdForward,
+        keepFloatNone: {
+          bytes: { int8: size(ssdInt8All), ratio: size(ssdInt8All) / size(s.path) },
+          forward: ssdForwardAll,
+        },
       },
     };
     const f = (x: { float: Timing; int8: Timing; speedup: number }) =>
       `${x.float.median.toFixed(1)} → ${x.int8.median.toFixed(1)} ms (${x.speedup.toFixed(2)}×)`;
     console.log(`face forward ${f(faceForward)}; reduce range ${f(faceForwardRr)}`);
     console.log(`face end to end (raw 640×480) ${f(faceE2e)}`);
-    console.log(`SSD300 forward ${f(ssdForward)}`);
+    console.log(`SSD300 forward ${f(ssdForward)}; every conv quantized ${f(ssdForwardAll)}`);
     console.log(
-      `size ${(result.face.bytes.ratio * 100).toFixed(1)} % (face), ${(result.ssd300.bytes.ratio * 100).toFixed(1)} % (SSD300)`,
+      `size ${(result.face.bytes.ratio * 100).toFixed(1)} % (face), ${(result.ssd300.bytes.ratio * 100).toFixed(1)} % (SSD300), ${(result.ssd300.keepFloatNone.bytes.ratio * 100).toFixed(1)} % (SSD300, every conv)`,
     );
     console.log(`AP50/mAP ${JSON.stringify(acc)}; lost ${JSON.stringify(kept)}`);
     return result;
