@@ -139,7 +139,7 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
       "convolutions kept float: 'first' (the image's first conv), 'heads' (box/class predictors), both, or 'none' (default heads)",
       parseKeepFloat,
     )
-    .option('--per-channel', 'one weight scale per output channel (default)', true)
+    .option('--per-channel', 'one weight scale per output channel', true)
     .option('--no-per-channel', 'one weight scale per weight tensor')
     .addOption(
       new Option('--reduce-range <mode>', '7-bit weights: auto = when this CPU lacks VNNI / dot product')
