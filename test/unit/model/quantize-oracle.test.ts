@@ -120,7 +120,11 @@ for (const [label, variant, reduceRange] of [
     // weights depend on the weights only: exactly equal; biases on the calibrated input scale: within 1
     for (const c of ['A', 'B', 'C'] as const) {
       t.deepEqual(int8Of(q.model, `w${c}/int8`), variant.weights[c].int8, `weights ${c}`);
-      t.deepEqual(Array.from(tensorToArray(init(q.model, `w${c}/scale`)) as Float32Array), variant.weights[c].scales, `scales ${c}`);
+      t.deepEqual(
+        Array.from(tensorToArray(init(q.model, `w${c}/scale`)) as Float32Array),
+        variant.weights[c].scales,
+        `scales ${c}`,
+      );
       const bias = Array.from(tensorToArray(init(q.model, `b${c}/int32`)) as Int32Array);
       bias.forEach((b, i) => t.true(Math.abs(b - variant.bias[c].int32[i]) <= 1, `bias ${c}[${i}] ${b}`));
     }
