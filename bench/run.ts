@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   'model-load': async () => (await import('./model-load.ts')).benchModelLoad(),
   'eval-model': async () => (await import('./eval-model.ts')).benchEvalModel(),
   eval: async () => (await import('./eval.ts')).benchEval(),
+  int8: async () => (await import('./int8.ts')).benchInt8(),
   stream: async () => {
     const m = await import('./stream.ts');
     return { every: await m.benchStream(), latest: await m.benchLatest() };

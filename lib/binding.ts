@@ -16,6 +16,24 @@ export interface Capabilities {
   supported: SimdLevel[];
   /** Variant in use now. */
   active: SimdLevel;
+  /** CPU features for 8-bit integer kernels (absent in binaries built before they were reported). */
+  cpu?: CpuFeatures;
+}
+
+/** What the CPU offers 8-bit integer inference (read by the addon from cpuid / getauxval). */
+export interface CpuFeatures {
+  avx2: boolean;
+  /** AVX-512 F + BW. */
+  avx512: boolean;
+  avx512Vnni: boolean;
+  avxVnni: boolean;
+  /** avx512Vnni or avxVnni: u8·s8 dot products into int32 (no int16 saturation). */
+  vnni: boolean;
+  neon: boolean;
+  /** arm64 SDOT/UDOT. */
+  dotProduct: boolean;
+  /** arm64 int8 matrix multiply. */
+  i8mm: boolean;
 }
 
 export interface NativeDetections {

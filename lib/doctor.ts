@@ -14,6 +14,7 @@ import { DEFAULT_MODEL_NAME, modelCachePath } from './model/zoo.ts';
 import { ORT_ENV, ortInfo, type OrtInfo } from './runtime/ort.ts';
 import { listProviders, type ProviderInfo } from './runtime/providers.ts';
 import { defaultThreadOptions, type ThreadOptions } from './runtime/session.ts';
+import { int8Support, type Int8Support } from './model/quantize/cpu.ts';
 
 export interface DoctorReport {
   ssdEdge: string;
@@ -40,6 +41,8 @@ export interface DoctorReport {
     error: string | null;
   };
   threads: ThreadOptions;
+  /** What int8 models gain on this CPU (VNNI / AVX-512 / dot product) and whether quantize picks 7-bit weights. */
+  int8?: Int8Support;
   defaultModel: {
     name: string;
     path: string;
@@ -131,6 +134,7 @@ export async function gatherDoctor(): Promise<DoctorReport> {
       error: ortError,
     },
     threads: defaultThreadOptions(),
+    int8: int8Support(),
     defaultModel: { name: DEFAULT_MODEL_NAME, path: file, cached: bytes !== null, bytes, spec, error },
   };
 }
@@ -173,6 +177,7 @@ export function formatDoctor(r: DoctorReport): string {
     ['simd', simd],
     ...runtime,
     ['threads', `intra-op ${r.threads.intraOpNumThreads}, spinning ${r.threads.spinning ? 'on' : 'off'}`],
+    ...(r.int8 ? [['int8', r.int8.summary] as [string, string]] : []),
     ['default model', model],
   ];
   const w = Math.max(...lines.map(([k]) => k.length));

@@ -149,6 +149,19 @@ export { ortInfo, type OrtInfo } from './runtime/ort.ts';
 
 // --- Models: format, importers, builders, the default model ---------------------------------------
 export * from './model/index.ts';
+// int8 (issue 11): static QDQ quantization, the accuracy gate, the default model's int8 copy
+export {
+  int8Support,
+  quantizationOf,
+  quantizeGraph,
+  quantizeModel,
+  type Int8Support,
+  type QuantizationNote,
+  type QuantizedModel,
+  type QuantizeOptions,
+} from './model/quantize/index.ts';
+export { accuracyGate, type AccuracyGate } from './model/quantize/gate.ts';
+export { ensureDefaultInt8Model } from './model/zoo.ts';
 
 // --- Evaluation: VOC AP, COCO mAP, ground-truth and detection files -------------------------------
 export * from './eval/index.ts';

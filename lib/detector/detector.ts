@@ -6,7 +6,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import { invalidParameterError } from '../is.ts';
 import { loadModelFile } from '../model/metadata.ts';
 import type { ModelSpec } from '../model/spec.ts';
-import { ensureDefaultModel } from '../model/zoo.ts';
+import { ensureDefaultInt8Model, ensureDefaultModel } from '../model/zoo.ts';
 import { decodeImage, type ImageInput } from '../image/decode.ts';
 import { draw, type DrawOptions } from '../image/draw.ts';
 import { Session, type Provider, type ProviderError, type ThreadOptions } from '../runtime/session.ts';
@@ -84,7 +84,8 @@ export class Detector {
    *
    * @param model Path of an ssd-edge .onnx file (spec in its metadata), or undefined for the default face model
    *   `ssd-mobilenetv1-face` (built into ~/.cache/ssd-edge from the face-api package on first use; nothing is downloaded).
-   * @param options Device, threads, warm-up, and defaults for every `detect` call ({@link DetectorOptions}).
+   * @param options Device, threads, warm-up, precision ('int8': the default model's int8 copy, quantized and cached on
+   *   first use), and defaults for every `detect` call ({@link DetectorOptions}).
    * @throws {TypeError} Not an ONNX file, no ssd-edge metadata, a spec that does not match the graph (also the
    *   warm-up's outputs: decoded boxes declared but raw deltas emitted, see `checkOutputLayout`), invalid or unknown options.
    * @throws {Error} The file cannot be read (code ENOENT…), the requested device fails (`Cannot use device …`).
@@ -95,9 +96,14 @@ export class Detector {
     if (model !== undefined && typeof model !== 'string')
       throw invalidParameterError('model', 'path of an .onnx file or undefined', model);
     validateDetectorOptions(options);
-    const file = model ?? (await ensureDefaultModel());
+    const int8 = options.precision === 'int8';
+    const file = model ?? (int8 ? await ensureDefaultInt8Model() : await ensureDefaultModel());
     const loaded = await loadModelFile(file); // a file error names the path (ModelFileError)
     const { spec } = loaded;
+    if (int8 && !('quantization' in spec))
+      throw new TypeError(
+        `Expected an int8 model (made by \`ssd-edge model quantize\`) for precision 'int8' but received the float model ${file} — quantize it first, or drop precision to run it as float`,
+      );
     const warm = options.warmup !== false;
     // The first run allocates and plans (several times slower); it runs inside Session.create so that a GPU provider
     // whose first run fails falls back like one that fails to load. A fixed batch needs a full batch.

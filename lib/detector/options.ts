@@ -9,6 +9,7 @@ import {
   assertInteger,
   assertKnownKeys,
   assertObject,
+  assertOneOf,
   invalidParameterError,
 } from '../is.ts';
 import type { ModelSpec } from '../model/spec.ts';
@@ -62,7 +63,18 @@ export interface DetectorOptions extends DetectOptions {
    * onnxruntime-node blocks it for the whole forward pass). For servers and camera apps that must stay responsive.
    */
   worker?: boolean;
+  /**
+   * 'int8' with the default model: its int8 copy (quantized on first use from the float model with a calibration set
+   * the package makes offline, cached beside it with its hash; see `ensureDefaultInt8Model`). With a model path,
+   * 'int8' requires a model made by `ssd-edge model quantize` (a float file is an error, not silently run as float).
+   * 'float' (default): the default float model, or the file as it is.
+   */
+  precision?: Precision;
 }
+
+/** Numeric precision of the model the Detector runs. */
+export type Precision = 'float' | 'int8';
+export const PRECISIONS = ['float', 'int8'] as const satisfies readonly Precision[];
 
 /** Milliseconds spent in each stage of the last `detect` / `detectBatch` call (summed over its images). */
 export interface DetectTimings {
@@ -91,6 +103,7 @@ export const DETECTOR_OPTION_KEYS = [
   'warmup',
   'maxBatch',
   'worker',
+  'precision',
 ] as const satisfies ReadonlyArray<keyof DetectorOptions>;
 
 /** Detect options with every threshold resolved (classes as given, or undefined for all). */
@@ -119,6 +132,7 @@ export function validateDetectorOptions(o: unknown): asserts o is DetectorOption
   if (d.maxBatch !== undefined) assertInteger('maxBatch', d.maxBatch, 1);
   if (d.worker !== undefined) assertBoolean('worker', d.worker);
   if (d.warmup !== undefined) assertBoolean('warmup', d.warmup);
+  if (d.precision !== undefined) assertOneOf('precision', d.precision, PRECISIONS);
   if (d.providerOptions !== undefined) assertProviderOptions(d.providerOptions);
 }
 

@@ -20,6 +20,8 @@ import { readModelSpec } from './metadata.ts';
 import { writeOnnx } from './onnx.ts';
 import { readOnnxHeaderFile } from './onnx-header.ts';
 import { FACEAPI_CONVERTER, faceApiModelDir, importFaceApiSsdMobilenetv1 } from './importers/faceapi.ts';
+import { QUANTIZER, quantizeModel, resolveReduceRange } from './quantize/index.ts';
+import { DEFAULT_CALIBRATION_SIZE, defaultCalibrationImages } from './quantize/default-calibration.ts';
 
 export const DEFAULT_MODEL_NAME = 'ssd-mobilenetv1-face';
 
@@ -150,3 +152,67 @@ export async function ensureDefaultModel(
 }
 
 const ENSURE_OPTION_KEYS = ['force', 'metadata'] as const;
+
+// --- the int8 default model ------------------------------------------------------------------------
+
+/** Cache name of the default model's int8 copy. */
+export const DEFAULT_INT8_MODEL_NAME = `${DEFAULT_MODEL_NAME}.int8`;
+
+/**
+ * Is the cached int8 file current: its bytes match its stored sha256, it was quantized by this quantizer version from
+ * the float model whose sha256 is `floatSha256`, for this CPU's reduce-range choice?
+ */
+async function isCurrentInt8(file: string, floatSha256: string, reduceRange: boolean): Promise<boolean> {
+  const expected = await storedHash(file);
+  if (expected === null) return false;
+  let actual: string;
+  try {
+    actual = await sha256File(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (actual !== expected) return false;
+  try {
+    const spec = readModelSpec((await readOnnxHeaderFile(file)).header) as ReturnType<typeof readModelSpec> & {
+      quantization?: { quantizer?: string; floatModelSha256?: string; reduceRange?: boolean };
+    };
+    const q = spec.quantization;
+    return (
+      spec.converter === FACEAPI_CONVERTER &&
+      q?.quantizer === QUANTIZER &&
+      q.floatModelSha256 === floatSha256 &&
+      q.reduceRange === reduceRange
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Path of the default model's int8 copy (`<cache>/models/ssd-mobilenetv1-face.int8.onnx`, with its `.sha256`),
+ * quantized on first use from the float default model (built first if needed) with the calibration set the package
+ * makes offline (lib/model/quantize/default-calibration.ts: 16 augmentations of the bundled photo), minmax ranges,
+ * heads kept float, 7-bit weights when this CPU lacks VNNI / dot product. Rebuilt when its bytes or hash change, when
+ * the float model or the quantizer version changes, or when the CPU's reduce-range choice differs. Never downloads.
+ *
+ * @example
+ * const file = await ensureDefaultInt8Model(); // ~/.cache/ssd-edge/models/ssd-mobilenetv1-face.int8.onnx
+ */
+export async function ensureDefaultInt8Model(options: { force?: boolean } = {}): Promise<string> {
+  assertKnownKeys('options', options, ['force']);
+  const floatFile = await ensureDefaultModel();
+  const floatSha256 = (await storedHash(floatFile)) ?? (await sha256File(floatFile));
+  const p = path.resolve(modelCachePath(DEFAULT_INT8_MODEL_NAME));
+  const reduceRange = resolveReduceRange('auto');
+  if (!options.force && (await isCurrentInt8(p, floatSha256, reduceRange))) return p;
+  const q = await quantizeModel(floatFile, await defaultCalibrationImages(), {
+    method: 'minmax',
+    keepFloat: ['heads'],
+    reduceRange: reduceRange ? 'on' : 'off',
+    calibrationSource: `ssd-edge default calibration set (${DEFAULT_CALIBRATION_SIZE} augmentations of assets/calibration/astronaut.jpg)`,
+  });
+  await writeFileAtomic(p, q.bytes, { overwrite: true, mkdir: true });
+  await writeModelHash(p, q.bytes);
+  return p;
+}

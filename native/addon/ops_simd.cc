@@ -16,6 +16,18 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   o.Set("compiled", strings(info.Env(), compiled_levels()));
   o.Set("supported", strings(info.Env(), supported_levels()));
   o.Set("active", kernels().name);
+  // what int8 inference can use (additive: older binaries lack the field)
+  const CpuFeatures f = cpu_features();
+  auto cpu = Napi::Object::New(info.Env());
+  cpu.Set("avx2", f.avx2);
+  cpu.Set("avx512", f.avx512);
+  cpu.Set("avx512Vnni", f.avx512_vnni);
+  cpu.Set("avxVnni", f.avx_vnni);
+  cpu.Set("vnni", f.avx512_vnni || f.avx_vnni);
+  cpu.Set("neon", f.neon);
+  cpu.Set("dotProduct", f.dotprod);
+  cpu.Set("i8mm", f.i8mm);
+  o.Set("cpu", cpu);
   return o;
 }
 

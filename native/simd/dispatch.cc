@@ -3,6 +3,16 @@
 #include <atomic>
 #include <cstdlib>
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
+#endif
+
 namespace ssd {
 namespace {
 
@@ -54,6 +64,26 @@ std::vector<std::string> supported_levels() {
   for (const auto& name : compiled_levels())
     if (by_name(name)) out.push_back(name);
   return out;
+}
+
+CpuFeatures cpu_features() {
+  CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  f.avx2 = __builtin_cpu_supports("avx2");
+  f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  f.avx512_vnni = __builtin_cpu_supports("avx512vnni");
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+  f.avx_vnni = __builtin_cpu_supports("avxvnni");
+#endif
+#elif defined(__aarch64__)
+  f.neon = true;  // baseline on arm64
+#if defined(__linux__)
+  f.dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  f.i8mm = (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+#endif
+#endif
+  return f;
 }
 
 std::string set_level(const std::string& level) {

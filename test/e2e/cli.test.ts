@@ -203,7 +203,7 @@ test('unknown commands: exit 2 and one line, --help included', async (t) => {
   }
   const m = await cli('model', 'bogus');
   t.is(m.code, 2);
-  t.is(oneLine(t, m), "ssd-edge: unknown command 'bogus' for 'model' (commands: inspect, import)");
+  t.is(oneLine(t, m), "ssd-edge: unknown command 'bogus' for 'model' (commands: inspect, import, quantize)");
   const help = await cli('detect', '--help');
   t.is(help.code, 0);
   t.regex(help.stdout, /--score-threshold <score>[\s\S]*alias --threshold/);

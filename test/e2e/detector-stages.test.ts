@@ -209,7 +209,7 @@ test('unknown option keys throw a TypeError naming the key and the valid ones', 
     instanceOf: TypeError,
     message:
       "Unknown key 'threshold' in options: expected one of 'scoreThreshold', 'iouThreshold', 'maxDetections', 'classes', 'device', 'deviceId', " +
-      "'providerOptions', 'threads', 'spinning', 'warmup', 'maxBatch', 'worker'",
+      "'providerOptions', 'threads', 'spinning', 'warmup', 'maxBatch', 'worker', 'precision'",
   });
   await t.throwsAsync(Detector.load(undefined, { providerOptions: { tensorrt: { fp32: true } } } as never), {
     instanceOf: TypeError,

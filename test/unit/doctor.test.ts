@@ -38,6 +38,12 @@ test('gatherDoctor: a plain object naming the bundled ONNX Runtime, its binding 
     );
   }
   const text = formatDoctor(r);
+  // what int8 gains here: the CPU's features and the reduce-range choice, one line in the text
+  // from the addon when it reports CPU features (a prebuild older than that falls back to /proc/cpuinfo)
+  t.is(r.int8!.source === 'addon', 'cpu' in r.addon.simd);
+  const cpu = r.int8!.cpu;
+  t.is(r.int8!.reduceRange, cpu ? !(cpu.vnni || cpu.dotProduct || cpu.i8mm) : true);
+  t.regex(text, new RegExp(`^int8 +${r.int8!.summary.replace(/[()+.*?[\]]/g, '\\$&')}$`, 'm'));
   t.regex(text, /^onnxruntime +\d+\.\d+\.\d+ \(onnxruntime-node@[\d.]+, bundled\)$/m);
   t.regex(text, /^ort binding +\/.*onnxruntime_binding\.node$/m);
   t.regex(text, /^providers +cpu/m);

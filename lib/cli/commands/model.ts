@@ -18,6 +18,7 @@ import { formatModelInfo, inspectModelFile } from '../../model/inspect.ts';
 import { serializeModelSpec } from '../../model/metadata.ts';
 import { checkWriteTarget, fileIds } from '../../files.ts';
 import { UsageError } from '../handle-error.ts';
+import { quantizeCommand } from './model-quantize.ts';
 
 /** Where the command writes its results (stdout by default; tests pass their own). */
 export interface ModelCommandIo {
@@ -201,5 +202,6 @@ export function modelCommand(io: ModelCommandIo = stdout): Command {
       );
     });
 
+  model.addCommand(quantizeCommand());
   return model;
 }

@@ -95,6 +95,6 @@ test('assertKnownCommands: unknown commands are usage errors, wherever --help or
   unknown(['train', '--help'], "unknown command 'train' (commands: data, detect, doctor, eval, model, stream)");
   unknown(['--help', 'train'], "unknown command 'train' (commands: data, detect, doctor, eval, model, stream)");
   unknown(['help', 'train'], "unknown command 'train' (commands: data, detect, doctor, eval, model, stream)");
-  unknown(['model', 'export', '--help'], "unknown command 'export' for 'model' (commands: inspect, import)");
+  unknown(['model', 'export', '--help'], "unknown command 'export' for 'model' (commands: inspect, import, quantize)");
   t.is(exitCodeOf(new Error('x')), 1);
 });
