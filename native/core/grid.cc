@@ -88,7 +88,8 @@ void BoxTree::build(size_t k, size_t lo, size_t hi, std::vector<Item>& items) {
   else
     dim = (cx_hi - cx_lo) * h_hi >= (cy_hi - cy_lo) * w_hi ? 0 : 1;
   const size_t mid = lo + (hi - lo + 1) / 2;
-  const auto first = items.begin() + static_cast<std::ptrdiff_t>(lo), nth = items.begin() + static_cast<std::ptrdiff_t>(mid),
+  const auto first = items.begin() + static_cast<std::ptrdiff_t>(lo),
+             nth = items.begin() + static_cast<std::ptrdiff_t>(mid),
              last = items.begin() + static_cast<std::ptrdiff_t>(hi);
   // Centre sums in float may overflow to ±inf near ±3.4e38: still ordered, which is all a split needs.
   switch (dim) {

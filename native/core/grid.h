@@ -100,10 +100,10 @@ class BoxTree {
   static constexpr size_t kLeaf = 8;
   static constexpr int kMaxDepth = 40;  // > log2(2^31 / kLeaf) + 1
   struct Node {
-    float x1, y1, x2, y2;                // bounding rectangle of the inserted boxes (empty: +inf, −inf)
-    float w_min, w_max, h_min, h_max;    // their widths and heights as box_area computes them
-    int32_t lo;                          // the node's first slot in entries_
-    uint16_t kept;                       // leaf: inserted boxes, in entries_[lo, lo + kept)
+    float x1, y1, x2, y2;              // bounding rectangle of the inserted boxes (empty: +inf, −inf)
+    float w_min, w_max, h_min, h_max;  // their widths and heights as box_area computes them
+    int32_t lo;                        // the node's first slot in entries_
+    uint16_t kept;                     // leaf: inserted boxes, in entries_[lo, lo + kept)
     uint16_t leaf;
   };
   struct Entry {
@@ -111,8 +111,8 @@ class BoxTree {
     float area;
     int32_t box;
   };
-  static constexpr Node kEmpty{INFINITY, INFINITY, -INFINITY, -INFINITY, INFINITY, -INFINITY, INFINITY, -INFINITY,
-                               0, 0, 0};
+  static constexpr Node kEmpty{INFINITY, INFINITY,  -INFINITY, -INFINITY, INFINITY, -INFINITY,
+                               INFINITY, -INFINITY, 0,         0,         0};
   struct Item {
     float xyxy[4];
     int32_t pos;

@@ -208,8 +208,7 @@ void test_grid() {
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
   ssd::BoxTree tree(big.data(), order.data(), order.size(), 0.0);
   for (size_t i = 0; i < order.size(); ++i) tree.insert(i);
-  CHECK(tree.memory_bytes() < 64 * order.size(), "BoxTree: %zu bytes for %zu boxes", tree.memory_bytes(),
-        order.size());
+  CHECK(tree.memory_bytes() < 64 * order.size(), "BoxTree: %zu bytes for %zu boxes", tree.memory_bytes(), order.size());
 }
 
 // Box layouts that made the old grid (cells from span/median, a list of large boxes scanned by every query)
