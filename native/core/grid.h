@@ -162,10 +162,12 @@ class BoxTree {
   void shrink(size_t k);
   // The largest float <= v and the smallest float >= v (v >= 0, double).
   static float float_below(double v) {
+    if (v > 0x1.fffffep127) return 0x1.fffffep127f;  // FLT_MAX (threshold > 1; a float cast would be undefined)
     float f = static_cast<float>(v);
     return static_cast<double>(f) > v ? std::nextafter(f, 0.f) : f;
   }
   static float float_above(double v) {
+    if (!(v <= 0x1.fffffep127)) return INFINITY;  // beyond FLT_MAX (a float cast would be undefined)
     float f = static_cast<float>(v);
     return static_cast<double>(f) < v ? std::nextafter(f, INFINITY) : f;
   }
