@@ -101,15 +101,21 @@ export async function benchCore(log: (line: string) => void = console.log) {
   }
   out.decode = summarizeGroup('decode 8732 boxes', dec, log);
   if (levels.length) setSimd('auto');
-  out.nmsAdversarial = benchNmsLayouts(log);
-  out.nmsIou0 = benchNmsIou0(log);
   return out;
 }
 
 /**
- * Box layouts that once made the grid index quadratic (issue #6 B3), each with random scores, NMS @0.5 on the
- * loaded backend (the TS twin is O(N·kept) by design and is not run on these sizes). A row whose first run
- * takes over 5 s is reported from that single run (`runs: 1`) instead of repeating it.
+ * `npm run bench -- nms` (bench/results/nms.json): greedy NMS on every adversarial layout at IoU 0.5, 0.45, 0.01 and
+ * 0, and soft-NMS (decay-all default) on each, through the addon. Wall-clock medians of 3 runs (one run when the
+ * first takes over 5 s).
+ */
+export function benchNms(log: (line: string) => void = console.log) {
+  return { greedy: benchNmsLayouts(log), iou0: benchNmsIou0(log), soft: benchSoftNms(log) };
+}
+
+/**
+ * Box layouts that once made the grid index quadratic (issue #6 B3) and the ones that stress the bounding-box tree
+ * that replaced it, each with random scores (the TS twin is O(N·kept) by design and is not run on these sizes).
  */
 export function nmsLayouts(): Array<{ name: string; boxes: Float32Array; scores: Float32Array }> {
   let s = 12345;
@@ -149,12 +155,19 @@ export function nmsLayouts(): Array<{ name: string; boxes: Float32Array; scores:
       else small(4000)(i, b);
     }),
     make('10^6 small, uniform', 1_000_000, small(8000)),
-    make('10^6 sizes 1e-3…1e3 (log-uniform)', 1_000_000, (_i, b) => {
+    // Widths and heights drawn independently: long, thin boxes of every orientation.
+    make('10^6 sizes 1e-3…1e3 (log-uniform w, h)', 1_000_000, (_i, b) => {
       const x = rnd() * 1e5,
         y = rnd() * 1e5,
         w = 10 ** (rnd() * 6 - 3),
         h = 10 ** (rnd() * 6 - 3);
       b.set([x, y, x + w, y + h]);
+    }),
+    make('10^6 near-squares 1e-3…1e3', 1_000_000, (_i, b) => {
+      const x = rnd() * 1e5,
+        y = rnd() * 1e5,
+        w = 10 ** (rnd() * 6 - 3);
+      b.set([x, y, x + w, y + w * (0.5 + rnd())]);
     }),
     make('10^6 tiny (side 1e-20, span 1e-15)', 1_000_000, (_i, b) => {
       const x = rnd() * 1e-15,
@@ -164,12 +177,27 @@ export function nmsLayouts(): Array<{ name: string; boxes: Float32Array; scores:
     make('10^6 small + one huge + ±3e38 corners', 1_000_000, (i, b) =>
       i === 0 ? b.set([0, 0, 1e30, 1e30]) : i === 1 ? b.set([-3e38, -3e38, 3e38, 3e38]) : small(8000)(i, b),
     ),
+    // Every box overlaps dozens: many candidates per query at 0.5.
+    make('10^6 dense (sides 1–9 in 1000²)', 1_000_000, small(1000)),
+    make('10^6 crossing bars 1e-3 × 1e3', 1_000_000, (i, b) => {
+      const x = rnd() * 1e5,
+        y = rnd() * 1e5,
+        a = 1e-3 * (1 + rnd()),
+        l = 1e3 * (1 + rnd());
+      b.set(i % 2 ? [x, y, x + a, y + l] : [x, y, x + l, y + a]);
+    }),
+    make('10^6 in 16 clusters 1e30 apart, sides 1e-6…1e6', 1_000_000, (i, b) => {
+      const cx = (i % 4) * 1e30,
+        cy = (Math.floor(i / 4) % 4) * 1e30,
+        d = 10 ** (rnd() * 12 - 6);
+      b.set([cx - d + rnd() * d, cy - d + rnd() * d, cx + d, cy + d]);
+    }),
   ];
 }
 
 /**
- * IoU-threshold-0 layouts (issue #6 B3 follow-up): there every size class is within the IoU bound, so the grid walks
- * its occupancy tree. Greedy NMS at 0 and soft-NMS with its decay-all default.
+ * IoU-threshold-0 layouts (issue #6 B3 follow-up), once the size-class grid's worst cases: greedy NMS at 0 and
+ * soft-NMS with its decay-all default.
  */
 export function nmsLayoutsIou0(): Array<{ name: string; boxes: Float32Array; scores: Float32Array }> {
   let s = 777;
@@ -205,7 +233,6 @@ export function nmsLayoutsIou0(): Array<{ name: string; boxes: Float32Array; sco
   return [
     { name: '14 641 binade pairs + 185 000 small', boxes: b1, scores: s1 },
     { name: '10^5 sizes 1e-3…1e3 (log-uniform)', ...logUniform(100_000, 1e5) },
-    { name: '10^6 sizes 1e-3…1e3 (log-uniform)', ...logUniform(1_000_000, 1e5) },
   ];
 }
 
@@ -218,35 +245,49 @@ function benchNmsIou0(log: (l: string) => void) {
       [`${name}, softNms default`, () => softNms(boxes, scores).indices.length],
     ];
     for (const [label, run] of runs) {
-      const t0 = process.hrtime.bigint();
-      const kept = run();
-      const first = Number(process.hrtime.bigint() - t0) / 1e6;
-      const t =
-        first > 5000 ? { median: first, p10: first, p90: first, runs: 1 } : measure(run, { runs: 3, warmup: 0 });
-      rows[label] = { ...t, kept };
-      log(
-        `  ${label.padEnd(58)} ${fmt(t.median).padStart(10)}  (p10 ${fmt(t.p10)}, p90 ${fmt(t.p90)}, runs ${t.runs})  kept ${kept}`,
-      );
+      rows[label] = row(run);
+      logRow(log, label, rows[label]);
     }
   }
   return rows;
 }
 
+/** One row: a median of 3 runs, or the single first run when it takes over 5 s. */
+function row(run: () => number): Timing & { kept: number } {
+  const t0 = process.hrtime.bigint();
+  const kept = run();
+  const first = Number(process.hrtime.bigint() - t0) / 1e6;
+  const t = first > 5000 ? { median: first, p10: first, p90: first, runs: 1 } : measure(run, { runs: 3, warmup: 0 });
+  return { ...t, kept };
+}
+
+function logRow(log: (l: string) => void, label: string, t: Timing & { kept: number }) {
+  log(
+    `  ${label.padEnd(58)} ${fmt(t.median).padStart(10)}  (p10 ${fmt(t.p10)}, p90 ${fmt(t.p90)}, runs ${t.runs})  kept ${t.kept}`,
+  );
+}
+
 function benchNmsLayouts(log: (l: string) => void) {
   const rows: Record<string, Timing & { kept: number }> = {};
-  log('NMS adversarial layouts @0.5 (native)');
+  log('NMS adversarial layouts (native)');
   for (const { name, boxes, scores } of nmsLayouts()) {
-    const t0 = process.hrtime.bigint();
-    const kept = nms(boxes, scores, 0.5).length;
-    const first = Number(process.hrtime.bigint() - t0) / 1e6;
-    const t =
-      first > 5000
-        ? { median: first, p10: first, p90: first, runs: 1 }
-        : measure(() => nms(boxes, scores, 0.5), { runs: 5, warmup: 0 });
-    rows[name] = { ...t, kept };
-    log(
-      `  ${name.padEnd(38)} ${fmt(t.median).padStart(10)}  (p10 ${fmt(t.p10)}, p90 ${fmt(t.p90)}, runs ${t.runs})  kept ${kept}`,
-    );
+    for (const thr of [0.5, 0.45, 0.01, 0]) {
+      const label = `${name} @${thr}`;
+      rows[label] = row(() => nms(boxes, scores, thr).length);
+      logRow(log, label, rows[label]);
+    }
+  }
+  return rows;
+}
+
+/** Soft-NMS with its decay-all default on the 10^6 layouts: its work is the number of overlapping pairs. */
+function benchSoftNms(log: (l: string) => void) {
+  const rows: Record<string, Timing & { kept: number }> = {};
+  log('softNms default (decay-all) on the adversarial layouts (native)');
+  for (const { name, boxes, scores } of nmsLayouts()) {
+    if (scores.length < 1_000_000) continue;
+    rows[name] = row(() => softNms(boxes, scores).indices.length);
+    logRow(log, name, rows[name]);
   }
   return rows;
 }

@@ -12,6 +12,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const suites: Record<string, () => Promise<unknown>> = {
   core: async () => (await import('./core.ts')).benchCore(),
+  nms: async () => (await import('./core.ts')).benchNms(),
   detector: async () => (await import('./detector.ts')).benchDetector(),
   'model-load': async () => (await import('./model-load.ts')).benchModelLoad(),
   'eval-model': async () => (await import('./eval-model.ts')).benchEvalModel(),

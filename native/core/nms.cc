@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <functional>
 
 #include "../simd/dispatch.h"
 #include "grid.h"
@@ -14,24 +13,24 @@ namespace {
 
 size_t limit(int64_t v, size_t n) { return v < 0 ? n : std::min(static_cast<size_t>(v), n); }
 
-// From this many candidates on, NMS indexes the kept boxes in a BoxGrid, so inputs where most boxes survive
+// From this many candidates on, NMS indexes the kept boxes in a BoxTree, so inputs where most boxes survive
 // (e.g. 10^6 small disjoint boxes) stay near-linear instead of quadratic, whatever their sizes and spread.
 constexpr size_t kGridMinBoxes = 16384;
-// Soft-NMS scans the candidates for each pick up to this many (cheaper than building and querying the grid).
+// Soft-NMS scans the candidates for each pick up to this many (cheaper than building and querying the tree).
 constexpr size_t kSoftNmsScanMax = 512;
 // The values in use (set_grid_min_boxes_for_testing).
 std::atomic<size_t> grid_min_boxes{kGridMinBoxes}, soft_grid_min_boxes{kSoftNmsScanMax + 1};
 
 }  // namespace
 
-// Exact: the grid reports every kept box whose IoU with the candidate may be > threshold (>= 0).
+// Exact: the tree reports every kept box whose IoU with the candidate may be > threshold (>= 0).
 void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
                      std::vector<int32_t>& keep) {
-  BoxGrid grid(boxes, order, n, threshold);
+  BoxTree tree(boxes, order, n, threshold);
   size_t kept = 0;
   for (size_t i = 0; i < n && kept < max_out; ++i) {
     if (i + 16 < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + 16]));  // scattered in memory
-    if (i + 8 < n) grid.prefetch(boxes + 4 * static_cast<size_t>(order[i + 8]));
+    if (i + 8 < n) tree.prefetch(i + 8);
     const int32_t idx = order[i];
     const float* b = boxes + 4 * static_cast<size_t>(idx);
     if (!finite_box(b)) {
@@ -39,12 +38,12 @@ void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double 
       continue;
     }
     const float area = box_area(b);
-    const bool hit = grid.any(b, [&](int32_t, const float* k, float area_k) {
+    const bool hit = tree.any(i, b, [&](int32_t, const float* k, float area_k) {
       return static_cast<double>(iou_scalar(k, area_k, b, area)) > threshold;
     });
     if (hit) continue;
     keep.push_back(idx), ++kept;
-    grid.insert(idx);
+    tree.insert(i);
   }
 }
 
@@ -110,49 +109,101 @@ std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const 
 
 namespace {
 
+// Binary min-heap of (desc_key(score) << 32 | index) items, at most one per index, with each index's position so
+// that a decayed score (a larger key) sinks in place and a dropped box leaves: size and work stay O(n) and
+// O(log n) per decay (a lazy heap would hold one item per decay).
+class PickHeap {
+ public:
+  explicit PickHeap(size_t n) : pos_(n, -1) {}
+  bool empty() const { return items_.empty(); }
+  void push(uint64_t item) {
+    items_.push_back(item);
+    up(items_.size() - 1);
+  }
+  uint64_t pop() {
+    const uint64_t top = items_[0];
+    remove_at(0);
+    return top;
+  }
+  // The item of index j (present) gets a key >= its old one.
+  void sink(uint64_t item) {
+    const size_t p = static_cast<size_t>(pos_[TopK::index_of(item)]);
+    items_[p] = item;
+    down(p);
+  }
+  void erase(int32_t j) { remove_at(static_cast<size_t>(pos_[j])); }
+
+ private:
+  void place(size_t p, uint64_t item) {
+    items_[p] = item;
+    pos_[TopK::index_of(item)] = static_cast<int32_t>(p);
+  }
+  void up(size_t p) {
+    const uint64_t it = items_[p];
+    while (p > 0 && it < items_[(p - 1) / 2]) place(p, items_[(p - 1) / 2]), p = (p - 1) / 2;
+    place(p, it);
+  }
+  void down(size_t p) {
+    const uint64_t it = items_[p];
+    const size_t n = items_.size();
+    for (;;) {
+      size_t c = 2 * p + 1;
+      if (c >= n) break;
+      if (c + 1 < n && items_[c + 1] < items_[c]) ++c;
+      if (!(items_[c] < it)) break;
+      place(p, items_[c]), p = c;
+    }
+    place(p, it);
+  }
+  void remove_at(size_t p) {
+    pos_[TopK::index_of(items_[p])] = -1;
+    const uint64_t last = items_.back();
+    items_.pop_back();
+    if (p == items_.size()) return;
+    items_[p] = last;
+    if (p > 0 && last < items_[(p - 1) / 2])
+      up(p);
+    else
+      down(p);
+  }
+  std::vector<uint64_t> items_;
+  std::vector<int32_t> pos_;
+};
+
 void soft_nms_impl(int mode, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
                    float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
                    std::vector<float>& out_scores) {
   std::vector<int32_t> order;
   sorted_indices_above(scores, n, score_threshold, order);
   const size_t cap = limit(max_out, order.size());
-  // Only boxes overlapping the pick change (exp(-0²/σ) is exactly 1), so a grid finds them and a heap of
-  // (score, index) items with lazy invalidation finds the next pick: near-linear on large sparse inputs,
+  // Only boxes overlapping the pick change (exp(-0²/σ) is exactly 1), so a BoxTree finds them and an indexed heap
+  // of (score, index) items finds the next pick: O((n + decays) log n) whatever the layout,
   // the same picks and float32 scores as the plain O(n²) loop.
   std::vector<float> cur(scores, scores + n);
   std::vector<uint8_t> alive(n, 0);
-  std::vector<uint32_t> seen(n, 0);
   // Only boxes with IoU > max(iou_threshold, 0) with the pick decay (IoU 0 gives a factor of exactly 1). Up to
-  // kSoftNmsScanMax candidates a plain scan of the candidates is faster than the grid (same result: a box the
-  // grid would not report has IoU 0 with the pick, or ≤ iou_threshold, and is left unchanged either way).
+  // kSoftNmsScanMax candidates a plain scan of the candidates is faster than the tree (same result: a box the
+  // tree would not report has IoU 0 with the pick, or ≤ iou_threshold, and is left unchanged either way).
   const bool use_grid = mode < 0 ? order.size() >= soft_grid_min_boxes.load(std::memory_order_relaxed) : mode > 0;
-  BoxGrid grid(boxes, order.data(), use_grid ? order.size() : 0, iou_threshold >= 0 ? iou_threshold : 0.0);
+  BoxTree tree(boxes, order.data(), use_grid ? order.size() : 0, iou_threshold >= 0 ? iou_threshold : 0.0);
   auto item = [&](int32_t j) { return (static_cast<uint64_t>(desc_key(cur[j])) << 32) | static_cast<uint32_t>(j); };
-  std::vector<uint64_t> heap;
-  heap.reserve(order.size());
-  for (int32_t j : order) {
+  PickHeap heap(n);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int32_t j = order[i];
     alive[j] = 1;
-    heap.push_back(item(j));
-    if (use_grid && finite_box(boxes + 4 * static_cast<size_t>(j))) grid.insert(j);
+    heap.push(item(j));
+    if (use_grid) tree.insert(i);
   }
-  std::make_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
-  uint32_t stamp = 0;
   while (!heap.empty() && indices.size() < cap) {
-    std::pop_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
-    const uint64_t top = heap.back();
-    heap.pop_back();
-    const int32_t m = TopK::index_of(top);
-    if (!alive[m] || top != item(m)) continue;  // picked, dropped, or a stale score
+    const int32_t m = TopK::index_of(heap.pop());
     alive[m] = 0;
     indices.push_back(m);
     out_scores.push_back(cur[m]);
     const float* bm = boxes + 4 * static_cast<size_t>(m);
     if (!finite_box(bm)) continue;  // IoU 0 with everything: decays nothing
     const float am = box_area(bm);
-    ++stamp;
     auto decay = [&](int32_t j, const float* bj, float aj) {
-      if (!alive[j] || seen[j] == stamp) return false;
-      seen[j] = stamp;
+      if (!alive[j]) return false;
       const float iou = iou_scalar(bm, am, bj, aj);
       if (iou == 0.f) return false;  // exp(−0/σ) = 1: unchanged
       if (iou_threshold >= 0 && !(static_cast<double>(iou) > iou_threshold)) return false;
@@ -160,15 +211,15 @@ void soft_nms_impl(int mode, const float* boxes, const float* scores, size_t n, 
       if (f == 1.f) return false;
       cur[j] *= f;
       if (cur[j] > score_threshold) {
-        heap.push_back(item(j));
-        std::push_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+        heap.sink(item(j));
       } else {
         alive[j] = 0;
+        heap.erase(j);
       }
       return false;
     };
     if (use_grid) {
-      grid.any(bm, decay);
+      tree.for_each_alive(bm, alive.data(), decay);
     } else {
       for (int32_t j : order) {
         if (!alive[j]) continue;

@@ -18,7 +18,8 @@ void greedy_nms(const float* boxes, const int32_t* order, size_t n, double thres
                 std::vector<int32_t>& keep, NmsWorkspace& ws);
 
 // The two strategies greedy_nms picks between (exposed for tests): every candidate against the kept boxes with
-// the SIMD kernel, or against the kept boxes sharing a grid cell (chosen from 16384 candidates on). Same result.
+// the SIMD kernel, or against the kept boxes a BoxTree (grid.h) reports (chosen from 16384 candidates on). Same
+// result; the tree path is O(n log n) to build and about O(log n) per candidate whatever the layout.
 void greedy_nms_linear(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
                        std::vector<int32_t>& keep, NmsWorkspace& ws);
 void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
@@ -34,17 +35,18 @@ std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const 
 
 // Gaussian soft-NMS (Bodla et al. 2017): pick the highest current score (ties → lower index), multiply every
 // remaining score by exp(-IoU²/sigma), drop those <= score_threshold; with iou_threshold >= 0 only boxes with
-// IoU > iou_threshold are decayed. O(n²) in the worst case.
+// IoU > iou_threshold are decayed. Work O((n + d) log n) for d decays (pairs that overlap when the first is
+// picked): near-linear unless Θ(n²) pairs overlap, which no index can avoid.
 void soft_nms(const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
               float score_threshold, int64_t max_out, std::vector<int32_t>& indices, std::vector<float>& out_scores);
 
 // Test and fuzzing knob (process-wide; not to be changed while NMS runs on other threads): the number of
-// candidates from which greedy NMS (default 16384) and soft-NMS (default 513) query a BoxGrid; 0 restores both
+// candidates from which greedy NMS (default 16384) and soft-NMS (default 513) query a BoxTree; 0 restores both
 // defaults. Results never depend on it.
 void set_grid_min_boxes_for_testing(size_t greedy_min, size_t soft_min);
 
 // soft_nms with its strategy forced (exposed for tests and fuzzing): scan the candidates for each pick
-// (`use_grid` false) or query a BoxGrid of them (soft_nms picks the grid above 512 candidates). Same result.
+// (`use_grid` false) or query a BoxTree of them (soft_nms picks the tree above 512 candidates). Same result.
 void soft_nms_with(bool use_grid, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
                    float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
                    std::vector<float>& out_scores);

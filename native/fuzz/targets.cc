@@ -68,8 +68,10 @@ class Reader {
       float* b = &v[4 * i];
       if (flag()) {
         const float s = flag() ? 1.f : std::ldexp(1.f, static_cast<int>(byte() % 200) - 100);
-        b[0] = static_cast<float>(byte()) * s, b[1] = static_cast<float>(byte()) * s;
-        b[2] = b[0] + static_cast<float>(byte()) * s, b[3] = b[1] + static_cast<float>(byte()) * s;
+        // Sometimes another scale for the height: long, thin boxes (aspect ratios up to 2^±100).
+        const float sy = flag() ? s : std::ldexp(1.f, static_cast<int>(byte() % 200) - 100);
+        b[0] = static_cast<float>(byte()) * s, b[1] = static_cast<float>(byte()) * sy;
+        b[2] = b[0] + static_cast<float>(byte()) * s, b[3] = b[1] + static_cast<float>(byte()) * sy;
       } else {
         for (int k = 0; k < 4; ++k) b[k] = f32();
       }
@@ -77,7 +79,7 @@ class Reader {
     return v;
   }
   double threshold() { return byte() / 255.0; }
-  // An IoU threshold for the NMS entry points: k/255, special values (0, tiny, the grid's tree cut-over, 1, NaN)
+  // An IoU threshold for the NMS entry points: k/255, special values (0, tiny, near the old grid's cut-overs, 1, NaN)
   // or any float.
   double nms_threshold() {
     static const double special[] = {0.0, -0.0, 1e-300, 1e-40, 1e-7, 0.01, 0.03, 0.12, 0.13, 1.0, 1.5, NAN};
@@ -172,7 +174,7 @@ int iou(const uint8_t* data, size_t size) {
   return 0;
 }
 
-// Runs `run` with the default grid cut-overs and with the grids forced on from `greedy_min` / `soft_min`
+// Runs `run` with the default index cut-overs and with the index (BoxTree) forced on from `greedy_min` / `soft_min`
 // candidates; both runs must agree.
 template <typename R>
 void both_strategies(size_t greedy_min, size_t soft_min, R run) {
@@ -191,7 +193,7 @@ int nms(const uint8_t* data, size_t size) {
   const auto boxes = r.boxes(n), scores = r.floats(n);
   std::vector<int32_t> order;
   sorted_indices_above(scores.data(), n, -INFINITY, order);
-  // The size-class grid (used from 16384 candidates on, for thresholds ≥ 0) must decide exactly as the linear scan.
+  // The tree index (used from 16384 candidates on, for thresholds ≥ 0) must decide exactly as the linear scan.
   if (thr >= 0) {
     std::vector<int32_t> a, b;
     NmsWorkspace ws;
@@ -219,7 +221,7 @@ int batched_nms(const uint8_t* data, size_t size) {
   for (auto& c : cls) c = r.flag() ? static_cast<int32_t>(r.below(4)) : static_cast<int32_t>(r.u32());
   const float score_thr = r.f32();
   const int64_t max_out = static_cast<int64_t>(r.below(400)) - 1;
-  // Per class through the grid (forced from one candidate on) as through the linear scan.
+  // Per class through the tree (forced from one candidate on) as through the linear scan.
   both_strategies(1, 1, [&] {
     const auto k = ssd::batched_nms(boxes.data(), scores.data(), cls.data(), n, thr, score_thr, max_out);
     for (size_t i = 1; i < k.size(); ++i) check(!(scores[k[i]] > scores[k[i - 1]]), "batched_nms sorted by score");
@@ -237,7 +239,7 @@ int soft_nms(const uint8_t* data, size_t size) {
   const int64_t max_out = static_cast<int64_t>(r.below(300)) - 1;
   const auto boxes = r.boxes(n), scores = r.floats(n);
   if (!(sigma > 0) || !std::isfinite(sigma) || !std::isfinite(score_thr)) return 0;  // the addon rejects these
-  // The grid strategy (soft_nms uses it above 512 candidates) against the scan: same picks, same score bits.
+  // The tree strategy (soft_nms uses it above 512 candidates) against the scan: same picks, same score bits.
   std::vector<int32_t> idx, idx_grid;
   std::vector<float> out, out_grid;
   ssd::soft_nms_with(false, boxes.data(), scores.data(), n, sigma, iou_thr, score_thr, max_out, idx, out);
@@ -270,7 +272,7 @@ int postprocess(const uint8_t* data, size_t size) {
   const float ih = r.f32(), iw = r.f32();
   const auto reg = p.decoded ? r.boxes(n) : r.floats(4 * n);
   const auto logits = r.floats(n * c), anchors = r.boxes(n);
-  // With the NMS grid forced from one candidate on, the same detections bit for bit.
+  // With the NMS tree forced from one candidate on, the same detections bit for bit.
   both_strategies(1, 1, [&] {
     Detections out;
     PostprocessWorkspace ws;

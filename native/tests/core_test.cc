@@ -11,6 +11,7 @@
 
 #include "../core/box_coder.h"
 #include "../core/default_boxes.h"
+#include "../core/grid.h"
 #include "../core/iou.h"
 #include "../core/loss.h"
 #include "../core/matcher.h"
@@ -202,12 +203,21 @@ void test_grid() {
   for (size_t i = 0; i < scores.size(); ++i) scores[i] = static_cast<float>(i % 1000) / 1000.f;
   const auto keep = ssd::nms(big.data(), scores.data(), scores.size(), 0.5, -INFINITY, -1, -1);
   CHECK(keep.size() > 900000, "10^6 boxes: %zu kept", keep.size());
+  // The tree's memory is a small constant per box (nodes, leaf entries, leaf map), every box inserted.
+  std::vector<int32_t> order(big.size() / 4);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  ssd::BoxTree tree(big.data(), order.data(), order.size(), 0.0);
+  for (size_t i = 0; i < order.size(); ++i) tree.insert(i);
+  CHECK(tree.memory_bytes() < 64 * order.size(), "BoxTree: %zu bytes for %zu boxes", tree.memory_bytes(), order.size());
 }
 
 // Box layouts that made the old grid (cells from span/median, a list of large boxes scanned by every query)
 // quadratic or that stress the size classes: huge boxes, coordinates near ±3e38, NaN/Inf, tiny and subnormal
-// areas, all sizes mixed, thin stacked boxes, duplicates. Each generator fills n boxes.
-constexpr int kLayouts = 10;
+// areas, all sizes mixed, thin stacked boxes, duplicates; and the ones that stress a bounding-box tree: dense
+// overlap (many candidates per query at high thresholds), crossing bars with aspect ratios up to 10^6, far-apart
+// clusters of nested sizes, staggered sticks whose bounding rectangles cover queries they do not touch. Each
+// generator fills n boxes.
+constexpr int kLayouts = 14;
 std::vector<float> adversarial_layout(int kind, size_t n, std::mt19937& rng) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   std::vector<float> b(4 * n);
@@ -284,6 +294,30 @@ std::vector<float> adversarial_layout(int kind, size_t n, std::mt19937& rng) {
           set(x * 100, y * 100, x * 100 + 0.5f, y * 100 + 0.5f);
         }
         break;
+      case 10:  // dense: sides 1–9 in a 30 × 30 square, every box overlaps dozens
+        set(x * 30, y * 30, x * 30 + 1 + 8 * u(rng), y * 30 + 1 + 8 * u(rng));
+        break;
+      case 11: {  // crossing bars: 1e-3 × 1e3 and 1e3 × 1e-3 (aspect up to 10^6) over 1e4 × 1e4
+        const float a = 1e-3f * (1 + u(rng)), l = 1e3f * (1 + u(rng));
+        if (i % 2)
+          set(x * 1e4f, y * 1e4f, x * 1e4f + a, y * 1e4f + l);
+        else
+          set(x * 1e4f, y * 1e4f, x * 1e4f + l, y * 1e4f + a);
+        break;
+      }
+      case 12: {  // 16 clusters 1e30 apart, each with nested squares of sides 1e-6..1e6 around its centre
+        const float cx = static_cast<float>(i % 4) * 1e30f, cy = static_cast<float>((i / 4) % 4) * 1e30f;
+        const float s = std::pow(10.f, u(rng) * 12 - 6);
+        set(cx - s, cy - s * (0.5f + u(rng)), cx + s, cy + s);
+        break;
+      }
+      case 13: {  // staggered sticks (width 0.1, height 10, in a 100 × 100 square) and thin rails between them
+        if (i % 2)
+          set(x * 100, y * 100, x * 100 + 0.1f, y * 100 + 10);
+        else
+          set(x * 100, std::floor(y * 100) + 0.25f, x * 100 + 20, std::floor(y * 100) + 0.5f);
+        break;
+      }
       default: {  // power-of-two sizes 2^-3..2^5 on a lattice: many boxes share edges (zero-area contact)
         const float w = std::ldexp(1.f, static_cast<int>(u(rng) * 9) - 3);
         const float h = i % 4 ? w : std::ldexp(1.f, static_cast<int>(u(rng) * 9) - 3);
@@ -304,7 +338,7 @@ void test_grid_adversarial() {
     const auto boxes = adversarial_layout(kind, n, rng);
     std::vector<int32_t> order(n);
     for (size_t i = 0; i < n; ++i) order[i] = static_cast<int32_t>((i * 7919 + kind) % n);
-    for (double thr : {0.0, 1e-300, 1e-30, 1e-6, 0.001, 0.01, 0.02, 0.04, 0.1, 0.13, 0.3, 0.5, 0.7, 0.95, 1.0}) {
+    for (double thr : {0.0, 1e-300, 1e-30, 1e-6, 0.001, 0.01, 0.02, 0.04, 0.1, 0.13, 0.3, 0.5, 0.7, 0.95, 1.0, 1.5}) {
       std::vector<int32_t> a, b;
       ssd::NmsWorkspace ws;
       ssd::greedy_nms_linear(boxes.data(), order.data(), n, thr, n, a, ws);
@@ -312,20 +346,21 @@ void test_grid_adversarial() {
       CHECK(a == b, "grid differs from linear (layout %d, thr %g): %zu vs %zu kept", kind, thr, a.size(), b.size());
     }
   }
-  // At IoU threshold 0 through nms() (grid path with its occupancy tree): the binade nest and the lattice.
-  for (int kind : {8, 9, 3}) {
-    const size_t n = 30000;
+  // Through nms() (tree path from 16384 candidates on) at thresholds 0, 0.01 and 0.5: the binade nest, the lattice,
+  // mixed sizes, stacked and crossing bars, dense overlap, far-apart nested clusters, staggered sticks.
+  for (int kind : {8, 9, 3, 5, 10, 11, 12, 13}) {
+    const size_t n = 17000;
     const auto boxes = adversarial_layout(kind, n, rng);
     std::vector<float> scores(n);
     std::uniform_real_distribution<float> u(0.f, 1.f);
     for (size_t i = 0; i < n; ++i) scores[i] = kind == 8 && i % 3 == 0 ? 2.f : u(rng);
     std::vector<int32_t> order;
     ssd::sorted_indices_above(scores.data(), n, -INFINITY, order);
-    for (double thr : {0.0, 0.01}) {
+    for (double thr : {0.0, 0.01, 0.5}) {
       std::vector<int32_t> a;
       ssd::NmsWorkspace ws;
       ssd::greedy_nms_linear(boxes.data(), order.data(), n, thr, n, a, ws);
-      CHECK(a == ssd::nms(boxes.data(), scores.data(), n, thr, -INFINITY, -1, -1), "nms (grid) on layout %d at %g",
+      CHECK(a == ssd::nms(boxes.data(), scores.data(), n, thr, -INFINITY, -1, -1), "nms (tree) on layout %d at %g",
             kind, thr);
     }
   }

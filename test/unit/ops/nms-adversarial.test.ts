@@ -1,8 +1,10 @@
 /**
  * NMS on box layouts that once made the native grid index quadratic (issue #6 B3: one huge box among many small
- * ones, coordinates near ±3e38, NaN/Inf mixed in) and that stress its size classes (all sizes mixed, tiny and
- * subnormal areas, thin crossing boxes). Above 16 384 candidates nms/batchedNms/postprocessDetections use the
- * grid, so these sizes exercise it; results must equal the plain greedy reference written here (O(N·kept)).
+ * ones, coordinates near ±3e38, NaN/Inf mixed in), that stressed its size classes (all sizes mixed, tiny and
+ * subnormal areas, thin crossing boxes) and that stress the bounding-box tree that replaced it (dense overlap,
+ * aspect ratios to 10^6, far-apart nested clusters, staggered sticks). Above 16 384 candidates
+ * nms/batchedNms/postprocessDetections use the tree, so these sizes exercise it (softNms from 513 on); results must
+ * equal the plain greedy reference written here (O(N·kept)) and the TS soft-NMS twin.
  * Speed on 10^6 boxes is measured by `npm run bench` (bench/core.ts, adversarial rows), not here.
  */
 import test from 'ava';
@@ -67,6 +69,26 @@ const layouts: Record<string, Layout> = {
       f = Math.floor(rnd() * 61) - 30;
     return [2 ** e, 2 ** f, 2 ** (e + 1), 2 ** (f + 1)];
   },
+  // Layouts that stress the bounding-box tree (issue #6 B3, last part).
+  'dense overlap (sides 1–9 in 60 × 60)': (_i, _n, rnd) => small(rnd, 60),
+  'crossing bars 1e-3 × 1e3 (aspect to 10^6)': (i, _n, rnd) => {
+    const x = rnd() * 1e4,
+      y = rnd() * 1e4,
+      a = 1e-3 * (1 + rnd()),
+      l = 1e3 * (1 + rnd());
+    return i % 2 ? [x, y, x + a, y + l] : [x, y, x + l, y + a];
+  },
+  'clusters 1e30 apart of nested sides 1e-6…1e6': (i, _n, rnd) => {
+    const cx = (i % 4) * 1e30,
+      cy = (Math.floor(i / 4) % 4) * 1e30,
+      s = 10 ** (rnd() * 12 - 6);
+    return [cx - s, cy - s * (0.5 + rnd()), cx + s, cy + s];
+  },
+  'staggered sticks and rails': (i, _n, rnd) => {
+    const x = rnd() * 100,
+      y = rnd() * 100;
+    return i % 2 ? [x, y, x + 0.1, y + 10] : [x, Math.floor(y) + 0.25, x + 20, Math.floor(y) + 0.5];
+  },
   'power-of-two sizes on a lattice (shared edges)': (i, _n, rnd) => {
     const w = 2 ** (Math.floor(rnd() * 9) - 3),
       h = i % 4 ? w : 2 ** (Math.floor(rnd() * 9) - 3),
@@ -119,7 +141,7 @@ function referenceNms(boxes: Float32Array, scores: Float32Array, t: number, clas
   return keep;
 }
 
-const N = 17000; // > 16 384: the grid path
+const N = 17000; // > 16 384: the tree path
 
 for (const [name, layout] of Object.entries(layouts)) {
   test(`nms (${backend}) = greedy reference on ${N} boxes: ${name}`, (t) => {
@@ -129,11 +151,16 @@ for (const [name, layout] of Object.entries(layouts)) {
   });
 }
 
-// IoU threshold 0 and tiny thresholds: the grid walks its occupancy tree (every size class is in the window).
+// IoU threshold 0 and tiny thresholds: no side-ratio bound, only positive-area overlap prunes the tree.
 for (const name of [
   'binade pairs nested around the origin + small',
   'power-of-two sizes on a lattice (shared edges)',
   'sizes 1e-3…1e3 mixed',
+  'thin crossing boxes',
+  'crossing bars 1e-3 × 1e3 (aspect to 10^6)',
+  'clusters 1e30 apart of nested sides 1e-6…1e6',
+  'staggered sticks and rails',
+  'dense overlap (sides 1–9 in 60 × 60)',
 ]) {
   test(`nms (${backend}) = greedy reference on ${N} boxes at IoU 0 and 0.01: ${name}`, (t) => {
     const { boxes, scores } = makeLayout(layouts[name], N, 21);
