@@ -14,3 +14,17 @@ export {
   type SsdLossOptions,
   type SsdLossParts,
 } from '../ops/loss.ts';
+export { Rng } from './rng.ts';
+export {
+  augment,
+  augmentBackend,
+  applyAugmentPlan,
+  DEFAULT_AUGMENT,
+  planAugment,
+  toInputTensor,
+  type AugmentInput,
+  type AugmentOptions,
+  type AugmentOutput,
+  type AugmentPlan,
+  type PhotometricParams,
+} from './augment.ts';
