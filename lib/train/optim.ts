@@ -11,9 +11,9 @@
  * Weight decay applies to weights of rank ≥ 2 (convolution kernels) only, never to biases or normalisation scales
  * (torchvision's references do the same with `norm_weight_decay = 0`).
  */
+import type { Tf } from './backend.ts';
 import { assertInRange, assertKnownKeys, assertObject, assertOneOf, assertPositive, invalidParameterError } from '../is.ts';
 
-type Tf = typeof import('@tensorflow/tfjs-core');
 type Tensor = ReturnType<Tf['zeros']>;
 type Variable = ReturnType<Tf['variable']>;
 

@@ -45,11 +45,11 @@ import { ensureDefaultModel } from '../model/zoo.ts';
 import { Session } from '../runtime/session.ts';
 import { augment, toInputTensor, type AugmentOptions } from './augment.ts';
 import { loadTf, TRAIN_BACKENDS, type Tf, type TrainBackendName } from './backend.ts';
-import { FeatureCache, type Features } from './cache.ts';
+import { type CacheEntry, FeatureCache, type Features } from './cache.ts';
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { renderTrainingCurve } from './curve.ts';
 import { buildTargets, ssdLossTf, type ImageTargets } from './loss.ts';
-import { exportOnnx, FREEZE_MODES, loadTrainable, type Freeze, type TrainableSsd } from './models/index.ts';
+import { exportOnnx, FREEZE_MODES, loadTrainable, type Freeze } from './models/index.ts';
 import { Optimizer, OPTIMIZERS, type OptimizerName, type OptimizerState } from './optim.ts';
 import { type EpochReport, peakRssMB, type TrainProgress } from './progress.ts';
 import { Rng } from './rng.ts';
@@ -400,8 +400,8 @@ function augmentStream(image: number, variant: number, generation: number): numb
 }
 
 /** RGB pixels (drops alpha). */
-function toRgb(img: { data: Uint8Array; width: number; height: number; channels: number }): Uint8Array {
-  if (img.channels === 3) return img.data;
+function toRgb(img: { data: Uint8Array | Uint8ClampedArray; width: number; height: number; channels: number }): Uint8Array {
+  if (img.channels === 3) return new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length);
   const n = img.width * img.height;
   const out = new Uint8Array(n * 3);
   for (let p = 0, s = 0, d = 0; p < n; p++, s += img.channels, d += 3) {
@@ -486,7 +486,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { tf, backend } = await loadTf(r.backend);
   const baseClasses = baseSpec.labels.filter((_, i) => i !== baseSpec.postprocess.backgroundIndex);
   const keepHead = JSON.stringify(baseClasses) === JSON.stringify(r.classes);
-  const model = await loadTrainable(tf, base, keepHead ? { seed: r.seed } : { classes: r.classes, seed: r.seed });
+  // backend.ts's Tf (`typeof import(…)`) carries a `default` member that models' Tf (`typeof tfc`) lacks: same module
+  const model = await loadTrainable(tf as unknown as Parameters<typeof loadTrainable>[0], base, keepHead ? { seed: r.seed } : { classes: r.classes, seed: r.seed });
   const cutNames = model.cutPoints(r.freeze);
   const frozen =
     r.freeze === 'none'
@@ -668,7 +669,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (let b = 0; b < batchesPerEpoch; b++) {
         if (signal?.aborted) throw signal.reason ?? new Error('Training aborted');
         const idx = order.slice(b * r.batch, (b + 1) * r.batch);
-        const entries = [];
+        const entries: CacheEntry[] = [];
         for (const i of idx) entries.push(await trainEntry(i, variant, generation));
         const ts = performance.now();
         const lr = learningRate(schedule, epoch * batchesPerEpoch + b);
@@ -806,7 +807,7 @@ function shuffle(n: number, rng: Rng): number[] {
  */
 function meanFill(input: { mean: readonly number[]; colorOrder?: string }): [number, number, number] {
   const m = input.mean;
-  if (!m || m.length !== 3 || m.every((v) => v === 0)) return [123, 117, 104];
+  if (m?.length !== 3 || m.every((v) => v === 0)) return [123, 117, 104];
   const rgb = input.colorOrder === 'BGR' ? [m[2], m[1], m[0]] : [m[0], m[1], m[2]];
   return rgb.map((v) => Math.max(0, Math.min(255, Math.round(v)))) as [number, number, number];
 }

@@ -110,30 +110,30 @@ export async function runTrain(
   };
   signals.on('SIGINT', onSignal);
   signals.on('SIGTERM', onSignal);
-  let progress: Progress | null = null;
-  let progressEpoch = 0;
+  const bar: { progress: Progress | null; epoch: number } = { progress: null, epoch: 0 };
   try {
     const result = await train({
       ...trainOptions,
       signal: controller.signal,
       onProgress: (p) => {
-        if (p.epoch !== progressEpoch) {
-          progress?.clear();
-          progress = new Progress(p.batches, io);
-          progressEpoch = p.epoch;
+        if (p.epoch !== bar.epoch || !bar.progress) {
+          bar.progress?.clear();
+          bar.progress = new Progress(p.batches, io);
+          bar.epoch = p.epoch;
         }
-        progress!.tick(`epoch ${p.epoch}/${p.epochs} ${formatProgress(p)}`);
+        bar.progress.tick(`epoch ${p.epoch}/${p.epochs} ${formatProgress(p)}`);
       },
       onEpoch: (e) => {
-        progress?.clear();
+        bar.progress?.clear();
+        bar.progress = null;
         io.err(`${formatEpoch(e)}\n`);
       },
     });
-    progress?.clear();
+    bar.progress?.clear();
     io.out(options.json ? `${toJson(trainReport(result), 2)}\n` : `${trainSummary(result)}\n`);
     return 0;
   } catch (err) {
-    (progress as Progress | null)?.clear();
+    bar.progress?.clear();
     if (stoppedBy)
       throw new Error(
         `Training stopped by ${stoppedBy}; nothing exported. The checkpoint of the last finished epoch is kept: rerun with --resume to continue`,
