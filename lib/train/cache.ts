@@ -2,8 +2,9 @@
  * The feature cache of the fast path: the frozen part's outputs (the cut tensors, NCHW float32 as ONNX Runtime
  * returns them) and the loss targets of each image variant, so that each epoch only runs the trained part.
  * Entries carry the generation of the variants they were computed for; a lookup for another generation misses
- * (the variants were redrawn). The cache holds at most `capacity` entries (sized from the memory budget); beyond
- * that, entries are computed when needed and not kept, so the budget holds whatever the dataset's size.
+ * (the variants were redrawn). The cache holds at most `capacity` entries, and keeps a new one only while `room()`
+ * says so (train.ts: the process's resident memory stays under the budget); beyond that, entries are computed when
+ * needed and not kept, so the budget holds whatever the dataset's size.
  */
 import type { ImageTargets } from './loss.ts';
 
@@ -27,8 +28,14 @@ export class FeatureCache {
   #hits = 0;
   #misses = 0;
 
-  /** @param capacity Entries that may be held (≥ 0). */
-  constructor(readonly capacity: number) {}
+  /**
+   * @param capacity Entries that may be held at most (≥ 0).
+   * @param room Asked before a new entry is kept: false keeps it out (the memory budget is reached).
+   */
+  constructor(
+    readonly capacity: number,
+    readonly room: () => boolean = () => true,
+  ) {}
 
   /** The entry for `key` computed for `generation`, or undefined. */
   get(key: string, generation: number): CacheEntry | undefined {
@@ -43,7 +50,7 @@ export class FeatureCache {
 
   /** Keeps an entry when there is room (an entry of an older generation under the same key is replaced). */
   put(key: string, generation: number, entry: CacheEntry, _bytes?: number): boolean {
-    if (this.#entries.has(key) || this.size < this.capacity) {
+    if (this.#entries.has(key) || (this.size < this.capacity && this.room())) {
       this.#entries.set(key, { generation, entry });
       return true;
     }
@@ -52,7 +59,7 @@ export class FeatureCache {
 
   /** Takes one slot for something else of the same size (validation features); false when full. */
   reserve(_bytes?: number): boolean {
-    if (this.size >= this.capacity) return false;
+    if (this.size >= this.capacity || !this.room()) return false;
     this.#reserved++;
     return true;
   }

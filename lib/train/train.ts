@@ -454,7 +454,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const protect = new Set<FileId>(
     await fileIds([base, ...datasetFiles(dataset), ...(valSet ? datasetFiles(valSet) : [])]),
   );
-  const writeRules = { overwrite: r.overwrite, protect, protectedAs: 'one of the inputs', existsHint: 'overwrite replaces it' };
+  const writeRules = { overwrite: r.overwrite, protect, protectedAs: 'one of the inputs', existsHint: 'overwrite: true or --overwrite replaces it' };
   await checkWriteTarget(out, writeRules);
   if (curveFile) await checkWriteTarget(curveFile, writeRules);
   const baseId = `${path.resolve(base)}:${(await fs.promises.stat(base)).size}`;
@@ -485,7 +485,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // --- model, backend, frozen part -------------------------------------------------------------------------------
   const { tf, backend } = await loadTf(r.backend);
   const baseClasses = baseSpec.labels.filter((_, i) => i !== baseSpec.postprocess.backgroundIndex);
-  const keepHead = JSON.stringify(baseClasses) === JSON.stringify(r.classes);
+  // the base's class head is kept only when it is what the loss trains: the same classes, softmax, background 0
+  const keepHead =
+    JSON.stringify(baseClasses) === JSON.stringify(r.classes) &&
+    baseSpec.postprocess.scoring === 'softmax' &&
+    baseSpec.postprocess.backgroundIndex === 0;
   // backend.ts's Tf (`typeof import(…)`) carries a `default` member that models' Tf (`typeof tfc`) lacks: same module
   const model = await loadTrainable(tf as unknown as Parameters<typeof loadTrainable>[0], base, keepHead ? { seed: r.seed } : { classes: r.classes, seed: r.seed });
   const cutNames = model.cutPoints(r.freeze);
@@ -523,12 +527,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // --- the feature cache ---------------------------------------------------------------------------------------
   const probe = await features(new Float32Array(3 * W * H));
   const entryBytes = probe.data.reduce((a, d) => a + d.byteLength, 0) + N * 13;
-  const rssNow = process.memoryUsage().rss / 2 ** 20;
-  // per batch: the features, their gradients and the activations of the trained part (a generous 6 copies) + 64 MB
+  // The cache grows while the process stays under the budget less a reserve for one training step (the batch's
+  // features, the activations and gradients of the trained part: a generous 6 copies of the batch, + 64 MB), measured
+  // on the process's resident memory itself before each entry is kept (the wasm heap and ONNX Runtime's arena never
+  // shrink, so what is measured is what stays).
   const reserveMB = (6 * r.batch * entryBytes) / 2 ** 20 + 64;
-  const cacheBudgetMB = Math.max(0, r.memoryBudgetMB - rssNow - reserveMB);
   const valEntries = valSet?.size ?? 0;
-  const cache = new FeatureCache(Math.floor((cacheBudgetMB * 2 ** 20) / entryBytes));
+  const roomFor = () => process.memoryUsage.rss() / 2 ** 20 + entryBytes / 2 ** 20 + reserveMB <= r.memoryBudgetMB;
+  const cache = new FeatureCache(dataset.size * r.variants + valEntries, roomFor);
   const featureCacheKey = JSON.stringify({ base: baseId, freeze: r.freeze, seed: r.seed, augment: r.augment, variants: r.variants, refreshEvery: r.refreshEvery });
 
   const trainEntry = async (i: number, variant: number, generation: number) => {
@@ -679,7 +685,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const { value, grads } = tf.variableGrads(() => {
           const o = model.forwardFrom(r.freeze, cuts, true);
           const l = ssdLossTf(tf, o, targets, { alpha: r.alpha, negPosRatio: r.negPosRatio });
-          parts = { loc: l.loc.dataSync()[0], conf: l.conf.dataSync()[0], positives: l.numForeground };
+          parts = { loc: l.values.loc, conf: l.values.conf, positives: l.numForeground };
           return l.total;
         }, vars);
         for (const c of cuts) c.dispose();
@@ -780,7 +786,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         entries: dataset.size * r.variants + valEntries,
         cached: cache.size,
         entryMB: entryBytes / 2 ** 20,
-        budgetMB: cacheBudgetMB,
+        budgetMB: r.memoryBudgetMB - reserveMB,
       },
       validation,
     };

@@ -47,6 +47,7 @@ export interface TrainCliOptions {
   boxPolicy?: 'error' | 'clip' | 'drop';
   threads?: number;
   json?: boolean;
+  verbose?: boolean;
 }
 
 /** The library options of the CLI options (names differ only for --memory-budget). */
@@ -54,7 +55,7 @@ export function toTrainOptions(o: TrainCliOptions): TrainOptions {
   if (!o.data) throw new UsageError('--data is required: the training set (a VOC folder, COCO .json or .jsonl)');
   if (!o.classes || o.classes.length === 0)
     throw new UsageError('--classes is required: the classes to train, comma-separated (e.g. --classes mug,cup)');
-  const { memoryBudget, json: _json, ...rest } = o;
+  const { memoryBudget, json: _json, verbose: _verbose, ...rest } = o;
   const out: TrainOptions = { ...rest, memoryBudgetMB: memoryBudget } as TrainOptions;
   for (const [k, v] of Object.entries(out)) if (v === undefined) delete (out as unknown as Record<string, unknown>)[k];
   return out;
@@ -116,6 +117,10 @@ export async function runTrain(
       ...trainOptions,
       signal: controller.signal,
       onProgress: (p) => {
+        if (options.verbose) {
+          io.err(`epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}: ${formatProgress(p)}\n`);
+          return;
+        }
         if (p.epoch !== bar.epoch || !bar.progress) {
           bar.progress?.clear();
           bar.progress = new Progress(p.batches, io);
@@ -213,6 +218,7 @@ export function trainCommand(io: CliIo = processIo): Command {
     new Option('--box-policy <policy>', 'bad boxes: error (default), clip or drop').choices(['error', 'clip', 'drop']),
     new Option('--threads <n>', 'ONNX Runtime intra-op threads for the frozen part').argParser(int('--threads', 1, 1024)),
     new Option('--json', 'print the result as one JSON object: { out, bestEpoch, history, peakRssMB, … }'),
+    new Option('--verbose', 'one stderr line per batch (loss parts, positives, learning rate) instead of the progress bar'),
   ]);
   return cmd.action(async (options: TrainCliOptions) => {
     if (options.curve === (true as unknown)) delete options.curve; // commander's --no-curve default

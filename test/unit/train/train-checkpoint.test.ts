@@ -118,3 +118,15 @@ test('curve PNG: two panels, each curve drawn where its values put it', async (t
   t.deepEqual(px(X(1, 1.5), Ya(0.93)), [255, 255, 255]);
   t.throws(() => renderTrainingCurve('x' as never), { instanceOf: TypeError, message: /for history but received "x"/ });
 });
+
+test('feature cache: keeps nothing new once room() says the budget is reached', (t) => {
+  let room = true;
+  const c = new FeatureCache(10, () => room);
+  const e = { features: { data: [], dims: [] }, targets: { labels: new Int32Array(0), locTargets: new Float32Array(0), foreground: new Uint8Array(0) }, id: 'x' };
+  t.true(c.put('a', 0, e));
+  room = false;
+  t.false(c.put('b', 0, e));
+  t.true(c.put('a', 1, e), 'an entry replaced takes no new room');
+  t.false(c.reserve());
+  t.is(c.size, 1);
+});
