@@ -28,7 +28,6 @@ export {
   type GenerateSsd300Options,
   type HeadOutputs,
   type LoadTrainableOptions,
-  type Tf,
   type TrainableSsd,
   type WeightEntry,
 } from './models/index.ts';

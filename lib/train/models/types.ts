@@ -4,8 +4,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ModelSpec } from '../../model/spec.ts';
 
-/** The tfjs-core namespace (what trcore's `loadTf` returns as `tf`). */
-export type Tf = typeof tfc;
+export type { Tf } from '../backend.ts';
 
 /** Architectures the tfjs builders know (the `architecture` of an ssd-edge model spec). */
 export type Architecture = 'ssd-mobilenetv1' | 'ssd300-vgg16';
