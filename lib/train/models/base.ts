@@ -144,6 +144,13 @@ export abstract class TfSsd implements TrainableSsd {
     return [...this.params.values()].filter((p) => groups.includes(p.group)).map((p) => p.variable);
   }
 
+  trainableVariableNames(freeze: Freeze): string[] {
+    this.checkLive();
+    assertFreeze(freeze);
+    const groups = TRAINED[freeze];
+    return [...this.params].filter(([, p]) => groups.includes(p.group)).map(([name]) => name);
+  }
+
   getWeights(): Record<string, WeightEntry> {
     this.checkLive();
     const out: Record<string, WeightEntry> = {};

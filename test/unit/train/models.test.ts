@@ -375,6 +375,9 @@ test('trainableVariables per freeze; gradients reach exactly those variables', a
   t.is(model.trainableVariables('extras').length, 24);
   t.is(model.trainableVariables('backbone').length, 24 + 16);
   t.is(model.trainableVariables('none').length, 94);
+  t.deepEqual(model.trainableVariableNames('none'), Object.keys(model.getWeights()));
+  t.true(model.trainableVariableNames('extras').every((n) => n.includes('BoxPredictor')));
+  t.true(model.trainableVariableNames('backbone').every((n) => n.startsWith('Prediction/')));
   // heads-only step on features from the frozen part: all 24 head variables get a finite, non-zero gradient
   const session = await ort.InferenceSession.create(model.frozenPartOnnx('extras'));
   const out = await session.run({
