@@ -4,7 +4,7 @@
  * through the builder (lib/model/builder) and the cut of that graph for the fast path.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import { assertObject, invalidParameterError } from '../../is.ts';
+import { assertObject, describe, invalidParameterError } from '../../is.ts';
 import type { WeightsMap } from '../../model/builder/weights.ts';
 import { writeModelSpec } from '../../model/metadata.ts';
 import { writeOnnx, type ModelProto } from '../../model/onnx.ts';
@@ -88,7 +88,14 @@ export abstract class TfSsd implements TrainableSsd {
     return w;
   }
 
-  abstract cutPoints(freeze: Freeze): string[];
+  /** Cut point names for a valid freeze (see {@link TrainableSsd.cutPoints}). */
+  protected abstract cutNames(freeze: Freeze): string[];
+
+  cutPoints(freeze: Freeze): string[] {
+    this.checkLive();
+    assertFreeze(freeze);
+    return this.cutNames(freeze);
+  }
 
   /** Forward from the cut tensors already in NHWC (for 'none': the NHWC input). Runs inside a tidy. */
   protected abstract forwardNhwc(freeze: Freeze, cut: tfc.Tensor4D[]): HeadOutputs;
@@ -123,10 +130,9 @@ export abstract class TfSsd implements TrainableSsd {
   forward(input: tfc.Tensor4D, training = false): HeadOutputs {
     const { height, width } = this.spec.input;
     if (input?.rank !== 4 || input.shape[1] !== 3 || input.shape[2] !== height || input.shape[3] !== width)
-      throw invalidParameterError(
-        'input',
-        `Tensor4D [B, 3, ${height}, ${width}] (NCHW)`,
-        input && Array.isArray(input.shape) ? `Tensor [${input.shape}]` : input,
+      throw new TypeError(
+        `Expected Tensor4D [B, 3, ${height}, ${width}] (NCHW) for input but received ` +
+          (input && Array.isArray(input.shape) ? `Tensor [${input.shape}]` : describe(input)),
       );
     return this.forwardFrom('none', [input], training);
   }
@@ -136,6 +142,13 @@ export abstract class TfSsd implements TrainableSsd {
     assertFreeze(freeze);
     const groups = TRAINED[freeze];
     return [...this.params.values()].filter((p) => groups.includes(p.group)).map((p) => p.variable);
+  }
+
+  trainableVariableNames(freeze: Freeze): string[] {
+    this.checkLive();
+    assertFreeze(freeze);
+    const groups = TRAINED[freeze];
+    return [...this.params].filter(([, p]) => groups.includes(p.group)).map(([name]) => name);
   }
 
   getWeights(): Record<string, WeightEntry> {
@@ -175,10 +188,9 @@ export abstract class TfSsd implements TrainableSsd {
         w.shape.join() !== builderShape.join() ||
         w.data.length !== variable.size
       )
-        throw invalidParameterError(
-          `weights['${name}']`,
-          `{ data: Float32Array(${variable.size}), shape: [${builderShape}] }`,
-          w && Array.isArray(w.shape) ? `shape [${w.shape}]` : w,
+        throw new TypeError(
+          `Expected { data: Float32Array(${variable.size}), shape: [${builderShape}] } for weights['${name}'] but ` +
+            `received ${w && Array.isArray(w.shape) ? `${describe(w.data)} with shape [${w.shape}]` : describe(w)}`,
         );
       converted.set(name, this.toTfLayout(name, w));
     }

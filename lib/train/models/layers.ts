@@ -62,7 +62,14 @@ export function explicitPads(
   ];
 }
 
-/** NHWC conv + bias: `w` HWIO, pads ONNX order [top, left, bottom, right]. */
+/**
+ * NHWC conv + bias: `w` HWIO, pads ONNX order [top, left, bottom, right].
+ *
+ * A dilated conv (SSD300's conv6, dilation 6) runs as TF's atrous conv — space-to-batch, an undilated VALID conv,
+ * batch-to-space — because tfjs has no gradient for Conv2D with dilations > 1 ("not yet supported in gradients");
+ * SpaceToBatchND / BatchToSpaceND have gradients on every backend. The padded size is rounded up to a multiple of
+ * the dilation with zeros at the bottom/right, and the extra outputs they make are cropped.
+ */
 export function conv2d(
   tf: Tf,
   x: tfc.Tensor4D,
@@ -72,7 +79,32 @@ export function conv2d(
   pads: readonly number[],
   dilation = 1,
 ): tfc.Tensor4D {
-  return tf.add(tf.conv2d(x, w, stride, explicitPads(pads), 'NHWC', dilation), b);
+  if (dilation === 1) return tf.add(tf.conv2d(x, w, stride, explicitPads(pads), 'NHWC'), b);
+  if (stride !== 1) throw new RangeError(`Expected stride 1 with dilation ${dilation} but received stride ${stride}`);
+  const d = dilation;
+  const [, h, wd] = x.shape;
+  const [kh, kw] = w.shape;
+  const padded = [h + pads[0] + pads[2], wd + pads[1] + pads[3]];
+  const extra = padded.map((p) => (d - (p % d)) % d);
+  const crop = padded.map((p, i) => d * ((p + extra[i]) / d - [kh, kw][i] + 1) - (p - d * ([kh, kw][i] - 1)));
+  const s2b = tf.spaceToBatchND(
+    x,
+    [d, d],
+    [
+      [pads[0], pads[2] + extra[0]],
+      [pads[1], pads[3] + extra[1]],
+    ],
+  );
+  const y = tf.conv2d(s2b as tfc.Tensor4D, w, 1, 'valid', 'NHWC');
+  const b2s = tf.batchToSpaceND(
+    y,
+    [d, d],
+    [
+      [0, crop[0]],
+      [0, crop[1]],
+    ],
+  );
+  return tf.add(b2s, b);
 }
 
 /** NHWC depthwise conv (multiplier 1) + bias: `w` [kh, kw, C, 1]. */

@@ -162,7 +162,8 @@ function checkClasses(classes: unknown): asserts classes is string[] {
       throw invalidParameterError(`options.classes[${k}]`, 'non-empty string', c);
   });
   const dup = classes.find((c, k) => classes.indexOf(c) !== k);
-  if (dup !== undefined) throw invalidParameterError('options.classes', 'distinct class names', `"${dup}" twice`);
+  if (dup !== undefined)
+    throw new TypeError(`Expected distinct class names for options.classes but received ${JSON.stringify(dup)} twice`);
   if (classes.includes('background'))
     throw invalidParameterError('options.classes', "class names without 'background' (label 0 is added)", classes);
 }

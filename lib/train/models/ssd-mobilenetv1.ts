@@ -77,7 +77,7 @@ export class SsdMobilenetV1Tf extends TfSsd {
     }
   }
 
-  cutPoints(freeze: Freeze): string[] {
+  protected cutNames(freeze: Freeze): string[] {
     if (freeze === 'extras') return [...FEATURES];
     if (freeze === 'backbone') return [...BACKBONE_OUT];
     return [this.spec.input.name];

@@ -103,7 +103,7 @@ export class Ssd300Vgg16Tf extends TfSsd {
     return { data: w.data.length ? hwioToOihw(w.data, w.shape) : w.data, shape: [o, i, kh, kw] };
   }
 
-  cutPoints(freeze: Freeze): string[] {
+  protected cutNames(freeze: Freeze): string[] {
     if (freeze === 'extras') return [...FEATURES];
     if (freeze === 'backbone') return [...BACKBONE_OUT];
     return [this.spec.input.name];

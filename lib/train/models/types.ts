@@ -4,8 +4,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ModelSpec } from '../../model/spec.ts';
 
-/** The tfjs-core namespace (what trcore's `loadTf` returns as `tf`). */
-export type Tf = typeof tfc;
+export type { Tf } from '../backend.ts';
 
 /** Architectures the tfjs builders know (the `architecture` of an ssd-edge model spec). */
 export type Architecture = 'ssd-mobilenetv1' | 'ssd300-vgg16';
@@ -66,6 +65,8 @@ export interface TrainableSsd {
   forward(input: tfc.Tensor4D, training?: boolean): HeadOutputs;
   /** The variables `freeze` leaves trainable (heads; extras + heads; all). */
   trainableVariables(freeze: Freeze): tfc.Variable[];
+  /** The stable names (those of {@link getWeights}) of `trainableVariables(freeze)`, in the same order. */
+  trainableVariableNames(freeze: Freeze): string[];
   /**
    * All weights by stable name, copied out: the names and layouts of the graph builder's weight map
    * (SSD-MobileNetV1: TF names, HWIO; SSD300-VGG16: torchvision names, OIHW).
