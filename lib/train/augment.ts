@@ -466,10 +466,10 @@ function photometricTs(r: number, g: number, b: number, p: PhotometricParams, ou
     const d = f(mx - mn);
     let h = 0;
     if (d > 0) {
-      const t = f(60 / d);
-      if (mx === R) h = f(f(G - B) * t);
-      else if (mx === G) h = f(f(f(B - R) * t) + 120);
-      else h = f(f(f(R - G) * t) + 240);
+      // (x − y) / d is in [−1, 1]: finite even when d is subnormal (60 / d would overflow)
+      if (mx === R) h = f(f(f(G - B) / d) * 60);
+      else if (mx === G) h = f(f(f(f(B - R) / d) * 60) + 120);
+      else h = f(f(f(f(R - G) / d) * 60) + 240);
       if (h < 0) h = f(h + 360);
     }
     let s = mx > 0 ? f(d / mx) : 0;

@@ -106,14 +106,13 @@ void photometric_pixel(const uint8_t* rgb, const AugmentParams& p, float* out) {
     const float mx = std::max(r, std::max(g, b)), mn = std::min(r, std::min(g, b));
     const float d = mx - mn;
     float h = 0.f;
-    if (d > 0.f) {
-      const float t = 60.f / d;
+    if (d > 0.f) {  // (x − y) / d is in [−1, 1]: finite even when d is subnormal (60 / d would overflow)
       if (mx == r)
-        h = (g - b) * t;
+        h = (g - b) / d * 60.f;
       else if (mx == g)
-        h = (b - r) * t + 120.f;
+        h = (b - r) / d * 60.f + 120.f;
       else
-        h = (r - g) * t + 240.f;
+        h = (r - g) / d * 60.f + 240.f;
       if (h < 0.f) h = h + 360.f;
     }
     float s = mx > 0.f ? d / mx : 0.f;

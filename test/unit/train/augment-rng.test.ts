@@ -70,3 +70,43 @@ test('invalid seeds and states throw naming the parameter', (t) => {
   t.throws(() => Rng.fromState(`pcg32:${'0'.repeat(16)}:${'0'.repeat(16)}`), { instanceOf: TypeError });
   t.throws(() => Rng.fromState(42 as unknown as string), { instanceOf: TypeError, message: /received 42/ });
 });
+
+/** The slow, obvious reference: pcg32_srandom_r / pcg32_random_r in BigInt, straight from the C code. */
+function referencePcg32(seed: bigint, stream: bigint, n: number): number[] {
+  const M = (1n << 64n) - 1n;
+  let state = 0n;
+  const inc = ((stream << 1n) | 1n) & M;
+  const step = () => {
+    state = (state * 6364136223846793005n + inc) & M;
+  };
+  step();
+  state = (state + seed) & M;
+  step();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const old = state;
+    step();
+    const x = Number((((old >> 18n) ^ old) >> 27n) & 0xffffffffn);
+    const rot = Number(old >> 59n);
+    out.push(((x >>> rot) | (x << (-rot & 31))) >>> 0);
+  }
+  return out;
+}
+
+test('equals a BigInt transcription of the C code for large seeds and streams', (t) => {
+  for (const [seed, stream] of [
+    [0, 0],
+    [1, 54],
+    [2 ** 32 - 1, 2 ** 32],
+    [2 ** 32 + 12345, 7],
+    [2 ** 53 - 1, 2 ** 53 - 1],
+    [987654321987, 2 ** 40 + 3],
+  ]) {
+    const rng = new Rng(seed, stream);
+    t.deepEqual(
+      Array.from({ length: 200 }, () => rng.next()),
+      referencePcg32(BigInt(seed), BigInt(stream), 200),
+      `seed ${seed} stream ${stream}`,
+    );
+  }
+});

@@ -479,3 +479,25 @@ test('the addon itself rejects bad arguments with a JS error and never crashes',
     t.throws(() => b.augmentPixels(src, 2, 2, p, out, 2, 2), { instanceOf: RangeError }, `plan[${i}] = ${v}`);
   }
 });
+
+test('regression (fuzz): a subnormal contrast before the HSV part gives finite hues, native = TS', (t) => {
+  // 60 / d overflowed to Infinity for a subnormal d = max − min, and the hue sector became an undefined cast.
+  const input = {
+    pixels: Uint8Array.from([200, 10, 90, 3, 250, 7, 0, 0, 0, 255, 255, 255]),
+    width: 2,
+    height: 2,
+    boxes: new Float32Array(0),
+    labels: new Int32Array(0),
+  };
+  const plan = identityPlan(2, 2);
+  plan.photometric = {
+    ...plan.photometric,
+    contrast: Math.fround(1e-40),
+    contrastFirst: true,
+    saturation: 1.3,
+    hue: 5,
+  };
+  const a = applyAugmentPlan(input, plan, { width: 3, height: 3 });
+  t.deepEqual(a, applyAugmentPlanTs(input, plan, { width: 3, height: 3 }));
+  t.true(a.pixels.every((v) => v === 0)); // contrast ≈ 0 leaves black whatever the hue
+});
