@@ -3,6 +3,7 @@
     {
       "target_name": "ssd_edge",
       "sources": [
+        "native/core/augment.cc",
         "native/core/box_coder.cc",
         "native/core/default_boxes.cc",
         "native/core/grid.cc",
@@ -18,6 +19,7 @@
         "native/simd/kernels_avx2.cc",
         "native/simd/kernels_neon.cc",
         "native/addon/binding.cc",
+        "native/addon/ops_augment.cc",
         "native/addon/ops_boxes.cc",
         "native/addon/ops_nms.cc",
         "native/addon/ops_postprocess.cc",

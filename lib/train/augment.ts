@@ -38,6 +38,7 @@ import {
   outOfRangeError,
   typedArrayOf,
 } from '../is.ts';
+import { assertRawImage, type RawImage } from '../image/decode.ts';
 import { MAX_INPUT_SIDE, preprocess, type PreprocessSpec } from '../image/preprocess.ts';
 import { Rng } from './rng.ts';
 
@@ -465,10 +466,10 @@ function photometricTs(r: number, g: number, b: number, p: PhotometricParams, ou
     const d = f(mx - mn);
     let h = 0;
     if (d > 0) {
-      const t = f(60 / d);
-      if (mx === R) h = f(f(G - B) * t);
-      else if (mx === G) h = f(f(f(B - R) * t) + 120);
-      else h = f(f(f(R - G) * t) + 240);
+      // (x − y) / d is in [−1, 1]: finite even when d is subnormal (60 / d would overflow)
+      if (mx === R) h = f(f(f(G - B) / d) * 60);
+      else if (mx === G) h = f(f(f(f(B - R) / d) * 60) + 120);
+      else h = f(f(f(f(R - G) / d) * 60) + 240);
       if (h < 0) h = f(h + 360);
     }
     let s = mx > 0 ? f(d / mx) : 0;
@@ -701,6 +702,24 @@ function augmentWith(
   const clipped = clipInputBoxes(input);
   const plan = planAugment(input.width, input.height, clipped.boxes, rng, o);
   return run(input, plan, size, native);
+}
+
+/**
+ * The packed RGB bytes {@link augment} takes, from a decoded image (RGB as is, RGBA without its alpha).
+ * @example rgbPixels(await decodeImage('a.jpg'))
+ */
+export function rgbPixels(image: RawImage): Uint8Array {
+  assertRawImage('image', image);
+  const { data, width, height, channels } = image;
+  if (channels === 3)
+    return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const out = new Uint8Array(width * height * 3);
+  for (let p = 0, s = 0, o = 0; p < width * height; p++, s += 4, o += 3) {
+    out[o] = data[s];
+    out[o + 1] = data[s + 1];
+    out[o + 2] = data[s + 2];
+  }
+  return out;
 }
 
 /**
