@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   'eval-model': async () => (await import('./eval-model.ts')).benchEvalModel(),
   eval: async () => (await import('./eval.ts')).benchEval(),
   augment: async () => (await import('./augment.ts')).benchAugment(),
+  train: async () => (await import('./train.ts')).benchTrain(),
   stream: async () => {
     const m = await import('./stream.ts');
     return { every: await m.benchStream(), latest: await m.benchLatest() };
