@@ -115,7 +115,7 @@ function stepGrads(tf: Tf, arch: 'mobilenet' | 'vgg'): tfc.Tensor[] {
       maps.map((m, i) => tf.reshape(tf.conv2d(m, v[`cls${i}`], 1, 'same'), [2, -1, c])),
       1,
     );
-    const n = box.shape[1];
+    const n = box.shape[1] as number;
     const labels = tf.tensor2d(
       Int32Array.from({ length: 2 * n }, (_, i) => (i % 7 === 0 ? 1 + (i % 3) : 0)),
       [2, n],

@@ -53,6 +53,12 @@ const rand = (tf: Tf, shape: number[], seed: number, scale = 1) =>
     shape,
   );
 
+/** Zeros of a 4-D shape given as number[]. */
+function zeros4(tf: Tf, shape: number[]): tfc.Tensor4D {
+  const z: tfc.Tensor = tf.zeros(shape);
+  return z as tfc.Tensor4D;
+}
+
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 const explicit = (t: number, b: number, l: number, r: number): Pad => [
   [0, 0],
@@ -61,14 +67,11 @@ const explicit = (t: number, b: number, l: number, r: number): Pad => [
   [0, 0],
 ];
 
-test.serial(
-  'the missing kernels are registered for wasm, once (a second registration adds nothing)',
-  async (t) => {
-    const tf = await getTf();
-    for (const name of WASM_GRADIENT_KERNELS) t.truthy(tf.getKernel(name, 'wasm'), name);
-    t.deepEqual(registerWasmGradients(tf), [], 'idempotent: nothing registered twice');
-  },
-);
+test.serial('the missing kernels are registered for wasm, once (a second registration adds nothing)', async (t) => {
+  const tf = await getTf();
+  for (const name of WASM_GRADIENT_KERNELS) t.truthy(tf.getKernel(name, 'wasm'), name);
+  t.deepEqual(registerWasmGradients(tf), [], 'idempotent: nothing registered twice');
+});
 
 test.serial(
   'wasm Conv2DBackpropFilter = cpu within 1e-4 (strides, SAME/VALID/explicit, 1×1…5×5, NHWC and NCHW)',
@@ -90,10 +93,10 @@ test.serial(
             const r = await onBoth(tf, () => {
               const x = rand(tf, [batch, h, w, cin], seed);
               const filterShape = [fh, fw, cin, cout];
-              const yShape = tf.conv2d(x as tfc.Tensor4D, tf.zeros(filterShape) as tfc.Tensor4D, stride, pad).shape;
+              const yShape = tf.conv2d(x as tfc.Tensor4D, zeros4(tf, filterShape), stride, pad as never).shape;
               const dy = rand(tf, yShape, seed + 1000);
               const [xx, dyy] =
-                dataFormat === 'NCHW' ? [x.transpose([0, 3, 1, 2]), dy.transpose([0, 3, 1, 2])] : [x, dy];
+                dataFormat === 'NCHW' ? [tf.transpose(x, [0, 3, 1, 2]), tf.transpose(dy, [0, 3, 1, 2])] : [x, dy];
               const padF = dataFormat === 'NCHW' && Array.isArray(pad) ? [pad[0], pad[3], pad[1], pad[2]] : pad;
               return tf.engine().runKernel('Conv2DBackpropFilter', { x: xx, dy: dyy }, {
                 strides: stride,
@@ -190,10 +193,10 @@ test.serial(
             let yShape: number[];
             try {
               yShape = tf.depthwiseConv2d(
-                tf.zeros(inputShape) as tfc.Tensor4D,
-                tf.zeros(filterShape) as tfc.Tensor4D,
+                zeros4(tf, inputShape),
+                zeros4(tf, filterShape),
                 stride,
-                pad,
+                pad as never,
                 'NHWC',
                 dilation,
               ).shape;
@@ -263,9 +266,10 @@ test.serial(
     const tf = await getTf();
     const r = await onBoth(tf, () => [
       tf.unsortedSegmentSum(rand(tf, [7, 3, 2], 9), tf.tensor1d([0, 2, 2, 1, 0, 4, 2], 'int32'), 5),
-      tf
-        .unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 3)
-        .toFloat(),
+      tf.cast(
+        tf.unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 3),
+        'float32',
+      ),
       tf.grad((p) => tf.sum(tf.square(tf.gather(p, tf.tensor1d([0, 2, 2, 1, 0], 'int32')))))(rand(tf, [4, 3], 3)),
     ]);
     r.wasm.forEach((a, i) => assertClose(t, a, r.cpu[i], { abs: 1e-5 }, `case ${i}`));
