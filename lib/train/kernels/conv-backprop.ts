@@ -134,7 +134,9 @@ export function conv2dBackpropFilterConfig(tf: Tf, backendName: string): KernelC
     const nchw = dataFormat === 'NCHW';
     const xN = nchw ? s.run('Transpose', { x }, { perm: NCHW_TO_NHWC }) : x;
     const dyN = nchw ? s.run('Transpose', { x: dy }, { perm: NCHW_TO_NHWC }) : dy;
-    const g = geometry(tf, xN.shape, filterShape, strides, 1, pad, dimRoundingMode, false);
+    // Explicit pads come in the data format's layout: [[0, 0], [0, 0], H, W] for NCHW.
+    const padN = nchw && Array.isArray(pad) ? ([pad[0], pad[2], pad[3], pad[1]] as Pad) : pad;
+    const g = geometry(tf, xN.shape, filterShape, strides, 1, padN, dimRoundingMode, false);
     return s.done(conv2dBackpropFilterNhwc(s, xN, dyN, g, filterShape));
   };
   return { kernelName: 'Conv2DBackpropFilter', backendName, kernelFunc };

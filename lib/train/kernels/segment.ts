@@ -20,8 +20,9 @@ export function unsortedSegmentSumConfig(tf: Tf, backendName: string): KernelCon
       segmentIds.dtype === 'int32' ? segmentIds : s.run('Cast', { x: segmentIds }, { dtype: 'int32' }),
       [n],
     );
-    const hot = s.run('OneHot', { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'float32' });
-    const hot3 = s.reshape(hot, [1, n, numSegments]);
+    // wasm's OneHot writes int32 whatever the dtype attribute says: cast.
+    const hot = s.run('OneHot', { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
+    const hot3 = s.reshape(s.run('Cast', { x: hot }, { dtype: 'float32' }), [1, n, numSegments]);
     const xf = x.dtype === 'float32' ? x : s.run('Cast', { x }, { dtype: 'float32' });
     const sum = s.run(
       'BatchMatMul',

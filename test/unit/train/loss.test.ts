@@ -240,8 +240,8 @@ test.serial(
     const only = ssdLossTf(
       tf,
       {
-        boxRegression: box.slice([2, 0, 0], [1, n, 4]) as never,
-        classLogits: cls.slice([2, 0, 0], [1, n, c]) as never,
+        boxRegression: tf.slice(box, [2, 0, 0], [1, n, 4]) as never,
+        classLogits: tf.slice(cls, [2, 0, 0], [1, n, c]) as never,
       },
       [targets[2]],
     );
@@ -252,8 +252,8 @@ test.serial(
     const none = ssdLossTf(
       tf,
       {
-        boxRegression: box.slice([2, 0, 0], [1, n, 4]) as never,
-        classLogits: cls.slice([2, 0, 0], [1, n, c]) as never,
+        boxRegression: tf.slice(box, [2, 0, 0], [1, n, 4]) as never,
+        classLogits: tf.slice(cls, [2, 0, 0], [1, n, c]) as never,
       },
       [targets[2]],
       { emptyImageNegatives: 0 },
