@@ -3,7 +3,14 @@
  * imported from torchvision) → a {@link TrainableSsd} whose weights are the model's initializers, read back under the
  * graph builder's names; optionally with a new class set (a new class head, the box head kept).
  */
-import { assertArray, assertInteger, assertKnownKeys, assertObject, invalidParameterError } from '../../is.ts';
+import {
+  assertArray,
+  assertInteger,
+  assertKnownKeys,
+  assertObject,
+  assertOneOf,
+  invalidParameterError,
+} from '../../is.ts';
 import { torchvisionWeightsFromOnnx } from '../../model/builder/ssd300-vgg16.ts';
 import { readModelBytes } from '../../model/file.ts';
 import { readModelSpec } from '../../model/metadata.ts';
@@ -26,9 +33,15 @@ export interface LoadTrainableOptions {
   classes?: string[];
   /** Seed of the new class head's initialization (default 0). */
   seed?: number;
+  /**
+   * Scoring written into the spec (`postprocess.scoring`): default 'softmax' with a new class set, the base's
+   * otherwise. The SSD loss trains softmax scores, so fine-tuning a sigmoid-scored base (the face model) on its own
+   * classes should set 'softmax'; keeping 'sigmoid' is right only while the class head is not trained.
+   */
+  scoring?: 'softmax' | 'sigmoid';
 }
 
-const LOAD_OPTION_KEYS = ['classes', 'seed'] as const satisfies ReadonlyArray<keyof LoadTrainableOptions>;
+const LOAD_OPTION_KEYS = ['classes', 'seed', 'scoring'] as const satisfies ReadonlyArray<keyof LoadTrainableOptions>;
 
 export const ARCHITECTURES: readonly Architecture[] = Object.freeze(['ssd-mobilenetv1', 'ssd300-vgg16'] as const);
 
@@ -207,6 +220,7 @@ export async function loadTrainable(
   if (options.classes !== undefined) checkClasses(options.classes);
   const seed = options.seed ?? 0;
   assertInteger('options.seed', seed, 0);
+  if (options.scoring !== undefined) assertOneOf('options.scoring', options.scoring, ['softmax', 'sigmoid']);
 
   const file = base === undefined ? await ensureDefaultModel() : typeof base === 'string' ? base : null;
   const what = file ?? 'base';
@@ -242,7 +256,11 @@ export async function loadTrainable(
     input: { ...baseSpec.input, name: io.input, dynamicBatch: true },
     output: { kind: 'raw', boxes: io.boxes, scores: io.scores },
     labels,
-    postprocess: classes ? { ...baseSpec.postprocess, scoring: 'softmax', backgroundIndex: 0 } : baseSpec.postprocess,
+    postprocess: {
+      ...baseSpec.postprocess,
+      scoring: options.scoring ?? (classes ? 'softmax' : baseSpec.postprocess.scoring),
+      ...(classes ? { backgroundIndex: 0 } : {}),
+    },
   });
   const anchors = resolveAnchors(spec);
   const numAnchors = anchors.length / 4;

@@ -420,6 +420,14 @@ test('argument errors name the parameter', async (t) => {
     message: /distinct class names for options\.classes but received "a" twice/,
   });
   await t.throwsAsync(loadTrainable(tf, file, { classes: ['background'] }), { message: /without 'background'/ });
+  await t.throwsAsync(loadTrainable(tf, file, { scoring: 'relu' } as object), {
+    instanceOf: TypeError,
+    message: /^Expected one of 'softmax', 'sigmoid' for options\.scoring but received "relu"/,
+  });
+  const softmax = await loadTrainable(tf, file, { scoring: 'softmax' });
+  t.is(softmax.spec.postprocess.scoring, 'softmax', 'a sigmoid base fine-tuned on its own classes');
+  t.deepEqual(softmax.spec.labels, ['background', 'face']);
+  softmax.dispose();
   await t.throwsAsync(loadTrainable(tf, file, { classes: ['a'], seed: -1 }), {
     instanceOf: RangeError,
     message: /options\.seed/,
