@@ -41,7 +41,7 @@ function step(tf: Tf, model: TrainableSsd, freeze: Freeze, cut: ReturnType<Tf['t
 
 async function timeSteps(backend: 'wasm' | 'cpu', freeze: Freeze, batch: number, runs: number, warmup: number): Promise<Timing & { batch: number; imagesPerSecond: number }> {
   const { tf } = await loadTf(backend);
-  const model = await loadTrainable(tf as never, await ensureDefaultModel(), { classes: ['sign'] });
+  const model = await loadTrainable(tf, await ensureDefaultModel(), { classes: ['sign'] });
   const N = model.anchors.length / 4;
   const { width: W, height: H } = model.spec.input;
   // the cut tensors as the frozen part gives them (ONNX Runtime on a random image), or the input itself
@@ -81,7 +81,7 @@ async function timeSteps(backend: 'wasm' | 'cpu', freeze: Freeze, batch: number,
 /** The frozen part (ONNX Runtime, one image): what computing one cache entry costs, besides decoding and augmenting. */
 async function timeFrozenPart(): Promise<Timing> {
   const { tf } = await loadTf('wasm');
-  const model = await loadTrainable(tf as never, await ensureDefaultModel(), { classes: ['sign'] });
+  const model = await loadTrainable(tf, await ensureDefaultModel(), { classes: ['sign'] });
   const { width: W, height: H } = model.spec.input;
   const s = await Session.create(model.frozenPartOnnx('extras'), { device: 'cpu' });
   const feeds = { [model.spec.input.name]: { data: new Float32Array(3 * W * H).fill(0.5), dims: [1, 3, H, W] } };

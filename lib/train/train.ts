@@ -485,13 +485,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // --- model, backend, frozen part -------------------------------------------------------------------------------
   const { tf, backend } = await loadTf(r.backend);
   const baseClasses = baseSpec.labels.filter((_, i) => i !== baseSpec.postprocess.backgroundIndex);
-  // the base's class head is kept only when it is what the loss trains: the same classes, softmax, background 0
-  const keepHead =
-    JSON.stringify(baseClasses) === JSON.stringify(r.classes) &&
-    baseSpec.postprocess.scoring === 'softmax' &&
-    baseSpec.postprocess.backgroundIndex === 0;
-  // backend.ts's Tf (`typeof import(…)`) carries a `default` member that models' Tf (`typeof tfc`) lacks: same module
-  const model = await loadTrainable(tf as unknown as Parameters<typeof loadTrainable>[0], base, keepHead ? { seed: r.seed } : { classes: r.classes, seed: r.seed });
+  // The same classes as the base keep its class head (background 0 needed), scored with softmax: what the loss
+  // trains (a sigmoid-scored base such as the face model switches); any other class set gets a new, seeded head.
+  const keepHead = JSON.stringify(baseClasses) === JSON.stringify(r.classes) && baseSpec.postprocess.backgroundIndex === 0;
+  const model = await loadTrainable(
+    tf,
+    base,
+    keepHead ? { seed: r.seed, scoring: 'softmax' } : { classes: r.classes, seed: r.seed },
+  );
   const cutNames = model.cutPoints(r.freeze);
   const frozen =
     r.freeze === 'none'
