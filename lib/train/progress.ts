@@ -18,10 +18,8 @@ export interface TrainProgress {
   positives: number;
   /** The learning rate of this step. */
   lr: number;
-  /** Images per second over the epoch so far. */
+  /** Images per second of the training steps over the epoch so far (feature computation excluded). */
   imagesPerSecond: number;
-  /** While features are being computed for the cache ('features') or training ('train'). */
-  phase: 'features' | 'train';
 }
 
 /** After each epoch. */
@@ -50,7 +48,6 @@ const f = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 
 /** `loss 2.345 (loc 0.812, conf 1.533), 11.0 pos/batch, lr 1.0e-3` — the progress bar's label. */
 export function formatProgress(p: TrainProgress): string {
-  if (p.phase === 'features') return `computing features ${p.batch}/${p.batches}`;
   return `loss ${f(p.loss)} (loc ${f(p.loc)}, conf ${f(p.conf)}), ${p.positives} pos/batch, lr ${p.lr.toExponential(1)}`;
 }
 

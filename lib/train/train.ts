@@ -721,7 +721,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           positives: parts.positives,
           lr,
           imagesPerSecond: images / (trainMs / 1000),
-          phase: 'train',
         });
       }
       let ap50: number | undefined;

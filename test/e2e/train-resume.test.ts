@@ -49,6 +49,7 @@ const args = (out: string) => [
 ];
 
 test.serial('SIGKILL mid-epoch, then --resume: the next epochs equal an uninterrupted run on the same seed', async (t) => {
+  t.timeout(15 * 60_000); // three training runs: about a minute and a half on 2 cores, more on a loaded machine
   const whole = await cli(...args('whole.onnx'));
   t.is(whole.code, 0, whole.stderr);
   const wholeReport = JSON.parse(whole.stdout);
@@ -103,6 +104,7 @@ test.serial('SIGKILL mid-epoch, then --resume: the next epochs equal an uninterr
 });
 
 test.serial('an existing --out is refused before training (exit 1), a bad flag is a usage error (exit 2)', async (t) => {
+  t.timeout(5 * 60_000);
   fs.writeFileSync(path.join(tmp, 'taken.onnx'), 'mine');
   const r = await cli(...args('taken.onnx'));
   t.is(r.code, 1);

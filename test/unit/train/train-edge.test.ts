@@ -44,6 +44,7 @@ test.before(() => {
 const common = { base, classes: ['dot'], batch: 2, augment: 'none' as const, variants: 1, curve: false as const, backend: 'wasm' as const };
 
 test.serial('images without objects are valid samples: finite confidence loss from mined negatives, no localisation loss', async (t) => {
+  t.timeout(5 * 60_000);
   const data = dataset('empty', 4, () => []);
   const progress: Array<{ loc: number; conf: number; positives: number }> = [];
   const r = await train({ ...common, data, epochs: 2, out: path.join(tmp, 'empty.onnx'), onProgress: (p) => progress.push(p) });
@@ -58,6 +59,7 @@ test.serial('images without objects are valid samples: finite confidence loss fr
 });
 
 test.serial('a NaN loss stops training naming the batch images; no model is written', async (t) => {
+  t.timeout(5 * 60_000);
   // a base whose class head has a NaN weight: every logit of that map is NaN from the first batch on
   const { tf } = await loadTf('wasm');
   const model = await loadTrainable(tf, base);
@@ -79,6 +81,7 @@ test.serial('a NaN loss stops training naming the batch images; no model is writ
 });
 
 test.serial('an AbortSignal stops between batches; the checkpoint of the last finished epoch stays', async (t) => {
+  t.timeout(5 * 60_000);
   const data = dataset('abort', 4, (k) => [[10, 10 + k, 60, 70]]);
   const controller = new AbortController();
   const out = path.join(tmp, 'abort.onnx');
