@@ -46,6 +46,8 @@ test.serial('demo: the face model fine-tuned to a new object reaches AP50 ≥ 0.
   );
   t.is(r.history.length, 10);
   t.true(r.history[9].loss < r.history[0].loss / 2, 'the loss falls');
+  // the fast path of SSD-MobileNetV1 at batch 8 fits in 1 GB (the default budget; the cache gives way)
+  t.true(r.peakRssMB <= 1024, `peak RSS ${r.peakRssMB} MB`);
 
   // the export, through ONNX Runtime and lib/eval: an evaluation independent of the training code
   const detector = await Detector.load(out);
