@@ -111,7 +111,11 @@ export interface TrainOptions {
   /** Loss weight α of the localisation part (default 1) and hard negatives per positive (default 3). */
   alpha?: number;
   negPosRatio?: number;
-  /** Dataset reading: format, VOC/COCO split (train default 'trainval' when present), box policy (default 'error'). */
+  /**
+   * Dataset reading: format, the split of `data` (default: a VOC folder's `trainval`, else `train`; a COCO folder's
+   * `instances_*train*.json`) and of `val` (default: `split`, else lib/data's: test, else val), the box policy
+   * (default 'error').
+   */
   format?: 'voc' | 'coco' | 'jsonl';
   split?: string;
   valSplit?: string;
@@ -419,6 +423,23 @@ function modelLabels(sample: Sample, dataset: Dataset, classes: readonly string[
   return out;
 }
 
+/**
+ * The split a training set is read from when none is given: a VOC folder's `trainval` (else `train`), a COCO folder's
+ * `instances_*train*.json` — lib/data's own default picks the test/val split, right for evaluation only.
+ */
+function trainSplit(file: string): string | undefined {
+  try {
+    if (!fs.statSync(file).isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  for (const s of ['trainval', 'train'])
+    if (fs.existsSync(path.join(file, 'ImageSets', 'Main', `${s}.txt`))) return s;
+  const ann = path.join(file, 'annotations');
+  const coco = fs.existsSync(ann) ? fs.readdirSync(ann).filter((f) => /^instances_.*train.*\.json$/.test(f)) : [];
+  return coco.length === 1 ? coco[0].slice('instances_'.length, -'.json'.length) : undefined;
+}
+
 async function openSet(file: string, r: ResolvedTrainOptions, split: string | undefined): Promise<Dataset> {
   return openDataset(file, { format: r.format, split, boxPolicy: r.boxPolicy, classes: r.classes });
 }
@@ -448,7 +469,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // --- inputs and where things go, checked before any work --------------------------------------------------------
   const base = r.base ?? (await ensureDefaultModel());
   const baseSpec = readModelSpec((await readOnnxHeaderFile(base)).header, base);
-  const dataset = await openSet(r.data, r, r.split);
+  const dataset = await openSet(r.data, r, r.split ?? trainSplit(r.data));
   const valSet = r.val !== undefined ? await openSet(r.val, r, r.valSplit ?? r.split) : undefined;
   if (dataset.size === 0) throw new RangeError(`Dataset ${r.data} has no images to train on`);
   const protect = new Set<FileId>(

@@ -110,3 +110,27 @@ test.serial('a dataset with problems is refused listing them (boxPolicy error), 
     message: /has 2 problems/,
   });
 });
+
+test.serial("a VOC folder trains on its trainval split by default (lib/data's default, test, is for evaluation)", async (t) => {
+  t.timeout(5 * 60_000);
+  const voc = path.join(tmp, 'voc');
+  fs.cpSync(path.join(path.dirname(new URL(import.meta.url).pathname), '../../fixtures/data/voc-mini'), voc, { recursive: true });
+  fs.writeFileSync(path.join(voc, 'ImageSets/Main/trainval.txt'), 'astronaut\n');
+  const batches: number[] = [];
+  const r = await train({
+    ...common,
+    data: voc,
+    classes: ['person'],
+    boxPolicy: 'drop', // the other VOC classes of the split are dropped
+    batch: 1,
+    epochs: 1,
+    out: path.join(tmp, 'voc.onnx'),
+    onProgress: (p) => batches.push(p.batches),
+  });
+  t.deepEqual(batches, [1], 'one image: astronaut (trainval), not the three of test');
+  t.true(r.history[0].positivesPerBatch > 0);
+  // an explicit split wins
+  const all: number[] = [];
+  await train({ ...common, data: voc, split: 'test', classes: ['person'], boxPolicy: 'drop', batch: 1, epochs: 1, out: path.join(tmp, 'voc-test.onnx'), onProgress: (p) => all.push(p.batches) });
+  t.deepEqual(all, [3, 3, 3]);
+});
