@@ -556,7 +556,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const reserveMB = (6 * r.batch * entryBytes) / 2 ** 20 + 64;
   const valEntries = valSet?.size ?? 0;
   const roomFor = () => process.memoryUsage.rss() / 2 ** 20 + entryBytes / 2 ** 20 + reserveMB <= r.memoryBudgetMB;
-  const cache = new FeatureCache(dataset.size * r.variants + valEntries, roomFor);
+  const variants = r.augment === 'none' ? 1 : r.variants;
+  const cache = new FeatureCache(dataset.size * variants + valEntries, roomFor);
   const featureCacheKey = JSON.stringify({ base: baseId, freeze: r.freeze, seed: r.seed, augment: r.augment, variants: r.variants, refreshEvery: r.refreshEvery });
 
   const trainEntry = async (i: number, variant: number, generation: number) => {
@@ -685,8 +686,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     for (let epoch = startEpoch; epoch < r.epochs; epoch++) {
       const te = performance.now();
-      const generation = Math.floor(epoch / r.refreshEvery);
-      const variant = epoch % r.variants;
+      // without augmentation every variant would be the same: one, computed once
+      const generation = r.augment === 'none' ? 0 : Math.floor(epoch / r.refreshEvery);
+      const variant = r.augment === 'none' ? 0 : epoch % r.variants;
       const order = shuffle(dataset.size, rng);
       let sumLoss = 0;
       let sumLoc = 0;
@@ -804,7 +806,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       seconds: (performance.now() - t0) / 1000,
       resumedFrom,
       cache: {
-        entries: dataset.size * r.variants + valEntries,
+        entries: dataset.size * variants + valEntries,
         cached: cache.size,
         entryMB: entryBytes / 2 ** 20,
         budgetMB: r.memoryBudgetMB - reserveMB,
