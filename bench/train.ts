@@ -40,7 +40,13 @@ function step(tf: Tf, model: TrainableSsd, freeze: Freeze, cut: ReturnType<Tf['t
   tf.dispose([value, ...Object.values(grads)]);
 }
 
-async function timeSteps(backend: 'wasm' | 'cpu', freeze: Freeze, batch: number, runs: number, warmup: number): Promise<Timing & { batch: number; imagesPerSecond: number }> {
+async function timeSteps(
+  backend: 'wasm' | 'cpu',
+  freeze: Freeze,
+  batch: number,
+  runs: number,
+  warmup: number,
+): Promise<Timing & { cpuMs: number; batch: number; imagesPerSecond: number; loadavg: number }> {
   const { tf } = await loadTf(backend);
   const model = await loadTrainable(tf, await ensureDefaultModel(), { classes: ['sign'] });
   const N = model.anchors.length / 4;
@@ -67,20 +73,25 @@ async function timeSteps(backend: 'wasm' | 'cpu', freeze: Freeze, batch: number,
   const opt = new Optimizer(tf, model.trainableVariables(freeze), { optimizer: 'adam' });
   for (let i = 0; i < warmup; i++) step(tf, model, freeze, cut, targets, opt);
   const t: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     step(tf, model, freeze, cut, targets, opt);
+    const c = process.cpuUsage(c0);
     t.push(performance.now() - t0);
+    cpu.push((c.user + c.system) / 1000);
   }
   opt.dispose();
   tf.dispose(cut);
   model.dispose();
   const s = summarize(t);
-  return { ...s, batch, imagesPerSecond: batch / (s.median / 1000) };
+  // the process's CPU time per step (tfjs runs on one thread): on a shared machine it says more than the wall time
+  return { ...s, cpuMs: summarize(cpu).median, batch, imagesPerSecond: batch / (s.median / 1000), loadavg: os.loadavg()[0] };
 }
 
 /** The frozen part (ONNX Runtime, one image): what computing one cache entry costs, besides decoding and augmenting. */
-async function timeFrozenPart(): Promise<Timing> {
+async function timeFrozenPart(): Promise<Timing & { cpuMs: number; loadavg: number }> {
   const { tf } = await loadTf('wasm');
   const model = await loadTrainable(tf, await ensureDefaultModel(), { classes: ['sign'] });
   const { width: W, height: H } = model.spec.input;
@@ -88,14 +99,18 @@ async function timeFrozenPart(): Promise<Timing> {
   const feeds = { [model.spec.input.name]: { data: new Float32Array(3 * W * H).fill(0.5), dims: [1, 3, H, W] } };
   for (let i = 0; i < 3; i++) await s.run(feeds);
   const t: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < 15; i++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await s.run(feeds);
+    const c = process.cpuUsage(c0);
     t.push(performance.now() - t0);
+    cpu.push((c.user + c.system) / 1000);
   }
   await s.dispose();
   model.dispose();
-  return summarize(t);
+  return { ...summarize(t), cpuMs: summarize(cpu).median, loadavg: os.loadavg()[0] };
 }
 
 /** The demonstration's training, in this process (run as a child by benchTrain for its own peak RSS). */
@@ -129,6 +144,7 @@ async function demo(): Promise<Record<string, unknown>> {
       apPerEpoch: r.history.map((e) => e.ap50),
       secondsPerEpoch: r.history.map((e) => e.seconds),
       peakRssMB: r.peakRssMB,
+      loadavg: os.loadavg()[0],
       cache: r.cache,
       backend: r.backend,
     };
