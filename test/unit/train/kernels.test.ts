@@ -8,7 +8,6 @@
 import test from 'ava';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { loadTf, type Tf } from '../../../lib/train/backend.ts';
-import { type AtrousPad, atrousConv2d } from '../../../lib/train/kernels/atrous.ts';
 import { registerWasmGradients, WASM_GRADIENT_KERNELS } from '../../../lib/train/kernels/index.ts';
 import { assertClose } from '../../helpers/compare.ts';
 import { mulberry32, randomArray } from '../../helpers/random.ts';
@@ -296,98 +295,3 @@ test.serial('the composed kernels free every intermediate (wasm data ids before 
   tf.dispose([x, f]);
 });
 
-/** The obvious dilated conv2d backprop (stride 1): dFilter and dInput of Σ y ⊙ g. */
-function referenceAtrousBackprop(
-  x: Float32Array,
-  f: Float32Array,
-  g: Float32Array,
-  [b, h, w, c]: number[],
-  [fh, fw, , o]: number[],
-  [, ho, wo]: number[],
-  rate: number,
-  top: number,
-  left: number,
-): { dFilter: Float64Array; dInput: Float64Array } {
-  const dFilter = new Float64Array(fh * fw * c * o);
-  const dInput = new Float64Array(b * h * w * c);
-  for (let n = 0; n < b; n++)
-    for (let y = 0; y < ho; y++)
-      for (let q = 0; q < wo; q++)
-        for (let i = 0; i < fh; i++)
-          for (let j = 0; j < fw; j++) {
-            const r = y - top + i * rate;
-            const s = q - left + j * rate;
-            if (r < 0 || r >= h || s < 0 || s >= w) continue;
-            for (let ch = 0; ch < c; ch++)
-              for (let k = 0; k < o; k++) {
-                const gv = g[((n * ho + y) * wo + q) * o + k];
-                dFilter[((i * fw + j) * c + ch) * o + k] += x[((n * h + r) * w + s) * c + ch] * gv;
-                dInput[((n * h + r) * w + s) * c + ch] += f[((i * fw + j) * c + ch) * o + k] * gv;
-              }
-          }
-  return { dFilter, dInput };
-}
-
-test.serial(
-  'atrousConv2d = tf.conv2d with dilations (forward) and its gradients = the obvious loops, wasm and cpu',
-  async (t) => {
-    const tf = await getTf();
-    let k = 0;
-    for (const backend of ['wasm', 'cpu']) {
-      await tf.setBackend(backend);
-      for (const [shape, fshape, rate, pad] of [
-        [[1, 19, 19, 3], [3, 3, 3, 4], 6, 6],
-        [[2, 10, 9, 2], [3, 3, 2, 3], 2, 'same'],
-        [[1, 12, 11, 2], [3, 2, 2, 2], 3, 'valid'],
-        [[1, 9, 13, 3], [3, 3, 3, 2], 1, 'same'],
-        [[2, 11, 10, 2], [2, 3, 2, 2], 4, [1, 3, 0, 2]],
-      ] as Array<[number[], number[], number, AtrousPad]>) {
-        const x = rand(tf, shape, 700 + k) as tfc.Tensor4D;
-        const f = rand(tf, fshape, 800 + k++) as tfc.Tensor4D;
-        const y = atrousConv2d(tf, x, f, rate, pad);
-        const edges = typeof pad === 'number' ? [pad, pad, pad, pad] : Array.isArray(pad) ? pad : null;
-        const tfPad = edges
-          ? ([
-              [0, 0],
-              [edges[0], edges[1]],
-              [edges[2], edges[3]],
-              [0, 0],
-            ] as never)
-          : (pad as never);
-        const ref = tf.conv2d(x, f, 1, tfPad, 'NHWC', rate);
-        t.deepEqual(y.shape, ref.shape);
-        assertClose(
-          t,
-          y.dataSync(),
-          ref.dataSync(),
-          { abs: 1e-4 },
-          `${backend} forward rate ${rate} pad ${JSON.stringify(pad)}`,
-        );
-        const g = rand(tf, y.shape, 900 + k);
-        const [dx, df] = tf.grads((a, b) =>
-          tf.sum(tf.mul(atrousConv2d(tf, a as tfc.Tensor4D, b as tfc.Tensor4D, rate, pad), g)),
-        )([x, f]);
-        const info = tf.backend_util.computeConv2DInfo(shape as never, fshape as never, 1, rate, tfPad as never);
-        const want = referenceAtrousBackprop(
-          x.dataSync() as Float32Array,
-          f.dataSync() as Float32Array,
-          g.dataSync() as Float32Array,
-          shape,
-          fshape,
-          y.shape,
-          rate,
-          info.padInfo.top,
-          info.padInfo.left,
-        );
-        assertClose(t, df.dataSync(), want.dFilter, { abs: 1e-4 }, `${backend} d filter rate ${rate}`);
-        assertClose(t, dx.dataSync(), want.dInput, { abs: 1e-4 }, `${backend} d input rate ${rate}`);
-        tf.dispose([x, f, y, ref, g, dx, df]);
-      }
-    }
-    await tf.setBackend('wasm');
-    t.throws(() => atrousConv2d(tf, tf.zeros([1, 4, 4, 1]), tf.zeros([3, 3, 1, 1]), 0), {
-      instanceOf: RangeError,
-      message: 'Expected integer ≥ 1 for rate but received 0',
-    });
-  },
-);
