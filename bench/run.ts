@@ -17,6 +17,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   eval: async () => (await import('./eval.ts')).benchEval(),
   augment: async () => (await import('./augment.ts')).benchAugment(),
   train: async () => (await import('./train.ts')).benchTrain(),
+  'train-kernels': async () => (await import('./train-kernels.ts')).benchTrainKernels(),
   stream: async () => {
     const m = await import('./stream.ts');
     return { every: await m.benchStream(), latest: await m.benchLatest() };

@@ -294,3 +294,4 @@ test.serial('the composed kernels free every intermediate (wasm data ids before 
   t.is(backend.numDataIds(), before);
   tf.dispose([x, f]);
 });
+
