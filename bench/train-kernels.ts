@@ -98,11 +98,11 @@ export async function benchTrainKernels() {
       `${what.padEnd(58)} wasm ${fmt(r.wasm.median).padStart(10)}  cpu ${fmt(r.cpu.median).padStart(10)}  cpu/wasm ${results[what].cpuOverWasm}×`,
     );
   };
-  await both('step: MobileNetV1-type net, batch 4, 96×96', (b) =>
-    stepTiming(tf, () => mobilenetNet(tf, 4, 96), b === 'cpu' ? 5 : 15),
+  await both('step: MobileNetV1-type net, batch 2, 48×48', (b) =>
+    stepTiming(tf, () => mobilenetNet(tf, 2, 48), b === 'cpu' ? 3 : 15),
   );
-  await both('step: VGG16-type net, batch 2, 64×64', (b) =>
-    stepTiming(tf, () => vggNet(tf, 2, 64), b === 'cpu' ? 5 : 15),
+  await both('step: VGG16-type net, batch 1, 48×48', (b) =>
+    stepTiming(tf, () => vggNet(tf, 1, 48), b === 'cpu' ? 3 : 15),
   );
 
   const x = tf.randomNormal([1, 38, 38, 64]);
@@ -115,7 +115,7 @@ export async function benchTrainKernels() {
       'Conv2DBackpropFilter',
       { x, dy },
       { ...same, dataFormat: 'NHWC', filterShape: [3, 3, 64, 64] },
-      b === 'cpu' ? 5 : 20,
+      b === 'cpu' ? 3 : 20,
     ),
   );
   await both('DepthwiseConv2dNativeBackpropFilter 38×38×64, 3×3', (b) =>
@@ -124,7 +124,7 @@ export async function benchTrainKernels() {
       'DepthwiseConv2dNativeBackpropFilter',
       { x, dy },
       { ...same, filterShape: [3, 3, 64, 1] },
-      b === 'cpu' ? 10 : 30,
+      b === 'cpu' ? 5 : 30,
     ),
   );
   await both('DepthwiseConv2dNativeBackpropInput 38×38×64, 3×3', (b) =>
@@ -133,7 +133,7 @@ export async function benchTrainKernels() {
       'DepthwiseConv2dNativeBackpropInput',
       { dy, filter: dwFilter },
       { ...same, inputShape: [1, 38, 38, 64] },
-      b === 'cpu' ? 10 : 30,
+      b === 'cpu' ? 5 : 30,
     ),
   );
   tf.dispose([x, dy, dwFilter]);
@@ -167,7 +167,7 @@ export async function benchTrainKernels() {
         g[0].dataSync();
         tf.dispose(g);
       },
-      { runs: b === 'cpu' ? 5 : 15, warmup: 2 },
+      { runs: b === 'cpu' ? 3 : 15, warmup: 2 },
     ),
   );
   tf.dispose([box, cls]);
