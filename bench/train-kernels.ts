@@ -1,7 +1,7 @@
 /**
  * Training step time of small conv nets with SSD-MobileNetV1's layer types (strided conv, depthwise + pointwise,
  * ReLU6) and SSD300-VGG16's (3×3 convs, max pool), wasm (with lib/train/kernels registered) vs the cpu backend in the
- * same run; the composed Conv2DBackpropFilter / depthwise backprop kernels alone on an SSD-sized layer; the SSD loss
+ * same run; the composed Conv2DBackpropFilter / depthwise backprop kernels alone on a 19×19×64 layer; the SSD loss
  * (ssdLossTf + its gradient, 8732 anchors × 21 classes, batch 8). Medians of repeated runs.
  *
  *   npm run bench -- train-kernels
@@ -9,7 +9,16 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { loadTf, type Tf } from '../lib/train/backend.ts';
 import { buildTargets, ssdLossTf } from '../lib/train/loss.ts';
-import { fmt, measure, type Timing } from './measure.ts';
+import { fmt, measure as measureWall, type Timing } from './measure.ts';
+
+/** measure() plus the process CPU time per call (both backends run single-threaded here; on a loaded machine the
+ *  CPU time is the steadier number). */
+function measure(fn: () => unknown, o: { runs: number; warmup: number }): Timing & { cpuMs: number } {
+  const c0 = process.cpuUsage();
+  const t = measureWall(fn, o);
+  const c = process.cpuUsage(c0);
+  return { ...t, cpuMs: +((c.user + c.system) / 1000 / (o.runs + o.warmup)).toFixed(3) };
+}
 
 type Net = { vars: tfc.Variable[]; loss: () => tfc.Scalar };
 
@@ -55,7 +64,7 @@ function vggNet(tf: Tf, batch: number, size: number): Net {
   };
 }
 
-function stepTiming(tf: Tf, make: () => Net, runs: number): Timing {
+function stepTiming(tf: Tf, make: () => Net, runs: number): Timing & { cpuMs: number } {
   const net = make();
   const opt = tf.train.sgd(1e-4);
   const t = measure(
@@ -71,14 +80,20 @@ function stepTiming(tf: Tf, make: () => Net, runs: number): Timing {
   return t;
 }
 
-function kernelTiming(tf: Tf, name: string, inputs: Record<string, tfc.Tensor>, attrs: object, runs: number): Timing {
+function kernelTiming(
+  tf: Tf,
+  name: string,
+  inputs: Record<string, tfc.Tensor>,
+  attrs: object,
+  runs: number,
+): Timing & { cpuMs: number } {
   return measure(
     () => {
       const out = tf.engine().runKernel(name, inputs, attrs as never) as tfc.Tensor;
       out.dataSync();
       out.dispose();
     },
-    { runs, warmup: 2 },
+    { runs, warmup: 1 },
   );
 }
 
@@ -86,54 +101,59 @@ export async function benchTrainKernels() {
   const { tf } = await loadTf('wasm');
   await import('@tensorflow/tfjs-backend-cpu');
   tf.enableProdMode();
-  const results: Record<string, { wasm: Timing; cpu: Timing; cpuOverWasm: number }> = {};
-  const both = async (what: string, fn: (backend: string) => Timing) => {
-    const r: Record<string, Timing> = {};
+  const results: Record<string, { wasm: Timing; cpu: Timing; cpuOverWasm: number; cpuOverWasmCpuTime: number }> = {};
+  const both = async (what: string, fn: (backend: string) => Timing & { cpuMs: number }) => {
+    const r: Record<string, Timing & { cpuMs: number }> = {};
     for (const b of ['wasm', 'cpu']) {
       await tf.setBackend(b);
       r[b] = fn(b);
     }
-    results[what] = { wasm: r.wasm, cpu: r.cpu, cpuOverWasm: +(r.cpu.median / r.wasm.median).toFixed(2) };
+    results[what] = {
+      wasm: r.wasm,
+      cpu: r.cpu,
+      cpuOverWasm: +(r.cpu.median / r.wasm.median).toFixed(2),
+      cpuOverWasmCpuTime: +(r.cpu.cpuMs / r.wasm.cpuMs).toFixed(2),
+    };
     console.log(
-      `${what.padEnd(58)} wasm ${fmt(r.wasm.median).padStart(10)}  cpu ${fmt(r.cpu.median).padStart(10)}  cpu/wasm ${results[what].cpuOverWasm}×`,
+      `${what.padEnd(58)} wasm ${fmt(r.wasm.median).padStart(10)}  cpu ${fmt(r.cpu.median).padStart(10)}  cpu/wasm ${results[what].cpuOverWasm}× (CPU time: wasm ${fmt(r.wasm.cpuMs)}, cpu ${fmt(r.cpu.cpuMs)}, ${results[what].cpuOverWasmCpuTime}×)`,
     );
   };
-  await both('step: MobileNetV1-type net, batch 4, 96×96', (b) =>
-    stepTiming(tf, () => mobilenetNet(tf, 4, 96), b === 'cpu' ? 5 : 15),
+  await both('step: MobileNetV1-type net, batch 2, 48×48', (b) =>
+    stepTiming(tf, () => mobilenetNet(tf, 2, 48), b === 'cpu' ? 3 : 15),
   );
-  await both('step: VGG16-type net, batch 2, 64×64', (b) =>
-    stepTiming(tf, () => vggNet(tf, 2, 64), b === 'cpu' ? 5 : 15),
+  await both('step: VGG16-type net, batch 1, 48×48', (b) =>
+    stepTiming(tf, () => vggNet(tf, 1, 48), b === 'cpu' ? 3 : 15),
   );
 
-  const x = tf.randomNormal([1, 38, 38, 64]);
-  const dy = tf.randomNormal([1, 38, 38, 64]);
+  const x = tf.randomNormal([1, 19, 19, 64]);
+  const dy = tf.randomNormal([1, 19, 19, 64]);
   const dwFilter = tf.randomNormal([3, 3, 64, 1]);
   const same = { strides: 1, pad: 'same', dilations: 1, dimRoundingMode: undefined };
-  await both('Conv2DBackpropFilter 38×38×64 → 3×3×64×64', (b) =>
+  await both('Conv2DBackpropFilter 19×19×64 → 3×3×64×64', (b) =>
     kernelTiming(
       tf,
       'Conv2DBackpropFilter',
       { x, dy },
       { ...same, dataFormat: 'NHWC', filterShape: [3, 3, 64, 64] },
-      b === 'cpu' ? 5 : 20,
+      b === 'cpu' ? 3 : 20,
     ),
   );
-  await both('DepthwiseConv2dNativeBackpropFilter 38×38×64, 3×3', (b) =>
+  await both('DepthwiseConv2dNativeBackpropFilter 19×19×64, 3×3', (b) =>
     kernelTiming(
       tf,
       'DepthwiseConv2dNativeBackpropFilter',
       { x, dy },
       { ...same, filterShape: [3, 3, 64, 1] },
-      b === 'cpu' ? 10 : 30,
+      b === 'cpu' ? 5 : 30,
     ),
   );
-  await both('DepthwiseConv2dNativeBackpropInput 38×38×64, 3×3', (b) =>
+  await both('DepthwiseConv2dNativeBackpropInput 19×19×64, 3×3', (b) =>
     kernelTiming(
       tf,
       'DepthwiseConv2dNativeBackpropInput',
       { dy, filter: dwFilter },
-      { ...same, inputShape: [1, 38, 38, 64] },
-      b === 'cpu' ? 10 : 30,
+      { ...same, inputShape: [1, 19, 19, 64] },
+      b === 'cpu' ? 5 : 30,
     ),
   );
   tf.dispose([x, dy, dwFilter]);
@@ -167,7 +187,7 @@ export async function benchTrainKernels() {
         g[0].dataSync();
         tf.dispose(g);
       },
-      { runs: b === 'cpu' ? 5 : 15, warmup: 2 },
+      { runs: b === 'cpu' ? 3 : 15, warmup: 2 },
     ),
   );
   tf.dispose([box, cls]);

@@ -22,12 +22,17 @@ export function unsortedSegmentSumConfig(tf: Tf, backendName: string): KernelCon
     );
     // wasm's OneHot writes int32 whatever the dtype attribute says: cast.
     const hot = s.run('OneHot', { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
-    const hot3 = s.reshape(s.run('Cast', { x: hot }, { dtype: 'float32' }), [1, n, numSegments]);
+    // [1, S, n] explicitly (wasm's transposeA matmul is a slow plain loop).
+    const hotT = s.run(
+      'Transpose',
+      { x: s.reshape(s.run('Cast', { x: hot }, { dtype: 'float32' }), [1, n, numSegments]) },
+      { perm: [0, 2, 1] },
+    );
     const xf = x.dtype === 'float32' ? x : s.run('Cast', { x }, { dtype: 'float32' });
     const sum = s.run(
       'BatchMatMul',
-      { a: hot3, b: s.reshape(xf, [1, n, restSize]) },
-      { transposeA: true, transposeB: false },
+      { a: hotT, b: s.reshape(xf, [1, n, restSize]) },
+      { transposeA: false, transposeB: false },
     );
     const out = s.reshape(sum, [numSegments, ...rest]);
     return s.done(x.dtype === 'float32' ? out : s.run('Cast', { x: out }, { dtype: x.dtype }));

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadTf, trainingBackendReport } from '../../../lib/train/backend.ts';
+import { loadTf, TFJS_DIST_HOOK, trainingBackendReport } from '../../../lib/train/backend.ts';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -113,4 +113,25 @@ test('doctor gathers the training section without loading tfjs (child refusing @
     out.line,
     tfjsNode ? /^training\s+tfjs tensorflow/ : /^training\s+tfjs wasm, tfjs-core 4\.\d+\.\d+ \(also: cpu\)/,
   );
+});
+
+test("plain Node (no tsx): tfjs-core's gradient modules load with the resolve hook, and fail without it", (t) => {
+  const body = (withHook: boolean) => `
+    import { register } from 'node:module';
+    const tf = await import('@tensorflow/tfjs-core');
+    ${withHook ? 'register("data:text/javascript," + encodeURIComponent(process.env.HOOK));' : ''}
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+    console.log(JSON.stringify({ conv2d: !!tf.getGradient('Conv2D'), sum: !!tf.getGradient('Sum') }));`;
+  const run = (withHook: boolean) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', body(withHook)], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, HOOK: TFJS_DIST_HOOK, NODE_OPTIONS: '' },
+    });
+  const ok = run(true);
+  t.is(ok.status, 0, ok.stderr);
+  t.deepEqual(JSON.parse(ok.stdout.trim().split('\n').pop()!), { conv2d: true, sum: true });
+  const without = run(false);
+  t.not(without.status, 0, 'control: Node cannot load them without the hook');
+  t.regex(without.stderr, /ERR_MODULE_NOT_FOUND/);
 });
