@@ -14,20 +14,3 @@ export {
   type SsdLossOptions,
   type SsdLossParts,
 } from '../ops/loss.ts';
-export {
-  ARCHITECTURES,
-  cutOnnxGraph,
-  exportOnnx,
-  FREEZE_MODES,
-  generateSsd300,
-  loadTrainable,
-  TRAIN_EXPORT_CONVERTER,
-  type Architecture,
-  type ExportOnnxOptions,
-  type Freeze,
-  type GenerateSsd300Options,
-  type HeadOutputs,
-  type LoadTrainableOptions,
-  type TrainableSsd,
-  type WeightEntry,
-} from './models/index.ts';
