@@ -15,6 +15,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   'model-load': async () => (await import('./model-load.ts')).benchModelLoad(),
   'eval-model': async () => (await import('./eval-model.ts')).benchEvalModel(),
   eval: async () => (await import('./eval.ts')).benchEval(),
+  'train-kernels': async () => (await import('./train-kernels.ts')).benchTrainKernels(),
   stream: async () => {
     const m = await import('./stream.ts');
     return { every: await m.benchStream(), latest: await m.benchLatest() };

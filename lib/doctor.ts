@@ -14,6 +14,7 @@ import { DEFAULT_MODEL_NAME, modelCachePath } from './model/zoo.ts';
 import { ORT_ENV, ortInfo, type OrtInfo } from './runtime/ort.ts';
 import { listProviders, type ProviderInfo } from './runtime/providers.ts';
 import { defaultThreadOptions, type ThreadOptions } from './runtime/session.ts';
+import { trainingBackendReport, type TrainingBackendReport } from './train/backend.ts';
 
 export interface DoctorReport {
   ssdEdge: string;
@@ -49,6 +50,8 @@ export interface DoctorReport {
     spec: { name: string; converter?: string } | null;
     error: string | null;
   };
+  /** `ssd-edge/train`'s tfjs backends: installed ones and what training would use (packages resolved, none loaded). */
+  training?: TrainingBackendReport;
 }
 
 const require = createRequire(import.meta.url);
@@ -132,7 +135,17 @@ export async function gatherDoctor(): Promise<DoctorReport> {
     },
     threads: defaultThreadOptions(),
     defaultModel: { name: DEFAULT_MODEL_NAME, path: file, cached: bytes !== null, bytes, spec, error },
+    training: await trainingBackendReport(),
   };
+}
+
+/** The training line: the backend training would use, what else is installed, how to get tfjs-node. */
+function formatTraining(t: TrainingBackendReport): string {
+  if (t.selected === 'none')
+    return 'no tfjs backend installed (ssd-edge/train needs @tensorflow/tfjs-core + -backend-wasm)';
+  const others = t.available.filter((b) => b !== t.selected);
+  const hint = t.tfjsNode ? '' : '; `npm install @tensorflow/tfjs-node` (or -gpu) to train on libtensorflow';
+  return `tfjs ${t.selected}${t.tfjsNodePackage && t.selected === 'tensorflow' ? ` (${t.tfjsNodePackage})` : ''}, tfjs-core ${t.tfjsCore ?? '?'}${others.length ? ` (also: ${others.join(', ')})` : ''}${hint}`;
 }
 
 /** Human-readable report: one `key  value` line per item. */
@@ -174,6 +187,7 @@ export function formatDoctor(r: DoctorReport): string {
     ...runtime,
     ['threads', `intra-op ${r.threads.intraOpNumThreads}, spinning ${r.threads.spinning ? 'on' : 'off'}`],
     ['default model', model],
+    ...(r.training ? [['training', formatTraining(r.training)] as [string, string]] : []),
   ];
   const w = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');

@@ -38,7 +38,7 @@ function resolvable(name: string): boolean {
  * `@tensorflow/tfjs-core/dist/`, retries a relative extensionless import with `.js` (then `/index.js`). The modules
  * it loads share tfjs's global engine and registries with the bundle (tfjs keeps them on globalThis).
  */
-const TFJS_DIST_HOOK = `
+export const TFJS_DIST_HOOK = `
 export async function resolve(specifier, context, next) {
   if (context.parentURL && context.parentURL.includes('/@tensorflow/tfjs-core/dist/') &&
       specifier.startsWith('.') && !specifier.endsWith('.js')) {

@@ -20,13 +20,19 @@ export function unsortedSegmentSumConfig(tf: Tf, backendName: string): KernelCon
       segmentIds.dtype === 'int32' ? segmentIds : s.run('Cast', { x: segmentIds }, { dtype: 'int32' }),
       [n],
     );
-    const hot = s.run('OneHot', { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'float32' });
-    const hot3 = s.reshape(hot, [1, n, numSegments]);
+    // wasm's OneHot writes int32 whatever the dtype attribute says: cast.
+    const hot = s.run('OneHot', { indices: ids }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
+    // [1, S, n] explicitly (wasm's transposeA matmul is a slow plain loop).
+    const hotT = s.run(
+      'Transpose',
+      { x: s.reshape(s.run('Cast', { x: hot }, { dtype: 'float32' }), [1, n, numSegments]) },
+      { perm: [0, 2, 1] },
+    );
     const xf = x.dtype === 'float32' ? x : s.run('Cast', { x }, { dtype: 'float32' });
     const sum = s.run(
       'BatchMatMul',
-      { a: hot3, b: s.reshape(xf, [1, n, restSize]) },
-      { transposeA: true, transposeB: false },
+      { a: hotT, b: s.reshape(xf, [1, n, restSize]) },
+      { transposeA: false, transposeB: false },
     );
     const out = s.reshape(sum, [numSegments, ...rest]);
     return s.done(x.dtype === 'float32' ? out : s.run('Cast', { x: out }, { dtype: x.dtype }));
