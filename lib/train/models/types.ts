@@ -59,7 +59,10 @@ export interface TrainableSsd {
    * graph is the identity on the input.
    */
   frozenPartOnnx(freeze: Freeze): Uint8Array;
-  /** tfjs forward from the cut tensors (NCHW float32, as ORT returns them) to the head outputs. */
+  /**
+   * tfjs forward from the cut tensors (NCHW float32, as ORT returns them) to the head outputs. `training` changes
+   * nothing today (batch norms are folded into the convs, there is no dropout); it is there for layers that will.
+   */
   forwardFrom(freeze: Freeze, cut: readonly tfc.Tensor4D[], training?: boolean): HeadOutputs;
   /** Full forward from the preprocessed input (NCHW [B, 3, H, W], exactly what lib/detector/stages.ts prepare() gives). */
   forward(input: tfc.Tensor4D, training?: boolean): HeadOutputs;
