@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { backend, type Binding, binding } from '../../../lib/binding.ts';
+import { backend, type Binding, binding, type SimdLevel } from '../../../lib/binding.ts';
 import { capabilities, setSimd } from '../../../lib/index.ts';
 import { decodeImage } from '../../../lib/image/decode.ts';
 import { preprocessTs } from '../../../lib/image/preprocess.ts';
@@ -505,8 +505,8 @@ test('regression (fuzz): a subnormal contrast before the HSV part gives finite h
 
 test("every SIMD level (scalar, AVX2 / NEON where the CPU has it) gives the TS twin's bytes", (t) => {
   if (!native) return t.pass('no addon loaded (SSD_EDGE_FORCE_TS=1): only the TS twin runs');
-  const levels = capabilities().supported;
-  const before = capabilities().active;
+  const levels = capabilities().supported as SimdLevel[];
+  const before = capabilities().active as SimdLevel;
   t.true(levels.includes('scalar'));
   try {
     for (const level of levels) {
