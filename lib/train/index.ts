@@ -27,4 +27,6 @@ export {
   type AugmentOutput,
   type AugmentPlan,
   type PhotometricParams,
+  rgbPixels,
 } from './augment.ts';
+export { previewAugmentations, type PreviewOptions, type PreviewTile } from './preview.ts';
