@@ -14,6 +14,7 @@
         "native/core/postprocess.cc",
         "native/core/preprocess.cc",
         "native/core/sort.cc",
+        "native/simd/augment_avx2.cc",
         "native/simd/dispatch.cc",
         "native/simd/kernels_scalar.cc",
         "native/simd/kernels_avx2.cc",

@@ -3,7 +3,7 @@
  * SSD300 (300×300) and 512×512 model inputs, from a real photo (astronaut.jpg 512×512, and a 1280×960 upscale of it
  * as a camera-sized source). Every sample draws a full default plan from a fixed seed, so native and TS do the same
  * work; the draws + box handling alone are timed too (the part that stays in TS). Ratios are against the TS twin
- * measured in this run. Returns a result object; bench/run.ts writes it to bench/results/augment.json.
+ * measured in this run; the native pass is timed per SIMD level too (scalar vs AVX2 photometric kernel). Returns a result object; bench/run.ts writes it to bench/results/augment.json.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,8 @@ import {
   rgbPixels,
 } from '../lib/train/augment.ts';
 import { Rng } from '../lib/train/rng.ts';
-import { capabilities } from '../lib/index.ts';
+import type { SimdLevel } from '../lib/binding.ts';
+import { capabilities, setSimd } from '../lib/index.ts';
 import { fmt, measure } from './measure.ts';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test/fixtures');
@@ -42,6 +43,7 @@ export async function benchAugment(log: (line: string) => void = console.log) {
     }
   const large: AugmentInput = { ...small, pixels: big, width: W, height: H, boxes: small.boxes.map((v) => v * 2.5) };
   const out: Record<string, unknown> = { backend: augmentBackend(), simd: capabilities().active };
+  const levels = (augmentBackend() === 'native' ? capabilities().supported : []) as SimdLevel[];
   const K = 16; // plans cycled through (the same for every implementation)
   for (const [srcName, input] of [
     ['512x512', small],
@@ -54,19 +56,33 @@ export async function benchAugment(log: (line: string) => void = console.log) {
     for (const side of [300, 512]) {
       const size = { width: side, height: side };
       let i = 0;
-      const nat = measure(() => applyAugmentPlan(input, plans[i++ % K], size), { runs: 40, warmup: 5 });
+      // native per SIMD level (the photometric kernel is the vector part), interleaved with the TS twin
+      const perLevel: Record<string, number> = {};
+      for (const level of levels) {
+        setSimd(level);
+        i = 0;
+        perLevel[level] = measure(() => applyAugmentPlan(input, plans[i++ % K], size), { runs: 32, warmup: 4 }).median;
+      }
+      setSimd('auto');
       i = 0;
-      const ts = measure(() => applyAugmentPlanTs(input, plans[i++ % K], size), { runs: 8, warmup: 2 });
+      const nat = measure(() => applyAugmentPlan(input, plans[i++ % K], size), { runs: 32, warmup: 4 });
+      i = 0;
+      const ts = measure(() => applyAugmentPlanTs(input, plans[i++ % K], size), { runs: 16, warmup: 2 });
       const key = `${srcName}->${side}`;
       out[key] = {
         nativeMs: nat.median,
+        nativeMsByLevel: perLevel,
         tsMs: ts.median,
         ratio: ts.median / nat.median,
         nativeImagesPerSecond: 1000 / nat.median,
         tsImagesPerSecond: 1000 / ts.median,
       };
       log(
-        `augment ${key.padEnd(16)} native ${fmt(nat.median).padStart(9)} (${(1000 / nat.median).toFixed(0)} img/s)   TS ${fmt(ts.median).padStart(9)}   ${(ts.median / nat.median).toFixed(1)}×`,
+        `augment ${key.padEnd(16)} native ${fmt(nat.median).padStart(9)} (${(1000 / nat.median).toFixed(0)} img/s)   TS ${fmt(ts.median).padStart(9)}   ${(ts.median / nat.median).toFixed(1)}×   ${Object.entries(
+          perLevel,
+        )
+          .map(([l, ms]) => `${l} ${fmt(ms)}`)
+          .join(', ')}`,
       );
     }
     const r2 = new Rng(1);

@@ -453,14 +453,25 @@ function axisMap(outN: number, cropN: number, cropStart: number, flip: boolean, 
   return m;
 }
 
+const clamp255 = (x: number) => (x < 0 ? 0 : x > 255 ? 255 : x);
+const scratch = new Float32Array(3);
+
 /** The photometric chain on one pixel (float32), writing RGB into out[o..o+2]. */
 function photometricTs(r: number, g: number, b: number, p: PhotometricParams, out: Float32Array, o: number): void {
-  const v = [r, g, b];
-  const clamp255 = (x: number) => (x < 0 ? 0 : x > 255 ? 255 : x);
-  if (p.brightness !== 0) for (let k = 0; k < 3; k++) v[k] = clamp255(f(v[k] + p.brightness));
-  if (p.contrastFirst && p.contrast !== 1) for (let k = 0; k < 3; k++) v[k] = clamp255(f(v[k] * p.contrast));
+  let R = r;
+  let G = g;
+  let B = b;
+  if (p.brightness !== 0) {
+    R = clamp255(f(R + p.brightness));
+    G = clamp255(f(G + p.brightness));
+    B = clamp255(f(B + p.brightness));
+  }
+  if (p.contrastFirst && p.contrast !== 1) {
+    R = clamp255(f(R * p.contrast));
+    G = clamp255(f(G * p.contrast));
+    B = clamp255(f(B * p.contrast));
+  }
   if (p.saturation !== 1 || p.hue !== 0) {
-    const [R, G, B] = v;
     const mx = Math.max(R, G, B);
     const mn = Math.min(R, G, B);
     const d = f(mx - mn);
@@ -485,20 +496,37 @@ function photometricTs(r: number, g: number, b: number, p: PhotometricParams, ou
     const P = f(mx * f(1 - s));
     const Q = f(mx * f(1 - f(s * fr)));
     const T = f(mx * f(1 - f(s * f(1 - fr))));
-    const table: Array<[number, number, number]> = [
-      [mx, T, P],
-      [Q, mx, P],
-      [P, mx, T],
-      [P, Q, mx],
-      [T, P, mx],
-      [mx, P, Q],
-    ];
-    [v[0], v[1], v[2]] = table[sector];
+    switch (sector) {
+      case 0:
+        [R, G, B] = [mx, T, P];
+        break;
+      case 1:
+        [R, G, B] = [Q, mx, P];
+        break;
+      case 2:
+        [R, G, B] = [P, mx, T];
+        break;
+      case 3:
+        [R, G, B] = [P, Q, mx];
+        break;
+      case 4:
+        [R, G, B] = [T, P, mx];
+        break;
+      default:
+        [R, G, B] = [mx, P, Q];
+    }
   }
-  if (!p.contrastFirst && p.contrast !== 1) for (let k = 0; k < 3; k++) v[k] = clamp255(f(v[k] * p.contrast));
-  out[o] = v[p.swap[0]];
-  out[o + 1] = v[p.swap[1]];
-  out[o + 2] = v[p.swap[2]];
+  if (!p.contrastFirst && p.contrast !== 1) {
+    R = clamp255(f(R * p.contrast));
+    G = clamp255(f(G * p.contrast));
+    B = clamp255(f(B * p.contrast));
+  }
+  scratch[0] = R;
+  scratch[1] = G;
+  scratch[2] = B;
+  out[o] = scratch[p.swap[0]];
+  out[o + 1] = scratch[p.swap[1]];
+  out[o + 2] = scratch[p.swap[2]];
 }
 
 function applyPixelsTs(

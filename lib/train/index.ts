@@ -29,6 +29,7 @@ export {
   type AugmentOutput,
   type AugmentPlan,
   type PhotometricParams,
+  rgbPixels,
 } from './augment.ts';
 export {
   ARCHITECTURES,
@@ -80,3 +81,4 @@ export { learningRate, type LrSchedule } from './schedule.ts';
 export { CheckpointError, decodeCheckpoint, encodeCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 export { renderTrainingCurve, type CurvePoint } from './curve.ts';
 export { formatEpoch, formatProgress } from './progress.ts';
+export { previewAugmentations, type PreviewOptions, type PreviewTile } from './preview.ts';

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "../simd/augment_kernels.h"
+#include "../simd/dispatch.h"
 #include "types.h"
 
 namespace ssd {
@@ -95,12 +97,14 @@ AugmentParams params_from_vector(const double* v) {
   return p;
 }
 
-void photometric_pixel(const uint8_t* rgb, const AugmentParams& p, float* out) {
-  float v[3] = {static_cast<float>(rgb[0]), static_cast<float>(rgb[1]), static_cast<float>(rgb[2])};
+namespace {
+
+// The chain on one pixel's values in place (before the channel swap).
+inline void photometric_values(float* v, const AugmentParams& p) {
   if (p.brightness != 0.f)
-    for (float& x : v) x = clamp255(x + p.brightness);
+    for (int k = 0; k < 3; ++k) v[k] = clamp255(v[k] + p.brightness);
   if (p.contrast_first && p.contrast != 1.f)
-    for (float& x : v) x = clamp255(x * p.contrast);
+    for (int k = 0; k < 3; ++k) v[k] = clamp255(v[k] * p.contrast);
   if (p.saturation != 1.f || p.hue != 0.f) {
     const float r = v[0], g = v[1], b = v[2];
     const float mx = std::max(r, std::max(g, b)), mn = std::min(r, std::min(g, b));
@@ -148,8 +152,29 @@ void photometric_pixel(const uint8_t* rgb, const AugmentParams& p, float* out) {
     }
   }
   if (!p.contrast_first && p.contrast != 1.f)
-    for (float& x : v) x = clamp255(x * p.contrast);
+    for (int k = 0; k < 3; ++k) v[k] = clamp255(v[k] * p.contrast);
+}
+
+void photometric_planar_scalar(float* r, float* g, float* b, size_t n, const AugmentParams& p) {
+  for (size_t i = 0; i < n; ++i) {
+    float v[3] = {r[i], g[i], b[i]};
+    photometric_values(v, p);
+    r[i] = v[p.swap[0]], g[i] = v[p.swap[1]], b[i] = v[p.swap[2]];
+  }
+}
+
+}  // namespace
+
+void photometric_pixel(const uint8_t* rgb, const AugmentParams& p, float* out) {
+  float v[3] = {static_cast<float>(rgb[0]), static_cast<float>(rgb[1]), static_cast<float>(rgb[2])};
+  photometric_values(v, p);
   out[0] = v[p.swap[0]], out[1] = v[p.swap[1]], out[2] = v[p.swap[2]];
+}
+
+PhotometricPlanarFn photometric_planar_kernel() {
+  if (std::string(kernels().name) == "avx2")
+    if (const PhotometricPlanarFn f = photometric_planar_avx2()) return f;
+  return &photometric_planar_scalar;
 }
 
 void augment_pixels(const uint8_t* src, int width, int height, const AugmentParams& p, uint8_t* out, int out_w,
@@ -164,31 +189,36 @@ void augment_pixels(const uint8_t* src, int width, int height, const AugmentPara
   const AxisMap mx = axis_map(out_w, p.crop_w, p.crop_x, p.flip, p.left, width);
   const AxisMap my = axis_map(out_h, p.crop_h, p.crop_y, false, p.top, height);
   const size_t nx = mx.src.size() + 1, ny = my.src.size() + 1;
-  // The compact grid: the photometric values of every source pixel a tap reads, plus a fill row and column.
-  std::vector<float> grid(nx * ny * 3);
-  for (size_t j = 0; j < ny; ++j) {
-    float* row = grid.data() + j * nx * 3;
-    if (j == ny - 1) {
-      for (size_t i = 0; i < nx; ++i) row[3 * i] = p.fill[0], row[3 * i + 1] = p.fill[1], row[3 * i + 2] = p.fill[2];
-      continue;
-    }
+  // The compact grid, planar: the photometric values of every source pixel a tap reads (one row per distinct source
+  // row, one column per distinct source column), plus a fill row and column.
+  const size_t cells = nx * ny;
+  std::vector<float> grid(3 * cells);
+  float* planes[3] = {grid.data(), grid.data() + cells, grid.data() + 2 * cells};
+  const PhotometricPlanarFn photometric = photometric_planar_kernel();
+  for (size_t j = 0; j + 1 < ny; ++j) {
     const uint8_t* srow = src + static_cast<size_t>(my.src[j]) * width * 3;
-    for (size_t i = 0; i + 1 < nx; ++i) photometric_pixel(srow + static_cast<size_t>(mx.src[i]) * 3, p, row + 3 * i);
-    float* f = row + 3 * (nx - 1);
-    f[0] = p.fill[0], f[1] = p.fill[1], f[2] = p.fill[2];
+    float *r = planes[0] + j * nx, *g = planes[1] + j * nx, *b = planes[2] + j * nx;
+    for (size_t i = 0; i + 1 < nx; ++i) {
+      const uint8_t* px = srow + static_cast<size_t>(mx.src[i]) * 3;
+      r[i] = px[0], g[i] = px[1], b[i] = px[2];
+    }
+    photometric(r, g, b, nx - 1, p);
   }
-  const size_t stride = nx * 3;
+  for (int k = 0; k < 3; ++k) {
+    for (size_t j = 0; j < ny; ++j) planes[k][j * nx + nx - 1] = p.fill[k];
+    for (size_t i = 0; i < nx; ++i) planes[k][(ny - 1) * nx + i] = p.fill[k];
+  }
   for (int y = 0; y < out_h; ++y) {
-    const float* r0 = grid.data() + static_cast<size_t>(my.i0[y]) * stride;
-    const float* r1 = grid.data() + static_cast<size_t>(my.i1[y]) * stride;
+    const size_t r0 = static_cast<size_t>(my.i0[y]) * nx, r1 = static_cast<size_t>(my.i1[y]) * nx;
     const float wy0 = my.w0[y], wy1 = my.w1[y];
     uint8_t* o = out + static_cast<size_t>(y) * out_w * 3;
     for (int x = 0; x < out_w; ++x, o += 3) {
-      const size_t a = static_cast<size_t>(mx.i0[x]) * 3, b = static_cast<size_t>(mx.i1[x]) * 3;
+      const size_t a = static_cast<size_t>(mx.i0[x]), b = static_cast<size_t>(mx.i1[x]);
       const float u0 = mx.w0[x], u1 = mx.w1[x];
       for (int k = 0; k < 3; ++k) {
-        const float top = u0 * r0[a + k] + u1 * r0[b + k];
-        const float bottom = u0 * r1[a + k] + u1 * r1[b + k];
+        const float* P = planes[k];
+        const float top = u0 * P[r0 + a] + u1 * P[r0 + b];
+        const float bottom = u0 * P[r1 + a] + u1 * P[r1 + b];
         const float v = wy0 * top + wy1 * bottom;
         const float q = std::floor(v + 0.5f);
         o[k] = static_cast<uint8_t>(q < 0.f ? 0.f : (q > 255.f ? 255.f : q));

@@ -30,6 +30,10 @@ AugmentParams params_from_vector(const double* v);
 // The photometric chain on one pixel (values 0..255 in, float32 0..255 out in rgb_out).
 void photometric_pixel(const uint8_t* rgb, const AugmentParams& p, float* rgb_out);
 
+// The photometric kernel of the active SIMD level (AVX2 when kernels().name is "avx2", else scalar; bit-identical).
+using PhotometricPlanarFn = void (*)(float* r, float* g, float* b, size_t n, const AugmentParams& p);
+PhotometricPlanarFn photometric_planar_kernel();
+
 // src: width x height RGB bytes (rows packed); out: out_w x out_h RGB bytes. Pixels outside the image (zoom out, a
 // crop reaching beyond the canvas) take `fill`. Throws InvalidArgument for sizes < 1 or a bad permutation.
 void augment_pixels(const uint8_t* src, int width, int height, const AugmentParams& p, uint8_t* out, int out_w,

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { backend, type Binding, binding } from '../../../lib/binding.ts';
+import { backend, type Binding, binding, type SimdLevel } from '../../../lib/binding.ts';
+import { capabilities, setSimd } from '../../../lib/index.ts';
 import { decodeImage } from '../../../lib/image/decode.ts';
 import { preprocessTs } from '../../../lib/image/preprocess.ts';
 import {
@@ -500,4 +501,43 @@ test('regression (fuzz): a subnormal contrast before the HSV part gives finite h
   const a = applyAugmentPlan(input, plan, { width: 3, height: 3 });
   t.deepEqual(a, applyAugmentPlanTs(input, plan, { width: 3, height: 3 }));
   t.true(a.pixels.every((v) => v === 0)); // contrast ≈ 0 leaves black whatever the hue
+});
+
+test("every SIMD level (scalar, AVX2 / NEON where the CPU has it) gives the TS twin's bytes", (t) => {
+  if (!native) return t.pass('no addon loaded (SSD_EDGE_FORCE_TS=1): only the TS twin runs');
+  const levels = capabilities().supported as SimdLevel[];
+  const before = capabilities().active as SimdLevel;
+  t.true(levels.includes('scalar'));
+  try {
+    for (const level of levels) {
+      setSimd(level);
+      const g = new Rng(1234);
+      for (let s = 0; s < 120; s++) {
+        const input = randomSample(g, 70, 3);
+        // flat regions and pure colours: the HSV ties (max = two channels), grey (S = 0) and black (V = 0)
+        if (s % 3 === 0) input.pixels.fill(s % 2 ? 0 : 128, 0, Math.floor(input.pixels.length / 2));
+        const size = { width: 1 + g.below(60), height: 1 + g.below(60) };
+        const seed = g.next();
+        const a = augment(input, new Rng(seed), size);
+        const b = augmentTs(input, new Rng(seed), size);
+        if (a.pixels.some((v, i) => v !== b.pixels[i])) t.fail(`${level}: seed ${seed} differs`);
+      }
+      for (const c of oracle.cases) {
+        const input = {
+          pixels: Uint8Array.from(c.pixels),
+          width: c.width,
+          height: c.height,
+          boxes: new Float32Array(0),
+          labels: new Int32Array(0),
+        };
+        t.deepEqual(
+          applyAugmentPlan(input, c.plan, c.size).pixels,
+          applyAugmentPlanTs(input, c.plan, c.size).pixels,
+          level,
+        );
+      }
+    }
+  } finally {
+    setSimd(before);
+  }
 });
