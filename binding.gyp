@@ -15,6 +15,7 @@
         "native/core/preprocess.cc",
         "native/core/sort.cc",
         "native/simd/augment_avx2.cc",
+        "native/simd/augment_neon.cc",
         "native/simd/dispatch.cc",
         "native/simd/kernels_scalar.cc",
         "native/simd/kernels_avx2.cc",

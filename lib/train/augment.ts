@@ -28,6 +28,7 @@
  * paper's list); "some object reaches min IoU" (Caffe SSD's SatisfySampleConstraint) instead of ssd.pytorch's test.
  */
 import { binding } from '../binding.ts';
+import { f32 as f } from '../ops/float32.ts';
 import {
   assertBoolean,
   assertInRange,
@@ -147,8 +148,6 @@ const PERMUTATIONS: ReadonlyArray<[number, number, number]> = [
 /** Crop modes: null = keep the whole image; a number = min IoU; −Infinity = no IoU constraint. */
 const CROP_MODES: ReadonlyArray<number | null> = [null, 0.1, 0.3, 0.5, 0.7, 0.9, -Infinity];
 const CROP_TRIES = 50;
-
-const f = Math.fround;
 
 function resolveOptions(options: AugmentOptions | 'none' | undefined): Required<AugmentOptions> | 'none' {
   if (options === 'none') return options;

@@ -172,8 +172,11 @@ void photometric_pixel(const uint8_t* rgb, const AugmentParams& p, float* out) {
 }
 
 PhotometricPlanarFn photometric_planar_kernel() {
-  if (std::string(kernels().name) == "avx2")
+  const std::string level = kernels().name;
+  if (level == "avx2")
     if (const PhotometricPlanarFn f = photometric_planar_avx2()) return f;
+  if (level == "neon")
+    if (const PhotometricPlanarFn f = photometric_planar_neon()) return f;
   return &photometric_planar_scalar;
 }
 

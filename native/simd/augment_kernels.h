@@ -12,7 +12,8 @@ struct AugmentParams;
 // order already swapped (plane 0 holds output channel 0).
 using PhotometricPlanarFn = void (*)(float* r, float* g, float* b, size_t n, const AugmentParams& p);
 
-// Null when not compiled for this target (non-x86-64). Callers check the CPU through kernels().name == "avx2".
+// Null when not compiled for this target (non-x86-64 / non-arm64). Callers check the CPU through kernels().name.
 PhotometricPlanarFn photometric_planar_avx2();
+PhotometricPlanarFn photometric_planar_neon();
 
 }  // namespace ssd
