@@ -141,7 +141,7 @@ export async function runTrain(
     bar.progress?.clear();
     if (stoppedBy)
       throw new Error(
-        `Training stopped by ${stoppedBy}; nothing exported. The checkpoint of the last finished epoch is kept: rerun with --resume to continue`,
+        `Training stopped by ${stoppedBy}; nothing exported. The checkpoint of the last finished epoch, if one finished, is kept: rerun with --resume to continue`,
       );
     const problems = (err as { problems?: DataProblem[] }).problems;
     if (Array.isArray(problems) && problems.length > 0) {
