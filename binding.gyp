@@ -3,6 +3,7 @@
     {
       "target_name": "ssd_edge",
       "sources": [
+        "native/core/augment.cc",
         "native/core/box_coder.cc",
         "native/core/default_boxes.cc",
         "native/core/grid.cc",
@@ -13,11 +14,14 @@
         "native/core/postprocess.cc",
         "native/core/preprocess.cc",
         "native/core/sort.cc",
+        "native/simd/augment_avx2.cc",
+        "native/simd/augment_neon.cc",
         "native/simd/dispatch.cc",
         "native/simd/kernels_scalar.cc",
         "native/simd/kernels_avx2.cc",
         "native/simd/kernels_neon.cc",
         "native/addon/binding.cc",
+        "native/addon/ops_augment.cc",
         "native/addon/ops_boxes.cc",
         "native/addon/ops_nms.cc",
         "native/addon/ops_postprocess.cc",

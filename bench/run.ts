@@ -18,6 +18,9 @@ const suites: Record<string, () => Promise<unknown>> = {
   'eval-model': async () => (await import('./eval-model.ts')).benchEvalModel(),
   eval: async () => (await import('./eval.ts')).benchEval(),
   int8: async () => (await import('./int8.ts')).benchInt8(),
+  augment: async () => (await import('./augment.ts')).benchAugment(),
+  train: async () => (await import('./train.ts')).benchTrain(),
+  'train-kernels': async () => (await import('./train-kernels.ts')).benchTrainKernels(),
   stream: async () => {
     const m = await import('./stream.ts');
     return { every: await m.benchStream(), latest: await m.benchLatest() };

@@ -15,6 +15,7 @@ import { ORT_ENV, ortInfo, type OrtInfo } from './runtime/ort.ts';
 import { listProviders, type ProviderInfo } from './runtime/providers.ts';
 import { defaultThreadOptions, type ThreadOptions } from './runtime/session.ts';
 import { int8Support, type Int8Support } from './model/quantize/cpu.ts';
+import { trainingBackendReport, type TrainingBackendReport } from './train/backend.ts';
 
 export interface DoctorReport {
   ssdEdge: string;
@@ -52,6 +53,8 @@ export interface DoctorReport {
     spec: { name: string; converter?: string } | null;
     error: string | null;
   };
+  /** `ssd-edge/train`'s tfjs backends: installed ones and what training would use (packages resolved, none loaded). */
+  training?: TrainingBackendReport;
 }
 
 const require = createRequire(import.meta.url);
@@ -136,7 +139,17 @@ export async function gatherDoctor(): Promise<DoctorReport> {
     threads: defaultThreadOptions(),
     int8: int8Support(),
     defaultModel: { name: DEFAULT_MODEL_NAME, path: file, cached: bytes !== null, bytes, spec, error },
+    training: await trainingBackendReport(),
   };
+}
+
+/** The training line: the backend training would use, what else is installed, how to get tfjs-node. */
+function formatTraining(t: TrainingBackendReport): string {
+  if (t.selected === 'none')
+    return 'no tfjs backend installed (ssd-edge/train needs @tensorflow/tfjs-core + -backend-wasm)';
+  const others = t.available.filter((b) => b !== t.selected);
+  const hint = t.tfjsNode ? '' : '; `npm install @tensorflow/tfjs-node` (or -gpu) to train on libtensorflow';
+  return `tfjs ${t.selected}${t.tfjsNodePackage && t.selected === 'tensorflow' ? ` (${t.tfjsNodePackage})` : ''}, tfjs-core ${t.tfjsCore ?? '?'}${others.length ? ` (also: ${others.join(', ')})` : ''}${hint}`;
 }
 
 /** Human-readable report: one `key  value` line per item. */
@@ -179,6 +192,7 @@ export function formatDoctor(r: DoctorReport): string {
     ['threads', `intra-op ${r.threads.intraOpNumThreads}, spinning ${r.threads.spinning ? 'on' : 'off'}`],
     ...(r.int8 ? [['int8', r.int8.summary] as [string, string]] : []),
     ['default model', model],
+    ...(r.training ? [['training', formatTraining(r.training)] as [string, string]] : []),
   ];
   const w = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');

@@ -11,6 +11,7 @@ import { doctorCommand } from './commands/doctor.ts';
 import { evalCommand } from './commands/eval.ts';
 import { modelCommand } from './commands/model.ts';
 import { streamCommand } from './commands/stream.ts';
+import { trainCommand } from './commands/train.ts';
 import { debugEnabled, UsageError } from './handle-error.ts';
 import { setOrtLogLevel } from '../runtime/ort.ts';
 
@@ -72,7 +73,8 @@ export function createProgram(): Command {
     .addCommand(doctorCommand())
     .addCommand(evalCommand())
     .addCommand(modelCommand())
-    .addCommand(streamCommand());
+    .addCommand(streamCommand())
+    .addCommand(trainCommand());
   return oneLineErrors(program);
 }
 

@@ -21,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hardNegativeMining", Napi::Function::New(env, HardNegativeMining, "hardNegativeMining"));
   exports.Set("ssdLossParts", Napi::Function::New(env, SsdLossParts, "ssdLossParts"));
   exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
+  exports.Set("augmentPixels", Napi::Function::New(env, AugmentPixels, "augmentPixels"));
   exports.Set("postprocessAsync", Napi::Function::New(env, PostprocessAsyncGuarded, "postprocessAsync"));
   return exports;
 }

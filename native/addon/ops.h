@@ -54,5 +54,6 @@ Napi::Value SsdLossParts(const Napi::CallbackInfo& info);
 Napi::Value Postprocess(const Napi::CallbackInfo& info);
 Napi::Value PostprocessAsyncGuarded(const Napi::CallbackInfo& info);
 Napi::Value PreprocessPixels(const Napi::CallbackInfo& info);
+Napi::Value AugmentPixels(const Napi::CallbackInfo& info);
 
 }  // namespace ssd::addon

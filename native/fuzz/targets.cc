@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../core/augment.h"
 #include "../core/box_coder.h"
 #include "../core/default_boxes.h"
 #include "../core/iou.h"
@@ -358,6 +359,50 @@ int preprocess(const uint8_t* data, size_t size) {
   return 0;
 }
 
+// Augmentation pixels: a plan vector read as the addon reads it (mostly plausible values, sometimes anything: the
+// validation must reject what the core cannot take), applied to a small image; the identity plan at the image's own
+// size must give the image back.
+int augment(const uint8_t* data, size_t size) {
+  Reader r(data, size);
+  const int w = static_cast<int>(1 + r.below(24)), h = static_cast<int>(1 + r.below(24));
+  const int ow = static_cast<int>(1 + r.below(24)), oh = static_cast<int>(1 + r.below(24));
+  std::vector<uint8_t> src(static_cast<size_t>(w) * h * 3);
+  for (auto& v : src) v = r.byte();
+  const bool identity = r.byte() % 8 == 0;
+  std::vector<uint8_t> out(identity ? src.size() : static_cast<size_t>(ow) * oh * 3);
+  double v[kAugmentParamCount] = {
+      0, 1, 1, 1, 0, 0, 1, 2, 0, 0, 0, 0, static_cast<double>(w), static_cast<double>(h), 0, 123, 117, 104};
+  if (!identity) {
+    static const double lo[kAugmentParamCount] = {-40, 0, 0, 0, -40, 0, 0, 0, -40, -40, -40, -40, 1, 1, 0, 0, 0, 0};
+    static const double span[kAugmentParamCount] = {80, 3, 2, 3, 80, 3, 3, 3, 80, 80, 80, 80, 48, 48, 2, 255, 255, 255};
+    for (size_t i = 0; i < kAugmentParamCount; ++i) {
+      switch (r.byte() % 8) {
+        case 0:
+          v[i] = r.f64();
+          break;  // anything: NaN, ±Inf, huge, fractional
+        case 1:
+          v[i] = (r.flag() ? 1 : -1) * 1073741824.0;
+          break;  // the position / size limits
+        default: {
+          const double x = lo[i] + span[i] * (r.byte() / 255.0);
+          v[i] = (i == 0 || i == 1 || i == 3 || i == 4 || i >= 15) ? x : std::floor(x);
+        }
+      }
+    }
+  }
+  AugmentParams p;
+  try {
+    p = params_from_vector(v);
+  } catch (const InvalidArgument&) {
+    check(!identity, "the identity plan is valid");
+    return 0;
+  }
+  pick_simd(r);
+  augment_pixels(src.data(), w, h, p, out.data(), identity ? w : ow, identity ? h : oh);
+  if (identity) check(std::memcmp(src.data(), out.data(), src.size()) == 0, "identity plan returns the image");
+  return 0;
+}
+
 const NamedTarget kTargets[] = {
     {"default_boxes", default_boxes},
     {"box_coder", box_coder},
@@ -369,6 +414,7 @@ const NamedTarget kTargets[] = {
     {"matcher", matcher},
     {"loss", loss},
     {"preprocess", preprocess},
+    {"augment", augment},
 };
 const size_t kNumTargets = sizeof(kTargets) / sizeof(kTargets[0]);
 

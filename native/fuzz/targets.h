@@ -29,5 +29,6 @@ int postprocess(const uint8_t* data, size_t size);
 int matcher(const uint8_t* data, size_t size);
 int loss(const uint8_t* data, size_t size);
 int preprocess(const uint8_t* data, size_t size);
+int augment(const uint8_t* data, size_t size);
 
 }  // namespace ssd::fuzz

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/augment.h"
 #include "../core/box_coder.h"
 #include "../core/default_boxes.h"
 #include "../core/grid.h"
@@ -641,6 +642,89 @@ void test_matcher_and_loss() {
   CHECK(r.smooth_l1_sum == 0.125 + 1.5 && r.encoded.size() == 8, "parts: smooth-L1 %g", r.smooth_l1_sum);
 }
 
+// Augmentation pixels on hand-made cases: the identity plan, an exact mirror, the fill outside the image, a hue turn
+// of pure red, and the plan validation.
+void test_augment() {
+  const int w = 5, h = 3;
+  std::vector<uint8_t> src(w * h * 3), out(w * h * 3);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 17);
+  ssd::AugmentParams p;
+  p.crop_w = w, p.crop_h = h;
+  ssd::augment_pixels(src.data(), w, h, p, out.data(), w, h);
+  CHECK(out == src, "identity plan returns the image");
+  p.flip = true;
+  ssd::augment_pixels(src.data(), w, h, p, out.data(), w, h);
+  bool mirrored = true;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int k = 0; k < 3; ++k) mirrored &= out[(y * w + x) * 3 + k] == src[(y * w + (w - 1 - x)) * 3 + k];
+  CHECK(mirrored, "flip mirrors exactly");
+  p.flip = false, p.left = 2, p.top = 1, p.crop_w = w + 2, p.crop_h = h + 1;
+  std::vector<uint8_t> big((w + 2) * (h + 1) * 3);
+  ssd::augment_pixels(src.data(), w, h, p, big.data(), w + 2, h + 1);
+  CHECK(big[0] == 123 && big[1] == 117 && big[2] == 104, "fill left of and above the image");
+  CHECK(std::memcmp(&big[((w + 2) * 1 + 2) * 3], src.data(), 3) == 0, "image placed at (left, top)");
+  const uint8_t red[3] = {255, 0, 0};
+  float hsv_out[3];
+  ssd::AugmentParams q;
+  q.hue = 120.f;
+  ssd::photometric_pixel(red, q, hsv_out);
+  CHECK(hsv_out[0] == 0.f && hsv_out[1] == 255.f && hsv_out[2] == 0.f, "hue +120: red to green (%g %g %g)", hsv_out[0],
+        hsv_out[1], hsv_out[2]);
+  double v[ssd::kAugmentParamCount] = {0, 1, 1, 1, 0, 0, 1, 2, 0, 0, 0, 0, 5, 3, 0, 123, 117, 104};
+  const auto rejects = [&](size_t i, double x) {
+    double c[ssd::kAugmentParamCount];
+    std::memcpy(c, v, sizeof v);
+    c[i] = x;
+    try {
+      ssd::params_from_vector(c);
+    } catch (const ssd::InvalidArgument&) {
+      return true;
+    }
+    return false;
+  };
+  CHECK(!rejects(0, 10), "a valid plan passes");
+  // Every SIMD level's photometric kernel equals the scalar one bit for bit (random params, every 0..255 grey, pure
+  // and tied colours, a subnormal contrast).
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (int trial = 0; trial < 200; ++trial) {
+    ssd::AugmentParams q2;
+    q2.brightness = u(rng) < 0.5f ? 64.f * u(rng) - 32.f : 0.f;
+    q2.contrast = trial == 3 ? 1e-40f : (u(rng) < 0.5f ? 0.5f + u(rng) : 1.f);
+    q2.contrast_first = u(rng) < 0.5f;
+    q2.saturation = u(rng) < 0.7f ? 0.5f + u(rng) : 1.f;
+    q2.hue = u(rng) < 0.7f ? 36.f * u(rng) - 18.f : 0.f;
+    static const int perms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    const int* pm = perms[trial % 6];
+    q2.swap[0] = pm[0], q2.swap[1] = pm[1], q2.swap[2] = pm[2];
+    const size_t n = 256 + 7;  // a tail that is not a multiple of 8
+    std::vector<float> r(n), g(n), b(n);
+    for (size_t i = 0; i < n; ++i) {
+      const int k = static_cast<int>(i % 8);
+      r[i] = static_cast<float>(rng() % 256), g[i] = static_cast<float>(rng() % 256),
+      b[i] = static_cast<float>(rng() % 256);
+      if (k == 0) g[i] = b[i] = r[i];           // grey
+      if (k == 1) g[i] = r[i];                  // max tie r = g
+      if (k == 2) r[i] = 255, g[i] = b[i] = 0;  // pure red
+      if (k == 3) r[i] = g[i] = b[i] = 0;       // black
+    }
+    std::vector<float> rs = r, gs = g, bs = b;
+    ssd::set_level("scalar");
+    ssd::photometric_planar_kernel()(rs.data(), gs.data(), bs.data(), n, q2);
+    for (const auto& level : ssd::supported_levels()) {
+      std::vector<float> rv = r, gv = g, bv = b;
+      ssd::set_level(level);
+      ssd::photometric_planar_kernel()(rv.data(), gv.data(), bv.data(), n, q2);
+      CHECK(same_bits(rv, rs) && same_bits(gv, gs) && same_bits(bv, bs), "%s photometric differs (trial %d)",
+            level.c_str(), trial);
+    }
+  }
+  ssd::set_level("auto");
+  CHECK(rejects(0, NAN) && rejects(4, 361) && rejects(6, 0) && rejects(12, 0) && rejects(8, 0.5) && rejects(17, 256),
+        "bad plans are rejected");
+}
+
 }  // namespace
 
 int main() {
@@ -657,6 +741,7 @@ int main() {
   test_soft_nms();
   test_postprocess_merged();
   test_matcher_and_loss();
+  test_augment();
   std::printf(failures ? "%d FAILED\n" : "all passed\n", failures);
   return failures;
 }

@@ -192,12 +192,12 @@ test('doctor --json reports the runtime', async (t) => {
 });
 
 test('unknown commands: exit 2 and one line, --help included', async (t) => {
-  for (const args of [['train', '--help'], ['bogus'], ['help', 'train']]) {
+  for (const args of [['fit', '--help'], ['bogus'], ['help', 'fit']]) {
     const r = await cli(...args);
     t.is(r.code, 2, args.join(' '));
     t.is(
       oneLine(t, r),
-      `ssd-edge: unknown command '${args.at(-1) === '--help' ? args[0] : args.at(-1)}' (commands: data, detect, doctor, eval, model, stream)`,
+      `ssd-edge: unknown command '${args.at(-1) === '--help' ? args[0] : args.at(-1)}' (commands: data, detect, doctor, eval, model, stream, train)`,
     );
     t.is(r.stdout, '');
   }

@@ -17,6 +17,8 @@ import * as train from '../../lib/train/index.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const TWINS = [
+  'applyAugmentPlanTs',
+  'augmentTs',
   'batchedNmsTs',
   'boxIouTs',
   'decodeBoxesTs',
@@ -31,6 +33,18 @@ const TWINS = [
   'ssdLossPartsTs',
 ];
 const TRAINING_OPS = ['BELOW_THRESHOLD', 'hardNegativeMining', 'matchAnchors', 'ssdLoss', 'ssdLossParts'];
+/** lib/train/augment.ts, rng.ts, preview.ts (issue #8 augmentation). */
+const AUGMENTATION = [
+  'DEFAULT_AUGMENT',
+  'Rng',
+  'applyAugmentPlan',
+  'augment',
+  'augmentBackend',
+  'planAugment',
+  'previewAugmentations',
+  'rgbPixels',
+  'toInputTensor',
+];
 
 test('the main entry exports the inference ops and no twin or training op', (t) => {
   const names = Object.keys(main);
@@ -63,7 +77,10 @@ test('the main entry exports the inference ops and no twin or training op', (t) 
 test('ssd-edge/reference exports exactly the twins, ssd-edge/train the training ops, ssd-edge/stream the stream API', (t) => {
   t.deepEqual(Object.keys(reference).sort(), TWINS);
   for (const twin of TWINS) t.is(typeof (reference as Record<string, unknown>)[twin], 'function');
-  t.deepEqual(Object.keys(train).sort(), TRAINING_OPS);
+  // ssd-edge/train: the training-time ops, the augmentation, and the rest of the training wing (issue 8) around them
+  for (const op of [...TRAINING_OPS, ...AUGMENTATION]) t.true(op in train, op);
+  for (const name of ['train', 'loadTf', 'loadTrainable', 'exportOnnx', 'ssdLossTf', 'buildTargets', 'augment', 'Rng', 'Optimizer'])
+    t.is(typeof (train as Record<string, unknown>)[name], 'function', name);
   t.is(train.BELOW_THRESHOLD, -1);
   for (const name of [
     'stream',

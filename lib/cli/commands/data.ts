@@ -5,14 +5,16 @@
  *
  *   ssd-edge data check PATH [--format voc|coco|jsonl] [--split NAME] [--classes a,b] [--headers-only] [--json]
  *   ssd-edge data stats PATH [--format …] [--split NAME] [--classes a,b] [--json] [--plot hist.png] [--overwrite]
+ *   ssd-edge data preview PATH --out sheet.png [--count N] [--seed S] [--size WxH] [--augment default|none] [--overwrite]
  */
 import path from 'node:path';
-import { Command, Option } from 'commander';
-import { checkDataset, datasetFiles } from '../../data/index.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkDataset, datasetFiles, openDataset } from '../../data/index.ts';
 import { type DatasetStats, datasetStats, plotSizeHistogram, SSD300_SCALES } from '../../data/stats.ts';
 import { DATASET_FORMATS, type DataProblem, type Dataset, type DatasetFormat } from '../../data/types.ts';
 import { displayPath } from '../../data/util.ts';
 import { checkWriteTarget, fileIds, writeFileAtomic } from '../../files.ts';
+import { previewAugmentations } from '../../train/preview.ts';
 import { addOptions, parseList, parseNumber } from '../options.ts';
 import { type CliIo, formatTable, processIo, toJson } from '../output.ts';
 
@@ -198,8 +200,98 @@ export async function runDataStats(dir: string, options: DataStatsCliOptions, io
   return 0;
 }
 
+export interface DataPreviewCliOptions extends DataCliOptions {
+  out: string;
+  count?: number;
+  seed?: number;
+  size?: { width: number; height: number };
+  augment?: 'default' | 'none';
+  overwrite?: boolean;
+}
+
+/** `--size WxH` (each side 1…8192). */
+export function parseSize(value: string): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(value.trim());
+  const width = m ? Number(m[1]) : 0;
+  const height = m ? Number(m[2]) : 0;
+  if (!m || width < 1 || height < 1 || width > 8192 || height > 8192) {
+    throw new InvalidArgumentError(`--size must be WxH with sides in [1, 8192], e.g. 300x300 (received "${value}")`);
+  }
+  return { width, height };
+}
+
 /**
- * The `data` command with its `check` and `stats` subcommands.
+ * `data preview`: a contact sheet of augmented samples (the training augmentation, seeded) with their boxes and
+ * labels, written atomically to --out (never over an existing file without --overwrite, never over the dataset).
+ * Images with problems are left out (as `boxPolicy: 'drop'`), counted on stderr. Resolves to the exit code (0).
+ */
+export async function runDataPreview(
+  dir: string,
+  options: DataPreviewCliOptions,
+  io: CliIo = processIo,
+): Promise<number> {
+  const protect = await fileIds([dir]);
+  const writeRules = {
+    overwrite: options.overwrite,
+    protect,
+    protectedAs: 'the dataset',
+    existsHint: '--overwrite replaces it',
+  };
+  await checkWriteTarget(options.out, writeRules);
+  const dataset = await openDataset(dir, {
+    format: options.format,
+    split: options.split,
+    classes: options.classes,
+    boxPolicy: 'drop',
+  });
+  if (dataset.problems.length > 0) {
+    io.err(
+      `ssd-edge: ${plural(dataset.problems.length, 'problem')} (${Object.entries(countCodes(dataset.problems))
+        .map(([c, n]) => `${n} ${c}`)
+        .join(', ')}): those boxes and images are left out; \`ssd-edge data check\` lists them\n`,
+    );
+  }
+  if (dataset.size === 0) throw new Error(`${displayPath(path.resolve(dir))}: no usable images to preview`);
+  const sheet = await previewAugmentations(dataset, {
+    count: options.count,
+    seed: options.seed,
+    size: options.size,
+    augment: options.augment === 'none' ? 'none' : undefined,
+  });
+  const files = await fileIds(datasetFiles(dataset));
+  await writeFileAtomic(options.out, sheet.png, {
+    ...writeRules,
+    protect: new Set([...protect, ...files]),
+    protectedAs: 'part of the dataset',
+  });
+  const boxes = sheet.tiles.reduce((n, t) => n + t.labels.length, 0);
+  if (options.json) {
+    io.out(
+      `${toJson(
+        {
+          out: options.out,
+          width: sheet.width,
+          height: sheet.height,
+          tiles: sheet.tiles.map((t) => ({
+            id: t.id,
+            image: t.image,
+            boxes: Array.from(t.boxes),
+            labels: Array.from(t.labels, (l) => dataset.classes[l]),
+          })),
+        },
+        2,
+      )}\n`,
+    );
+  } else {
+    io.out(
+      `wrote ${options.out}: ${plural(sheet.tiles.length, 'sample')}, ${plural(boxes, 'box', 'boxes')} (${sheet.width}×${sheet.height})\n`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * The `data` command with its `check`, `stats` and `preview` subcommands.
  *
  * @example
  * ssd-edge data check VOCdevkit/VOC2007 --split test
@@ -233,6 +325,32 @@ export function dataCommand(io: CliIo = processIo): Command {
     )
     .action(async (dir: string, options: DataStatsCliOptions) => {
       process.exitCode = await runDataStats(dir, options, io);
+    });
+
+  const preview = data
+    .command('preview')
+    .description("contact sheet of augmented training samples (the paper's augmentation, seeded) with their boxes")
+    .argument('<path>', 'VOC folder, COCO instances .json (or folder), or .jsonl file');
+  addOptions(preview, datasetOptions());
+  preview
+    .requiredOption('-o, --out <file>', 'the PNG to write')
+    .addOption(
+      new Option('-n, --count <n>', 'samples on the sheet, 1…256 (default 16)').argParser(
+        parseNumber('--count', 1, 256, true),
+      ),
+    )
+    .addOption(
+      new Option('--seed <s>', 'seed of the picks and augmentations (default 0)').argParser(
+        parseNumber('--seed', 0, Number.MAX_SAFE_INTEGER, true),
+      ),
+    )
+    .addOption(new Option('--size <WxH>', 'tile size = the model input (default 300x300)').argParser(parseSize))
+    .addOption(
+      new Option('--augment <mode>', 'default: the full chain; none: resize only').choices(['default', 'none']),
+    )
+    .option('--overwrite', 'replace an existing --out file')
+    .action(async (dir: string, options: DataPreviewCliOptions) => {
+      process.exitCode = await runDataPreview(dir, options, io);
     });
   return data;
 }

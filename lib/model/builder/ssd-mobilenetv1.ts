@@ -148,12 +148,17 @@ export function buildSsdMobilenetV1(weights: WeightsMap, options: SsdMobilenetV1
    * face-api depthwiseConvLayer: depthwise conv (no bias) → tf.batchNorm → relu6, with the batch norm
    * folded into the conv. tf.batchNorm(x, mean, var, offset, scale, eps) = (x − mean)·scale/√(var + eps) + offset,
    * so with s = gamma/√(var + eps) (computed in float64): w' = w·s per channel, b' = beta − mean·s.
+   * Weights already folded (`${prefix}/biases` instead of `BatchNorm/*`, as the trainable tfjs model of
+   * lib/train/models exports them) are used as given.
    */
   const depthwise = (input: string, inSize: [number, number], prefix: string, stride: number) => {
     const dims = w.dims(`${prefix}/depthwise_weights`); // [kh, kw, c, 1]
     const [kh, kw, c, m] = dims;
     if (m !== 1) throw new TypeError(`Expected depth multiplier 1 for ${prefix} but received ${m}`);
     const wt = depthwiseToOihw(w.get(`${prefix}/depthwise_weights`, dims), dims);
+    if (w.has(`${prefix}/biases`) && !w.has(`${prefix}/BatchNorm/gamma`)) {
+      return conv(input, inSize, prefix, wt, [c, 1, kh, kw], w.get(`${prefix}/biases`, [c]), stride, true, c);
+    }
     const gamma = w.get(`${prefix}/BatchNorm/gamma`, [c]);
     const beta = w.get(`${prefix}/BatchNorm/beta`, [c]);
     const mean = w.get(`${prefix}/BatchNorm/moving_mean`, [c]);

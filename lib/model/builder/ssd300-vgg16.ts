@@ -110,7 +110,8 @@ export function buildSsd300Vgg16(weights: WeightsMap, options: Ssd300Vgg16Option
   const conv4_3 = x;
 
   // L2Norm with learned scale: scale · x / max(‖x‖₂, 1e-12).
-  const scale = g.addInitializer('backbone.scale_weight', w.get('backbone.scale_weight', [512]), [1, 512, 1, 1]);
+  const width = w.dims('backbone.features.21.weight')[0]; // 512 (narrower in generated test models)
+  const scale = g.addInitializer('backbone.scale_weight', w.get('backbone.scale_weight', [width]), [1, width, 1, 1]);
   const norm = g.op('ReduceL2', [conv4_3], { axes: [1], keepdims: 1 }, 'backbone.l2norm/norm');
   const eps = g.addInitializer('backbone.l2norm/eps', new Float32Array([1e-12]), []);
   const clamped = g.op('Clip', [norm, eps], {}, 'backbone.l2norm/clamp');

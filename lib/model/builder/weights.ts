@@ -20,6 +20,11 @@ export class WeightReader {
     private readonly what: string,
   ) {}
 
+  /** Whether the map holds a tensor of that name (does not mark it used). */
+  has(name: string): boolean {
+    return Object.hasOwn(this.weights, name);
+  }
+
   /** Dims of a tensor (throws when missing). */
   dims(name: string): number[] {
     const t = this.weights[name];

@@ -57,6 +57,12 @@ const calls = {
     if (rnd() < 0.3) args[pick([0, 1, 2, 4, 5, 9])] = arg();
     binding.ssdLossParts(...args);
   },
+  augmentPixels: () => {
+    const w = Math.floor(rnd() * 12), h = Math.floor(rnd() * 12), ow = Math.floor(rnd() * 12), oh = Math.floor(rnd() * 12);
+    const plan = Float64Array.from([rnd() * 64 - 32, 0.5 + rnd(), pick([0, 1]), 0.5 + rnd(), rnd() * 36 - 18, 2, 0, 1, Math.floor(rnd() * 9) - 4, Math.floor(rnd() * 9) - 4, Math.floor(rnd() * 9) - 4, Math.floor(rnd() * 9) - 4, 1 + Math.floor(rnd() * 12), 1 + Math.floor(rnd() * 12), pick([0, 1]), 123, 117, 104]);
+    if (rnd() < 0.5) plan[Math.floor(rnd() * plan.length)] = num();
+    binding.augmentPixels(pick([new Uint8Array(w * h * 3), arg()]), pick([w, num()]), pick([h, num()]), pick([plan, new Float64Array(len()), arg()]), pick([new Uint8Array(ow * oh * 3), arg()]), pick([ow, num()]), pick([oh, num()]));
+  },
   setSimd: () => { try { binding.setSimd(pick(['auto', 'scalar', 'avx2', 'neon', 'x', 3])); } finally { binding.setSimd('auto'); } },
 };
 let errors = 0, ok = 0;

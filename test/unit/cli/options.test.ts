@@ -82,6 +82,7 @@ test('assertKnownCommands: unknown commands are usage errors, wherever --help or
     ['-V'],
     ['help'],
     ['help', 'detect'],
+    ['train', '--help'],
     ['model', 'inspect', 'm.onnx'],
     ['model'],
     ['--', 'x'],
@@ -92,9 +93,9 @@ test('assertKnownCommands: unknown commands are usage errors, wherever --help or
     const err = t.throws(() => assertKnownCommands(program, args), { instanceOf: UsageError, message }, args.join(' '));
     t.is(exitCodeOf(err), 2);
   };
-  unknown(['train', '--help'], "unknown command 'train' (commands: data, detect, doctor, eval, model, stream)");
-  unknown(['--help', 'train'], "unknown command 'train' (commands: data, detect, doctor, eval, model, stream)");
-  unknown(['help', 'train'], "unknown command 'train' (commands: data, detect, doctor, eval, model, stream)");
+  unknown(['fit', '--help'], "unknown command 'fit' (commands: data, detect, doctor, eval, model, stream, train)");
+  unknown(['--help', 'fit'], "unknown command 'fit' (commands: data, detect, doctor, eval, model, stream, train)");
+  unknown(['help', 'fit'], "unknown command 'fit' (commands: data, detect, doctor, eval, model, stream, train)");
   unknown(['model', 'export', '--help'], "unknown command 'export' for 'model' (commands: inspect, import, quantize)");
   t.is(exitCodeOf(new Error('x')), 1);
 });
