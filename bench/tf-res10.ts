@@ -76,7 +76,12 @@ for (const threads of [1, undefined]) {
     );
     if (cv.status === 0) {
       const o = JSON.parse(cv.stdout.trim().split('\n').pop() as string);
-      opencv = { version: o.opencv, threads: o.threads, forward: summarize(o.forward), endToEnd: summarize(o.end_to_end) };
+      opencv = {
+        version: o.opencv,
+        threads: o.threads,
+        forward: summarize(o.forward),
+        endToEnd: summarize(o.end_to_end),
+      };
     } else opencv = { skipped: (cv.stderr || cv.error?.message || 'failed').trim().split('\n').pop() };
   }
   await rounds(runs - Math.ceil(runs / 2));

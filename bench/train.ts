@@ -32,9 +32,19 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
 /** One optimizer step on fixed inputs: forward from `cut`, loss, gradients, Adam update. */
-function step(tf: Tf, model: TrainableSsd, freeze: Freeze, cut: ReturnType<Tf['tensor4d']>[], targets: ReturnType<typeof buildTargets>[], opt: Optimizer) {
+function step(
+  tf: Tf,
+  model: TrainableSsd,
+  freeze: Freeze,
+  cut: ReturnType<Tf['tensor4d']>[],
+  targets: ReturnType<typeof buildTargets>[],
+  opt: Optimizer,
+) {
   const vars = model.trainableVariables(freeze);
-  const { value, grads } = tf.variableGrads(() => ssdLossTf(tf, model.forwardFrom(freeze, cut, true), targets).total, vars);
+  const { value, grads } = tf.variableGrads(
+    () => ssdLossTf(tf, model.forwardFrom(freeze, cut, true), targets).total,
+    vars,
+  );
   opt.apply(grads as never, 1e-3);
   value.dataSync();
   tf.dispose([value, ...Object.values(grads)]);
@@ -58,7 +68,9 @@ async function timeSteps(
   else {
     const s = await Session.create(model.frozenPartOnnx(freeze), { device: 'cpu' });
     const out = await s.run({ [model.spec.input.name]: { data: input, dims: [1, 3, H, W] } });
-    cutData = model.cutPoints(freeze).map((n) => ({ data: out[n].data as Float32Array, dims: out[n].dims.map(Number) }));
+    cutData = model
+      .cutPoints(freeze)
+      .map((n) => ({ data: out[n].data as Float32Array, dims: out[n].dims.map(Number) }));
     await s.dispose();
   }
   const cut = cutData.map(({ data, dims }) => {
@@ -68,7 +80,10 @@ async function timeSteps(
   });
   const gt = Float32Array.from([0.2, 0.3, 0.45, 0.6, 0.6, 0.1, 0.9, 0.5]);
   const targets = Array.from({ length: batch }, () =>
-    buildTargets(model.anchors, gt, Int32Array.from([1, 1]), N, { anchorFormat: 'cxcywh', boxCoder: model.spec.postprocess.boxCoder }),
+    buildTargets(model.anchors, gt, Int32Array.from([1, 1]), N, {
+      anchorFormat: 'cxcywh',
+      boxCoder: model.spec.postprocess.boxCoder,
+    }),
   );
   const opt = new Optimizer(tf, model.trainableVariables(freeze), { optimizer: 'adam' });
   for (let i = 0; i < warmup; i++) step(tf, model, freeze, cut, targets, opt);
@@ -87,7 +102,13 @@ async function timeSteps(
   model.dispose();
   const s = summarize(t);
   // the process's CPU time per step (tfjs runs on one thread): on a shared machine it says more than the wall time
-  return { ...s, cpuMs: summarize(cpu).median, batch, imagesPerSecond: batch / (s.median / 1000), loadavg: os.loadavg()[0] };
+  return {
+    ...s,
+    cpuMs: summarize(cpu).median,
+    batch,
+    imagesPerSecond: batch / (s.median / 1000),
+    loadavg: os.loadavg()[0],
+  };
 }
 
 /** The frozen part (ONNX Runtime, one image): what computing one cache entry costs, besides decoding and augmenting. */

@@ -363,7 +363,9 @@ function classAgnostic(
     if (o.boxEncoding !== 'xyxy') candAnchors.set(anchors.subarray(4 * a, 4 * a + 4), 4 * k);
   });
   const boxes =
-    o.boxEncoding === 'xyxy' ? candReg : decodeResolved(candReg, candAnchors, { ...o.boxCoder, anchorFormat: 'cxcywh' });
+    o.boxEncoding === 'xyxy'
+      ? candReg
+      : decodeResolved(candReg, candAnchors, { ...o.boxCoder, anchorFormat: 'cxcywh' });
   if (o.clipBoxes) boxes.forEach((v, k) => (boxes[k] = Math.min(Math.max(v, 0), 1)));
   const keep = greedyNms(boxes, Int32Array.from(order.keys()), o.nmsThresh, null, o.detectionsPerImg);
   const det: Detections = {

@@ -85,7 +85,9 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): unkno
     throw new CheckpointError(`${where} is not an ssd-edge training checkpoint`);
   const version = buf.readUInt32LE(8);
   if (version !== CHECKPOINT_VERSION)
-    throw new CheckpointError(`${where} has checkpoint format ${version}; this ssd-edge reads format ${CHECKPOINT_VERSION}`);
+    throw new CheckpointError(
+      `${where} has checkpoint format ${version}; this ssd-edge reads format ${CHECKPOINT_VERSION}`,
+    );
   const headerLength = buf.readUInt32LE(12);
   if (16 + headerLength > buf.length) throw new CheckpointError(`${where} is truncated (its header is cut short)`);
   let header: { sha256: string; floats: number; value: Json };

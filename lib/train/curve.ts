@@ -51,7 +51,12 @@ export function renderTrainingCurve(history: readonly CurvePoint[], options: { t
   const epochs = Math.max(1, ...history.map((p) => p.epoch));
   const finite = (v: number | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
   const lossMax = Math.max(1e-6, ...history.flatMap((p) => [p.loss, p.loc, p.conf].filter(finite)));
-  const panel = (col: number, yMax: number, title: string, series: Array<[string, string, (p: CurvePoint) => number | undefined]>) => {
+  const panel = (
+    col: number,
+    yMax: number,
+    title: string,
+    series: Array<[string, string, (p: CurvePoint) => number | undefined]>,
+  ) => {
     const x0 = col * pw + left;
     const x1 = (col + 1) * pw - right;
     const y0 = top;

@@ -12,7 +12,14 @@
  * (torchvision's references do the same with `norm_weight_decay = 0`).
  */
 import type { Tf } from './backend.ts';
-import { assertInRange, assertKnownKeys, assertObject, assertOneOf, assertPositive, invalidParameterError } from '../is.ts';
+import {
+  assertInRange,
+  assertKnownKeys,
+  assertObject,
+  assertOneOf,
+  assertPositive,
+  invalidParameterError,
+} from '../is.ts';
 
 type Tensor = ReturnType<Tf['zeros']>;
 type Variable = ReturnType<Tf['variable']>;

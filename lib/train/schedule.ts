@@ -38,7 +38,8 @@ export function learningRate(schedule: LrSchedule, step: number): number {
   assertInteger('warmupSteps', warmupSteps, 0);
   assertInRange('minLr', minLr, 0, lr);
   assertInteger('step', step, 0);
-  if (warmupSteps > totalSteps) throw new RangeError(`Expected warmupSteps ≤ totalSteps (${totalSteps}) but received ${warmupSteps}`);
+  if (warmupSteps > totalSteps)
+    throw new RangeError(`Expected warmupSteps ≤ totalSteps (${totalSteps}) but received ${warmupSteps}`);
   if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps;
   const decaySteps = totalSteps - warmupSteps;
   if (decaySteps <= 1) return lr;

@@ -260,7 +260,8 @@ export function resolveTrainOptions(options: TrainOptions): ResolvedTrainOptions
   for (const [i, c] of o.classes.entries()) {
     if (typeof c !== 'string' || c.trim() === '' || c !== c.trim())
       throw invalidParameterError(`classes[${i}]`, 'non-empty class name without surrounding spaces', c);
-    if (c === 'background') throw invalidParameterError(`classes[${i}]`, "a class name other than 'background' (index 0, implicit)", c);
+    if (c === 'background')
+      throw invalidParameterError(`classes[${i}]`, "a class name other than 'background' (index 0, implicit)", c);
     if (seen.has(c)) throw invalidParameterError(`classes[${i}]`, 'a class name listed once', c);
     seen.add(c);
   }
@@ -404,7 +405,12 @@ function augmentStream(image: number, variant: number, generation: number): numb
 }
 
 /** RGB pixels (drops alpha). */
-function toRgb(img: { data: Uint8Array | Uint8ClampedArray; width: number; height: number; channels: number }): Uint8Array {
+function toRgb(img: {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels: number;
+}): Uint8Array {
   if (img.channels === 3) return new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length);
   const n = img.width * img.height;
   const out = new Uint8Array(n * 3);
@@ -433,8 +439,7 @@ function trainSplit(file: string): string | undefined {
   } catch {
     return undefined;
   }
-  for (const s of ['trainval', 'train'])
-    if (fs.existsSync(path.join(file, 'ImageSets', 'Main', `${s}.txt`))) return s;
+  for (const s of ['trainval', 'train']) if (fs.existsSync(path.join(file, 'ImageSets', 'Main', `${s}.txt`))) return s;
   const ann = path.join(file, 'annotations');
   const coco = fs.existsSync(ann) ? fs.readdirSync(ann).filter((f) => /^instances_.*train.*\.json$/.test(f)) : [];
   return coco.length === 1 ? coco[0].slice('instances_'.length, -'.json'.length) : undefined;
@@ -475,7 +480,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const protect = new Set<FileId>(
     await fileIds([base, ...datasetFiles(dataset), ...(valSet ? datasetFiles(valSet) : [])]),
   );
-  const writeRules = { overwrite: r.overwrite, protect, protectedAs: 'one of the inputs', existsHint: 'overwrite: true or --overwrite replaces it' };
+  const writeRules = {
+    overwrite: r.overwrite,
+    protect,
+    protectedAs: 'one of the inputs',
+    existsHint: 'overwrite: true or --overwrite replaces it',
+  };
   await checkWriteTarget(out, writeRules);
   if (curveFile) await checkWriteTarget(curveFile, writeRules);
   const baseId = `${path.resolve(base)}:${(await fs.promises.stat(base)).size}`;
@@ -508,7 +518,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const baseClasses = baseSpec.labels.filter((_, i) => i !== baseSpec.postprocess.backgroundIndex);
   // The same classes as the base keep its class head (background 0 needed), scored with softmax: what the loss
   // trains (a sigmoid-scored base such as the face model switches); any other class set gets a new, seeded head.
-  const keepHead = JSON.stringify(baseClasses) === JSON.stringify(r.classes) && baseSpec.postprocess.backgroundIndex === 0;
+  const keepHead =
+    JSON.stringify(baseClasses) === JSON.stringify(r.classes) && baseSpec.postprocess.backgroundIndex === 0;
   const model = await loadTrainable(
     tf,
     base,
@@ -558,7 +569,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const roomFor = () => process.memoryUsage.rss() / 2 ** 20 + entryBytes / 2 ** 20 + reserveMB <= r.memoryBudgetMB;
   const variants = r.augment === 'none' ? 1 : r.variants;
   const cache = new FeatureCache(dataset.size * variants + valEntries, roomFor);
-  const featureCacheKey = JSON.stringify({ base: baseId, freeze: r.freeze, seed: r.seed, augment: r.augment, variants: r.variants, refreshEvery: r.refreshEvery });
+  const featureCacheKey = JSON.stringify({
+    base: baseId,
+    freeze: r.freeze,
+    seed: r.seed,
+    augment: r.augment,
+    variants: r.variants,
+    refreshEvery: r.refreshEvery,
+  });
 
   const trainEntry = async (i: number, variant: number, generation: number) => {
     const key = `t:${i}:${variant}`;
@@ -568,7 +586,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // decoded again for each variant: holding every decoded image would cost more memory than the decode costs time
     const d = await decodeImage(s.image, s.image);
     if (d.width !== s.width || d.height !== s.height)
-      throw new Error(`Image ${s.image} (${s.id}) decodes to ${d.width}×${d.height} but its annotation says ${s.width}×${s.height}`);
+      throw new Error(
+        `Image ${s.image} (${s.id}) decodes to ${d.width}×${d.height} but its annotation says ${s.width}×${s.height}`,
+      );
     const img = { pixels: toRgb(d), width: d.width, height: d.height };
     const labels = modelLabels(s, dataset, r.classes);
     let input: Float32Array;
@@ -614,7 +634,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const s = valSet!.samples[i];
     const p = await prepare([s.image], spec.input);
     if (p.sizes[0].width !== s.width || p.sizes[0].height !== s.height)
-      throw new Error(`Image ${s.image} (${s.id}) decodes to ${p.sizes[0].width}×${p.sizes[0].height} but its annotation says ${s.width}×${s.height}`);
+      throw new Error(
+        `Image ${s.image} (${s.id}) decodes to ${p.sizes[0].width}×${p.sizes[0].height} but its annotation says ${s.width}×${s.height}`,
+      );
     const entry = { features: await features(p.input.data), transform: p.transforms[0] };
     if (cache.reserve(entryBytes)) valPrepared.set(i, entry);
     return entry;
@@ -644,12 +666,29 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         return { boxes: o.boxRegression.dataSync() as Float32Array, scores: o.classLogits.dataSync() as Float32Array };
       });
       for (const c of cuts) c.dispose();
-      const output: ForwardOutput = { boxes, scores, batch: idx.length, numBoxes: N, numClasses: model.numClasses, ms: 0 };
-      const dets = await finish(output, spec, model.anchors, entries.map((e) => e.transform), { scoreThreshold: 0.01 });
+      const output: ForwardOutput = {
+        boxes,
+        scores,
+        batch: idx.length,
+        numBoxes: N,
+        numClasses: model.numClasses,
+        ms: 0,
+      };
+      const dets = await finish(
+        output,
+        spec,
+        model.anchors,
+        entries.map((e) => e.transform),
+        { scoreThreshold: 0.01 },
+      );
       idx.forEach((i, b) =>
         detections.push({
           image: vs.samples[i].id,
-          detections: dets[b].map((d) => ({ label: d.label, score: d.score, box: [d.box.x1, d.box.y1, d.box.x2, d.box.y2] })),
+          detections: dets[b].map((d) => ({
+            label: d.label,
+            score: d.score,
+            box: [d.box.x1, d.box.y1, d.box.x2, d.box.y2],
+          })),
         }),
       );
     }
@@ -660,7 +699,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // --- optimizer, schedule, state ------------------------------------------------------------------------------
   const vars = model.trainableVariables(r.freeze);
-  const optimizer = new Optimizer(tf, vars, { optimizer: r.optimizer, momentum: r.momentum, weightDecay: r.weightDecay });
+  const optimizer = new Optimizer(tf, vars, {
+    optimizer: r.optimizer,
+    momentum: r.momentum,
+    weightDecay: r.weightDecay,
+  });
   const batchesPerEpoch = Math.ceil(dataset.size / r.batch);
   const schedule = {
     lr: r.lr,

@@ -79,7 +79,17 @@ test('ssd-edge/reference exports exactly the twins, ssd-edge/train the training 
   for (const twin of TWINS) t.is(typeof (reference as Record<string, unknown>)[twin], 'function');
   // ssd-edge/train: the training-time ops, the augmentation, and the rest of the training wing (issue 8) around them
   for (const op of [...TRAINING_OPS, ...AUGMENTATION]) t.true(op in train, op);
-  for (const name of ['train', 'loadTf', 'loadTrainable', 'exportOnnx', 'ssdLossTf', 'buildTargets', 'augment', 'Rng', 'Optimizer'])
+  for (const name of [
+    'train',
+    'loadTf',
+    'loadTrainable',
+    'exportOnnx',
+    'ssdLossTf',
+    'buildTargets',
+    'augment',
+    'Rng',
+    'Optimizer',
+  ])
     t.is(typeof (train as Record<string, unknown>)[name], 'function', name);
   t.is(train.BELOW_THRESHOLD, -1);
   for (const name of [

@@ -72,9 +72,7 @@ export function trainSummary(r: TrainResult): string {
   const last = r.history.at(-1);
   const best = r.history.find((e) => e.epoch === r.bestEpoch);
   const val = best?.ap50 !== undefined ? `, val AP50 ${best.ap50.toFixed(3)}` : '';
-  const lines = [
-    `wrote ${r.out} (epoch ${r.bestEpoch}${val}${last ? `, final loss ${last.loss.toFixed(3)}` : ''})`,
-  ];
+  const lines = [`wrote ${r.out} (epoch ${r.bestEpoch}${val}${last ? `, final loss ${last.loss.toFixed(3)}` : ''})`];
   if (r.curve) lines.push(`curve: ${r.curve}`);
   lines.push(
     `${r.history.length - r.resumedFrom} epoch${r.history.length - r.resumedFrom === 1 ? '' : 's'} in ${r.seconds.toFixed(1)} s` +
@@ -146,7 +144,9 @@ export async function runTrain(
     const problems = (err as { problems?: DataProblem[] }).problems;
     if (Array.isArray(problems) && problems.length > 0) {
       for (const p of problems) io.err(`ssd-edge: ${problemLine(p)}\n`);
-      io.err(`ssd-edge: ${problems.length} problem${problems.length > 1 ? 's' : ''} in the dataset; nothing trained (--box-policy clip or drop repairs boxes)\n`);
+      io.err(
+        `ssd-edge: ${problems.length} problem${problems.length > 1 ? 's' : ''} in the dataset; nothing trained (--box-policy clip or drop repairs boxes)\n`,
+      );
       return 1;
     }
     throw err;
@@ -172,11 +172,18 @@ export function trainCommand(io: CliIo = processIo): Command {
     new Option('--data <path>', 'training set: a Pascal VOC folder, a COCO instances .json or a .jsonl file'),
     new Option('--val <path>', 'validation set (same formats): AP50 after each epoch, the best epoch is exported'),
     new Option('--base <model>', 'ssd-edge .onnx model to start from (default: the built-in face model)'),
-    new Option('-c, --classes <labels>', 'classes to train, comma-separated (dataset labels by name)').argParser(parseList),
+    new Option('-c, --classes <labels>', 'classes to train, comma-separated (dataset labels by name)').argParser(
+      parseList,
+    ),
     new Option('--epochs <n>', 'epochs (default 10)').argParser(int('--epochs', 1)),
     new Option('--batch <n>', 'images per batch (default 8)').argParser(int('--batch', 1, 4096)),
-    new Option('--lr <rate>', 'peak learning rate (default 1e-3 adam, 1e-2 sgd)').argParser(parseNumber('--lr', 1e-12, 10)),
-    new Option('--optimizer <name>', 'adam (decoupled weight decay) or sgd (momentum, L2 decay)').choices(['adam', 'sgd']),
+    new Option('--lr <rate>', 'peak learning rate (default 1e-3 adam, 1e-2 sgd)').argParser(
+      parseNumber('--lr', 1e-12, 10),
+    ),
+    new Option('--optimizer <name>', 'adam (decoupled weight decay) or sgd (momentum, L2 decay)').choices([
+      'adam',
+      'sgd',
+    ]),
     new Option('--momentum <m>', 'SGD momentum (default 0.9)').argParser(parseNumber('--momentum', 0, 0.999)),
     new Option('--weight-decay <wd>', 'weight decay (default 1e-4 adam, 5e-4 sgd)').argParser(
       parseNumber('--weight-decay', 0, 1),
@@ -184,41 +191,53 @@ export function trainCommand(io: CliIo = processIo): Command {
     new Option('--warmup-epochs <n>', 'linear LR warm-up, in epochs, before the cosine decay (default 1)').argParser(
       parseNumber('--warmup-epochs', 0, 1e6),
     ),
-    new Option('--freeze <part>', 'frozen part: extras (default: heads train), backbone (extras + heads), none (all)').choices([
-      'extras',
-      'backbone',
-      'none',
-    ]),
+    new Option(
+      '--freeze <part>',
+      'frozen part: extras (default: heads train), backbone (extras + heads), none (all)',
+    ).choices(['extras', 'backbone', 'none']),
     new Option('--augment <mode>', "the paper's augmentation (default) or none").choices(['default', 'none']),
-    new Option('--variants <n>', 'augmented variants per image in the feature cache (default 2; 1 with --freeze none)').argParser(
-      int('--variants', 1, 1024),
-    ),
-    new Option('--refresh-every <n>', 'epochs between redraws of the variants (default 5; 1 with --freeze none)').argParser(
-      int('--refresh-every', 1),
-    ),
+    new Option(
+      '--variants <n>',
+      'augmented variants per image in the feature cache (default 2; 1 with --freeze none)',
+    ).argParser(int('--variants', 1, 1024)),
+    new Option(
+      '--refresh-every <n>',
+      'epochs between redraws of the variants (default 5; 1 with --freeze none)',
+    ).argParser(int('--refresh-every', 1)),
     new Option('--seed <n>', 'seed of every random draw (default 0)').argParser(int('--seed', 0)),
-    new Option('-o, --out <file>', 'the trained model (default model.onnx; never over an existing file without --overwrite)'),
+    new Option(
+      '-o, --out <file>',
+      'the trained model (default model.onnx; never over an existing file without --overwrite)',
+    ),
     new Option('--overwrite', 'replace an existing --out, curve, or checkpoint (without --resume); inputs never'),
     new Option('--curve <file>', 'loss/AP curve PNG (default: --out with .curve.png)'),
     new Option('--no-curve', 'do not draw the curve'),
     new Option('--resume', 'continue from the checkpoint (same options)'),
     new Option('--checkpoint-dir <dir>', 'checkpoint folder (default: --out with .train)'),
-    new Option('--backend <name>', 'tfjs backend: auto (tfjs-node if installed, else wasm), wasm, cpu, tensorflow').choices([
-      'auto',
-      'wasm',
-      'cpu',
-      'tensorflow',
+    new Option(
+      '--backend <name>',
+      'tfjs backend: auto (tfjs-node if installed, else wasm), wasm, cpu, tensorflow',
+    ).choices(['auto', 'wasm', 'cpu', 'tensorflow']),
+    new Option(
+      '--memory-budget <MB>',
+      'memory budget of the process in MB (default 1024): sizes the feature cache',
+    ).argParser(parseNumber('--memory-budget', 1, 1e7)),
+    new Option('--format <format>', 'dataset format (default: detected from the path)').choices([
+      'voc',
+      'coco',
+      'jsonl',
     ]),
-    new Option('--memory-budget <MB>', 'memory budget of the process in MB (default 1024): sizes the feature cache').argParser(
-      parseNumber('--memory-budget', 1, 1e7),
-    ),
-    new Option('--format <format>', 'dataset format (default: detected from the path)').choices(['voc', 'coco', 'jsonl']),
     new Option('--split <name>', 'VOC/COCO split of --data'),
     new Option('--val-split <name>', 'VOC/COCO split of --val (default: --split)'),
     new Option('--box-policy <policy>', 'bad boxes: error (default), clip or drop').choices(['error', 'clip', 'drop']),
-    new Option('--threads <n>', 'ONNX Runtime intra-op threads for the frozen part').argParser(int('--threads', 1, 1024)),
+    new Option('--threads <n>', 'ONNX Runtime intra-op threads for the frozen part').argParser(
+      int('--threads', 1, 1024),
+    ),
     new Option('--json', 'print the result as one JSON object: { out, bestEpoch, history, peakRssMB, … }'),
-    new Option('--verbose', 'one stderr line per batch (loss parts, positives, learning rate) instead of the progress bar'),
+    new Option(
+      '--verbose',
+      'one stderr line per batch (loss parts, positives, learning rate) instead of the progress bar',
+    ),
   ]);
   return cmd.action(async (options: TrainCliOptions) => {
     if (options.curve === (true as unknown)) delete options.curve; // commander's --no-curve default

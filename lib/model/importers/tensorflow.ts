@@ -149,7 +149,10 @@ export class Converter {
     if (index > 0) {
       this.value(name);
       const other = this.values.get(`${name}:${index}`);
-      if (!other) throw new TypeError(`Expected output ${index} of TensorFlow node '${name}' but it has none (or it is not supported)`);
+      if (!other)
+        throw new TypeError(
+          `Expected output ${index} of TensorFlow node '${name}' but it has none (or it is not supported)`,
+        );
       return other;
     }
     const done = this.values.get(name);
@@ -227,7 +230,8 @@ export class Converter {
         const v = this.value(ins[0]);
         if (v.kind === 'const') return { kind: 'const', dims: [v.dims.length], data: Int32Array.from(v.dims) };
         const x = this.tensor(ins[0], out);
-        if (!x.hwc) throw new TypeError(`Expected Shape '${out}' of a 4-D feature map (other shapes are not known here)`);
+        if (!x.hwc)
+          throw new TypeError(`Expected Shape '${out}' of a 4-D feature map (other shapes are not known here)`);
         // a symbolic batch is 0 here: a Reshape target keeps it as ONNX's "copy this dimension"
         const b = typeof this.batch === 'number' ? this.batch : 0;
         return { kind: 'const', dims: [4], data: Int32Array.of(b, ...x.hwc) };
@@ -275,7 +279,13 @@ export class Converter {
         const y = this.op(n.op === 'Squeeze' ? 'Squeeze' : 'Unsqueeze', [x.name, ax], {}, out);
         const newRank = n.op === 'Squeeze' ? x.rank - axes.length : x.rank + 1;
         const keepsLast = n.op === 'Squeeze' ? !axes.includes(x.rank - 1) : !axes.includes(rank - 1);
-        return { kind: 'tensor', name: y, rank: newRank, last: keepsLast ? x.last : undefined, plain: newRank === 4 || undefined };
+        return {
+          kind: 'tensor',
+          name: y,
+          rank: newRank,
+          last: keepsLast ? x.last : undefined,
+          plain: newRank === 4 || undefined,
+        };
       }
       case 'Placeholder': {
         if (this.input)

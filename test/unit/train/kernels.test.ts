@@ -294,4 +294,3 @@ test.serial('the composed kernels free every intermediate (wasm data ids before 
   t.is(backend.numDataIds(), before);
   tf.dispose([x, f]);
 });
-

@@ -27,7 +27,10 @@ const value = () => ({
     'conv/w': { data: Float32Array.from([1.5, -2, 3e-39, Math.PI]), shape: [2, 2] },
     empty: { data: new Float32Array(0), shape: [0] },
   },
-  history: [{ epoch: 1, loss: 2.5, ap50: NaN }, { epoch: 2, loss: Infinity, ap50: -Infinity }],
+  history: [
+    { epoch: 1, loss: 2.5, ap50: NaN },
+    { epoch: 2, loss: Infinity, ap50: -Infinity },
+  ],
   best: null,
   flags: [true, false, 'x'],
 });
@@ -53,18 +56,30 @@ test('a truncated, corrupted or foreign file is a CheckpointError naming the fil
     instanceOf: CheckpointError,
     message: /^ck.ckpt is truncated or corrupt/,
   });
-  t.throws(() => decodeCheckpoint(bytes.subarray(0, 20), 'ck.ckpt'), { instanceOf: CheckpointError, message: /ck.ckpt is truncated/ });
+  t.throws(() => decodeCheckpoint(bytes.subarray(0, 20), 'ck.ckpt'), {
+    instanceOf: CheckpointError,
+    message: /ck.ckpt is truncated/,
+  });
   const flipped = Uint8Array.from(bytes);
   flipped[flipped.length - 3] ^= 0x10;
-  t.throws(() => decodeCheckpoint(flipped, 'ck.ckpt'), { instanceOf: CheckpointError, message: /do not match their checksum/ });
+  t.throws(() => decodeCheckpoint(flipped, 'ck.ckpt'), {
+    instanceOf: CheckpointError,
+    message: /do not match their checksum/,
+  });
   t.throws(() => decodeCheckpoint(new TextEncoder().encode('{"not": "a checkpoint"}'), 'x.json'), {
     instanceOf: CheckpointError,
     message: 'x.json is not an ssd-edge training checkpoint',
   });
   const other = Uint8Array.from(bytes);
   other[8] = 9;
-  t.throws(() => decodeCheckpoint(other, 'ck.ckpt'), { instanceOf: CheckpointError, message: /format 9; this ssd-edge reads format 1/ });
-  t.throws(() => encodeCheckpoint({ f: () => 1 }), { instanceOf: TypeError, message: /Cannot store a value of type \[object Function\]/ });
+  t.throws(() => decodeCheckpoint(other, 'ck.ckpt'), {
+    instanceOf: CheckpointError,
+    message: /format 9; this ssd-edge reads format 1/,
+  });
+  t.throws(() => encodeCheckpoint({ f: () => 1 }), {
+    instanceOf: TypeError,
+    message: /Cannot store a value of type \[object Function\]/,
+  });
 });
 
 test('writeCheckpoint replaces the previous checkpoint atomically and leaves no temporary file; a missing one reads as null', async (t) => {
@@ -80,7 +95,11 @@ test('writeCheckpoint replaces the previous checkpoint atomically and leaves no 
 
 test('feature cache: holds at most its capacity, misses another generation, replaces in place', (t) => {
   const c = new FeatureCache(2);
-  const e = (id: string) => ({ features: { data: [], dims: [] }, targets: { labels: new Int32Array(0), locTargets: new Float32Array(0), foreground: new Uint8Array(0) }, id });
+  const e = (id: string) => ({
+    features: { data: [], dims: [] },
+    targets: { labels: new Int32Array(0), locTargets: new Float32Array(0), foreground: new Uint8Array(0) },
+    id,
+  });
   t.true(c.put('a', 0, e('a')));
   t.true(c.put('b', 0, e('b')));
   t.false(c.put('c', 0, e('c')), 'full');
@@ -94,7 +113,13 @@ test('feature cache: holds at most its capacity, misses another generation, repl
 });
 
 test('curve PNG: two panels, each curve drawn where its values put it', async (t) => {
-  const history = [1, 2, 3, 4].map((epoch) => ({ epoch, loss: 8 / epoch, loc: 2 / epoch, conf: 6 / epoch, ap50: epoch / 5 }));
+  const history = [1, 2, 3, 4].map((epoch) => ({
+    epoch,
+    loss: 8 / epoch,
+    loc: 2 / epoch,
+    conf: 6 / epoch,
+    ap50: epoch / 5,
+  }));
   const png = renderTrainingCurve(history);
   const img = await loadImage(png);
   t.is(img.width, 2 * CURVE_PANEL.width);
@@ -102,7 +127,8 @@ test('curve PNG: two panels, each curve drawn where its values put it', async (t
   const canvas = createCanvas(img.width, img.height);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(img, 0, 0);
-  const px = (x: number, y: number) => Array.from(ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data.slice(0, 3));
+  const px = (x: number, y: number) =>
+    Array.from(ctx.getImageData(Math.round(x), Math.round(y), 1, 1).data.slice(0, 3));
   const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
   const { width: pw, height: ph, left, right, top, bottom } = CURVE_PANEL;
   // the loss panel's y axis runs to 1.05 × the largest value (8); epochs 1…4 span the x axis
@@ -122,7 +148,11 @@ test('curve PNG: two panels, each curve drawn where its values put it', async (t
 test('feature cache: keeps nothing new once room() says the budget is reached', (t) => {
   let room = true;
   const c = new FeatureCache(10, () => room);
-  const e = { features: { data: [], dims: [] }, targets: { labels: new Int32Array(0), locTargets: new Float32Array(0), foreground: new Uint8Array(0) }, id: 'x' };
+  const e = {
+    features: { data: [], dims: [] },
+    targets: { labels: new Int32Array(0), locTargets: new Float32Array(0), foreground: new Uint8Array(0) },
+    id: 'x',
+  };
   t.true(c.put('a', 0, e));
   room = false;
   t.false(c.put('b', 0, e));

@@ -41,22 +41,39 @@ test.before(() => {
   fs.writeFileSync(base, generateSsd300({ labels: ['background', 'dot'], channelDivisor: 16, seed: 3 }));
 });
 
-const common = { base, classes: ['dot'], batch: 2, augment: 'none' as const, variants: 1, curve: false as const, backend: 'wasm' as const };
+const common = {
+  base,
+  classes: ['dot'],
+  batch: 2,
+  augment: 'none' as const,
+  variants: 1,
+  curve: false as const,
+  backend: 'wasm' as const,
+};
 
-test.serial('images without objects are valid samples: finite confidence loss from mined negatives, no localisation loss', async (t) => {
-  t.timeout(5 * 60_000);
-  const data = dataset('empty', 4, () => []);
-  const progress: Array<{ loc: number; conf: number; positives: number }> = [];
-  const r = await train({ ...common, data, epochs: 2, out: path.join(tmp, 'empty.onnx'), onProgress: (p) => progress.push(p) });
-  t.is(progress.length, 4);
-  for (const p of progress) {
-    t.is(p.positives, 0);
-    t.is(p.loc, 0);
-    t.true(Number.isFinite(p.conf) && p.conf > 0, `conf ${p.conf}`);
-  }
-  t.true(r.history[1].conf < r.history[0].conf, 'background is learnt');
-  t.true(fs.existsSync(r.out));
-});
+test.serial(
+  'images without objects are valid samples: finite confidence loss from mined negatives, no localisation loss',
+  async (t) => {
+    t.timeout(5 * 60_000);
+    const data = dataset('empty', 4, () => []);
+    const progress: Array<{ loc: number; conf: number; positives: number }> = [];
+    const r = await train({
+      ...common,
+      data,
+      epochs: 2,
+      out: path.join(tmp, 'empty.onnx'),
+      onProgress: (p) => progress.push(p),
+    });
+    t.is(progress.length, 4);
+    for (const p of progress) {
+      t.is(p.positives, 0);
+      t.is(p.loc, 0);
+      t.true(Number.isFinite(p.conf) && p.conf > 0, `conf ${p.conf}`);
+    }
+    t.true(r.history[1].conf < r.history[0].conf, 'background is learnt');
+    t.true(fs.existsSync(r.out));
+  },
+);
 
 test.serial('a NaN loss stops training naming the batch images; no model is written', async (t) => {
   t.timeout(5 * 60_000);
@@ -73,8 +90,13 @@ test.serial('a NaN loss stops training naming the batch images; no model is writ
   model.dispose();
   const data = dataset('dots', 4, (k) => [[10 + k, 20, 50 + k, 60]]);
   const out = path.join(tmp, 'nan-out.onnx');
-  const err = await t.throwsAsync(train({ ...common, base: poisoned, data, epochs: 1, out }), { instanceOf: TrainingError });
-  t.regex(err!.message, /^The loss is NaN at epoch 1, batch 1 \(images: img\d\.png, img\d\.png\): training stopped, no model written/);
+  const err = await t.throwsAsync(train({ ...common, base: poisoned, data, epochs: 1, out }), {
+    instanceOf: TrainingError,
+  });
+  t.regex(
+    err!.message,
+    /^The loss is NaN at epoch 1, batch 1 \(images: img\d\.png, img\d\.png\): training stopped, no model written/,
+  );
   t.is(err!.images.length, 2);
   t.true(err!.images.every((f) => f.startsWith(path.join(tmp, 'dots'))));
   t.false(fs.existsSync(out));
@@ -111,26 +133,41 @@ test.serial('a dataset with problems is refused listing them (boxPolicy error), 
   });
 });
 
-test.serial("a VOC folder trains on its trainval split by default (lib/data's default, test, is for evaluation)", async (t) => {
-  t.timeout(5 * 60_000);
-  const voc = path.join(tmp, 'voc');
-  fs.cpSync(path.join(path.dirname(new URL(import.meta.url).pathname), '../../fixtures/data/voc-mini'), voc, { recursive: true });
-  fs.writeFileSync(path.join(voc, 'ImageSets/Main/trainval.txt'), 'astronaut\n');
-  const batches: number[] = [];
-  const r = await train({
-    ...common,
-    data: voc,
-    classes: ['person'],
-    boxPolicy: 'drop', // the other VOC classes of the split are dropped
-    batch: 1,
-    epochs: 1,
-    out: path.join(tmp, 'voc.onnx'),
-    onProgress: (p) => batches.push(p.batches),
-  });
-  t.deepEqual(batches, [1], 'one image: astronaut (trainval), not the three of test');
-  t.true(r.history[0].positivesPerBatch > 0);
-  // an explicit split wins
-  const all: number[] = [];
-  await train({ ...common, data: voc, split: 'test', classes: ['person'], boxPolicy: 'drop', batch: 1, epochs: 1, out: path.join(tmp, 'voc-test.onnx'), onProgress: (p) => all.push(p.batches) });
-  t.deepEqual(all, [3, 3, 3]);
-});
+test.serial(
+  "a VOC folder trains on its trainval split by default (lib/data's default, test, is for evaluation)",
+  async (t) => {
+    t.timeout(5 * 60_000);
+    const voc = path.join(tmp, 'voc');
+    fs.cpSync(path.join(path.dirname(new URL(import.meta.url).pathname), '../../fixtures/data/voc-mini'), voc, {
+      recursive: true,
+    });
+    fs.writeFileSync(path.join(voc, 'ImageSets/Main/trainval.txt'), 'astronaut\n');
+    const batches: number[] = [];
+    const r = await train({
+      ...common,
+      data: voc,
+      classes: ['person'],
+      boxPolicy: 'drop', // the other VOC classes of the split are dropped
+      batch: 1,
+      epochs: 1,
+      out: path.join(tmp, 'voc.onnx'),
+      onProgress: (p) => batches.push(p.batches),
+    });
+    t.deepEqual(batches, [1], 'one image: astronaut (trainval), not the three of test');
+    t.true(r.history[0].positivesPerBatch > 0);
+    // an explicit split wins
+    const all: number[] = [];
+    await train({
+      ...common,
+      data: voc,
+      split: 'test',
+      classes: ['person'],
+      boxPolicy: 'drop',
+      batch: 1,
+      epochs: 1,
+      out: path.join(tmp, 'voc-test.onnx'),
+      onProgress: (p) => all.push(p.batches),
+    });
+    t.deepEqual(all, [3, 3, 3]);
+  },
+);

@@ -19,7 +19,10 @@ function withoutTfjs(body: string) {
         return next(specifier, context);
       }\`));
     ${body}`;
-  return spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+  });
 }
 
 test('the CLI program and ssd-edge/train load no tfjs until training starts', (t) => {

@@ -17,7 +17,12 @@ test.before(async () => {
   await tf.setBackend('cpu');
 });
 
-function runSteps(kind: 'adam' | 'sgd', steps: number, start?: { w: Float32Array; b: Float32Array; state?: ReturnType<Optimizer['getState']> }, from = 0) {
+function runSteps(
+  kind: 'adam' | 'sgd',
+  steps: number,
+  start?: { w: Float32Array; b: Float32Array; state?: ReturnType<Optimizer['getState']> },
+  from = 0,
+) {
   const w = tf.variable(tf.tensor(start?.w ?? oracle.w0, [3, 4]), true, `w-${kind}-${Math.random()}`);
   const b = tf.variable(tf.tensor(start?.b ?? oracle.b0, [4]), true, `b-${kind}-${Math.random()}`);
   const opt = new Optimizer(tf, [w, b], { optimizer: kind, momentum: 0.9, weightDecay: oracle.weightDecay });
@@ -67,15 +72,35 @@ test('optimizer: bad config and mismatched state are errors naming the field', (
     instanceOf: TypeError,
     message: `Expected one of 'adam', 'sgd' for optimizer but received "rmsprop"`,
   });
-  t.throws(() => new Optimizer(tf, [v], { optimizer: 'sgd', momentum: 1.5 }), { instanceOf: RangeError, message: /for momentum but received 1.5/ });
-  t.throws(() => new Optimizer(tf, [v], { optimizer: 'sgd', weightDecay: -1 }), { instanceOf: RangeError, message: /for weightDecay/ });
-  t.throws(() => new Optimizer(tf, [v], { optimizer: 'sgd', lr: 1 } as never), { instanceOf: TypeError, message: /Unknown key 'lr'/ });
-  const opt = new Optimizer(tf, [v], { optimizer: 'adam' });
-  t.throws(() => opt.setState({ optimizer: 'sgd', step: 1, slots: {} }), { instanceOf: TypeError, message: /state.optimizer/ });
-  t.throws(() => opt.setState({ optimizer: 'adam', step: 1, slots: { 'opt-bad': { m: new Float32Array(3), v: new Float32Array(2) } } }), {
-    instanceOf: TypeError,
-    message: /Float32Array of length 2 for state.slots\['opt-bad'\].m/,
+  t.throws(() => new Optimizer(tf, [v], { optimizer: 'sgd', momentum: 1.5 }), {
+    instanceOf: RangeError,
+    message: /for momentum but received 1.5/,
   });
+  t.throws(() => new Optimizer(tf, [v], { optimizer: 'sgd', weightDecay: -1 }), {
+    instanceOf: RangeError,
+    message: /for weightDecay/,
+  });
+  t.throws(() => new Optimizer(tf, [v], { optimizer: 'sgd', lr: 1 } as never), {
+    instanceOf: TypeError,
+    message: /Unknown key 'lr'/,
+  });
+  const opt = new Optimizer(tf, [v], { optimizer: 'adam' });
+  t.throws(() => opt.setState({ optimizer: 'sgd', step: 1, slots: {} }), {
+    instanceOf: TypeError,
+    message: /state.optimizer/,
+  });
+  t.throws(
+    () =>
+      opt.setState({
+        optimizer: 'adam',
+        step: 1,
+        slots: { 'opt-bad': { m: new Float32Array(3), v: new Float32Array(2) } },
+      }),
+    {
+      instanceOf: TypeError,
+      message: /Float32Array of length 2 for state.slots\['opt-bad'\].m/,
+    },
+  );
   opt.dispose();
   v.dispose();
 });
@@ -84,7 +109,9 @@ test('schedule: linear warm-up then half cosine to minLr, as the formula', (t) =
   const s = { lr: 0.01, totalSteps: 50, warmupSteps: 10, minLr: 0.001 };
   for (let step = 0; step < 50; step++) {
     const expected =
-      step < 10 ? (0.01 * (step + 1)) / 10 : 0.001 + 0.5 * (0.01 - 0.001) * (1 + Math.cos((Math.PI * (step - 10)) / 39));
+      step < 10
+        ? (0.01 * (step + 1)) / 10
+        : 0.001 + 0.5 * (0.01 - 0.001) * (1 + Math.cos((Math.PI * (step - 10)) / 39));
     t.true(Math.abs(learningRate(s, step) - expected) < 1e-15, `step ${step}`);
   }
   t.is(learningRate(s, 9), 0.01);
@@ -92,7 +119,16 @@ test('schedule: linear warm-up then half cosine to minLr, as the formula', (t) =
   t.true(Math.abs(learningRate(s, 49) - 0.001) < 1e-15);
   // no warm-up, one step: the peak rate
   t.is(learningRate({ lr: 0.1, totalSteps: 1, warmupSteps: 0 }, 0), 0.1);
-  t.throws(() => learningRate({ lr: 0, totalSteps: 5, warmupSteps: 0 }, 0), { instanceOf: RangeError, message: /for lr but received 0/ });
-  t.throws(() => learningRate({ lr: 1, totalSteps: 5, warmupSteps: 6 }, 0), { instanceOf: RangeError, message: /warmupSteps ≤ totalSteps/ });
-  t.throws(() => learningRate({ lr: 1, totalSteps: 5, warmupSteps: 0 }, -1), { instanceOf: RangeError, message: /for step but received -1/ });
+  t.throws(() => learningRate({ lr: 0, totalSteps: 5, warmupSteps: 0 }, 0), {
+    instanceOf: RangeError,
+    message: /for lr but received 0/,
+  });
+  t.throws(() => learningRate({ lr: 1, totalSteps: 5, warmupSteps: 6 }, 0), {
+    instanceOf: RangeError,
+    message: /warmupSteps ≤ totalSteps/,
+  });
+  t.throws(() => learningRate({ lr: 1, totalSteps: 5, warmupSteps: 0 }, -1), {
+    instanceOf: RangeError,
+    message: /for step but received -1/,
+  });
 });
