@@ -13,7 +13,7 @@
  * - Bias: int32 with scale = input scale · weight scale (per channel), zero point 0, as QLinearConv requires.
  */
 
-const f32 = Math.fround;
+import { f32 } from '../../ops/float32.ts';
 
 /** Rounds half to even (numpy.rint, ONNX QuantizeLinear). */
 export function roundHalfEven(x: number): number {
