@@ -22,6 +22,7 @@ import {
   assertOneOf,
   invalidParameterError,
 } from '../../is.ts';
+import { readModelBytes } from '../file.ts';
 import { readOnnxFrom, writeOnnx, type ModelProto } from '../onnx.ts';
 import { readModelSpec, writeModelSpec } from '../metadata.ts';
 import type { ModelSpec } from '../spec.ts';
@@ -202,7 +203,7 @@ export async function quantizeModel(
   const what = typeof model === 'string' ? model : 'model';
   if (typeof model !== 'string' && !(model instanceof Uint8Array))
     throw invalidParameterError('model', 'path of an .onnx file or its bytes', model);
-  const bytes = typeof model === 'string' ? await fs.promises.readFile(model) : model;
+  const bytes = typeof model === 'string' ? readModelBytes(model) : model; // errors name the file (missing, a folder…)
   const proto = readOnnxFrom(bytes, what);
   const spec = readModelSpec(proto, what);
   if ((spec as ModelSpec & { quantization?: unknown }).quantization !== undefined)
