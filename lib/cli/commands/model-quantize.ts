@@ -21,6 +21,7 @@ import {
   type QuantizedModel,
   type ReduceRangeMode,
 } from '../../model/quantize/index.ts';
+import { openDataset } from '../../data/index.ts';
 import { accuracyGate, DEFAULT_MAX_LOSS_POINTS, type AccuracyGate } from '../../model/quantize/gate.ts';
 
 export interface QuantizeCommandIo {
@@ -164,6 +165,8 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
         protectedAs: 'the source model',
         existsHint: '--overwrite replaces it',
       });
+      // a dataset that cannot be opened fails before the (long) calibration, not after the int8 model is written
+      if (opts.eval) await openDataset(opts.eval, { boxPolicy: 'error' });
       const q = await quantizeModel(model, opts.calibration, {
         method: opts.method,
         ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),

@@ -1,6 +1,7 @@
 /**
  * Regressions found by reviewing `model quantize` as a new user: a model path that cannot be read is named in a
- * one-line error (not Node's bare "ENOENT: … open"), like `model inspect` and `detect` do.
+ * one-line error (not Node's bare "ENOENT: … open"), like `model inspect` and `detect` do; an --eval set that cannot
+ * be opened fails before quantizing (it used to fail after writing the int8 model, with nothing printed about it).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +9,10 @@ import path from 'node:path';
 import test from 'ava';
 import { ModelFileError } from '../../../lib/model/file.ts';
 import { quantizeModel } from '../../../lib/model/quantize/index.ts';
+import { quantizeCommand } from '../../../lib/cli/commands/model-quantize.ts';
+import { writeTinyDecodedModel } from '../../helpers/tiny-detector-model.ts';
+
+const IMAGES = path.resolve(import.meta.dirname, '../../fixtures/eval/faces/images');
 
 test('quantizeModel: a missing model file or a folder gives a ModelFileError naming the path', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-q8-review-'));
@@ -22,4 +27,20 @@ test('quantizeModel: a missing model file or a folder gives a ModelFileError nam
     instanceOf: ModelFileError,
     message: `Cannot read model ${dir}: is a directory, expected an .onnx file`,
   });
+});
+
+test('model quantize --eval DATA that cannot be opened: fails before quantizing, writes no model', async (t) => {
+  const float = writeTinyDecodedModel();
+  const dir = path.dirname(float);
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'tiny.int8.onnx');
+  const printed: string[] = [];
+  const cmd = quantizeCommand({ out: (s) => printed.push(s), err: (s) => printed.push(s) }).exitOverride();
+  const missing = path.join(dir, 'no-such-set.jsonl');
+  await t.throwsAsync(
+    cmd.parseAsync([float, '--calibration', IMAGES, '--eval', missing, '--out', out], { from: 'user' }),
+    { message: /^Cannot open dataset .*no-such-set\.jsonl: no such file or directory$/ },
+  );
+  t.false(fs.existsSync(out));
+  t.deepEqual(printed, []);
 });
