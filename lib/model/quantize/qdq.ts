@@ -189,7 +189,8 @@ export function applyQdq(
   const opset = model.opset_import.find((o) => (o.domain ?? '') === '')?.version ?? 0;
   if (opset < 13)
     throw new TypeError(
-      `Expected ONNX opset ≥ 13 (per-axis QuantizeLinear/DequantizeLinear) for the model but received opset ${opset}`,
+      `Expected ONNX opset ≥ 13 (per-axis QuantizeLinear/DequantizeLinear) for the model but received opset ${opset}` +
+        ' — an imported model keeps its exporter\'s opset: re-export it with opset ≥ 13 (or convert it with onnx.version_converter) and import that',
     );
   const reduceRange = options.reduceRange ?? false;
   const inits = initializersOf(model);

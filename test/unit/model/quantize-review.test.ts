@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { ModelFileError } from '../../../lib/model/file.ts';
+import { readOnnx, writeOnnx } from '../../../lib/model/onnx.ts';
 import { quantizeModel } from '../../../lib/model/quantize/index.ts';
 import { quantizeCommand } from '../../../lib/cli/commands/model-quantize.ts';
 import { writeTinyDecodedModel } from '../../helpers/tiny-detector-model.ts';
@@ -43,4 +44,16 @@ test('model quantize --eval DATA that cannot be opened: fails before quantizing,
   );
   t.false(fs.existsSync(out));
   t.deepEqual(printed, []);
+});
+
+test('quantizeModel: an opset < 13 model (UltraFace exports are opset 9) is refused saying what to do', async (t) => {
+  const float = writeTinyDecodedModel();
+  t.teardown(() => fs.rmSync(path.dirname(float), { recursive: true, force: true }));
+  const model = readOnnx(fs.readFileSync(float));
+  for (const o of model.opset_import) if (!o.domain) o.version = 9;
+  await t.throwsAsync(quantizeModel(writeOnnx(model), [path.join(IMAGES, 'chelsea.jpg')], { threads: 1 }), {
+    instanceOf: TypeError,
+    message:
+      /^Expected ONNX opset ≥ 13 .* but received opset 9 — an imported model keeps its exporter's opset: re-export it with opset ≥ 13/,
+  });
 });
