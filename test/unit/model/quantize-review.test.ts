@@ -57,3 +57,33 @@ test('quantizeModel: an opset < 13 model (UltraFace exports are opset 9) is refu
       /^Expected ONNX opset ≥ 13 .* but received opset 9 — an imported model keeps its exporter's opset: re-export it with opset ≥ 13/,
   });
 });
+
+test('quantizeModel: nothing to quantize (no Conv, all kept float, weights already quantized) is refused', async (t) => {
+  const float = writeTinyDecodedModel(); // no Conv at all
+  t.teardown(() => fs.rmSync(path.dirname(float), { recursive: true, force: true }));
+  const image = [path.join(IMAGES, 'chelsea.jpg')];
+  await t.throwsAsync(quantizeModel(float, image, { threads: 1 }), {
+    instanceOf: TypeError,
+    message: `Expected a model with a float Conv to quantize for ${float} but received 0 Conv(s) — nothing would change`,
+  });
+  // a Conv whose weights come from DequantizeLinear (a TFLite uint8 import kept quantized), and one kept float
+  const model = readOnnx(fs.readFileSync(float));
+  const g = model.graph;
+  const init = (name: string, data_type: number, dims: number[], raw: Uint8Array) =>
+    g.initializer.push({ name, data_type, dims, raw_data: raw } as (typeof g.initializer)[number]);
+  init('wq', 3 /* INT8 */, [3, 3, 1, 1], new Uint8Array(9).fill(1));
+  init('ws', 1 /* FLOAT */, [], new Uint8Array(new Float32Array([0.1]).buffer));
+  init('wf', 1 /* FLOAT */, [3, 3, 1, 1], new Uint8Array(new Float32Array(9).fill(0.5).buffer));
+  g.node.unshift(
+    { op_type: 'DequantizeLinear', input: ['wq', 'ws'], output: ['w'], name: 'dq' } as (typeof g.node)[number],
+    { op_type: 'Conv', input: ['image', 'w'], output: ['c1'], name: 'c1' } as (typeof g.node)[number],
+    { op_type: 'Conv', input: ['c1', 'wf'], output: ['c2'], name: 'c2' } as (typeof g.node)[number],
+  );
+  const mean = g.node.find((n) => n.op_type === 'ReduceMean')!;
+  mean.input[0] = 'c2';
+  await t.throwsAsync(quantizeModel(writeOnnx(model), image, { threads: 1 }), {
+    instanceOf: TypeError,
+    message:
+      'Expected a model with a float Conv to quantize for model but received 2 Conv(s): 1 with computed weights (already quantized: DequantizeLinear), 1 kept float (keepFloat: heads) — nothing would change',
+  });
+});
