@@ -177,6 +177,7 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
         ...(opts.threads ? { threads: opts.threads } : {}),
       });
       await writeFileAtomic(out, q.bytes, {
+        mkdir: true, // as `model import` does: a missing output folder is made, not an error after the calibration
         overwrite: opts.overwrite,
         protect,
         protectedAs: 'the source model',

@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { ModelFileError } from '../../../lib/model/file.ts';
-import { readOnnx, writeOnnx } from '../../../lib/model/onnx.ts';
+import { readOnnx, writeOnnx, type NodeProto, type TensorProto } from '../../../lib/model/onnx.ts';
 import { quantizeModel } from '../../../lib/model/quantize/index.ts';
 import { quantizeCommand } from '../../../lib/cli/commands/model-quantize.ts';
-import { writeTinyDecodedModel } from '../../helpers/tiny-detector-model.ts';
+import { writeTinyConvModel, writeTinyDecodedModel } from '../../helpers/tiny-detector-model.ts';
 
 const IMAGES = path.resolve(import.meta.dirname, '../../fixtures/eval/faces/images');
 
@@ -70,14 +70,14 @@ test('quantizeModel: nothing to quantize (no Conv, all kept float, weights alrea
   const model = readOnnx(fs.readFileSync(float));
   const g = model.graph;
   const init = (name: string, data_type: number, dims: number[], raw: Uint8Array) =>
-    g.initializer.push({ name, data_type, dims, raw_data: raw } as (typeof g.initializer)[number]);
+    (g.initializer ??= []).push({ name, data_type, dims, raw_data: raw } as TensorProto);
   init('wq', 3 /* INT8 */, [3, 3, 1, 1], new Uint8Array(9).fill(1));
   init('ws', 1 /* FLOAT */, [], new Uint8Array(new Float32Array([0.1]).buffer));
   init('wf', 1 /* FLOAT */, [3, 3, 1, 1], new Uint8Array(new Float32Array(9).fill(0.5).buffer));
   g.node.unshift(
-    { op_type: 'DequantizeLinear', input: ['wq', 'ws'], output: ['w'], name: 'dq' } as (typeof g.node)[number],
-    { op_type: 'Conv', input: ['image', 'w'], output: ['c1'], name: 'c1' } as (typeof g.node)[number],
-    { op_type: 'Conv', input: ['c1', 'wf'], output: ['c2'], name: 'c2' } as (typeof g.node)[number],
+    { op_type: 'DequantizeLinear', input: ['wq', 'ws'], output: ['w'], name: 'dq' } as NodeProto,
+    { op_type: 'Conv', input: ['image', 'w'], output: ['c1'], name: 'c1' } as NodeProto,
+    { op_type: 'Conv', input: ['c1', 'wf'], output: ['c2'], name: 'c2' } as NodeProto,
   );
   const mean = g.node.find((n) => n.op_type === 'ReduceMean')!;
   mean.input[0] = 'c2';
@@ -86,4 +86,19 @@ test('quantizeModel: nothing to quantize (no Conv, all kept float, weights alrea
     message:
       'Expected a model with a float Conv to quantize for model but received 2 Conv(s): 1 with computed weights (already quantized: DequantizeLinear), 1 kept float (keepFloat: heads) — nothing would change',
   });
+});
+
+test('model quantize --out in a folder that does not exist yet: the folder is made (as model import does)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-q8-review-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const float = writeTinyConvModel(dir);
+  const out = path.join(dir, 'new', 'folder', 'tiny.int8.onnx');
+  const printed: string[] = [];
+  const cmd = quantizeCommand({ out: (s) => printed.push(s), err: (s) => printed.push(s) }).exitOverride();
+  await cmd.parseAsync([float, '--calibration', IMAGES, '--images', '1', '--out', out, '--threads', '1'], {
+    from: 'user',
+  });
+  t.regex(printed.join(''), /1 Conv quantized.*\n.*\nwrote .*tiny\.int8\.onnx\n$/);
+  t.deepEqual(fs.readdirSync(path.dirname(out)), ['tiny.int8.onnx']);
+  t.true(fs.statSync(out).size > 0);
 });
