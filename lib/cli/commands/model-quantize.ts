@@ -22,6 +22,7 @@ import {
   type ReduceRangeMode,
 } from '../../model/quantize/index.ts';
 import { openDataset } from '../../data/index.ts';
+import { UsageError } from '../handle-error.ts';
 import { accuracyGate, DEFAULT_MAX_LOSS_POINTS, type AccuracyGate } from '../../model/quantize/gate.ts';
 
 export interface QuantizeCommandIo {
@@ -157,6 +158,10 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
     .option('--overwrite', 'replace an existing --out file (never the source model)')
     .option('--json', 'print the result as JSON')
     .action(async (model: string, opts: QuantizeCliOptions) => {
+      // an option that would be ignored is a usage error (exit 2), as `model import` does for --dequantize …
+      if (opts.percentile !== undefined && opts.method !== 'percentile')
+        throw new UsageError(`--percentile applies to --method percentile only, not ${opts.method ?? 'minmax'}`);
+      if (opts.maxLoss !== undefined && !opts.eval) throw new UsageError('--max-loss applies with --eval only');
       const out = opts.out ?? defaultQuantizeOut(model);
       const protect = await fileIds([model]);
       await checkWriteTarget(out, {

@@ -11,6 +11,7 @@ import { ModelFileError } from '../../../lib/model/file.ts';
 import { readOnnx, writeOnnx, type NodeProto, type TensorProto } from '../../../lib/model/onnx.ts';
 import { quantizeModel } from '../../../lib/model/quantize/index.ts';
 import { quantizeCommand } from '../../../lib/cli/commands/model-quantize.ts';
+import { UsageError } from '../../../lib/cli/handle-error.ts';
 import { writeTinyConvModel, writeTinyDecodedModel } from '../../helpers/tiny-detector-model.ts';
 
 const IMAGES = path.resolve(import.meta.dirname, '../../fixtures/eval/faces/images');
@@ -101,4 +102,28 @@ test('model quantize --out in a folder that does not exist yet: the folder is ma
   t.regex(printed.join(''), /1 Conv quantized.*\n.*\nwrote .*tiny\.int8\.onnx\n$/);
   t.deepEqual(fs.readdirSync(path.dirname(out)), ['tiny.int8.onnx']);
   t.true(fs.statSync(out).size > 0);
+});
+
+test('model quantize: --percentile without --method percentile and --max-loss without --eval are usage errors', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-q8-review-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const float = writeTinyConvModel(dir);
+  const out = path.join(dir, 'q.onnx');
+  const run = (...args: string[]) =>
+    quantizeCommand({ out: () => {}, err: () => {} })
+      .exitOverride()
+      .parseAsync([float, '--calibration', IMAGES, '--out', out, ...args], { from: 'user' });
+  await t.throwsAsync(run('--percentile', '99.9'), {
+    instanceOf: UsageError,
+    message: '--percentile applies to --method percentile only, not minmax',
+  });
+  await t.throwsAsync(run('--method', 'entropy', '--percentile', '99.9'), { message: /not entropy$/ });
+  await t.throwsAsync(run('--max-loss', '2'), {
+    instanceOf: UsageError,
+    message: '--max-loss applies with --eval only',
+  });
+  t.false(fs.existsSync(out));
+  // with --method percentile it is taken
+  await run('--method', 'percentile', '--percentile', '99.9', '--images', '1', '--threads', '1');
+  t.true(fs.existsSync(out));
 });
