@@ -282,8 +282,34 @@ function shardReader(modelJson: string): (file: string) => Uint8Array {
   };
 }
 
-/** Checks that a format has every file it needs, naming what was found and what is missing. */
+/** The file kinds each format reads, and how to call them in errors (face-api reads a folder: not checked). */
+const FORMAT_FILES: Partial<Record<ImportFormat, { kinds: SniffedKind[]; what: string }>> = {
+  onnx: { kinds: ['onnx'], what: 'an ONNX import (one .onnx file)' },
+  torchvision: { kinds: ['onnx'], what: 'a torchvision import (one .onnx file)' },
+  'pytorch-ssd': { kinds: ['onnx'], what: 'a pytorch-ssd import (one .onnx file)' },
+  tflite: { kinds: ['tflite'], what: 'a TFLite import (one .tflite file)' },
+  caffe: { kinds: ['caffe-prototxt', 'caffe-model'], what: 'a Caffe import (.prototxt + .caffemodel)' },
+  tf: { kinds: ['tf-graphdef', 'tf-pbtxt'], what: 'a TensorFlow import (.pb, and the .pbtxt with the SSD layers)' },
+  tfjs: { kinds: ['tfjs-model'], what: 'a TensorFlow.js import (model.json; its shards are read beside it)' },
+};
+
+/**
+ * Checks that a format has every file it needs and no other, naming what was found and what is missing. A file the
+ * format does not read (an unrecognised one: truncated or damaged; another format's; a second file of one kind) is
+ * refused, not ignored.
+ */
 function checkFileSet(format: ImportFormat, files: SourceFile[]): void {
+  const set = FORMAT_FILES[format];
+  if (set) {
+    for (const f of files) {
+      const { kind, detail } = f.sniffed;
+      const twice = files.filter((g) => g.sniffed.kind === kind).length > 1;
+      if (set.kinds.includes(kind) && !twice) continue;
+      throw new TypeError(
+        `Expected the files of ${set.what} but received ${path.basename(f.path)}: ${twice ? `a second ${kindName(kind)}` : `${kindName(kind)} (${detail})`}${kind === 'unknown' ? ' — is it truncated or damaged?' : ''}`,
+      );
+    }
+  }
   const has = (k: SniffedKind) => files.some((f) => f.sniffed.kind === k);
   const name = (k: SniffedKind) => {
     const f = files.find((g) => g.sniffed.kind === k);

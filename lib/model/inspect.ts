@@ -5,6 +5,7 @@
 import { DataType, getMetadata, type ValueInfoProto } from './onnx.ts';
 import { onnxHeaderOf, readOnnxHeaderFile, type ModelLike } from './onnx-header.ts';
 import { checkModelSpec, METADATA_KEY, readModelSpec, valueDims } from './metadata.ts';
+import type { QuantizationNote } from './quantize/index.ts';
 import { anchorCount, type ModelSpec } from './spec.ts';
 
 /** A graph input or output. */
@@ -141,6 +142,27 @@ export function formatOrigin(o: ModelOrigin | null): string {
   return `${o.format} import of ${files || 'bundled weights'} by ${o.importer} on ${date}${o.overrides?.length ? `; overrides: ${o.overrides.join('; ')}` : ''}`;
 }
 
+/**
+ * The lines of an int8 model's quantization note (`spec.quantization`, written by `model quantize`): format and
+ * quantizer, weights (with reduce range), activations, calibration method and images, the convolutions kept float, and
+ * the SHA-256 of the float model it was made from. Empty for a float model.
+ */
+export function formatQuantization(spec: ModelSpec): string[] {
+  const q = (spec as ModelSpec & { quantization?: Partial<QuantizationNote> }).quantization;
+  if (!q || typeof q !== 'object') return [];
+  const pad = ' '.repeat(14);
+  const method = `${q.method ?? '?'}${q.percentile !== undefined ? ` ${q.percentile} %` : ''}`;
+  const kept = Array.isArray(q.keepFloat) && q.keepFloat.length ? q.keepFloat.join(', ') : 'none';
+  const cal = q.calibration;
+  return [
+    `quantization  int8 ${q.format ?? '?'} by ${q.quantizer ?? '?'}: ${q.quantizedConvs ?? '?'} Conv quantized, ${q.floatConvs ?? '?'} kept float (${kept})`,
+    `${pad}weights ${q.weights ?? '?'}, reduce range ${q.reduceRange === undefined ? '?' : q.reduceRange ? 'on (7-bit)' : 'off'}`,
+    `${pad}activations ${q.activations ?? '?'}`,
+    `${pad}calibration ${cal ? `${cal.images} image(s)${cal.source && cal.source !== `${cal.images} images` ? ` from ${cal.source}` : ''}` : 'images not recorded'}, method ${method}`,
+    `${pad}float model sha256 ${q.floatModelSha256 ?? 'not recorded'}`,
+  ];
+}
+
 /** Human-readable, multi-line text of a {@link ModelInfo} (no trailing newline). */
 export function formatModelInfo(info: ModelInfo, maxLabels = 8): string {
   const { onnx, spec } = info;
@@ -163,6 +185,7 @@ export function formatModelInfo(info: ModelInfo, maxLabels = 8): string {
       `postprocess   scoring ${p.scoring}, boxes ${p.boxEncoding}, background ${p.backgroundIndex}, score > ${p.scoreThresh}, ` +
         `nms ${p.nmsThresh}${p.classAgnostic ? ' across classes' : ''}, top-k ${fmtNum(p.topkCandidates)}, max ${fmtNum(p.detectionsPerImg)}, ` +
         `coder [${p.boxCoder.weights.join(', ')}] ${p.boxCoder.order}, clip ${p.clipBoxes}`,
+      ...formatQuantization(spec),
     );
   } else {
     lines.push(`ssd-edge spec none (no '${METADATA_KEY}' metadata) — import it first with \`ssd-edge model import\``);

@@ -139,10 +139,22 @@ export function defaultLabels(numClasses: number): string[] | undefined {
  * readLabelsFile('labels.txt'); // ['BACKGROUND', 'person', …]
  */
 export function readLabelsFile(file: string): string[] {
-  const lines = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.trim());
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory, expected a text file with one class name per line'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied'
+            : `cannot be read (${code})`;
+    throw Object.assign(new Error(`Cannot read labels file ${file}: ${why}`, { cause: err }), { code, path: file });
+  }
+  const lines = text.split('\n').map((l) => l.trim());
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw new TypeError(`Expected one class name per line in ${file} but received an empty file`);
   return lines;

@@ -76,3 +76,35 @@ export function writeTinyDecodedModel(
   fs.writeFileSync(file, writeOnnx(model));
   return file;
 }
+
+/** The tiny decoded-output model with two Convs on the way (the second one is a "head"): something to quantize. */
+export function writeTinyConvModel(dir: string): string {
+  const n = TINY_BOXES.length;
+  const g = new GraphBuilder('tiny_conv');
+  g.addInput('image', ['batch', 3, 8, 8]);
+  const w0 = g.addInitializer(
+    'c0.w',
+    Float32Array.from({ length: 27 }, (_, i) => Math.sin(i) * 0.2),
+    [1, 3, 3, 3],
+  );
+  const w1 = g.addInitializer(
+    'c1.w',
+    Float32Array.from({ length: 9 }, (_, i) => Math.cos(i) * 0.2),
+    [1, 1, 3, 3],
+  );
+  const conv = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
+  const r0 = g.op('Relu', [g.op('Conv', ['image', w0], conv)]);
+  const x = g.op('Relu', [g.op('Conv', [r0, w1], conv)]);
+  const mean = g.op('ReduceMean', [x], { axes: [1, 2, 3], keepdims: 1 });
+  const zero = g.op('Mul', [mean, g.addInitializer('zero', new Float32Array([0]), [])]);
+  const z = g.op('Reshape', [zero, g.addInitializer('shape_b11', int64s([-1, 1, 1]), [3])]);
+  g.addNode('Add', [z, g.addInitializer('const_boxes', Float32Array.from(TINY_BOXES.flat()), [1, n, 4])], ['boxes']);
+  g.addNode('Add', [z, g.addInitializer('const_scores', Float32Array.from(TINY_SCORES.flat()), [1, n, 3])], ['scores']);
+  g.addOutput('boxes', ['batch', n, 4]);
+  g.addOutput('scores', ['batch', n, 3]);
+  const model = g.toModel({ producerName: 'tiny-test' });
+  writeModelSpec(model, tinyDecodedSpec());
+  const file = path.join(dir, 'tiny-conv.onnx');
+  fs.writeFileSync(file, writeOnnx(model));
+  return file;
+}

@@ -21,6 +21,8 @@ import {
   type QuantizedModel,
   type ReduceRangeMode,
 } from '../../model/quantize/index.ts';
+import { openDataset } from '../../data/index.ts';
+import { UsageError } from '../handle-error.ts';
 import { accuracyGate, DEFAULT_MAX_LOSS_POINTS, type AccuracyGate } from '../../model/quantize/gate.ts';
 
 export interface QuantizeCommandIo {
@@ -156,6 +158,10 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
     .option('--overwrite', 'replace an existing --out file (never the source model)')
     .option('--json', 'print the result as JSON')
     .action(async (model: string, opts: QuantizeCliOptions) => {
+      // an option that would be ignored is a usage error (exit 2), as `model import` does for --dequantize …
+      if (opts.percentile !== undefined && opts.method !== 'percentile')
+        throw new UsageError(`--percentile applies to --method percentile only, not ${opts.method ?? 'minmax'}`);
+      if (opts.maxLoss !== undefined && !opts.eval) throw new UsageError('--max-loss applies with --eval only');
       const out = opts.out ?? defaultQuantizeOut(model);
       const protect = await fileIds([model]);
       await checkWriteTarget(out, {
@@ -164,6 +170,8 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
         protectedAs: 'the source model',
         existsHint: '--overwrite replaces it',
       });
+      // a dataset that cannot be opened fails before the (long) calibration, not after the int8 model is written
+      if (opts.eval) await openDataset(opts.eval, { boxPolicy: 'error' });
       const q = await quantizeModel(model, opts.calibration, {
         method: opts.method,
         ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),
@@ -174,6 +182,7 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
         ...(opts.threads ? { threads: opts.threads } : {}),
       });
       await writeFileAtomic(out, q.bytes, {
+        mkdir: true, // as `model import` does: a missing output folder is made, not an error after the calibration
         overwrite: opts.overwrite,
         protect,
         protectedAs: 'the source model',

@@ -74,14 +74,31 @@ export async function accuracyGate(
   assertFiniteNumber('maxLossPoints', maxLossPoints);
   const [f, images] = await scores(floatModel, data, options);
   const [q] = await scores(int8Model, data, options);
+  const { lossPoints, warnings } = compareScores(f, q, maxLossPoints);
+  return { images, float: f, int8: q, lossPoints, maxLossPoints, warnings };
+}
+
+/**
+ * The loss in points (float − int8, × 100) of AP50 and mAP, and a warning per metric that lost more than
+ * `maxLossPoints`. The comparison allows 1e-9 points of floating-point noise: 100 × (0.5731 − 0.5631) is
+ * 1.0000000000000009, which is a loss of exactly 1 point, not more.
+ *
+ * @example
+ * compareScores({ ap50: 0.9, map: 0.5731 }, { ap50: 0.9, map: 0.5631 }, 1).warnings; // []
+ */
+export function compareScores(
+  f: Pick<ModelScores, 'ap50' | 'map'>,
+  q: Pick<ModelScores, 'ap50' | 'map'>,
+  maxLossPoints: number,
+): { lossPoints: { ap50: number; map: number }; warnings: string[] } {
   const lossPoints = { ap50: 100 * (f.ap50 - q.ap50), map: 100 * (f.map - q.map) };
   const warnings: string[] = [];
   for (const k of ['ap50', 'map'] as const) {
-    if (!(lossPoints[k] <= maxLossPoints)) {
+    if (!(lossPoints[k] <= maxLossPoints + 1e-9)) {
       warnings.push(
         `int8 loses ${lossPoints[k].toFixed(2)} points of ${k === 'ap50' ? 'AP50' : 'mAP'} (float ${(100 * f[k]).toFixed(2)}, int8 ${(100 * q[k]).toFixed(2)}; threshold ${maxLossPoints})`,
       );
     }
   }
-  return { images, float: f, int8: q, lossPoints, maxLossPoints, warnings };
+  return { lossPoints, warnings };
 }

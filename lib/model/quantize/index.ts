@@ -22,6 +22,7 @@ import {
   assertOneOf,
   invalidParameterError,
 } from '../../is.ts';
+import { readModelBytes } from '../file.ts';
 import { readOnnxFrom, writeOnnx, type ModelProto } from '../onnx.ts';
 import { readModelSpec, writeModelSpec } from '../metadata.ts';
 import type { ModelSpec } from '../spec.ts';
@@ -29,7 +30,7 @@ import type { ImageInput } from '../../image/decode.ts';
 import { prepare } from '../../detector/stages.ts';
 import type { TensorMap } from '../../runtime/tensor.ts';
 import { calibrate, CALIBRATION_METHODS, type CalibrationMethod, type TensorRange } from './calibrate.ts';
-import { applyQdq, planQdq, type KeepFloat } from './qdq.ts';
+import { applyQdq, assertQdqOpset, planQdq, type KeepFloat } from './qdq.ts';
 import { REDUCE_RANGE_MODES, resolveReduceRange, type ReduceRangeMode } from './cpu.ts';
 import { weightQmax } from './params.ts';
 
@@ -202,11 +203,29 @@ export async function quantizeModel(
   const what = typeof model === 'string' ? model : 'model';
   if (typeof model !== 'string' && !(model instanceof Uint8Array))
     throw invalidParameterError('model', 'path of an .onnx file or its bytes', model);
-  const bytes = typeof model === 'string' ? await fs.promises.readFile(model) : model;
+  const bytes = typeof model === 'string' ? readModelBytes(model) : model; // errors name the file (missing, a folder…)
   const proto = readOnnxFrom(bytes, what);
   const spec = readModelSpec(proto, what);
   if ((spec as ModelSpec & { quantization?: unknown }).quantization !== undefined)
     throw new TypeError(`Expected a float model for ${what} but received a model that is already quantized`);
+  assertQdqOpset(proto); // before the calibration's work
+  // nothing to quantize (every Conv kept float, or its weights already quantized: a TFLite uint8 import) is refused
+  // before the calibration, instead of writing a model marked int8 that is the float one
+  const plan = planQdq(proto, options.keepFloat ?? ['heads']);
+  if (plan.convs.length === 0) {
+    const all = proto.graph.node.filter((n) => n.op_type === 'Conv');
+    const constant = new Set((proto.graph.initializer ?? []).map((i) => i.name));
+    const notFloat = all.filter((n) => !constant.has(n.input[1])).length;
+    const why = [
+      ...(notFloat ? [`${notFloat} with computed weights (already quantized: DequantizeLinear)`] : []),
+      ...(all.length > notFloat
+        ? [`${all.length - notFloat} kept float (keepFloat: ${(options.keepFloat ?? ['heads']).join(', ') || 'none'})`]
+        : []),
+    ];
+    throw new TypeError(
+      `Expected a model with a float Conv to quantize for ${what} but received ${all.length} Conv(s)${why.length ? `: ${why.join(', ')}` : ''} — nothing would change`,
+    );
+  }
   const limit = options.images ?? DEFAULT_CALIBRATION_IMAGES;
   let images: readonly ImageInput[];
   let source: string;

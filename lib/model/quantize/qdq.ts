@@ -174,6 +174,20 @@ function tensor(name: string, dataType: number, dims: number[], data: ArrayBuffe
 }
 
 /**
+ * Refuses a model below opset 13 (per-axis QuantizeLinear/DequantizeLinear), saying what to do.
+ *
+ * @throws {TypeError} The default-domain opset is below 13.
+ */
+export function assertQdqOpset(model: ModelProto): void {
+  const opset = model.opset_import.find((o) => (o.domain ?? '') === '')?.version ?? 0;
+  if (opset < 13)
+    throw new TypeError(
+      `Expected ONNX opset ≥ 13 (per-axis QuantizeLinear/DequantizeLinear) for the model but received opset ${opset}` +
+        " — an imported model keeps its exporter's opset: re-export it with opset ≥ 13 (or convert it with onnx.version_converter) and import that",
+    );
+}
+
+/**
  * Rewrites a float model into QDQ form with the calibrated `ranges` (see {@link planQdq}). Returns a new model
  * (the input model is not changed); its metadata is copied as is.
  *
@@ -186,11 +200,7 @@ export function applyQdq(
   options: QdqOptions = {},
 ): QdqResult {
   const perChannel = options.perChannel ?? true;
-  const opset = model.opset_import.find((o) => (o.domain ?? '') === '')?.version ?? 0;
-  if (opset < 13)
-    throw new TypeError(
-      `Expected ONNX opset ≥ 13 (per-axis QuantizeLinear/DequantizeLinear) for the model but received opset ${opset}`,
-    );
+  assertQdqOpset(model);
   const reduceRange = options.reduceRange ?? false;
   const inits = initializersOf(model);
   const used = new Set<string>([
