@@ -17,4 +17,4 @@ export { postprocessDetectionsTs } from './ops/postprocess.ts';
 export { matchAnchorsTs } from './ops/matcher.ts';
 export { hardNegativeMiningTs, ssdLossPartsTs } from './ops/loss.ts';
 export { preprocessTs } from './image/preprocess.ts';
-export { applyAugmentPlanTs, augmentTs } from './train/augment.ts';
+export { applyAugmentPlanTs, augmentForInputTs, augmentTs } from './train/augment.ts';

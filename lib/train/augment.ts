@@ -40,7 +40,13 @@ import {
   typedArrayOf,
 } from '../is.ts';
 import { assertRawImage, type RawImage } from '../image/decode.ts';
-import { MAX_INPUT_SIDE, preprocess, type PreprocessSpec } from '../image/preprocess.ts';
+import {
+  assertPreprocessSpec,
+  inputGeometry,
+  MAX_INPUT_SIDE,
+  preprocess,
+  type PreprocessSpec,
+} from '../image/preprocess.ts';
 import { Rng } from './rng.ts';
 
 /** One training sample before augmentation. */
@@ -729,6 +735,131 @@ function augmentWith(
   const clipped = clipInputBoxes(input);
   const plan = planAugment(input.width, input.height, clipped.boxes, rng, o);
   return run(input, plan, size, native);
+}
+
+/**
+ * The augmentation chain with the model's input geometry: what training feeds a model whose inference preprocess is
+ * `spec` (`spec.resize`, `spec.padValue`). For 'stretch' this is {@link augment} to the input size (the same draws,
+ * the same output). For 'pad' and 'letterbox' the augmented crop keeps its aspect ratio, as inference keeps the
+ * image's: the plan is drawn as {@link augment} draws it, the crop is resized (bilinear, half-pixel centres) to the
+ * size it covers in the input and placed where preprocess places an image, on `padValue` (default 0, rounded to a
+ * byte), boxes mapped the same way (scaled, plus the offset):
+ * - 'letterbox': resized to round(w/s) × round(h/s), s = max(w/W, h/H) (`inputGeometry` of the crop), centred
+ *   (offset ⌊border/2⌋) — the inference geometry exactly;
+ * - 'pad': padded at the bottom/right and resized with the one scale s, the last content row (or column) blended into
+ *   the padding over the fractional extent h/s as inference does (see `padSample`). Only when the crop is over 8192
+ *   pixels along the padded axis is the content resized to round(h/s) rows instead (under half a pixel off).
+ * The resize is always bilinear with half-pixel centres (a 'bilinear-asymmetric' model's sampling differs by a
+ * sub-pixel shift, as with 'stretch').
+ *
+ * @param spec The model's input spec (width, height, resize, padValue are used).
+ * @throws {TypeError|RangeError} As {@link augment}; an invalid spec (naming `input.*`).
+ * @example
+ * const s = augmentForInput(sample, new Rng(7), spec.input, { fill: [123, 117, 104] });
+ * const tensor = toInputTensor(s.pixels, s.width, s.height, spec.input);   // s.boxes in input pixels
+ */
+export function augmentForInput(
+  input: AugmentInput,
+  rng: Rng,
+  spec: PreprocessSpec,
+  options?: AugmentOptions | 'none',
+): AugmentOutput {
+  return augmentForInputWith(input, rng, spec, options, true);
+}
+
+/** Pure-TypeScript twin of {@link augmentForInput}: the same draws, the pixels by the TS twin. */
+export function augmentForInputTs(
+  input: AugmentInput,
+  rng: Rng,
+  spec: PreprocessSpec,
+  options?: AugmentOptions | 'none',
+): AugmentOutput {
+  return augmentForInputWith(input, rng, spec, options, false);
+}
+
+function augmentForInputWith(
+  input: AugmentInput,
+  rng: Rng,
+  spec: PreprocessSpec,
+  options: AugmentOptions | 'none' | undefined,
+  native: boolean,
+): AugmentOutput {
+  assertPreprocessSpec(spec);
+  const { width: W, height: H } = spec;
+  if (spec.resize === 'stretch') return augmentWith(input, rng, { width: W, height: H }, options, native);
+  assertInput(input);
+  if (!(rng instanceof Rng)) throw invalidParameterError('rng', 'Rng', rng);
+  const o = resolveOptions(options);
+  const clipped = clipInputBoxes(input);
+  const plan = planAugment(input.width, input.height, clipped.boxes, rng, o);
+  // where the crop lands in the input, as preprocess places an image of the crop's size
+  const g = inputGeometry(plan.crop.width, plan.crop.height, spec);
+  const padValue = spec.padValue ?? 0;
+  if (spec.resize === 'pad') {
+    const padded = padSample(input, plan, g.scaleX, W, H, padValue, native);
+    if (padded) return padded;
+  }
+  const nw = Math.min(W, Math.max(1, Math.round(plan.crop.width / g.scaleX)));
+  const nh = Math.min(H, Math.max(1, Math.round(plan.crop.height / g.scaleY)));
+  const a = run(input, plan, { width: nw, height: nh }, native);
+  const pixels = new Uint8Array(W * H * 3).fill(Math.round(padValue));
+  for (let y = 0; y < nh; y++) {
+    pixels.set(a.pixels.subarray(y * nw * 3, (y + 1) * nw * 3), ((y + g.offsetY) * W + g.offsetX) * 3);
+  }
+  const boxes = a.boxes.map((v, i) => v + (i % 2 === 0 ? g.offsetX : g.offsetY));
+  return { pixels, width: W, height: H, boxes, labels: a.labels };
+}
+
+/**
+ * 'pad' exactly as preprocess does it: the crop (cw × ch) padded at the bottom/right with `padValue` and resized with
+ * one scale s = max(cw/W, ch/H). The axis the crop fills is resized by the chain itself (scale cw/W = s); the other
+ * keeps the crop's own resolution there, then one bilinear pass (half-pixel centres) samples it with scale s over the
+ * padded extent — preprocess's taps: the last content row or column blends into the padding as inference's does.
+ * null when that intermediate would be over 8192 pixels long (the caller then resizes the content to round(ch/s)).
+ */
+function padSample(
+  input: AugmentInput,
+  plan: AugmentPlan,
+  s: number,
+  W: number,
+  H: number,
+  padValue: number,
+  native: boolean,
+): AugmentOutput | null {
+  const { width: cw, height: ch } = plan.crop;
+  const fillsX = cw / s >= W - 1e-9 * W; // the crop spans the input's width (else its height)
+  const n = fillsX ? ch : cw; // the crop's resolution along the padded axis
+  if (n > MAX_INPUT_SIDE) return null;
+  const a = run(input, plan, fillsX ? { width: W, height: n } : { width: n, height: H }, native);
+  const out = fillsX ? H : W; // output length along the padded axis
+  // preprocess's axis table (lib/image/preprocess.ts axisTable) over a virtual source of max(n, out·s) pixels
+  const virtual = Math.max(n, out * s);
+  const last = Math.max(Math.ceil(virtual - 1e-9 * virtual) - 1, 0);
+  const pixels = new Uint8Array(W * H * 3);
+  const across = fillsX ? W : H; // pixels per line of the other axis
+  const at = (d: number, k: number) => (fillsX ? (d * W + k) * 3 : (k * W + d) * 3); // output/intermediate offset
+  const src = a.pixels;
+  const srcAt = (i: number, k: number) => (fillsX ? (i * W + k) * 3 : (k * n + i) * 3);
+  for (let d = 0; d < out; d++) {
+    let x = (d + 0.5) * s - 0.5;
+    if (x < 0) x = 0;
+    let lo = Math.floor(x);
+    if (lo > last) lo = last;
+    const hi = lo < last ? lo + 1 : lo;
+    const lambda = x - lo > 1 ? 1 : x - lo;
+    for (let k = 0; k < across; k++) {
+      const o = at(d, k);
+      for (let c = 0; c < 3; c++) {
+        const v0 = lo < n ? src[srcAt(lo, k) + c] : padValue;
+        const v1 = hi < n ? src[srcAt(hi, k) + c] : padValue;
+        const v = Math.floor((1 - lambda) * v0 + lambda * v1 + 0.5);
+        pixels[o + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+    }
+  }
+  // boxes: the chain scaled the filled axis by 1/s; the padded axis is still in crop pixels
+  const boxes = a.boxes.map((v, i) => ((i % 2 === 0) === fillsX ? v : v / s));
+  return { pixels, width: W, height: H, boxes, labels: a.labels };
 }
 
 /**

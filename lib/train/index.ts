@@ -19,6 +19,7 @@ export {
 export { Rng } from './rng.ts';
 export {
   augment,
+  augmentForInput,
   augmentBackend,
   applyAugmentPlan,
   DEFAULT_AUGMENT,

@@ -43,7 +43,7 @@ import { readModelSpec } from '../model/metadata.ts';
 import { readOnnxHeaderFile } from '../model/onnx-header.ts';
 import { ensureDefaultModel } from '../model/zoo.ts';
 import { Session } from '../runtime/session.ts';
-import { augment, toInputTensor, type AugmentOptions } from './augment.ts';
+import { augmentForInput, toInputTensor, type AugmentOptions } from './augment.ts';
 import { loadTf, TRAIN_BACKENDS, type Tf, type TrainBackendName } from './backend.ts';
 import { type CacheEntry, FeatureCache, type Features } from './cache.ts';
 import { CheckpointError, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
@@ -607,10 +607,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       kept = labels;
     } else {
       const rng = new Rng(r.seed, augmentStream(i, variant, generation));
-      const a = augment(
+      // the model's resize mode: stretched to the input, or aspect kept and padded / letterboxed as inference does
+      const a = augmentForInput(
         { pixels: img.pixels, width: img.width, height: img.height, boxes: s.boxes, labels },
         rng,
-        { width: W, height: H },
+        spec.input,
         augmentOptions,
       );
       input = toInputTensor(a.pixels, a.width, a.height, spec.input);
