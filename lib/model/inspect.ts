@@ -154,7 +154,7 @@ export function formatQuantization(spec: ModelSpec): string[] {
   const method = `${q.method ?? '?'}${q.percentile !== undefined ? ` ${q.percentile} %` : ''}`;
   const kept =
     (Array.isArray(q.keepFloat) && q.keepFloat.length ? q.keepFloat.join(', ') : 'none') +
-    (q.keptFloatWeights && Array.isArray(q.keepFloat) && q.keepFloat.length ? `; ${q.keptFloatWeights} weights` : '');
+    (q.keptFloatWeights === 'int8' && Array.isArray(q.keepFloat) && q.keepFloat.length ? '; int8 weights' : '');
   const cal = q.calibration;
   return [
     `quantization  int8 ${q.format ?? '?'} by ${q.quantizer ?? '?'}: ${q.quantizedConvs ?? '?'} Conv quantized, ${q.floatConvs ?? '?'} kept float (${kept})`,

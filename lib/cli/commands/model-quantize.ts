@@ -1,6 +1,6 @@
 /**
  * `ssd-edge model quantize MODEL --calibration DIR [--images N] [--out M.int8.onnx] [--method minmax|percentile|entropy]
- *  [--percentile P] [--keep-float first,heads|none] [--float-weights] [--no-per-channel] [--reduce-range auto|on|off] [--eval DATA]
+ *  [--percentile P] [--keep-float first,heads|none] [--int8-weights] [--no-per-channel] [--reduce-range auto|on|off] [--eval DATA]
  *  [--max-loss POINTS] [--overwrite] [--json]`
  *
  * Quantizes a float ssd-edge model to int8 (lib/model/quantize) and, with --eval, scores float and int8 on a labelled
@@ -37,7 +37,7 @@ interface QuantizeCliOptions {
   method?: CalibrationMethod;
   percentile?: number;
   keepFloat?: Array<'first' | 'heads'>;
-  floatWeights?: boolean;
+  int8Weights?: boolean;
   perChannel: boolean;
   reduceRange: ReduceRangeMode;
   eval?: string;
@@ -143,8 +143,8 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
       parseKeepFloat,
     )
     .option(
-      '--float-weights',
-      'store the weights of the --keep-float convs as float (default: int8 behind DequantizeLinear, float compute)',
+      '--int8-weights',
+      'store the weights of the --keep-float convs int8 (float compute): a smaller file, a slower forward',
     )
     .option('--per-channel', 'one weight scale per output channel', true)
     .option('--no-per-channel', 'one weight scale per weight tensor')
@@ -181,7 +181,7 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
         method: opts.method,
         ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),
         ...(opts.keepFloat ? { keepFloat: opts.keepFloat } : {}),
-        ...(opts.floatWeights ? { floatWeights: true } : {}),
+        ...(opts.int8Weights ? { int8Weights: true } : {}),
         perChannel: opts.perChannel,
         reduceRange: opts.reduceRange,
         ...(opts.images ? { images: opts.images } : {}),

@@ -31,6 +31,7 @@ import { prepare } from '../../detector/stages.ts';
 import type { TensorMap } from '../../runtime/tensor.ts';
 import { calibrate, CALIBRATION_METHODS, type CalibrationMethod, type TensorRange } from './calibrate.ts';
 import { applyQdq, assertQdqOpset, planQdq, type KeepFloat } from './qdq.ts';
+import { foldConvAffine } from './fold.ts';
 import { REDUCE_RANGE_MODES, resolveReduceRange, type ReduceRangeMode } from './cpu.ts';
 import { weightQmax } from './params.ts';
 
@@ -51,10 +52,11 @@ export interface QuantizeOptions {
   /** Convs kept float: any of 'first' (the image's first conv), 'heads' (box/class predictors); default ['heads']; [] for none. */
   keepFloat?: ReadonlyArray<'first' | 'heads'>;
   /**
-   * Keep the weights of the Convs kept float in float (default false: they are stored int8 per channel behind a
-   * DequantizeLinear — weight-only quantization; the Conv still computes in float, the file shrinks).
+   * Store the weights of the Convs kept float int8 per channel behind a DequantizeLinear (weight-only: the Conv still
+   * computes in float; a smaller file — SSD300-VGG16 34.7 % → 25.2 % of float — for a slower forward, as ONNX Runtime
+   * dequantizes them at every run). Default false.
    */
-  floatWeights?: boolean;
+  int8Weights?: boolean;
   /** Per-channel weight scales (default true); false: one scale per weight tensor. */
   perChannel?: boolean;
   /** 7-bit weights: 'auto' (default: when the CPU lacks VNNI / dot product), 'on', 'off'. */
@@ -71,7 +73,7 @@ const OPTION_KEYS = [
   'method',
   'percentile',
   'keepFloat',
-  'floatWeights',
+  'int8Weights',
   'perChannel',
   'reduceRange',
   'images',
@@ -149,7 +151,7 @@ function validate(options: QuantizeOptions): void {
       throw invalidParameterError('keepFloat', "Array of 'first', 'heads' (or [] for none)", options.keepFloat);
     options.keepFloat.forEach((k, i) => assertOneOf(`keepFloat[${i}]`, k, KEEP_FLOAT_PARTS));
   }
-  if (options.floatWeights !== undefined) assertBoolean('floatWeights', options.floatWeights);
+  if (options.int8Weights !== undefined) assertBoolean('int8Weights', options.int8Weights);
   if (options.perChannel !== undefined) assertBoolean('perChannel', options.perChannel);
   if (options.reduceRange !== undefined) assertOneOf('reduceRange', options.reduceRange, REDUCE_RANGE_MODES);
   if (options.images !== undefined) assertInteger('images', options.images, 1);
@@ -164,6 +166,8 @@ export interface QuantizeGraphResult {
   floatConvs: number;
   /** Float Convs whose weights are stored int8 (weight-only). */
   int8WeightConvs: number;
+  /** Add/Mul/BatchNormalization ops folded into the Conv before them. */
+  foldedOps: number;
   reduceRange: boolean;
 }
 
@@ -182,17 +186,19 @@ export async function quantizeGraph(
 ): Promise<QuantizeGraphResult> {
   validate(options);
   const keepFloat: KeepFloat = options.keepFloat ?? ['heads'];
-  const plan = planQdq(model, keepFloat);
-  const ranges = await calibrate(model, plan.calibrate, feeds, {
+  // Conv → Add/Mul/BatchNormalization chains (imported graphs) become one Conv, so the Conv's Relu and Q fuse
+  const { model: graph, folded } = foldConvAffine(model);
+  const plan = planQdq(graph, keepFloat);
+  const ranges = await calibrate(graph, plan.calibrate, feeds, {
     method: options.method,
     percentile: options.percentile,
     threads: options.threads,
   });
   const reduceRange = resolveReduceRange(options.reduceRange ?? 'auto');
-  const r = applyQdq(model, plan, ranges, {
+  const r = applyQdq(graph, plan, ranges, {
     perChannel: options.perChannel ?? true,
     reduceRange,
-    floatWeights: options.floatWeights ?? false,
+    int8Weights: options.int8Weights ?? false,
   });
   return {
     model: r.model,
@@ -200,6 +206,7 @@ export async function quantizeGraph(
     quantizedConvs: r.quantizedConvs,
     floatConvs: r.floatConvs,
     int8WeightConvs: r.int8WeightConvs,
+    foldedOps: folded,
     reduceRange,
   };
 }
@@ -279,7 +286,7 @@ export async function quantizeModel(
     ...(options.method === 'percentile' ? { percentile: options.percentile ?? 99.999 } : {}),
     reduceRange: q.reduceRange,
     keepFloat,
-    keptFloatWeights: options.floatWeights ? 'float' : 'int8',
+    keptFloatWeights: options.int8Weights ? 'int8' : 'float',
     quantizedConvs: q.quantizedConvs,
     floatConvs: q.floatConvs,
     calibration: { images: images.length, source },
@@ -291,6 +298,9 @@ export async function quantizeModel(
   const report = [
     `calibrated on ${images.length} image(s) (${source}), method ${note.method}${note.percentile ? ` ${note.percentile} %` : ''}: ${q.ranges.size} activation ranges`,
     `${q.quantizedConvs} Conv quantized (weights ${note.weights}), ${q.floatConvs} kept float (${keepFloat.join(', ') || 'none'}${q.int8WeightConvs ? `; ${q.int8WeightConvs} of them with int8 weights, float compute` : ''})`,
+    ...(q.foldedOps
+      ? [`${q.foldedOps} Add/Mul/BatchNormalization op(s) after a Conv folded into its weights and bias`]
+      : []),
     `${(bytes.byteLength / 1e6).toFixed(1)} MB → ${(out.byteLength / 1e6).toFixed(1)} MB (${((100 * out.byteLength) / bytes.byteLength).toFixed(0)} %)`,
   ];
   return { model: q.model, bytes: out, spec: qspec, note, ranges: q.ranges, report };

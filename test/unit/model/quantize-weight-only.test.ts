@@ -1,7 +1,7 @@
 /**
- * Weight-only quantization of the Convs kept float (issue 11 follow-up): by default their weights are stored int8
- * (symmetric, per output channel) behind a DequantizeLinear while the Conv computes in float; `floatWeights: true`
- * keeps the float weights. The outputs of the two differ by the weight rounding only, within the bound derived here:
+ * Weight-only quantization of the Convs kept float (issue 11 follow-up): with `int8Weights: true` their weights are
+ * stored int8 (symmetric, per output channel) behind a DequantizeLinear while the Conv computes in float; by default
+ * they stay float. The outputs of the two differ by the weight rounding only, within the bound derived here:
  * a head output y_c = Σ w·a + b over its window; with w' = s_c·round(w/s_c), |w' − w| ≤ s_c/2, so
  * |y'_c − y_c| ≤ (s_c/2)·Σ_window |a| ≤ (s_c/2)·K·max|a| (K = Cin·kh·kw), where both models see the same head input a
  * (same calibration, same activation quantization) and max|a| is bounded by the uint8 grid of that input.
@@ -11,6 +11,8 @@ import { GraphBuilder } from '../../../lib/model/graph.ts';
 import { DataType, tensorToArray, writeOnnx, type TensorProto } from '../../../lib/model/onnx.ts';
 import { quantizeGraph } from '../../../lib/model/quantize/index.ts';
 import { activationParams } from '../../../lib/model/quantize/params.ts';
+import { formatQuantization } from '../../../lib/model/inspect.ts';
+import type { ModelSpec } from '../../../lib/model/spec.ts';
 import { Session } from '../../../lib/runtime/session.ts';
 
 /** x → Conv → Relu → MaxPool → {box head Conv, class head Conv} → Concat → y (heads: 3×3, 8 → 4 and 8 → 6). */
@@ -53,8 +55,8 @@ async function run(model: Parameters<typeof writeOnnx>[0], x: (typeof feeds)[num
   }
 }
 
-test('kept-float heads: weights int8 per channel + DequantizeLinear in the file, bias float, Conv still float', async (t) => {
-  const q = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1 });
+test('int8Weights: kept-float heads: weights int8 per channel + DequantizeLinear in the file, bias float, Conv still float', async (t) => {
+  const q = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1, int8Weights: true });
   t.is(q.int8WeightConvs, 2);
   const inits = new Map((q.model.graph.initializer ?? []).map((i) => [i.name, i]));
   const producer = new Map(q.model.graph.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
@@ -79,8 +81,8 @@ test('kept-float heads: weights int8 per channel + DequantizeLinear in the file,
     // the head's activation input is the dequantized pool output, as before
     t.regex(conv.input[0], /dequantized/);
   }
-  // floatWeights keeps the float weights (the previous behaviour)
-  const f = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1, floatWeights: true });
+  // the default keeps the float weights
+  const f = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1 });
   t.is(f.int8WeightConvs, 0);
   const finits = new Set((f.model.graph.initializer ?? []).map((i) => i.name));
   t.true(finits.has('box.w') && finits.has('cls.w'));
@@ -90,11 +92,11 @@ test('kept-float heads: weights int8 per channel + DequantizeLinear in the file,
   );
 });
 
-test('kept-float heads with int8 weights: outputs equal the float-weight model within the weight rounding bound', async (t) => {
+test('int8Weights: kept-float heads with int8 weights: outputs equal the float-weight model within the weight rounding bound', async (t) => {
   const float = tinySsd();
   const floatInits = new Map((float.graph.initializer ?? []).map((i) => [i.name, tensorToArray(i) as Float32Array]));
-  const q = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1 });
-  const f = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1, floatWeights: true });
+  const q = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1, int8Weights: true });
+  const f = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1 });
   // max |a| of the heads' input: the uint8 grid of the pool output (it shares r1's parameters)
   const r = q.ranges.get('r1')!;
   t.deepEqual(f.ranges.get('r1'), r, 'both models calibrate the same ranges');
@@ -126,4 +128,18 @@ test('kept-float heads with int8 weights: outputs equal the float-weight model w
     }
   }
   t.true(changed > 0, 'the int8 weights change the outputs (the comparison is not of one model with itself)');
+});
+
+test('model inspect: the kept-float Convs with int8 weights are named; float weights (the default) are not', (t) => {
+  const note = {
+    quantizer: 'ssd-edge/quantize@2',
+    format: 'QDQ',
+    quantizedConvs: 3,
+    floatConvs: 2,
+    keepFloat: ['heads'],
+  };
+  const line = (extra: object) =>
+    formatQuantization({ quantization: { ...note, ...extra } } as unknown as ModelSpec)[0];
+  t.regex(line({ keptFloatWeights: 'int8' }), /3 Conv quantized, 2 kept float \(heads; int8 weights\)$/);
+  t.regex(line({ keptFloatWeights: 'float' }), /3 Conv quantized, 2 kept float \(heads\)$/);
 });
