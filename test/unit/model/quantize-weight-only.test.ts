@@ -6,7 +6,14 @@
  * |y'_c − y_c| ≤ (s_c/2)·Σ_window |a| ≤ (s_c/2)·K·max|a| (K = Cin·kh·kw), where both models see the same head input a
  * (same calibration, same activation quantization) and max|a| is bounded by the uint8 grid of that input.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
+import { quantizeCommand } from '../../../lib/cli/commands/model-quantize.ts';
+import { readModelSpec } from '../../../lib/model/metadata.ts';
+import { readOnnx } from '../../../lib/model/onnx.ts';
+import { writeTinyConvModel } from '../../helpers/tiny-detector-model.ts';
 import { GraphBuilder } from '../../../lib/model/graph.ts';
 import { DataType, tensorToArray, writeOnnx, type TensorProto } from '../../../lib/model/onnx.ts';
 import { quantizeGraph } from '../../../lib/model/quantize/index.ts';
@@ -142,4 +149,37 @@ test('model inspect: the kept-float Convs with int8 weights are named; float wei
     formatQuantization({ quantization: { ...note, ...extra } } as unknown as ModelSpec)[0];
   t.regex(line({ keptFloatWeights: 'int8' }), /3 Conv quantized, 2 kept float \(heads; int8 weights\)$/);
   t.regex(line({ keptFloatWeights: 'float' }), /3 Conv quantized, 2 kept float \(heads\)$/);
+});
+
+test('model quantize --int8-weights: the note says int8, the kept Conv reads int8 weights; without it float', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-q8-w8-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const float = writeTinyConvModel(dir);
+  const images = path.resolve(import.meta.dirname, '../../fixtures/eval/faces/images');
+  const quantize = async (out: string, ...args: string[]) => {
+    await quantizeCommand({ out: () => {}, err: () => {} })
+      .exitOverride()
+      .parseAsync([float, '--calibration', images, '--images', '1', '--threads', '1', '--out', out, ...args], {
+        from: 'user',
+      });
+    const model = readOnnx(fs.readFileSync(out));
+    const note = (readModelSpec(model, out) as unknown as { quantization: { keptFloatWeights: string } }).quantization;
+    const inits = new Map((model.graph.initializer ?? []).map((i) => [i.name, i]));
+    const producer = new Map(model.graph.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
+    // image → Conv → Relu → Conv (the head, kept float) → Relu → …: the kept Conv is the second
+    const convs = model.graph.node.filter((n) => n.op_type === 'Conv');
+    t.is(convs.length, 2);
+    const kept = convs.slice(1);
+    return { note, kept, inits, producer };
+  };
+  const w8 = await quantize(path.join(dir, 'w8.onnx'), '--int8-weights');
+  t.is(w8.note.keptFloatWeights, 'int8');
+  t.is(w8.kept.length, 1);
+  const dq = w8.producer.get(w8.kept[0].input[1]);
+  t.is(dq?.op_type, 'DequantizeLinear');
+  t.is(w8.inits.get(dq!.input[0])?.data_type, DataType.INT8);
+  const fl = await quantize(path.join(dir, 'fl.onnx'));
+  t.is(fl.note.keptFloatWeights, 'float');
+  t.is(fl.kept.length, 1);
+  t.is(fl.inits.get(fl.kept[0].input[1])?.data_type, DataType.FLOAT);
 });
