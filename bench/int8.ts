@@ -9,9 +9,12 @@
  *   quantized (`keepFloat: []`);
  * - end to end: `Detector.detect` on raw RGB frames (640×480, decode-free: preprocess + forward + postprocess);
  * - file sizes; AP50 / mAP on the face set (test/fixtures/eval/faces) for float, int8 and int8 with --reduce-range on;
- *   detections ≥ 0.5 of the float model on the test images that int8 loses (same label, IoU ≥ 0.5, score ≥ 0.5).
+ *   detections ≥ 0.5 of the float model on the test images that int8 loses (same label, IoU ≥ 0.5, score ≥ 0.5);
+ * - SSD300 with the heads' weights stored int8 (`int8Weights`: weight-only, float compute): size and forward;
+ * - with SSD_EDGE_MODELS_DIR set: OpenCV's res10 imported from TensorFlow, float vs int8 forward, size, AP.
  *
- *   node --import=tsx bench/int8.ts [--runs 30]      → bench/results/int8.json   (or: npm run bench -- int8)
+ *   [SSD_EDGE_MODELS_DIR=…/models] node --import=tsx bench/int8.ts [--runs 30]      → bench/results/int8.json
+ *   (or: npm run bench -- int8)
  *
  * `--reduce-range on` changes the weights (7-bit), not the kernels ONNX Runtime picks for this CPU: its speed row
  * here is this CPU's; its accuracy rows are what an AVX2-only device gets.
@@ -25,7 +28,7 @@ import { Detector, type Detection } from '../lib/detector/detector.ts';
 import { prepare } from '../lib/detector/stages.ts';
 import { openDataset } from '../lib/data/index.ts';
 import { evaluateModel } from '../lib/eval/run.ts';
-import { importModelFile } from '../lib/model/import.ts';
+import { importModelFile, importModelFiles } from '../lib/model/import.ts';
 import { loadModelFile } from '../lib/model/metadata.ts';
 import { int8Support, quantizeModel } from '../lib/model/quantize/index.ts';
 import { cacheRoot, ensureDefaultModel } from '../lib/model/zoo.ts';
@@ -173,6 +176,18 @@ async function ssd300(tmp: string): Promise<{ path: string; source: string }> {
   );
 }
 
+/** OpenCV's res10 (TensorFlow import) from SSD_EDGE_MODELS_DIR, or null when that is not set (its row is skipped). */
+async function res10(tmp: string): Promise<string | null> {
+  const dir = process.env.SSD_EDGE_MODELS_DIR;
+  if (!dir) return null;
+  const d = path.join(dir, 'opencv-face-res10-tf-uint8');
+  const r = await importModelFiles(
+    [path.join(d, 'opencv_face_detector_uint8.pb'), path.join(d, 'opencv_face_detector.pbtxt')],
+    { out: path.join(tmp, 'res10.onnx'), labels: path.join(d, 'labels.txt') },
+  );
+  return r.path;
+}
+
 export async function benchInt8(runs = 30) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssd-edge-int8-bench-'));
   try {
@@ -218,6 +233,28 @@ export async function benchInt8(runs = 30) {
       (await quantizeModel(s.path, CALIBRATION, { reduceRange: 'off', keepFloat: [] })).bytes,
     );
     const ssdForwardAll = await forwardBench(s.path, ssdInt8All, Math.max(10, Math.round(runs / 3)));
+    // heads float in compute, int8 in the file (weight-only): the smaller file at the cost of a DequantizeLinear per run
+    const ssdInt8W = path.join(tmp, 'ssd300.int8.w8.onnx');
+    fs.writeFileSync(
+      ssdInt8W,
+      (await quantizeModel(s.path, CALIBRATION, { reduceRange: 'off', int8Weights: true })).bytes,
+    );
+    const ssdForwardW = await forwardBench(s.path, ssdInt8W, Math.max(10, Math.round(runs / 3)));
+
+    // OpenCV's res10 imported from TensorFlow (Conv → BiasAdd → BatchNorm → Mul → Add → Relu, folded before quantizing)
+    const r10 = await res10(tmp);
+    let res10Result = null;
+    if (r10) {
+      console.log('res10 (TensorFlow import): quantize + forward + accuracy…');
+      const r10Int8 = path.join(tmp, 'res10.int8.onnx');
+      const q10 = await quantize(r10, r10Int8, 'off');
+      res10Result = {
+        report: q10.report,
+        bytes: { float: size(r10), int8: size(r10Int8), ratio: size(r10Int8) / size(r10) },
+        forward: await forwardBench(r10, r10Int8, runs),
+        accuracy: { float: await accuracy(r10), int8: await accuracy(r10Int8) },
+      };
+    }
 
     const result = {
       runs,
@@ -241,13 +278,24 @@ export async function benchInt8(runs = 30) {
           bytes: { int8: size(ssdInt8All), ratio: size(ssdInt8All) / size(s.path) },
           forward: ssdForwardAll,
         },
+        int8Weights: {
+          bytes: { int8: size(ssdInt8W), ratio: size(ssdInt8W) / size(s.path) },
+          forward: ssdForwardW,
+        },
       },
+      res10: res10Result,
     };
     const f = (x: { float: Timing; int8: Timing; speedup: number }) =>
       `${x.float.median.toFixed(1)} → ${x.int8.median.toFixed(1)} ms (${x.speedup.toFixed(2)}×)`;
     console.log(`face forward ${f(faceForward)}; reduce range ${f(faceForwardRr)}`);
     console.log(`face end to end (raw 640×480) ${f(faceE2e)}`);
-    console.log(`SSD300 forward ${f(ssdForward)}; every conv quantized ${f(ssdForwardAll)}`);
+    console.log(
+      `SSD300 forward ${f(ssdForward)}; every conv quantized ${f(ssdForwardAll)}; heads' weights int8 ${f(ssdForwardW)}`,
+    );
+    if (res10Result)
+      console.log(
+        `res10 forward ${f(res10Result.forward)}, size ${(res10Result.bytes.ratio * 100).toFixed(1)} %, AP50/mAP ${JSON.stringify(res10Result.accuracy)}`,
+      );
     console.log(
       `size ${(result.face.bytes.ratio * 100).toFixed(1)} % (face), ${(result.ssd300.bytes.ratio * 100).toFixed(1)} % (SSD300), ${(result.ssd300.keepFloatNone.bytes.ratio * 100).toFixed(1)} % (SSD300, every conv)`,
     );

@@ -152,7 +152,9 @@ export function formatQuantization(spec: ModelSpec): string[] {
   if (!q || typeof q !== 'object') return [];
   const pad = ' '.repeat(14);
   const method = `${q.method ?? '?'}${q.percentile !== undefined ? ` ${q.percentile} %` : ''}`;
-  const kept = Array.isArray(q.keepFloat) && q.keepFloat.length ? q.keepFloat.join(', ') : 'none';
+  const kept =
+    (Array.isArray(q.keepFloat) && q.keepFloat.length ? q.keepFloat.join(', ') : 'none') +
+    (q.keptFloatWeights === 'int8' && Array.isArray(q.keepFloat) && q.keepFloat.length ? '; int8 weights' : '');
   const cal = q.calibration;
   return [
     `quantization  int8 ${q.format ?? '?'} by ${q.quantizer ?? '?'}: ${q.quantizedConvs ?? '?'} Conv quantized, ${q.floatConvs ?? '?'} kept float (${kept})`,

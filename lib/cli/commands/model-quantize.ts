@@ -1,6 +1,6 @@
 /**
  * `ssd-edge model quantize MODEL --calibration DIR [--images N] [--out M.int8.onnx] [--method minmax|percentile|entropy]
- *  [--percentile P] [--keep-float first,heads|none] [--no-per-channel] [--reduce-range auto|on|off] [--eval DATA]
+ *  [--percentile P] [--keep-float first,heads|none] [--int8-weights] [--no-per-channel] [--reduce-range auto|on|off] [--eval DATA]
  *  [--max-loss POINTS] [--overwrite] [--json]`
  *
  * Quantizes a float ssd-edge model to int8 (lib/model/quantize) and, with --eval, scores float and int8 on a labelled
@@ -37,6 +37,7 @@ interface QuantizeCliOptions {
   method?: CalibrationMethod;
   percentile?: number;
   keepFloat?: Array<'first' | 'heads'>;
+  int8Weights?: boolean;
   perChannel: boolean;
   reduceRange: ReduceRangeMode;
   eval?: string;
@@ -141,6 +142,10 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
       "convolutions kept float: 'first' (the image's first conv), 'heads' (box/class predictors), both, or 'none' (default heads)",
       parseKeepFloat,
     )
+    .option(
+      '--int8-weights',
+      'store the weights of the --keep-float convs int8 (float compute): a smaller file, a slower forward',
+    )
     .option('--per-channel', 'one weight scale per output channel', true)
     .option('--no-per-channel', 'one weight scale per weight tensor')
     .addOption(
@@ -176,6 +181,7 @@ export function quantizeCommand(io: QuantizeCommandIo = processIo): Command {
         method: opts.method,
         ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),
         ...(opts.keepFloat ? { keepFloat: opts.keepFloat } : {}),
+        ...(opts.int8Weights ? { int8Weights: true } : {}),
         perChannel: opts.perChannel,
         reduceRange: opts.reduceRange,
         ...(opts.images ? { images: opts.images } : {}),

@@ -157,10 +157,13 @@ test('quantizeGraph: heads stay float Convs reading dequantized values; the mode
   t.is(ops.filter((o) => o === 'Conv').length, 4);
   for (const head of q.model.graph.node.filter((n) => n.name === 'box' || n.name === 'cls'))
     t.regex(head.input[0], /dequantized/);
-  // the float weights of quantized convs are gone, the heads' are kept
+  // the float weights of quantized convs are gone, the heads' are kept (int8 with int8Weights: weight-only)
   const inits = new Set(q.model.graph.initializer?.map((i) => i.name));
   t.false(inits.has('c1.w'));
   t.true(inits.has('c1.w/int8') && inits.has('box.w'));
+  const w8 = await quantizeGraph(tinySsd(), feeds, { reduceRange: 'off', threads: 1, int8Weights: true });
+  const w8inits = new Set(w8.model.graph.initializer?.map((i) => i.name));
+  t.true(w8inits.has('box.w/int8') && !w8inits.has('box.w'));
   await t.throwsAsync(quantizeGraph(tinySsd(12), feeds, { threads: 1 }), {
     instanceOf: TypeError,
     message: /opset ≥ 13 .* received opset 12/,
@@ -211,6 +214,10 @@ test('options: unknown keys and bad values name the parameter', async (t) => {
   await t.throwsAsync(quantizeGraph(tinySsd(), feeds, { percentile: 30 }), { instanceOf: RangeError });
   await t.throwsAsync(quantizeGraph(tinySsd(), feeds, { reduceRange: 'yes' as never }), {
     message: /for reduceRange but received "yes"/,
+  });
+  await t.throwsAsync(quantizeGraph(tinySsd(), feeds, { int8Weights: 'yes' as never }), {
+    instanceOf: TypeError,
+    message: /int8Weights/,
   });
 });
 
