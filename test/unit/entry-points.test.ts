@@ -18,6 +18,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 const TWINS = [
   'applyAugmentPlanTs',
+  'augmentForInputTs',
   'augmentTs',
   'batchedNmsTs',
   'boxIouTs',
@@ -40,6 +41,7 @@ const AUGMENTATION = [
   'applyAugmentPlan',
   'augment',
   'augmentBackend',
+  'augmentForInput',
   'planAugment',
   'previewAugmentations',
   'rgbPixels',
