@@ -244,36 +244,6 @@ function nativeOptions({ options: o }: Resolved) {
   };
 }
 
-let nativeClassAgnostic: boolean | undefined;
-/**
- * Whether the loaded addon knows `classAgnostic` (an addon built before it ignores the key): probed once with two
- * equal boxes of different classes, which one NMS across classes reduces to one detection.
- */
-function nativeHasClassAgnostic(): boolean {
-  if (nativeClassAgnostic === undefined && binding) {
-    const options = {
-      ...nativeOptions({ options: { ...TORCHVISION, classAgnostic: true } } as unknown as Resolved),
-      scoring: 'none' as const,
-      boxesDecoded: true,
-      scoreThresh: 0.5,
-    };
-    const [d] = binding.postprocess(
-      Float32Array.of(0, 0, 1, 1, 0, 0, 1, 1),
-      Float32Array.of(0, 0.9, 0.1, 0, 0.1, 0.8),
-      new Float32Array(0),
-      1,
-      3,
-      Float32Array.of(1, 1),
-      options,
-    );
-    nativeClassAgnostic = d.scores.length === 1;
-  }
-  return nativeClassAgnostic === true;
-}
-
-/** The addon runs these options (a class-agnostic NMS only when it knows the option). */
-const useNative = (r: Resolved) => !!binding && (!r.options.classAgnostic || nativeHasClassAgnostic());
-
 /**
  * SSD postprocess of a batch, per image (torchvision `postprocess_detections` order of steps):
  * 1. scores: softmax over all C logits of each anchor (background included), or a sigmoid per logit (float32);
@@ -302,7 +272,7 @@ const useNative = (r: Resolved) => !!binding && (!r.options.classAgnostic || nat
  */
 export function postprocessDetections(input: PostprocessInput, options?: PostprocessOptionsInput): Detections[] {
   const r = resolve(input, options);
-  return binding && useNative(r) ? binding.postprocess(...nativeArgs(input, r)) : run(input, r);
+  return binding ? binding.postprocess(...nativeArgs(input, r)) : run(input, r);
 }
 
 /**
@@ -319,7 +289,7 @@ export async function postprocessDetectionsAsync(
   options?: PostprocessOptionsInput,
 ): Promise<Detections[]> {
   const r = resolve(input, options);
-  if (!binding || !useNative(r)) return run(input, r);
+  if (!binding) return run(input, r);
   const native = binding;
   const caller = new Error();
   return new Promise((resolvePromise, reject) => {
