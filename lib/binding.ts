@@ -109,6 +109,16 @@ export interface Binding {
     taps: NativeTaps | null,
     padValue: number,
   ): void;
+  /** The augmentation's pixel work (lib/train/augment.ts): `plan` Float64Array(18), output RGB outWidth × outHeight. */
+  augmentPixels(
+    src: Uint8Array,
+    width: number,
+    height: number,
+    plan: Float64Array,
+    out: Uint8Array,
+    outWidth: number,
+    outHeight: number,
+  ): void;
   capabilities(): Capabilities;
   setSimd(level: 'auto' | SimdLevel): SimdLevel;
   /** levels: [L·6] (rows, cols, stepY, stepX, offset, numShapes) in input pixels; shapes: [S·2] (w, h) normalized, float64. */

@@ -27,7 +27,7 @@
  * lets float pixels run outside [0, 255] and through the HSV conversion); min IoU 0.5 is among the modes (the
  * paper's list); "some object reaches min IoU" (Caffe SSD's SatisfySampleConstraint) instead of ssd.pytorch's test.
  */
-import { binding } from '../binding.ts';
+import { binding, type Binding } from '../binding.ts';
 import { f32 as f } from '../ops/float32.ts';
 import {
   assertBoolean,
@@ -620,23 +620,12 @@ function applyBoxes(
   return { boxes: Float32Array.from(outBoxes), labels: Int32Array.from(outLabels) };
 }
 
-function nativeAugment(): NativeAugment | null {
-  const fn = (binding as unknown as { augmentPixels?: NativeAugment } | null)?.augmentPixels;
-  return typeof fn === 'function' ? fn : null;
+/** The addon's pixel work, or null without the addon (the TS twin runs). */
+function nativeAugment(): Binding['augmentPixels'] | null {
+  return binding ? binding.augmentPixels : null;
 }
 
-/** The addon's `augmentPixels(src, width, height, plan: Float64Array(18), out, outWidth, outHeight)`. */
-type NativeAugment = (
-  src: Uint8Array,
-  width: number,
-  height: number,
-  plan: Float64Array,
-  out: Uint8Array,
-  outWidth: number,
-  outHeight: number,
-) => void;
-
-/** Whether the pixel work runs in the addon (false: the TS twin; an addon built before augmentation lacks it). */
+/** Whether the pixel work runs in the addon (false: the TS twin, without the addon). */
 export function augmentBackend(): 'native' | 'typescript' {
   return nativeAugment() ? 'native' : 'typescript';
 }
