@@ -51,7 +51,11 @@ BoxTree::BoxTree(const float* boxes, const int32_t* order, size_t n, double thre
   // Median splits keep the leaves within one level of each other: node indices stay below 2^(depth + 1).
   size_t leaves = 1, depth = 0;
   while (leaves * kLeaf < items.size()) leaves *= 2, ++depth;
-  nodes_.assign(2 * leaves + 1, kEmpty);
+  // Children 2k + 1 and 2k + 2 start at an odd index: with node_ + 1 on a 64-byte boundary, each pair fills a line.
+  nodes_.assign(2 * leaves + 2, kEmpty);
+  node_ = nodes_.data();
+  if (reinterpret_cast<uintptr_t>(node_ + 1) % 64) ++node_;
+  meta_.assign(2 * leaves + 1, Meta{0, 0, 0});
   entries_.resize(items.size());
   build(0, 0, items.size(), items);
 }
@@ -61,8 +65,7 @@ BoxTree::BoxTree(const float* boxes, const int32_t* order, size_t n, double thre
 // spread of centres.
 void BoxTree::build(size_t k, size_t lo, size_t hi, std::vector<Item>& items) {
   if (hi - lo <= kLeaf) {
-    Node& nd = nodes_[k];
-    nd.lo = static_cast<int32_t>(lo), nd.leaf = 1, nd.kept = 0;
+    meta_[k] = Meta{static_cast<int32_t>(lo), 0, 1};
     for (size_t s = lo; s < hi; ++s) leaf_of_[static_cast<size_t>(items[s].pos)] = static_cast<int32_t>(k);
     return;
   }
@@ -113,17 +116,28 @@ void BoxTree::build(size_t k, size_t lo, size_t hi, std::vector<Item>& items) {
   build(2 * k + 2, mid, hi, items);
 }
 
+void BoxTree::insert(size_t i, float score, size_t ids) {
+  if (slot_.empty()) slot_.assign(ids, kNotIndexed);
+  const int32_t leaf = leaf_of_[i];
+  if (leaf < 0) return;
+  const int32_t s = meta_[static_cast<size_t>(leaf)].lo + meta_[static_cast<size_t>(leaf)].kept;
+  insert(i);
+  entries_[static_cast<size_t>(s)].score = score;
+  slot_[static_cast<size_t>(order_[i])] = s;
+}
+
 void BoxTree::insert(size_t i) {
   const int32_t leaf = leaf_of_[i];
   if (leaf < 0) return;
   const int32_t idx = order_[i];
   const float* b = boxes_ + 4 * static_cast<size_t>(idx);
   const float w = b[2] - b[0], h = b[3] - b[1];
-  Node& lf = nodes_[static_cast<size_t>(leaf)];
-  entries_[static_cast<size_t>(lf.lo) + lf.kept++] = Entry{{b[0], b[1], b[2], b[3]}, box_area(b), idx};
+  Meta& lf = meta_[static_cast<size_t>(leaf)];
+  entries_[static_cast<size_t>(lf.lo) + lf.kept++] =
+      Entry{{b[0], b[1], b[2], b[3]}, box_area(b), idx, 0.f};
   // Grow the bounds of the leaf and its ancestors; an ancestor that already holds the box ends the walk.
   for (size_t k = static_cast<size_t>(leaf);; k = (k - 1) / 2) {
-    Node& nd = nodes_[k];
+    Node& nd = node_[k];
     bool grew = false;
     auto lower = [&grew](float& v, float x) {
       if (x < v) v = x, grew = true;
@@ -138,9 +152,8 @@ void BoxTree::insert(size_t i) {
 }
 
 void BoxTree::shrink(size_t k) {
-  Node& lf = nodes_[k];
+  const Meta& lf = meta_[k];
   Node b = kEmpty;
-  b.lo = lf.lo, b.kept = lf.kept, b.leaf = 1;
   for (uint32_t c = 0; c < lf.kept; ++c) {
     const float* x = entries_[static_cast<size_t>(lf.lo) + c].xyxy;
     const float w = x[2] - x[0], h = x[3] - x[1];
@@ -148,11 +161,11 @@ void BoxTree::shrink(size_t k) {
     b.w_min = std::min(b.w_min, w), b.w_max = std::max(b.w_max, w), b.h_min = std::min(b.h_min, h);
     b.h_max = std::max(b.h_max, h);
   }
-  lf = b;
+  node_[k] = b;
   while (k > 0) {
     k = (k - 1) / 2;
-    const Node &l = nodes_[2 * k + 1], &r = nodes_[2 * k + 2];
-    Node& p = nodes_[k];
+    const Node &l = node_[2 * k + 1], &r = node_[2 * k + 2];
+    Node& p = node_[k];
     const float x1 = std::min(l.x1, r.x1), y1 = std::min(l.y1, r.y1), x2 = std::max(l.x2, r.x2),
                 y2 = std::max(l.y2, r.y2), w_min = std::min(l.w_min, r.w_min), w_max = std::max(l.w_max, r.w_max),
                 h_min = std::min(l.h_min, r.h_min), h_max = std::max(l.h_max, r.h_max);

@@ -109,29 +109,38 @@ std::vector<int32_t> batched_nms(const float* boxes, const float* scores, const 
 
 namespace {
 
-// Binary min-heap of (desc_key(score) << 32 | index) items, at most one per index, with each index's position so
-// that a decayed score (a larger key) sinks in place and a dropped box leaves: size and work stay O(n) and
-// O(log n) per decay (a lazy heap would hold one item per decay).
+// Binary min-heap of (desc_key(score) << 32 | index) items, at most one per index, with each index's position.
+// Scores mostly decay (a positive score times a factor in (0, 1]), which makes an item's key larger: such items are
+// left in place with their old, smaller key and corrected only when they reach the top (`replace_top`), so a decay
+// costs no heap work; the top is the true best once its stored key is current, because every stored key is ≤ its
+// item's current key. A negative score rises as it decays (a smaller key): that item moves up at once (`raise`).
+// Dropped boxes stay until they reach the top. Size and work: O(n) items, O(log n) per pick and per correction.
 class PickHeap {
  public:
-  explicit PickHeap(size_t n) : pos_(n, -1) {}
+  explicit PickHeap(size_t n) : pos_(n, -1) { items_.reserve(n); }
   bool empty() const { return items_.empty(); }
+  uint64_t top() const { return items_[0]; }
   void push(uint64_t item) {
     items_.push_back(item);
     up(items_.size() - 1);
   }
-  uint64_t pop() {
-    const uint64_t top = items_[0];
-    remove_at(0);
-    return top;
+  void pop() {
+    pos_[TopK::index_of(items_[0])] = -1;
+    const uint64_t last = items_.back();
+    items_.pop_back();
+    if (!items_.empty()) items_[0] = last, down(0);
   }
-  // The item of index j (present) gets a key >= its old one.
-  void sink(uint64_t item) {
+  // The top item's current key, >= the stored one.
+  void replace_top(uint64_t item) {
+    items_[0] = item;
+    down(0);
+  }
+  // The item of index j (present) gets a key <= its stored one.
+  void raise(uint64_t item) {
     const size_t p = static_cast<size_t>(pos_[TopK::index_of(item)]);
     items_[p] = item;
-    down(p);
+    up(p);
   }
-  void erase(int32_t j) { remove_at(static_cast<size_t>(pos_[j])); }
 
  private:
   void place(size_t p, uint64_t item) {
@@ -155,20 +164,137 @@ class PickHeap {
     }
     place(p, it);
   }
-  void remove_at(size_t p) {
-    pos_[TopK::index_of(items_[p])] = -1;
-    const uint64_t last = items_.back();
-    items_.pop_back();
-    if (p == items_.size()) return;
-    items_[p] = last;
-    if (p > 0 && last < items_[(p - 1) / 2])
-      up(p);
-    else
-      down(p);
-  }
   std::vector<uint64_t> items_;
   std::vector<int32_t> pos_;
 };
+
+// Monotone priority queue (radix heap) of the same items, for when every score is ≥ 0: a decayed score then stays
+// ≥ 0 and never rises, so no current key is ever below the last key taken, and items can be filed by the highest bit
+// where they differ from it (bucket b: bit b − 1; bucket 0: equal). Taking the top refiles only the first non-empty
+// bucket, each item moving to a lower bucket, so an item moves at most 65 times over its life, through sequential
+// memory (a binary heap's sift touches log n scattered slots per correction). Same order as PickHeap.
+class RadixHeap {
+ public:
+  explicit RadixHeap(size_t n) { buckets_[64].reserve(n); }
+  bool empty() const { return size_ == 0; }
+  void push(uint64_t item) {
+    buckets_[bucket(item)].push_back(item);
+    ++size_;
+  }
+  uint64_t top() {
+    if (buckets_[0].empty()) {
+      size_t b = 1;
+      while (buckets_[b].empty()) ++b;
+      std::vector<uint64_t>& from = buckets_[b];
+      last_ = *std::min_element(from.begin(), from.end());
+      for (uint64_t it : from) buckets_[bucket(it)].push_back(it);
+      from.clear();
+    }
+    return buckets_[0].back();
+  }
+  void pop() {
+    buckets_[0].pop_back();
+    --size_;
+  }
+  void replace_top(uint64_t item) {
+    pop();
+    push(item);
+  }
+  void raise(uint64_t) {}  // never called: scores ≥ 0 only fall
+
+ private:
+  size_t bucket(uint64_t item) const {
+    return item == last_ ? 0 : 64 - static_cast<size_t>(__builtin_clzll(item ^ last_));
+  }
+  std::vector<uint64_t> buckets_[65];
+  uint64_t last_ = 0;
+  size_t size_ = 0;
+};
+
+template <typename Heap>
+void soft_nms_run(bool use_grid, const std::vector<int32_t>& order, const float* boxes, const float* scores, size_t n,
+                  float sigma, double iou_threshold, float score_threshold, size_t cap, std::vector<int32_t>& indices,
+                  std::vector<float>& out_scores) {
+  // Only boxes overlapping the pick change (exp(-0²/σ) is exactly 1), so a BoxTree finds them and a heap of
+  // (score, index) items with lazily corrected keys finds the next pick: O(n log n + decays + corrections · log n)
+  // whatever the layout (a correction per box that reaches the top decayed), the same picks and float32 scores as
+  // the plain O(n²) loop. Only boxes with IoU > max(iou_threshold, 0) with the pick decay. Up to kSoftNmsScanMax
+  // candidates a plain scan of the candidates is faster than the tree (same result: a box the tree would not report
+  // has IoU 0 with the pick, or ≤ iou_threshold, and is left unchanged either way).
+  auto key = [](float score, int32_t j) {
+    return (static_cast<uint64_t>(desc_key(score)) << 32) | static_cast<uint32_t>(j);
+  };
+  Heap heap(n);
+  // Decays the score of box j, whose IoU with the pick is `iou`; returns whether it stays above score_threshold.
+  auto decay = [&](int32_t j, float iou, float& score) {
+    if (iou == 0.f) return true;  // exp(−0/σ) = 1: unchanged
+    if (iou_threshold >= 0 && !(static_cast<double>(iou) > iou_threshold)) return true;
+    const float f = expf_sleef(-(iou * iou) / sigma);
+    if (f == 1.f) return true;
+    const float before = score;
+    score *= f;
+    if (!(score > score_threshold)) return false;  // its heap item goes when it reaches the top
+    if (before < 0) heap.raise(key(score, j));     // a negative score rises towards 0
+    return true;
+  };
+  if (!use_grid) {
+    std::vector<float> cur(scores, scores + n);
+    std::vector<uint8_t> alive(n, 0);
+    for (int32_t j : order) alive[j] = 1, heap.push(key(cur[j], j));
+    while (!heap.empty() && indices.size() < cap) {
+      const uint64_t top = heap.top();
+      const int32_t m = TopK::index_of(top);
+      if (!alive[m]) {
+        heap.pop();
+        continue;
+      }
+      if (key(cur[m], m) != top) {  // decayed since it was placed: back down with its current score
+        heap.replace_top(key(cur[m], m));
+        continue;
+      }
+      heap.pop();
+      alive[m] = 0;
+      indices.push_back(m), out_scores.push_back(cur[m]);
+      const float* bm = boxes + 4 * static_cast<size_t>(m);
+      if (!finite_box(bm)) continue;  // IoU 0 with everything: decays nothing
+      const float am = box_area(bm);
+      for (int32_t j : order) {
+        if (!alive[j]) continue;
+        const float* bj = boxes + 4 * static_cast<size_t>(j);
+        alive[j] = decay(j, iou_scalar(bm, am, bj, box_area(bj)), cur[j]);
+      }
+    }
+    return;
+  }
+  // The tree holds the current scores of the boxes it indexes; the others (IoU 0 with everything) keep theirs.
+  BoxTree tree(boxes, order.data(), order.size(), iou_threshold >= 0 ? iou_threshold : 0.0);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int32_t j = order[i];
+    heap.push(key(scores[j], j));
+    tree.insert(i, scores[j], n);
+  }
+  while (!heap.empty() && indices.size() < cap) {
+    const uint64_t top = heap.top();
+    const int32_t m = TopK::index_of(top);
+    const float s = tree.score(m, scores[m]);
+    if (std::isnan(s)) {  // dropped below score_threshold by a decay
+      heap.pop();
+      continue;
+    }
+    if (key(s, m) != top) {
+      heap.replace_top(key(s, m));
+      continue;
+    }
+    heap.pop();
+    indices.push_back(m), out_scores.push_back(s);
+    tree.kill(m);
+    const float* bm = boxes + 4 * static_cast<size_t>(m);
+    const float am = box_area(bm);
+    tree.for_each_alive(bm, [&](int32_t j, const float* bj, float aj, float& score) {
+      return decay(j, iou_scalar(bm, am, bj, aj), score);
+    });
+  }
+}
 
 void soft_nms_impl(int mode, const float* boxes, const float* scores, size_t n, float sigma, double iou_threshold,
                    float score_threshold, int64_t max_out, std::vector<int32_t>& indices,
@@ -176,58 +302,14 @@ void soft_nms_impl(int mode, const float* boxes, const float* scores, size_t n, 
   std::vector<int32_t> order;
   sorted_indices_above(scores, n, score_threshold, order);
   const size_t cap = limit(max_out, order.size());
-  // Only boxes overlapping the pick change (exp(-0²/σ) is exactly 1), so a BoxTree finds them and an indexed heap
-  // of (score, index) items finds the next pick: O((n + decays) log n) whatever the layout,
-  // the same picks and float32 scores as the plain O(n²) loop.
-  std::vector<float> cur(scores, scores + n);
-  std::vector<uint8_t> alive(n, 0);
-  // Only boxes with IoU > max(iou_threshold, 0) with the pick decay (IoU 0 gives a factor of exactly 1). Up to
-  // kSoftNmsScanMax candidates a plain scan of the candidates is faster than the tree (same result: a box the
-  // tree would not report has IoU 0 with the pick, or ≤ iou_threshold, and is left unchanged either way).
   const bool use_grid = mode < 0 ? order.size() >= soft_grid_min_boxes.load(std::memory_order_relaxed) : mode > 0;
-  BoxTree tree(boxes, order.data(), use_grid ? order.size() : 0, iou_threshold >= 0 ? iou_threshold : 0.0);
-  auto item = [&](int32_t j) { return (static_cast<uint64_t>(desc_key(cur[j])) << 32) | static_cast<uint32_t>(j); };
-  PickHeap heap(n);
-  for (size_t i = 0; i < order.size(); ++i) {
-    const int32_t j = order[i];
-    alive[j] = 1;
-    heap.push(item(j));
-    if (use_grid) tree.insert(i);
-  }
-  while (!heap.empty() && indices.size() < cap) {
-    const int32_t m = TopK::index_of(heap.pop());
-    alive[m] = 0;
-    indices.push_back(m);
-    out_scores.push_back(cur[m]);
-    const float* bm = boxes + 4 * static_cast<size_t>(m);
-    if (!finite_box(bm)) continue;  // IoU 0 with everything: decays nothing
-    const float am = box_area(bm);
-    auto decay = [&](int32_t j, const float* bj, float aj) {
-      if (!alive[j]) return false;
-      const float iou = iou_scalar(bm, am, bj, aj);
-      if (iou == 0.f) return false;  // exp(−0/σ) = 1: unchanged
-      if (iou_threshold >= 0 && !(static_cast<double>(iou) > iou_threshold)) return false;
-      const float f = expf_sleef(-(iou * iou) / sigma);
-      if (f == 1.f) return false;
-      cur[j] *= f;
-      if (cur[j] > score_threshold) {
-        heap.sink(item(j));
-      } else {
-        alive[j] = 0;
-        heap.erase(j);
-      }
-      return false;
-    };
-    if (use_grid) {
-      tree.for_each_alive(bm, alive.data(), decay);
-    } else {
-      for (int32_t j : order) {
-        if (!alive[j]) continue;
-        const float* bj = boxes + 4 * static_cast<size_t>(j);
-        decay(j, bj, box_area(bj));
-      }
-    }
-  }
+  // The candidates are sorted: the last has the lowest score.
+  if (order.empty() || scores[order.back()] >= 0)
+    soft_nms_run<RadixHeap>(use_grid, order, boxes, scores, n, sigma, iou_threshold, score_threshold, cap, indices,
+                            out_scores);
+  else
+    soft_nms_run<PickHeap>(use_grid, order, boxes, scores, n, sigma, iou_threshold, score_threshold, cap, indices,
+                           out_scores);
 }
 
 }  // namespace

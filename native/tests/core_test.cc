@@ -382,6 +382,42 @@ void test_grid_adversarial() {
   }
 }
 
+// Pairs at the edge of the tree's query core: a box nested in the other along one axis, same extent along the other,
+// and a width of t·w (IoU ≈ t, the case where "IoU > t needs an overlap wider than t·w" is tight), jittered by ulps,
+// over scales 1e-40…1e40 and offsets up to 1e5 of the size: the tree keeps exactly what the linear scan keeps.
+void test_grid_core_edge() {
+  std::mt19937_64 g(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  size_t above = 0, mismatches = 0;
+  const double ts[] = {1e-7, 0.01, 0.3, 0.45, 0.5, 0.5000001, 0.7, 0.99, 1.0};
+  for (int it = 0; it < 300000; ++it) {
+    const double t = ts[it % 9];
+    const double scale = std::pow(10.0, u(g) * 80 - 40);
+    const double off = (u(g) < 0.3 ? 0 : std::pow(10.0, u(g) * 10 - 5)) * scale * (u(g) < 0.5 ? -1 : 1);
+    float q[4] = {static_cast<float>(off), static_cast<float>(off * 0.7), 0, 0}, k[4];
+    q[2] = static_cast<float>(off + scale * (0.1 + u(g))), q[3] = static_cast<float>(off * 0.7 + scale * (0.1 + u(g)));
+    const double w = static_cast<double>(q[2] - q[0]) * t * (1 + 1e-6 * (u(g) - 0.5));
+    k[1] = q[1], k[3] = q[3];
+    if (u(g) < 0.5)
+      k[0] = q[0], k[2] = static_cast<float>(q[0] + w);
+    else
+      k[2] = q[2], k[0] = static_cast<float>(q[2] - w);
+    for (float& c : k)
+      for (int j = static_cast<int>(u(g) * 7) - 3; j != 0; j += j > 0 ? -1 : 1) c = std::nextafter(c, j > 0 ? INFINITY : -INFINITY);
+    if (u(g) < 0.5) std::swap(k[0], k[1]), std::swap(k[2], k[3]), std::swap(q[0], q[1]), std::swap(q[2], q[3]);
+    const float boxes[8] = {k[0], k[1], k[2], k[3], q[0], q[1], q[2], q[3]};
+    const int32_t order[2] = {0, 1};
+    std::vector<int32_t> a, b;
+    ssd::NmsWorkspace ws;
+    ssd::greedy_nms_linear(boxes, order, 2, t, 2, a, ws);
+    ssd::greedy_nms_grid(boxes, order, 2, t, 2, b);
+    if (ssd::finite_box(k) && ssd::finite_box(q) && ssd::iou_scalar(k, ssd::box_area(k), q, ssd::box_area(q)) > t) ++above;
+    mismatches += a != b;
+  }
+  CHECK(mismatches == 0, "tree and scan differ at the query core's edge in %zu of 300000 pairs", mismatches);
+  CHECK(above > 10000 && above < 290000, "core-edge pairs straddle the threshold (%zu above)", above);
+}
+
 // nms() and batched_nms() with the grid forced from one candidate on (set_grid_min_boxes_for_testing) decide as
 // with the default cut-over (linear below 16384 candidates per class), at thresholds incl. 0, tiny, inf and NaN.
 void test_grid_forced() {
@@ -447,6 +483,22 @@ void test_soft_nms() {
       reference_soft_nms(boxes, scores, 0.5f, iou_thr, 0.001f, ia, sa);
       ssd::soft_nms(boxes.data(), scores.data(), n, 0.5f, iou_thr, 0.001f, -1, ib, sb);
       CHECK(ia == ib && same_bits(sa, sb), "soft-NMS differs from the O(n²) loop (seed %d, iou %g)", seed, iou_thr);
+    }
+  }
+  // Negative scores rise as they decay (towards 0): the heap must move them up, not only down.
+  for (int seed = 0; seed < 6; ++seed) {
+    rng.seed(100 + seed);
+    const size_t n = seed % 2 ? 60 : 700;  // below and above the tree's cut-over
+    auto boxes = random_boxes(rng, n, 300.f, 80.f);
+    std::vector<float> scores(n);
+    std::uniform_real_distribution<float> u(-1.f, seed < 4 ? 0.f : 1.f);
+    for (auto& s : scores) s = u(rng);
+    for (double iou_thr : {-1.0, 0.3}) {
+      std::vector<int32_t> ia, ib;
+      std::vector<float> sa, sb;
+      reference_soft_nms(boxes, scores, 0.5f, iou_thr, -0.95f, ia, sa);
+      ssd::soft_nms(boxes.data(), scores.data(), n, 0.5f, iou_thr, -0.95f, -1, ib, sb);
+      CHECK(ia == ib && same_bits(sa, sb), "soft-NMS with negative scores differs (seed %d, iou %g)", seed, iou_thr);
     }
   }
   // Adversarial layouts (see adversarial_layout).
@@ -738,6 +790,7 @@ int main() {
   test_grid();
   test_grid_adversarial();
   test_grid_forced();
+  test_grid_core_edge();
   test_soft_nms();
   test_postprocess_merged();
   test_matcher_and_loss();
