@@ -48,15 +48,18 @@ BoxTree::BoxTree(const float* boxes, const int32_t* order, size_t n, double thre
   rho_ = side_ratio_bound(threshold, tiny);
   if (items.empty()) return;
   if (items.size() > static_cast<size_t>(INT32_MAX)) throw std::length_error("BoxTree: too many boxes");
-  // Median splits keep the leaves within one level of each other: node indices stay below 2^(depth + 1).
-  size_t leaves = 1, depth = 0;
-  while (leaves * kLeaf < items.size()) leaves *= 2, ++depth;
+  // Median splits down to one depth for every leaf: each holds ⌊n / leaves⌋ or ⌈n / leaves⌉ ≤ cap_ ≤ kLeaf boxes.
+  size_t leaves = 1;
+  while (leaves * kLeaf < items.size()) leaves *= 2;
+  first_leaf_ = static_cast<uint32_t>(leaves - 1);
+  cap_ = (items.size() + leaves - 1) / leaves;
   // Children 2k + 1 and 2k + 2 start at an odd index: with node_ + 1 on a 64-byte boundary, each pair fills a line.
   nodes_.assign(2 * leaves + 2, kEmpty);
   node_ = nodes_.data();
   if (reinterpret_cast<uintptr_t>(node_ + 1) % 64) ++node_;
-  meta_.assign(2 * leaves + 1, Meta{0, 0, 0});
-  entries_.resize(items.size());
+  rect_.resize(leaves * cap_);
+  info_.resize(leaves * cap_);
+  kept_.assign(leaves, 0);
   build(0, 0, items.size(), items);
 }
 
@@ -64,8 +67,7 @@ BoxTree::BoxTree(const float* boxes, const int32_t* order, size_t n, double thre
 // (tallest) box along that axis, else on the widths or heights when they differ by 2× or more, else on the larger
 // spread of centres.
 void BoxTree::build(size_t k, size_t lo, size_t hi, std::vector<Item>& items) {
-  if (hi - lo <= kLeaf) {
-    meta_[k] = Meta{static_cast<int32_t>(lo), 0, 1};
+  if (k >= first_leaf_) {
     for (size_t s = lo; s < hi; ++s) leaf_of_[static_cast<size_t>(items[s].pos)] = static_cast<int32_t>(k);
     return;
   }
@@ -120,10 +122,10 @@ void BoxTree::insert(size_t i, float score, size_t ids) {
   if (slot_.empty()) slot_.assign(ids, kNotIndexed);
   const int32_t leaf = leaf_of_[i];
   if (leaf < 0) return;
-  const int32_t s = meta_[static_cast<size_t>(leaf)].lo + meta_[static_cast<size_t>(leaf)].kept;
+  const size_t s = slot0(static_cast<uint32_t>(leaf)) + kept_[static_cast<size_t>(leaf) - first_leaf_];
   insert(i);
-  entries_[static_cast<size_t>(s)].score = score;
-  slot_[static_cast<size_t>(order_[i])] = s;
+  info_[s].score = score;
+  slot_[static_cast<size_t>(order_[i])] = static_cast<int32_t>(s);
 }
 
 void BoxTree::insert(size_t i) {
@@ -132,9 +134,9 @@ void BoxTree::insert(size_t i) {
   const int32_t idx = order_[i];
   const float* b = boxes_ + 4 * static_cast<size_t>(idx);
   const float w = b[2] - b[0], h = b[3] - b[1];
-  Meta& lf = meta_[static_cast<size_t>(leaf)];
-  entries_[static_cast<size_t>(lf.lo) + lf.kept++] =
-      Entry{{b[0], b[1], b[2], b[3]}, box_area(b), idx, 0.f};
+  const size_t s = slot0(static_cast<uint32_t>(leaf)) + kept_[static_cast<size_t>(leaf) - first_leaf_]++;
+  rect_[s] = Rect{{b[0], b[1], b[2], b[3]}};
+  info_[s] = Info{box_area(b), idx, 0.f};
   // Grow the bounds of the leaf and its ancestors; an ancestor that already holds the box ends the walk.
   for (size_t k = static_cast<size_t>(leaf);; k = (k - 1) / 2) {
     Node& nd = node_[k];
@@ -152,10 +154,10 @@ void BoxTree::insert(size_t i) {
 }
 
 void BoxTree::shrink(size_t k) {
-  const Meta& lf = meta_[k];
   Node b = kEmpty;
-  for (uint32_t c = 0; c < lf.kept; ++c) {
-    const float* x = entries_[static_cast<size_t>(lf.lo) + c].xyxy;
+  const size_t s0 = slot0(static_cast<uint32_t>(k)), n = kept_[k - first_leaf_];
+  for (size_t c = 0; c < n; ++c) {
+    const float* x = rect_[s0 + c].xyxy;
     const float w = x[2] - x[0], h = x[3] - x[1];
     b.x1 = std::min(b.x1, x[0]), b.y1 = std::min(b.y1, x[1]), b.x2 = std::max(b.x2, x[2]), b.y2 = std::max(b.y2, x[3]);
     b.w_min = std::min(b.w_min, w), b.w_max = std::max(b.w_max, w), b.h_min = std::min(b.h_min, h);

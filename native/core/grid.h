@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace ssd {
@@ -36,57 +37,103 @@ class BoxTree {
   BoxTree& operator=(const BoxTree&) = delete;
   // Registers the box at position i of `order` (no effect for a box with IoU 0 with everything).
   void insert(size_t i);
-  // Greedy NMS: calls fn(j, box_j, area_j) (box_j: its four coordinates, area_j: box_area(box_j)) for every
-  // inserted box j that may have IoU > threshold with `box`, the box at position i of `order` (not inserted yet),
-  // stopping early when fn returns true; returns whether it stopped. The search starts in the box's own leaf and
-  // climbs, searching each sibling subtree on the way up, so that near neighbours, the likeliest hits, come first
-  // and each level costs one bounds test.
+  // Whether the box at position i is indexed (false: IoU 0 with every box; insert(i) does nothing).
+  bool indexed(size_t i) const { return i < leaf_of_.size() && leaf_of_[i] >= 0; }
+  // Greedy NMS, for kBatch (or fewer) consecutive candidates at once: positions i0 … i0 + m − 1, with boxes[c] the
+  // box at position i0 + c. Calls fn(c, j, box_j, area_j) (box_j: four coordinates, area_j: box_area(box_j)) for
+  // inserted boxes j that may have IoU > threshold with boxes[c], until fn returns true; hit[c] says whether it did.
+  // Each search starts in its box's own leaf and climbs, searching each sibling subtree on the way up, so that near
+  // neighbours, the likeliest hits, come first. The searches are independent (none inserts), so they advance in
+  // turn, a node or a leaf each, and each prefetches what it reads next: up to m cache misses are in flight at once
+  // instead of one.
+  static constexpr int kBatch = 8;
   template <typename F>
-  bool any(size_t i, const float* box, F&& fn) const {
-    const int32_t leaf = i < leaf_of_.size() ? leaf_of_[i] : -1;
-    if (leaf < 0) return false;  // IoU 0 with every box
-    const Query q(box, rho_);
-    if (search(static_cast<size_t>(leaf), q, fn)) return true;
-    for (size_t k = static_cast<size_t>(leaf); k > 0; k = (k - 1) / 2)
-      if (search(k & 1 ? k + 1 : k - 1, q, fn)) return true;
-    return false;
+  void any_batch(size_t i0, int m, const float* const* boxes, bool* hit, F&& fn) const {
+    Cursor cur[kBatch];
+    int live[kBatch], active = 0;  // the searches still running
+    for (int c = 0; c < m; ++c) {
+      const size_t i = i0 + static_cast<size_t>(c);
+      hit[c] = false;
+      if (!indexed(i)) continue;  // IoU 0 with every box
+      Cursor& u = cur[c];
+      u.q = Query(boxes[c], rho_);
+      u.up = static_cast<uint32_t>(leaf_of_[i]);
+      u.stack[0] = u.up, u.top = 1;
+      live[active++] = c;
+    }
+    while (active) {
+      for (int a = 0; a < active;) {
+        const int c = live[a];
+        Cursor& u = cur[c];
+        if (!u.top) {  // this subtree is done: climb a level, to the sibling subtree
+          if (u.up == 0) {
+            live[a] = live[--active];
+            continue;
+          }
+          u.stack[u.top++] = u.up & 1 ? u.up + 1 : u.up - 1;
+          u.up = (u.up - 1) / 2;
+        }
+        const uint32_t k = u.stack[--u.top];
+        ++a;
+        if (k & kScan) {  // a leaf whose bounds passed, its coordinates prefetched a round ago
+          const uint32_t leaf = k & ~kScan;
+          const size_t s0 = slot0(leaf), cnt = kept_[leaf - first_leaf_];
+          for (size_t x = s0; x < s0 + cnt; ++x)
+            if (u.q.reaches(rect_[x].xyxy) && fn(c, info_[x].box, rect_[x].xyxy, info_[x].area)) {
+              hit[c] = true;
+              live[--a] = live[--active];
+              break;
+            }
+        } else if (passes(node_[k], u.q)) {
+          if (k >= first_leaf_) {
+            prefetch_slots(k);
+            u.stack[u.top++] = k | kScan;
+          } else {
+            prefetch_hint(&node_[2 * k + 1]);  // both children: one line
+            u.stack[u.top++] = 2 * k + 2;
+            u.stack[u.top++] = 2 * k + 1;
+          }
+        }
+      }
+    }
   }
-  // Soft-NMS keeps each candidate's current score in its entry (`insert(i, score)`), beside its coordinates, so that
-  // decaying the boxes around a pick touches only the leaves it visits (a score array indexed by box would be read
-  // and written at random). for_each_alive calls fn(j, box_j, area_j, score_j) for every inserted box j still alive
-  // that may have IoU > threshold with `box`; fn may lower score_j and returns whether the box stays alive. Boxes
-  // that die (fn returns false, or `kill`) leave their leaf for good, and the bounds of the leaf and of its ancestors
-  // shrink to the boxes left, so later queries skip regions whose boxes are gone.
+  // Soft-NMS keeps each candidate's current score in its slot (`insert(i, score)`), so that decaying the boxes
+  // around a pick touches only the leaves it visits (a score array indexed by box would be read and written at
+  // random). for_each_alive calls fn(j, box_j, area_j, score_j) for every inserted box j still alive that may have
+  // IoU > threshold with `box`; fn may lower score_j and returns whether the box stays alive. Boxes that die (fn
+  // returns false, or `kill`) leave their leaf for good, and the bounds of the leaf and of its ancestors shrink to
+  // the boxes left, so later queries skip regions whose boxes are gone.
   template <typename F>
   void for_each_alive(const float* box, F&& fn) {
-    if (meta_.empty() || !candidate(box)) return;
+    if (kept_.empty() || !candidate(box)) return;
     const Query q(box, rho_);
     uint32_t stack[2 * kMaxDepth + 2];
     int top = 0;
     stack[top++] = 0;
     while (top) {
       const uint32_t k = stack[--top];
-      const Node& nd = node_[k];
-      if (!(nd.x1 < q.x2 && nd.x2 > q.x1 && nd.y1 < q.y2 && nd.y2 > q.y1)) continue;
-      if (nd.w_max <= q.w_lo || nd.w_min >= q.w_hi || nd.h_max <= q.h_lo || nd.h_min >= q.h_hi) continue;
-      Meta& mt = meta_[k];
-      if (mt.leaf) {
-        Entry* e = entries_.data() + mt.lo;
-        uint32_t c = 0, m = mt.kept;
-        while (c < m) {
-          Entry& x = e[c];
-          if (!std::isnan(x.score) && (!q.reaches(x.xyxy) || fn(x.box, static_cast<const float*>(x.xyxy), x.area, x.score))) {
-            ++c;
-            continue;
-          }
-          slot_[static_cast<size_t>(x.box)] = kDead;
-          if (c != --m) x = e[m], slot_[static_cast<size_t>(x.box)] = static_cast<int32_t>(mt.lo + c);
-        }
-        if (m != mt.kept) mt.kept = static_cast<uint16_t>(m), shrink(k);
+      if (!passes(node_[k], q)) continue;
+      if (k < first_leaf_) {
+        stack[top++] = 2 * k + 2;
+        stack[top++] = 2 * k + 1;
         continue;
       }
-      stack[top++] = 2 * k + 2;
-      stack[top++] = 2 * k + 1;
+      const size_t s0 = slot0(k);
+      uint8_t& kept = kept_[k - first_leaf_];
+      size_t c = 0, m = kept;
+      while (c < m) {
+        Rect& r = rect_[s0 + c];
+        Info& in = info_[s0 + c];
+        if (!std::isnan(in.score) &&
+            (!q.reaches(r.xyxy) || fn(in.box, static_cast<const float*>(r.xyxy), in.area, in.score))) {
+          ++c;
+          continue;
+        }
+        slot_[static_cast<size_t>(in.box)] = kDead;
+        if (c != --m)
+          r = rect_[s0 + m], in = info_[s0 + m], slot_[static_cast<size_t>(in.box)] = static_cast<int32_t>(s0 + c);
+      }
+      if (m != kept) kept = static_cast<uint8_t>(m), shrink(k);
     }
   }
   // Soft-NMS: registers the box at position i with its score (as insert(i)); boxes are then looked up by their
@@ -96,43 +143,43 @@ class BoxTree {
   // box: its score never changes).
   float score(int32_t j, float initial) const {
     const int32_t s = slot_[static_cast<size_t>(j)];
-    return s >= 0 ? entries_[static_cast<size_t>(s)].score : s == kDead ? NAN : initial;
+    return s >= 0 ? info_[static_cast<size_t>(s)].score : s == kDead ? NAN : initial;
   }
-  // Soft-NMS: box j (indexed or not) dies (it was picked); its entry leaves at the next visit.
+  // Soft-NMS: box j (indexed or not) dies (it was picked); its slot leaves at the next visit.
   void kill(int32_t j) {
     int32_t& s = slot_[static_cast<size_t>(j)];
-    if (s >= 0) entries_[static_cast<size_t>(s)].score = NAN;
+    if (s >= 0) info_[static_cast<size_t>(s)].score = NAN;
     s = kDead;
   }
-  // Fetches the leaf of the box at position i and a few of its ancestors ahead of its query.
+  // Fetches what the search of the box at position i reads first, ahead of it: its leaf's coordinates and the line
+  // of each sibling pair on the way up (the top levels stay cached).
   void prefetch(size_t i) const {
-    if (i >= leaf_of_.size() || leaf_of_[i] < 0) return;
-    size_t k = static_cast<size_t>(leaf_of_[i]);
-    prefetch_hint(&entries_[static_cast<size_t>(meta_[k].lo)]);
-    for (int up = 0; up < 4 && k > 0; ++up, k = (k - 1) / 2) prefetch_hint(&node_[k & 1 ? k : k - 1]);
+    if (!indexed(i)) return;
+    uint32_t k = static_cast<uint32_t>(leaf_of_[i]);
+    prefetch_slots(k);
+    for (; k > 1023; k = (k - 1) / 2) prefetch_hint(&node_[k & 1 ? k : k - 1]);
   }
-  // Bytes held (nodes, leaf entries, leaf and slot maps), for tests.
+  // Bytes held (nodes, slots, leaf and slot maps), for tests.
   size_t memory_bytes() const {
-    return nodes_.capacity() * sizeof(Node) + meta_.capacity() * sizeof(Meta) + entries_.capacity() * sizeof(Entry) +
-           (leaf_of_.capacity() + slot_.capacity()) * 4;
+    return nodes_.capacity() * sizeof(Node) + rect_.capacity() * sizeof(Rect) + info_.capacity() * sizeof(Info) +
+           kept_.capacity() + (leaf_of_.capacity() + slot_.capacity()) * 4;
   }
 
  private:
   static constexpr size_t kLeaf = 16;
   static constexpr int kMaxDepth = 40;  // > log2(2^31 / kLeaf) + 1
   // A node's bounds, 32 bytes, the two children of a node in one 64-byte line (node_: see the constructor), so that a
-  // query reads a line per pair of siblings; what only leaves need is in Meta, apart.
+  // query reads a line per pair of siblings.
   struct alignas(32) Node {
     float x1, y1, x2, y2;              // bounding rectangle of the inserted boxes (empty: +inf, −inf)
     float w_min, w_max, h_min, h_max;  // their widths and heights as box_area computes them
   };
-  struct Meta {
-    int32_t lo;     // the node's first slot in entries_
-    uint16_t kept;  // leaf: inserted boxes, in entries_[lo, lo + kept)
-    uint16_t leaf;
-  };
-  struct alignas(32) Entry {
+  // A slot: a leaf's box, its coordinates (read by every search that reaches the leaf) apart from the rest (read for
+  // the few that reach into the query's core).
+  struct alignas(16) Rect {
     float xyxy[4];
+  };
+  struct Info {
     float area;
     int32_t box;
     float score;  // soft-NMS: the current score (NaN: dead)
@@ -152,9 +199,9 @@ class BoxTree {
   // outwards by more than the double rounding (2⁻⁵⁰ of the magnitudes), rounded outwards to float, and never inside
   // the query box's own (positive intersection).
   struct Query {
-    const float* b;
+    const float* b = nullptr;
     float w_lo = 0, w_hi = INFINITY, h_lo = 0, h_hi = INFINITY;
-    float x1, y1, x2, y2;  // a reported box has x2_k > x1, x1_k < x2, y2_k > y1, y1_k < y2
+    float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // a reported box has x2_k > x1, x1_k < x2, y2_k > y1, y1_k < y2
     Query(const float* box, double rho) : b(box), x1(box[0]), y1(box[1]), x2(box[2]), y2(box[3]) {
       if (rho > 0) {
         const float wf = box[2] - box[0], hf = box[3] - box[1];  // as box_area computes them
@@ -164,8 +211,10 @@ class BoxTree {
         w_hi = float_above(wq / rho * (1 + 0x1p-40));
         h_hi = float_above(hq / rho * (1 + 0x1p-40));
         const double r = rho * (1 - 0x1p-20);
-        const double ex = 0x1p-50 * (std::fabs(static_cast<double>(box[0])) + std::fabs(static_cast<double>(box[2])) + wq),
-                     ey = 0x1p-50 * (std::fabs(static_cast<double>(box[1])) + std::fabs(static_cast<double>(box[3])) + hq);
+        const double ex = 0x1p-50 *
+                          (std::fabs(static_cast<double>(box[0])) + std::fabs(static_cast<double>(box[2])) + wq),
+                     ey = 0x1p-50 *
+                          (std::fabs(static_cast<double>(box[1])) + std::fabs(static_cast<double>(box[3])) + hq);
         if (wq < INFINITY && hq < INFINITY) {
           x1 = std::max(x1, float_below_signed(box[0] + r * wq - ex));
           x2 = std::min(x2, float_above_signed(box[2] - r * wq + ex));
@@ -174,47 +223,55 @@ class BoxTree {
         }
       }
     }
+    Query() = default;
     // Whether box k (four coordinates) reaches into the core.
     bool reaches(const float* k) const { return k[2] > x1 && k[0] < x2 && k[3] > y1 && k[1] < y2; }
   };
-  // The subtree of node k, depth first.
-  template <typename F>
-  bool search(size_t k0, const Query& q, F& fn) const {
+  // A search of any_batch: its query, the node on its climb whose sibling subtree is next, and the stack of the
+  // subtree being searched (node indices; kScan marks a leaf to scan).
+  static constexpr uint32_t kScan = 0x80000000u;
+  struct Cursor {
+    Query q;
+    uint32_t up;
+    int top;
     uint32_t stack[2 * kMaxDepth + 2];
-    int top = 0;
-    stack[top++] = static_cast<uint32_t>(k0);
-    while (top) {
-      const uint32_t k = stack[--top];
-      const Node& nd = node_[k];
-      // Some inserted box reaching into the core, and a side within the window (empty nodes fail).
-      if (!(nd.x1 < q.x2 && nd.x2 > q.x1 && nd.y1 < q.y2 && nd.y2 > q.y1)) continue;
-      if (nd.w_max <= q.w_lo || nd.w_min >= q.w_hi || nd.h_max <= q.h_lo || nd.h_min >= q.h_hi) continue;
-      const Meta& mt = meta_[k];
-      if (mt.leaf) {
-        const Entry* e = entries_.data() + mt.lo;
-        for (uint32_t c = 0; c < mt.kept; ++c)
-          if (q.reaches(e[c].xyxy) && fn(e[c].box, e[c].xyxy, e[c].area)) return true;
-        continue;
-      }
-      stack[top++] = 2 * k + 2;
-      stack[top++] = 2 * k + 1;
-    }
-    return false;
+  };
+  // Whether node nd may hold a reported box: one reaching into the query's core with a side within the window
+  // (empty nodes fail).
+  static bool passes(const Node& nd, const Query& q) {
+    return nd.x1 < q.x2 && nd.x2 > q.x1 && nd.y1 < q.y2 && nd.y2 > q.y1 &&
+           !(nd.w_max <= q.w_lo || nd.w_min >= q.w_hi || nd.h_max <= q.h_lo || nd.h_min >= q.h_hi);
+  }
+  // Leaf k's slots: [slot0(k), slot0(k) + kept_[k − first_leaf_]).
+  size_t slot0(uint32_t k) const { return static_cast<size_t>(k - first_leaf_) * cap_; }
+  void prefetch_slots(uint32_t k) const {
+    const char* r = reinterpret_cast<const char*>(rect_.data() + slot0(k));
+    const size_t bytes = kept_[k - first_leaf_] * sizeof(Rect);
+    for (size_t b = 0; b < bytes; b += 64) prefetch_hint(r + b);
   }
   static bool candidate(const float* b);
   // Recomputes the bounds of leaf k from its entries, then of its ancestors from their children, up to the first
   // that does not change.
   void shrink(size_t k);
   // The largest float <= v and the smallest float >= v (v >= 0, double).
+  // (The float nearest v is > 0 when it is above v ≥ 0, and the next float up from a float ≥ 0 below v ≤ FLT_MAX is
+  // finite: one step is ±1 on the bits.)
   static float float_below(double v) {
     if (v > 0x1.fffffep127) return 0x1.fffffep127f;  // FLT_MAX (threshold > 1; a float cast would be undefined)
-    float f = static_cast<float>(v);
-    return static_cast<double>(f) > v ? std::nextafter(f, 0.f) : f;
+    const float f = static_cast<float>(v);
+    return static_cast<double>(f) > v ? step_bits(f, -1) : f;
   }
   static float float_above(double v) {
     if (!(v <= 0x1.fffffep127)) return INFINITY;  // beyond FLT_MAX (a float cast would be undefined)
-    float f = static_cast<float>(v);
-    return static_cast<double>(f) < v ? std::nextafter(f, INFINITY) : f;
+    const float f = static_cast<float>(v);
+    return static_cast<double>(f) < v ? step_bits(f, 1) : f;
+  }
+  static float step_bits(float f, int32_t d) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u += static_cast<uint32_t>(d);
+    std::memcpy(&f, &u, 4);
+    return f;
   }
   // The same for any finite v (beyond ±FLT_MAX: ±inf, on the safe side).
   static float float_below_signed(double v) { return v >= 0 ? float_below(v) : -float_above(-v); }
@@ -226,10 +283,15 @@ class BoxTree {
   double rho_ = 0;
   std::vector<Node> nodes_;  // storage; node_ = nodes_.data() or one past, so that node_ + 1 is 64-byte aligned
   Node* node_ = nullptr;
-  std::vector<Meta> meta_;
-  std::vector<Entry> entries_;    // leaf slots: a leaf of m boxes owns m consecutive entries
+  // Every leaf is at the same depth: nodes first_leaf_ … 2·first_leaf_ (a node is a leaf by its index), leaf k
+  // owning cap_ slots from slot0(k), kept_[k − first_leaf_] of them in use.
+  uint32_t first_leaf_ = 0;
+  size_t cap_ = 0;
+  std::vector<Rect> rect_;
+  std::vector<Info> info_;
+  std::vector<uint8_t> kept_;
   std::vector<int32_t> leaf_of_;  // position in order → its leaf node, or −1
-  std::vector<int32_t> slot_;     // soft-NMS: box index → its slot in entries_, kNotIndexed or kDead
+  std::vector<int32_t> slot_;     // soft-NMS: box index → its slot, kNotIndexed or kDead
   static constexpr int32_t kNotIndexed = -1, kDead = -2;
 };
 

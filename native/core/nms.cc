@@ -27,23 +27,41 @@ std::atomic<size_t> grid_min_boxes{kGridMinBoxes}, soft_grid_min_boxes{kSoftNmsS
 void greedy_nms_grid(const float* boxes, const int32_t* order, size_t n, double threshold, size_t max_out,
                      std::vector<int32_t>& keep) {
   BoxTree tree(boxes, order, n, threshold);
+  constexpr int B = BoxTree::kBatch;
+  const float* box[B];
+  float area[B];
+  bool hit[B];
+  int32_t fresh[B];  // candidates kept in this batch and indexed (the others have IoU 0 with every box)
   size_t kept = 0;
-  for (size_t i = 0; i < n && kept < max_out; ++i) {
-    if (i + 16 < n) prefetch_hint(boxes + 4 * static_cast<size_t>(order[i + 16]));  // scattered in memory
-    if (i + 8 < n) tree.prefetch(i + 8);
-    const int32_t idx = order[i];
-    const float* b = boxes + 4 * static_cast<size_t>(idx);
-    if (!finite_box(b)) {
-      keep.push_back(idx), ++kept;
-      continue;
+  // In batches of B consecutive candidates: each candidate's search covers the boxes kept before the batch (the tree
+  // is not changed during the searches), then, in order, the boxes kept earlier in the batch are checked directly.
+  for (size_t i = 0; i < n && kept < max_out; i += B) {
+    const int m = static_cast<int>(std::min<size_t>(B, n - i));
+    for (size_t p = i + B; p < std::min(n, i + 2 * B); ++p) tree.prefetch(p);  // the next batch's leaves
+    for (size_t p = i + 2 * B; p < std::min(n, i + 3 * B); ++p)
+      prefetch_hint(boxes + 4 * static_cast<size_t>(order[p]));  // scattered in memory
+    for (int c = 0; c < m; ++c) {
+      box[c] = boxes + 4 * static_cast<size_t>(order[i + static_cast<size_t>(c)]);
+      area[c] = box_area(box[c]);
     }
-    const float area = box_area(b);
-    const bool hit = tree.any(i, b, [&](int32_t, const float* k, float area_k) {
-      return static_cast<double>(iou_scalar(k, area_k, b, area)) > threshold;
+    tree.any_batch(i, m, box, hit, [&](int c, int32_t, const float* k, float area_k) {
+      return static_cast<double>(iou_scalar(k, area_k, box[c], area[c])) > threshold;
     });
-    if (hit) continue;
-    keep.push_back(idx), ++kept;
-    tree.insert(i);
+    int nf = 0;
+    for (int c = 0; c < m && kept < max_out; ++c) {
+      const size_t p = i + static_cast<size_t>(c);
+      if (!finite_box(box[c])) {
+        keep.push_back(order[p]), ++kept;
+        continue;
+      }
+      if (hit[c]) continue;
+      bool suppressed = false;
+      for (int f = 0; f < nf && !suppressed; ++f)
+        suppressed = static_cast<double>(iou_scalar(box[fresh[f]], area[fresh[f]], box[c], area[c])) > threshold;
+      if (suppressed) continue;
+      keep.push_back(order[p]), ++kept;
+      if (tree.indexed(p)) tree.insert(p), fresh[nf++] = c;
+    }
   }
 }
 

@@ -403,7 +403,8 @@ void test_grid_core_edge() {
     else
       k[2] = q[2], k[0] = static_cast<float>(q[2] - w);
     for (float& c : k)
-      for (int j = static_cast<int>(u(g) * 7) - 3; j != 0; j += j > 0 ? -1 : 1) c = std::nextafter(c, j > 0 ? INFINITY : -INFINITY);
+      for (int j = static_cast<int>(u(g) * 7) - 3; j != 0; j += j > 0 ? -1 : 1)
+        c = std::nextafter(c, j > 0 ? INFINITY : -INFINITY);
     if (u(g) < 0.5) std::swap(k[0], k[1]), std::swap(k[2], k[3]), std::swap(q[0], q[1]), std::swap(q[2], q[3]);
     const float boxes[8] = {k[0], k[1], k[2], k[3], q[0], q[1], q[2], q[3]};
     const int32_t order[2] = {0, 1};
@@ -411,7 +412,8 @@ void test_grid_core_edge() {
     ssd::NmsWorkspace ws;
     ssd::greedy_nms_linear(boxes, order, 2, t, 2, a, ws);
     ssd::greedy_nms_grid(boxes, order, 2, t, 2, b);
-    if (ssd::finite_box(k) && ssd::finite_box(q) && ssd::iou_scalar(k, ssd::box_area(k), q, ssd::box_area(q)) > t) ++above;
+    if (ssd::finite_box(k) && ssd::finite_box(q) && ssd::iou_scalar(k, ssd::box_area(k), q, ssd::box_area(q)) > t)
+      ++above;
     mismatches += a != b;
   }
   CHECK(mismatches == 0, "tree and scan differ at the query core's edge in %zu of 300000 pairs", mismatches);
