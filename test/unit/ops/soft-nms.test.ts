@@ -69,6 +69,24 @@ for (const impl of nmsImpls) {
     }
   });
 
+  test(`${impl.name}: negative scores rise as they decay (picked in the reference's order), below and above the tree's cut-over`, (t) => {
+    for (const [seed, n] of [
+      [11, 60],
+      [12, 700],
+      [13, 900],
+    ]) {
+      const rng = mulberry32(seed);
+      const boxes = randomBoxes(rng, n, { extent: 300 });
+      const scores = Float32Array.from({ length: n }, () => (seed === 13 ? rng() * 1.5 - 1 : -rng()));
+      for (const opts of [{ scoreThreshold: -0.95 }, { scoreThreshold: -0.95, iouThreshold: 0.3 }]) {
+        const got = impl.softNms(boxes, scores, opts);
+        const want = referenceSoftNms(boxes, scores, opts);
+        assertSameArray(t, got.indices, want.indices, `seed ${seed} n ${n} ${JSON.stringify(opts)} indices`);
+        assertClose(t, got.scores, want.scores, { rel: 1e-5, abs: 1e-7 }, `seed ${seed} scores`);
+      }
+    }
+  });
+
   test(`${impl.name}: two boxes by hand: IoU 0.81 → second score 0.8·exp(−0.81²/0.5)`, (t) => {
     const boxes = Float32Array.from([0, 0, 10, 10, 1, 1, 10, 10]);
     const r = impl.softNms(boxes, Float32Array.from([0.9, 0.8]));
