@@ -159,6 +159,8 @@ class BoxTree {
     prefetch_slots(k);
     for (; k > 1023; k = (k - 1) / 2) prefetch_hint(&node_[k & 1 ? k : k - 1]);
   }
+  // Soft-NMS: fetches the slot index of box j ahead of score(j).
+  void prefetch_score(int32_t j) const { prefetch_hint(&slot_[static_cast<size_t>(j)]); }
   // Bytes held (nodes, slots, leaf and slot maps), for tests.
   size_t memory_bytes() const {
     return nodes_.capacity() * sizeof(Node) + rect_.capacity() * sizeof(Rect) + info_.capacity() * sizeof(Info) +
@@ -273,7 +275,7 @@ class BoxTree {
     std::memcpy(&f, &u, 4);
     return f;
   }
-  // The same for any finite v (beyond ±FLT_MAX: ±inf, on the safe side).
+  // The same for any finite v (beyond the float range: ±FLT_MAX or ±inf, whichever is on the safe side).
   static float float_below_signed(double v) { return v >= 0 ? float_below(v) : -float_above(-v); }
   static float float_above_signed(double v) { return v >= 0 ? float_above(v) : -float_below(-v); }
   void build(size_t k, size_t lo, size_t hi, std::vector<Item>& items);

@@ -305,6 +305,8 @@ void soft_nms_run(bool use_grid, const std::vector<int32_t>& order, const float*
     }
     heap.pop();
     indices.push_back(m), out_scores.push_back(s);
+    // The next pick's score lookups (decays leave the heap as it is): fetched while this pick's query runs.
+    if (!heap.empty()) tree.prefetch_score(TopK::index_of(heap.top()));
     tree.kill(m);
     const float* bm = boxes + 4 * static_cast<size_t>(m);
     const float am = box_area(bm);
