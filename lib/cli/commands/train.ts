@@ -17,38 +17,15 @@ import { addOptions, parseList, parseNumber } from '../options.ts';
 import { type CliIo, Progress, processIo, toJson } from '../output.ts';
 import { problemLine } from './eval.ts';
 
-export interface TrainCliOptions {
-  data: string;
-  val?: string;
-  base?: string;
-  classes: string[];
-  epochs?: number;
-  batch?: number;
-  lr?: number;
-  optimizer?: 'adam' | 'sgd';
-  momentum?: number;
-  weightDecay?: number;
-  warmupEpochs?: number;
-  freeze?: 'extras' | 'backbone' | 'none';
-  augment?: 'default' | 'none';
-  variants?: number;
-  refreshEvery?: number;
-  seed?: number;
-  out?: string;
-  overwrite?: boolean;
-  curve?: string | false;
-  resume?: boolean;
-  checkpointDir?: string;
-  backend?: 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+/** The library's options as flags (--memory-budget for memoryBudgetMB), plus the output flags. */
+export type TrainCliOptions = Omit<
+  TrainOptions,
+  'memoryBudgetMB' | 'alpha' | 'negPosRatio' | 'onProgress' | 'onEpoch' | 'signal'
+> & {
   memoryBudget?: number;
-  format?: 'voc' | 'coco' | 'jsonl';
-  split?: string;
-  valSplit?: string;
-  boxPolicy?: 'error' | 'clip' | 'drop';
-  threads?: number;
   json?: boolean;
   verbose?: boolean;
-}
+};
 
 /** The library options of the CLI options (names differ only for --memory-budget). */
 export function toTrainOptions(o: TrainCliOptions): TrainOptions {
@@ -56,7 +33,7 @@ export function toTrainOptions(o: TrainCliOptions): TrainOptions {
   if (!o.classes || o.classes.length === 0)
     throw new UsageError('--classes is required: the classes to train, comma-separated (e.g. --classes mug,cup)');
   const { memoryBudget, json: _json, verbose: _verbose, ...rest } = o;
-  const out: TrainOptions = { ...rest, memoryBudgetMB: memoryBudget } as TrainOptions;
+  const out: TrainOptions = { ...rest, memoryBudgetMB: memoryBudget };
   for (const [k, v] of Object.entries(out)) if (v === undefined) delete (out as unknown as Record<string, unknown>)[k];
   return out;
 }
